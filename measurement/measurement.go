@@ -1,0 +1,248 @@
+// Package measurement holds Pantau's wire format: the JSON object that `probe measure`
+// prints for one target and that the collector stores. Field names are stable; see
+// docs/measurement.md. Observations are raw facts; the verdict is derived from them.
+package measurement
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// SchemaVersion is bumped only for incompatible changes to the wire format.
+const SchemaVersion = 1
+
+// Target kinds.
+const (
+	KindWeb = "web" // DNS, TCP, TLS (for https) and HTTP
+	KindTCP = "tcp" // connect-only check of tcp://HOST:PORT
+)
+
+// Measurement is one target measured once by one probe.
+type Measurement struct {
+	ID            string    `json:"id"`
+	SchemaVersion int       `json:"schema_version"`
+	Target        string    `json:"target"` // normalised: https://DOMAIN/, a URL, or tcp://HOST:PORT
+	Kind          string    `json:"kind"`   // KindWeb or KindTCP
+	Domain        string    `json:"domain"` // host name or IP literal of the target
+	Port          int       `json:"port"`
+	StartedAt     time.Time `json:"started_at"`
+	RuntimeMS     float64   `json:"runtime_ms"`
+	Software      Software  `json:"software"`
+	// Resolvers identifies each resolver the probe used and its egress address (whoami).
+	Resolvers []ResolverInfo `json:"resolvers"`
+	Observations
+	// Fingerprints lists every block-page fingerprint that matched an observation.
+	Fingerprints []FingerprintMatch `json:"fingerprints"`
+	Control      *Control           `json:"control"`
+	Verdict      Verdict            `json:"verdict"`
+}
+
+// Software names the program that made a measurement.
+type Software struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Observations are the raw facts of one vantage point. The probe and the control helper
+// record the same shape.
+type Observations struct {
+	DNS  []DNSQuery     `json:"dns"`
+	TCP  []TCPConnect   `json:"tcp"`
+	TLS  []TLSHandshake `json:"tls"`
+	HTTP []HTTPRequest  `json:"http"`
+}
+
+// DNS transports.
+const (
+	TransportUDP = "udp"
+	TransportTCP = "tcp"
+	TransportDoT = "dot"
+	TransportDoH = "doh"
+)
+
+// DNSQuery is one question (name, type) asked of one resolver.
+type DNSQuery struct {
+	Resolver  string      `json:"resolver"`  // udp://IP:PORT, tcp://IP:PORT, tls://HOST:PORT, https://HOST/PATH
+	Transport string      `json:"transport"` // udp, tcp, dot, doh
+	System    bool        `json:"system"`    // the resolver comes from /etc/resolv.conf (or --system-resolver)
+	Query     string      `json:"query"`
+	QType     string      `json:"qtype"`           // A or AAAA
+	Rcode     string      `json:"rcode,omitempty"` // NOERROR, NXDOMAIN, …; empty when no reply came
+	Answers   []DNSAnswer `json:"answers"`
+	Failure   *string     `json:"failure"`
+	RTTMS     float64     `json:"rtt_ms"`
+	// Truncated is true when the UDP reply had the TC bit; Answers then come from the TCP retry.
+	Truncated bool `json:"truncated"`
+	// LateReplies are further replies read on the same UDP socket after the first one, until
+	// the wait window closed: an on-path injector answers first, the real resolver later.
+	LateReplies []DNSReply `json:"late_replies,omitempty"`
+	// Bogons lists answer addresses in reserved ranges (not declared as lab ranges).
+	Bogons []string `json:"bogons,omitempty"`
+}
+
+// DNSReply is one extra reply to a UDP query.
+type DNSReply struct {
+	Rcode   string      `json:"rcode"`
+	Answers []DNSAnswer `json:"answers"`
+	RTTMS   float64     `json:"rtt_ms"`
+}
+
+// DNSAnswer is one resource record of the answer section.
+type DNSAnswer struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // A, AAAA, CNAME, …
+	TTL  uint32 `json:"ttl"`
+	Data string `json:"data"` // address, or target name for CNAME
+	ASN  uint32 `json:"asn,omitempty"`
+}
+
+// Addrs returns the A and AAAA addresses of the answers, in order, without duplicates.
+func (q DNSQuery) Addrs() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range q.Answers {
+		if (a.Type == "A" || a.Type == "AAAA") && !seen[a.Data] {
+			seen[a.Data] = true
+			out = append(out, a.Data)
+		}
+	}
+	return out
+}
+
+// ResolverInfo identifies a resolver and the egress address it queries authoritative
+// servers from, as a whoami lookup reported it.
+type ResolverInfo struct {
+	Resolver  string   `json:"resolver"`
+	Transport string   `json:"transport"`
+	System    bool     `json:"system"`
+	Egress    []string `json:"egress"`
+	Failure   *string  `json:"failure"`
+}
+
+// Address origins for TCP connects.
+const (
+	OriginProbe   = "probe"   // the probe's DNS returned it
+	OriginControl = "control" // only the control's DNS returned it
+	OriginTarget  = "target"  // an IP literal target
+)
+
+// TCPConnect is one connect attempt.
+type TCPConnect struct {
+	IP      string  `json:"ip"`
+	Port    int     `json:"port"`
+	Origin  string  `json:"origin"`
+	Failure *string `json:"failure"`
+	TimeMS  float64 `json:"time_ms"`
+}
+
+// TLSHandshake is one handshake on a connected address.
+type TLSHandshake struct {
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
+	SNI  string `json:"sni"`
+	// SNISwap is true for the repeat with an innocuous SNI after a failure with the real one.
+	SNISwap     bool    `json:"sni_swap"`
+	Failure     *string `json:"failure"`
+	Version     string  `json:"version,omitempty"`
+	CipherSuite string  `json:"cipher_suite,omitempty"`
+	ALPN        string  `json:"alpn,omitempty"`
+	// Certificates is the peer chain as sent, leaf first.
+	Certificates []Certificate `json:"certificates,omitempty"`
+	// CertValid is true when the chain verifies and the leaf covers the target domain
+	// (for the swapped SNI: the swapped name). A verification error is also in Failure.
+	CertValid bool    `json:"cert_valid"`
+	TimeMS    float64 `json:"time_ms"`
+}
+
+// Certificate summarises one certificate.
+type Certificate struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	DNSNames  []string  `json:"dns_names,omitempty"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	SHA256    string    `json:"sha256"`
+}
+
+// HTTPRequest is one request of a fetch; a redirect chain is several, in order.
+type HTTPRequest struct {
+	URL     string            `json:"url"`
+	Method  string            `json:"method"`
+	Address string            `json:"address,omitempty"` // IP:PORT the request was sent to
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"` // selected response headers
+	// BodyLength counts the bytes read, at most the cap; BodyTruncated says the cap was hit.
+	BodyLength    int64   `json:"body_length"`
+	BodyTruncated bool    `json:"body_truncated"`
+	BodySHA256    string  `json:"body_sha256,omitempty"`
+	Title         string  `json:"title,omitempty"`
+	Failure       *string `json:"failure"`
+	TimeMS        float64 `json:"time_ms"`
+}
+
+// FingerprintMatch is one block-page fingerprint that matched an observation.
+type FingerprintMatch struct {
+	Name        string `json:"name"`
+	Scope       string `json:"scope"`    // nat, isp, prod, …
+	Location    string `json:"location"` // dns, body, title, header.location, …
+	PatternType string `json:"pattern_type"`
+	Pattern     string `json:"pattern"`
+	Confidence  int    `json:"confidence"`
+	// Where says which observation matched, e.g. "dns udp://10.0.0.1:53 A answer 36.86.63.185".
+	Where string `json:"where"`
+}
+
+// Control is what an uncensored helper observed for the same target.
+type Control struct {
+	Helper   string           `json:"helper"` // base URL of the helper that answered
+	Failure  *string          `json:"failure"`
+	Attempts []ControlAttempt `json:"attempts"`
+	Observations
+}
+
+// ControlAttempt records one helper tried, in order.
+type ControlAttempt struct {
+	Helper  string  `json:"helper"`
+	Failure *string `json:"failure"`
+	TimeMS  float64 `json:"time_ms"`
+}
+
+// Verdict statuses and methods.
+const (
+	StatusAccessible   = "accessible"
+	StatusBlocked      = "blocked"
+	StatusDown         = "down"
+	StatusInconclusive = "inconclusive"
+
+	MethodDNS  = "dns"
+	MethodTCP  = "tcp"
+	MethodTLS  = "tls"
+	MethodHTTP = "http"
+)
+
+// Verdict is derived from the observations by package verdict.
+type Verdict struct {
+	Status   string   `json:"status"`
+	Method   string   `json:"method,omitempty"`
+	Reason   string   `json:"reason"`
+	Evidence []string `json:"evidence"`
+}
+
+// NewID returns a random 128-bit identifier in hex.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// Ms converts a duration to float milliseconds with microsecond resolution.
+func Ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Failure returns a pointer to s, or nil for "".
+func Failure(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
