@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/target"
+	"github.com/pantau-dev/pantau/verdict"
+)
+
+// Controller asks an uncensored vantage point to measure the same target; the probe's
+// control client implements it. It returns nil only when there is no control at all.
+type Controller interface {
+	Control(ctx context.Context, t target.Target, addrs []string) *measurement.Control
+}
+
+// Measure measures t and returns the measurement, failed or not, with its verdict. ctrl
+// may be nil (no control: verdicts are inconclusive unless certain). The whole target is
+// bounded by the target timeout.
+func (e *Engine) Measure(ctx context.Context, t target.Target, ctrl Controller) *measurement.Measurement {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.Target)
+	defer cancel()
+	start := time.Now()
+	m := &measurement.Measurement{
+		ID:            measurement.NewID(),
+		SchemaVersion: measurement.SchemaVersion,
+		Target:        t.String(),
+		Kind:          t.Kind,
+		Domain:        t.Domain,
+		Port:          t.Port,
+		StartedAt:     start.UTC().Truncate(time.Millisecond),
+		Software:      e.cfg.Software,
+		Resolvers:     e.resolverInfos(ctx),
+	}
+	r := e.newRun(t, &m.Observations)
+	defer r.done()
+	e.discover(ctx, r)
+
+	// The control measures while the probe connects; its addresses are tried afterwards.
+	var ctrlDone chan struct{}
+	if ctrl != nil {
+		ctrlDone = make(chan struct{})
+		addrs := r.endpointIPs()
+		go func() {
+			defer close(ctrlDone)
+			m.Control = ctrl.Control(ctx, t, addrs)
+		}()
+	}
+	e.connectAll(ctx, r)
+	if t.Kind == measurement.KindWeb {
+		e.httpStep(ctx, r)
+	}
+	if ctrlDone != nil {
+		<-ctrlDone
+		if m.Control != nil && m.Control.Failure == nil {
+			for _, q := range m.Control.DNS {
+				for _, a := range q.Addrs() {
+					r.addEndpoint(a, measurement.OriginControl)
+				}
+			}
+			e.connectAll(ctx, r)
+		}
+	}
+	if r.pending != nil {
+		e.finishDNS(r)
+	}
+	m.Fingerprints = r.fps
+	normalise(m)
+	m.Verdict = verdict.Of(m)
+	m.RuntimeMS = measurement.Ms(time.Since(start))
+	return m
+}
+
+// Observe measures t from this vantage point for a probe: DNS through this engine's
+// resolvers, then TCP (and TLS, HTTP) to the resolved addresses and to the probe's addrs.
+// It is the control helper's work; no control and no verdict are involved.
+func (e *Engine) Observe(ctx context.Context, t target.Target, addrs []string) measurement.Observations {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.Target)
+	defer cancel()
+	var obs measurement.Observations
+	r := e.newRun(t, &obs)
+	defer r.done()
+	e.discover(ctx, r)
+	for _, a := range addrs {
+		r.addEndpoint(a, measurement.OriginProbe)
+	}
+	e.connectAll(ctx, r)
+	if t.Kind == measurement.KindWeb {
+		e.httpStep(ctx, r)
+	}
+	if r.pending != nil {
+		e.finishDNS(r)
+	}
+	normaliseObs(&obs)
+	return obs
+}
+
+// Run measures targets with at most concurrency at once and hands each measurement to
+// emit, one call at a time, in completion order. It returns when all are done or ctx
+// is cancelled (measurements cut short are still emitted, with their failures).
+func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency int, ctrl Controller, emit func(*measurement.Measurement)) {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	work := make(chan target.Target)
+	var emitMu sync.Mutex
+	var wg sync.WaitGroup
+	for range min(concurrency, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				m := e.Measure(ctx, t, ctrl)
+				emitMu.Lock()
+				emit(m)
+				emitMu.Unlock()
+			}
+		}()
+	}
+	for _, t := range targets {
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+}
+
+func (e *Engine) newRun(t target.Target, obs *measurement.Observations) *run {
+	return &run{t: t, obs: obs, resolve: e.resolve}
+}
+
+// discover finds the addresses to connect to: the target itself when it is an IP
+// literal, else the DNS step's answers.
+func (e *Engine) discover(ctx context.Context, r *run) {
+	if r.t.IsIP() {
+		r.addEndpoint(r.t.Domain, measurement.OriginTarget)
+		return
+	}
+	e.dnsStep(ctx, r)
+}
+
+// connectAll runs the connect steps for endpoints not yet handled.
+func (e *Engine) connectAll(ctx context.Context, r *run) {
+	steps := []step{e.tcpStep}
+	if r.t.URL.Scheme == "https" {
+		steps = append(steps, e.tlsStep)
+	}
+	for _, s := range steps {
+		s(ctx, r)
+	}
+}
+
+// endpointIPs lists the endpoints' addresses.
+func (r *run) endpointIPs() []string {
+	out := make([]string, len(r.endpoints))
+	for i, ep := range r.endpoints {
+		out[i] = ep.IP
+	}
+	return out
+}
+
+// done releases what outlived its step.
+func (r *run) done() {
+	for _, f := range r.cleanup {
+		f()
+	}
+}
+
+// normalise makes empty lists encode as [] rather than null, so consumers see a stable
+// shape.
+func normalise(m *measurement.Measurement) {
+	normaliseObs(&m.Observations)
+	if m.Fingerprints == nil {
+		m.Fingerprints = []measurement.FingerprintMatch{}
+	}
+	if m.Resolvers == nil {
+		m.Resolvers = []measurement.ResolverInfo{}
+	}
+}
+
+func normaliseObs(o *measurement.Observations) {
+	if o.DNS == nil {
+		o.DNS = []measurement.DNSQuery{}
+	}
+	if o.TCP == nil {
+		o.TCP = []measurement.TCPConnect{}
+	}
+	if o.TLS == nil {
+		o.TLS = []measurement.TLSHandshake{}
+	}
+	if o.HTTP == nil {
+		o.HTTP = []measurement.HTTPRequest{}
+	}
+}

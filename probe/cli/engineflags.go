@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/pantau-dev/pantau/bogon"
+	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/fingerprint"
+	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/probe/config"
+)
+
+// engineFlags are the flags that configure the engine, shared by measure and helper.
+// A flag given on the command line overrides the config file's key.
+type engineFlags struct {
+	configPath      string
+	resolvConf      string
+	systemResolvers listFlag
+	resolvers       listFlag
+	labCIDRs        listFlag
+	fingerprints    listFlag
+	noBuiltinFP     bool
+	whoami          string
+	innocuousSNI    string
+	dnsWait         time.Duration
+	t               engine.Timeouts
+	logLevel        string
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.configPath, "config", "", "YAML config file (keys in docs/probe-config.md)")
+	fs.StringVar(&f.resolvConf, "resolv-conf", "", "file to read the system resolvers from (default /etc/resolv.conf)")
+	fs.Var(&f.systemResolvers, "system-resolver", "use this resolver as the system resolver instead of resolv.conf (repeatable)")
+	fs.Var(&f.resolvers, "resolver", "also query this resolver: IP[:PORT], udp://, tcp://, tls:// (DoT) or https:// (DoH) (repeatable)")
+	fs.Var(&f.labCIDRs, "lab-cidr", "declare this reserved range public, for testbeds (repeatable; config key lab_cidrs)")
+	fs.Var(&f.fingerprints, "fingerprints", "OONI blocking-fingerprints CSV file to match (repeatable)")
+	fs.BoolVar(&f.noBuiltinFP, "no-builtin-fingerprints", false, "do not match the built-in Indonesian fingerprints")
+	fs.StringVar(&f.whoami, "whoami", "", `name looked up to learn each resolver's egress address (default whoami.akamai.net; "-" disables)`)
+	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server name of the SNI swap (default example.com)")
+	fs.DurationVar(&f.dnsWait, "dns-wait", -1, "keep UDP sockets open this long after the first reply to catch injected replies (default 1s)")
+	fs.DurationVar(&f.t.Target, "timeout", 0, "deadline for one whole target (default 60s)")
+	fs.DurationVar(&f.t.DNS, "dns-timeout", 0, "timeout of one DNS question (default 5s)")
+	fs.DurationVar(&f.t.TCP, "tcp-timeout", 0, "timeout of one connect (default 10s)")
+	fs.DurationVar(&f.t.TLS, "tls-timeout", 0, "timeout of one TLS handshake (default 10s)")
+	fs.DurationVar(&f.t.HTTP, "http-timeout", 0, "timeout of one fetch with its redirects (default 15s)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
+}
+
+// load reads the config file (if any) and lays the flags over it. dnsWait is the
+// late-reply window when neither says.
+func (f *engineFlags) load(dnsWait time.Duration) (*config.Config, error) {
+	c := &config.Config{}
+	if f.configPath != "" {
+		var err error
+		if c, err = config.Load(f.configPath); err != nil {
+			return nil, usageError("--config: %v", err)
+		}
+	}
+	override := func(dst *[]string, src listFlag) {
+		if len(src) > 0 {
+			*dst = src
+		}
+	}
+	override(&c.SystemResolvers, f.systemResolvers)
+	override(&c.Resolvers, f.resolvers)
+	override(&c.LabCIDRs, f.labCIDRs)
+	override(&c.Fingerprints, f.fingerprints)
+	if f.resolvConf != "" {
+		c.ResolvConf = f.resolvConf
+	}
+	if f.noBuiltinFP {
+		off := false
+		c.BuiltinFingerprints = &off
+	}
+	if f.whoami != "" {
+		c.Whoami = &f.whoami
+	}
+	if f.innocuousSNI != "" {
+		c.InnocuousSNI = f.innocuousSNI
+	}
+	if f.dnsWait >= 0 {
+		c.DNSWait.Duration = f.dnsWait
+	} else if c.DNSWait.Duration == 0 {
+		c.DNSWait.Duration = dnsWait
+	}
+	for _, p := range []struct {
+		flag time.Duration
+		dst  *time.Duration
+	}{{f.t.DNS, &c.Timeouts.DNS.Duration}, {f.t.TCP, &c.Timeouts.TCP.Duration}, {f.t.TLS, &c.Timeouts.TLS.Duration},
+		{f.t.HTTP, &c.Timeouts.HTTP.Duration}, {f.t.Target, &c.Timeouts.Target.Duration}} {
+		if p.flag < 0 {
+			return nil, usageError("negative timeout %s", p.flag)
+		}
+		if p.flag > 0 {
+			*p.dst = p.flag
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, usageError("%v", err)
+	}
+	return c, nil
+}
+
+// engineConfig turns a validated config into the engine's.
+func engineConfig(c *config.Config, name string) (engine.Config, error) {
+	ec := engine.Config{
+		LateWait:     c.DNSWait.Duration,
+		WhoamiName:   "whoami.akamai.net",
+		InnocuousSNI: c.InnocuousSNI,
+		Software:     measurement.Software{Name: name, Version: Version},
+		Timeouts: engine.Timeouts{DNS: c.Timeouts.DNS.Duration, TCP: c.Timeouts.TCP.Duration, TLS: c.Timeouts.TLS.Duration,
+			HTTP: c.Timeouts.HTTP.Duration, Target: c.Timeouts.Target.Duration},
+	}
+	if c.Whoami != nil {
+		ec.WhoamiName = *c.Whoami
+		if ec.WhoamiName == "-" {
+			ec.WhoamiName = ""
+		}
+	}
+	var err error
+	if len(c.SystemResolvers) > 0 {
+		for _, s := range c.SystemResolvers {
+			r, _ := dnsquery.ParseResolver(s) // validated
+			r.System = true
+			ec.SystemResolvers = append(ec.SystemResolvers, r)
+		}
+	} else {
+		path := c.ResolvConf
+		if path == "" {
+			path = "/etc/resolv.conf"
+		}
+		if ec.SystemResolvers, err = dnsquery.SystemResolvers(path); err != nil {
+			return ec, usageError("system resolvers: %v (give --system-resolver)", err)
+		}
+	}
+	for _, s := range c.Resolvers {
+		r, _ := dnsquery.ParseResolver(s)
+		ec.Resolvers = append(ec.Resolvers, r)
+	}
+	if ec.LabCIDRs, err = bogon.ParseCIDRs(c.LabCIDRs); err != nil {
+		return ec, usageError("--lab-cidr: %v", err)
+	}
+	var sets [][]fingerprint.Fingerprint
+	if c.BuiltinFingerprints == nil || *c.BuiltinFingerprints {
+		sets = append(sets, fingerprint.Builtin())
+	}
+	for _, p := range c.Fingerprints {
+		fps, err := fingerprint.LoadFile(p)
+		if err != nil {
+			return ec, usageError("--fingerprints: %v", err)
+		}
+		sets = append(sets, fps)
+	}
+	ec.Fingerprints = fingerprint.NewSet(sets...)
+	return ec, nil
+}
+
+// parse parses args with fs, reporting errors as usage errors naming the flag.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	return nil
+}
+
+// newLogger builds the logger of --log-level.
+func (f *engineFlags) newLogger(w io.Writer) (*slog.Logger, error) { return logger(w, f.logLevel) }
+

@@ -1,0 +1,135 @@
+// Package config holds the probe's YAML configuration (probe.yaml): resolvers, control
+// helpers, lab ranges, timeouts and limits. Decoding is strict: an unknown key or a bad
+// value is an error naming the file, line and field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pantau-dev/pantau/bogon"
+	"github.com/pantau-dev/pantau/dnsquery"
+)
+
+// Config is the probe's configuration. Command-line flags override it.
+type Config struct {
+	// ResolvConf is read for the system resolvers unless SystemResolvers is set.
+	ResolvConf      string   `yaml:"resolv_conf"`
+	SystemResolvers []string `yaml:"system_resolvers"`
+	Resolvers       []string `yaml:"resolvers"`
+	Controls        []string `yaml:"controls"`
+	LabCIDRs        []string `yaml:"lab_cidrs"`
+	Fingerprints    []string `yaml:"fingerprints"`
+	// BuiltinFingerprints switches the embedded Indonesian fingerprints (default on).
+	BuiltinFingerprints *bool    `yaml:"builtin_fingerprints"`
+	Whoami              *string  `yaml:"whoami"`
+	InnocuousSNI        string   `yaml:"innocuous_sni"`
+	Concurrency         int      `yaml:"concurrency"`
+	DNSWait             Duration `yaml:"dns_wait"`
+	Timeouts            Timeouts `yaml:"timeouts"`
+}
+
+// Timeouts are the per-step timeouts and the per-target deadline.
+type Timeouts struct {
+	DNS    Duration `yaml:"dns"`
+	TCP    Duration `yaml:"tcp"`
+	TLS    Duration `yaml:"tls"`
+	HTTP   Duration `yaml:"http"`
+	Target Duration `yaml:"target"`
+}
+
+// Duration is a time.Duration written as "5s" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: bad duration %q", n.Line, s)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: negative duration %q", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Load reads and validates a config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates YAML. An empty document is the zero Config.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks every field, naming the bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	for i, s := range c.SystemResolvers {
+		if _, err := dnsquery.ParseResolver(s); err != nil {
+			errs = append(errs, fmt.Errorf("system_resolvers[%d]: %w", i, err))
+		}
+	}
+	for i, s := range c.Resolvers {
+		if _, err := dnsquery.ParseResolver(s); err != nil {
+			errs = append(errs, fmt.Errorf("resolvers[%d]: %w", i, err))
+		}
+	}
+	for i, s := range c.Controls {
+		if err := checkURL(s); err != nil {
+			errs = append(errs, fmt.Errorf("controls[%d]: %w", i, err))
+		}
+	}
+	for i, s := range c.LabCIDRs {
+		if _, err := bogon.ParseCIDRs([]string{s}); err != nil {
+			errs = append(errs, fmt.Errorf("lab_cidrs[%d]: %w", i, err))
+		}
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("concurrency: %d is negative", c.Concurrency))
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts absolute http(s) URLs.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("control URL %q: %w", s, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("control URL %q: want an absolute http or https URL", s)
+	}
+	return nil
+}
