@@ -29,6 +29,8 @@ type Measurement struct {
 	StartedAt     time.Time `json:"started_at"`
 	RuntimeMS     float64   `json:"runtime_ms"`
 	Software      Software  `json:"software"`
+	// Schedule names the schedule that ran the measurement; empty for `probe measure`.
+	Schedule string `json:"schedule,omitempty"`
 	// Resolvers identifies each resolver the probe used and its egress address (whoami).
 	Resolvers []ResolverInfo `json:"resolvers"`
 	Observations
