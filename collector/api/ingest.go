@@ -1,0 +1,255 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/measurement"
+)
+
+// ItemResult reports one item of a batch.
+type ItemResult struct {
+	Index  int    `json:"index"`
+	ID     string `json:"id,omitempty"`
+	Status string `json:"status"` // accepted or rejected
+	Error  string `json:"error,omitempty"`
+}
+
+// IngestResponse answers POST /api/v1/measurements.
+type IngestResponse struct {
+	Accepted int          `json:"accepted"`
+	Rejected int          `json:"rejected"`
+	Items    []ItemResult `json:"items"`
+}
+
+// ingest stores a batch. A measurement is acknowledged only after storage accepted it;
+// when storage is unavailable nothing is acknowledged (503 with Retry-After).
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	claims, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	now := s.o.Now()
+	s.metrics.seen(claims.Probe, now)
+	raw, code, err := s.readBody(w, r)
+	if err != nil {
+		s.metrics.rejectedRequests.Add(1)
+		writeError(w, code, err.Error())
+		return
+	}
+	items, err := splitBatch(raw, s.o.BatchItems)
+	if err != nil {
+		s.metrics.rejectedRequests.Add(1)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp := IngestResponse{Items: make([]ItemResult, len(items))}
+	ident := store.Identity{Probe: claims.Probe, Network: claims.Network, Country: claims.Country, ASN: claims.ASN}
+	src := s.sourceGeo(r)
+	var good []store.Item
+	var goodIdx []int
+	for i, b := range items {
+		m, err := DecodeItem(b, now)
+		resp.Items[i] = ItemResult{Index: i, Status: "rejected"}
+		if err != nil {
+			resp.Items[i].Error = fmt.Sprintf("measurements[%d]: %v", i, strings.ReplaceAll(err.Error(), "\n", fmt.Sprintf("; measurements[%d]: ", i)))
+			continue
+		}
+		resp.Items[i].ID = m.ID
+		good = append(good, store.Item{M: m, Probe: ident, Geo: src, ReceivedAt: now})
+		goodIdx = append(goodIdx, i)
+	}
+	if len(good) > 0 {
+		if err := s.write(r.Context(), good, goodIdx, &resp); err != nil {
+			s.metrics.influxErrors.Add(1)
+			s.log.Warn("storage unavailable; batch not acknowledged", "probe", claims.Probe, "items", len(good), "err", err)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "storage unavailable; nothing was stored, retry later")
+			return
+		}
+	}
+	for _, it := range resp.Items {
+		if it.Status == "accepted" {
+			resp.Accepted++
+		} else {
+			resp.Rejected++
+		}
+	}
+	s.metrics.accepted.Add(int64(resp.Accepted))
+	s.metrics.rejected.Add(int64(resp.Rejected))
+	code = http.StatusOK
+	if resp.Accepted == 0 && resp.Rejected > 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, code, resp)
+}
+
+// write stores the good items. If storage refuses the batch for a reason other than
+// unavailability (e.g. a field type conflict), items are retried one by one so that one
+// bad item cannot block the others; each refused one is rejected with the reason. An
+// unavailable storage returns the error: nothing is acknowledged.
+func (s *Server) write(ctx context.Context, good []store.Item, idx []int, resp *IngestResponse) error {
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	start := time.Now()
+	err := s.o.Store.Write(ctx, good)
+	s.metrics.observeWrite(time.Since(start))
+	if err == nil {
+		for _, i := range idx {
+			resp.Items[i].Status = "accepted"
+		}
+		return nil
+	}
+	if errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
+		return err
+	}
+	for k, it := range good {
+		if err := s.o.Store.Write(ctx, []store.Item{it}); err != nil {
+			if errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
+				return err
+			}
+			resp.Items[idx[k]].Error = fmt.Sprintf("measurements[%d]: storage refused it: %v", idx[k], err)
+			continue
+		}
+		resp.Items[idx[k]].Status = "accepted"
+	}
+	return nil
+}
+
+// readBody reads the request body, gunzipping it when Content-Encoding says so; both the
+// wire size and the decompressed size are capped.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	limit := s.o.BodyBytes
+	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("body: bad gzip: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Encoding %q is not supported (want gzip or none)", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || int64(len(b)) > limit:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body: larger than %d bytes", limit)
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("body: %w", err)
+	}
+	return b, 0, nil
+}
+
+// splitBatch splits a JSON array (or newline-delimited JSON, as `probe measure` prints)
+// into its items without decoding them.
+func splitBatch(b []byte, maxItems int) ([]json.RawMessage, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, errors.New("body: empty; want a JSON array of measurements")
+	}
+	var items []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if b[0] == '[' {
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, fmt.Errorf("body: item %d: %w", len(items), err)
+			}
+			if len(items) == maxItems {
+				return nil, fmt.Errorf("body: more than %d measurements in one batch", maxItems)
+			}
+			items = append(items, raw)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		if dec.More() {
+			return nil, errors.New("body: data after the JSON array")
+		}
+		return items, nil
+	}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("body: line item %d: %w", len(items), err)
+		}
+		if len(items) == maxItems {
+			return nil, fmt.Errorf("body: more than %d measurements in one batch", maxItems)
+		}
+		items = append(items, raw)
+	}
+	return items, nil
+}
+
+// DecodeItem decodes one measurement strictly (unknown fields are errors) and validates
+// it. Errors name the field.
+func DecodeItem(b []byte, now time.Time) (*measurement.Measurement, error) {
+	if len(b) == 0 || b[0] != '{' {
+		return nil, errors.New("want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m measurement.Measurement
+	if err := dec.Decode(&m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: cannot be a JSON %s (want %s)", te.Field, te.Value, te.Type)
+		}
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if err := m.Validate(now); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// sourceGeo looks up the ASN of the request's source address.
+func (s *Server) sourceGeo(r *http.Request) store.Geo {
+	if s.o.Geo == nil {
+		return store.Geo{}
+	}
+	host := r.RemoteAddr
+	if s.o.TrustProxy {
+		if f := r.Header.Get("X-Forwarded-For"); f != "" {
+			host = strings.TrimSpace(strings.Split(f, ",")[0])
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return store.Geo{}
+	}
+	info, err := s.o.Geo.Lookup(addr.Unmap())
+	if err != nil {
+		s.log.Warn("geolocation lookup failed", "addr", addr, "err", err)
+		return store.Geo{}
+	}
+	return store.Geo{ASN: info.ASN, Org: info.Org}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,139 @@
+// Package api is the collector's HTTP API: authenticated ingest of measurements into
+// storage, the query API, the control endpoint for probes, health, readiness and metrics.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/geo"
+	"github.com/pantau-dev/pantau/collector/store"
+)
+
+// Store is what the API needs from storage.
+type Store interface {
+	Write(ctx context.Context, items []store.Item) error
+	Ready(ctx context.Context) error
+	Measurements(ctx context.Context, f store.Filter) ([]store.StoredMeasurement, string, error)
+}
+
+// Geo looks up the ASN of a probe's source address; nil when no MMDB is configured.
+type Geo interface {
+	Lookup(addr netip.Addr) (geo.Info, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Store    Store
+	Verifier *auth.Verifier
+	Limiter  *auth.Limiter
+	Geo      Geo // optional
+	// Control is the engine's control handler, mounted for authenticated probes; optional.
+	Control http.Handler
+	// AdminToken guards admin endpoints; empty disables them.
+	AdminToken  string
+	BodyBytes   int64
+	BatchItems  int
+	QueryLimit  int
+	MaxInFlight int
+	// TrustProxy takes the source address from X-Forwarded-For (behind a reverse proxy).
+	TrustProxy bool
+	Now        func() time.Time
+}
+
+// Server serves the collector's API.
+type Server struct {
+	o       Options
+	log     *slog.Logger
+	metrics *metrics
+	sem     chan struct{}
+	mux     *http.ServeMux
+}
+
+// New returns a Server.
+func New(o Options, log *slog.Logger) *Server {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{o: o, log: log, metrics: newMetrics(), sem: make(chan struct{}, max(o.MaxInFlight, 1)), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /metrics", s.metrics.serve)
+	s.mux.HandleFunc("POST /api/v1/measurements", s.ingest)
+	s.mux.HandleFunc("GET /api/v1/measurements", s.query)
+	if o.Control != nil {
+		s.mux.Handle("/api/v1/control", s.probeOnly(o.Control))
+	}
+	return s
+}
+
+// Handle mounts another handler (schedules, dashboard) on the server's mux.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.o.Store.Ready(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// probeOnly lets only probes with a valid token through.
+func (s *Server) probeOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.authenticate(w, r); ok {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// authenticate verifies the bearer token and the probe's rate; on failure it answers.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Claims, bool) {
+	tok, err := auth.BearerToken(r)
+	if err == nil {
+		var c auth.Claims
+		if c, err = s.o.Verifier.Verify(tok, s.o.Now()); err == nil {
+			if ok, wait := s.o.Limiter.Allow(c.Probe, s.o.Now()); !ok {
+				s.metrics.rateLimited.Add(1)
+				w.Header().Set("Retry-After", retryAfter(wait))
+				writeError(w, http.StatusTooManyRequests, "rate limit exceeded for probe "+c.Probe)
+				return c, false
+			}
+			return c, true
+		}
+	}
+	s.metrics.unauthorized.Add(1)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="pantau"`)
+	writeError(w, http.StatusUnauthorized, err.Error())
+	return auth.Claims{}, false
+}
+
+// retryAfter formats a wait as whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	return itoa(max(s, 1))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
