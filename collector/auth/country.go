@@ -1,0 +1,62 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// iso3166 lists the 249 officially assigned ISO 3166-1 alpha-2 codes, plus XK (Kosovo,
+// user-assigned but used by the GeoIP databases), as "AD AE AF ...".
+const iso3166 = "" +
+	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ " +
+	"BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
+	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ " +
+	"DE DJ DK DM DO DZ " +
+	"EC EE EG EH ER ES ET " +
+	"FI FJ FK FM FO FR " +
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY " +
+	"HK HM HN HR HT HU " +
+	"ID IE IL IM IN IO IQ IR IS IT " +
+	"JE JM JO JP " +
+	"KE KG KH KI KM KN KP KR KW KY KZ " +
+	"LA LB LC LI LK LR LS LT LU LV LY " +
+	"MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ " +
+	"NA NC NE NF NG NI NL NO NP NR NU NZ " +
+	"OM " +
+	"PA PE PF PG PH PK PL PM PN PR PS PT PW PY " +
+	"QA " +
+	"RE RO RS RU RW " +
+	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ " +
+	"TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ " +
+	"UA UG UM US UY UZ " +
+	"VA VC VE VG VI VN VU " +
+	"WF WS " +
+	"XK " +
+	"YE YT " +
+	"ZA ZM ZW"
+
+// knownCountry reports whether cc (two upper-case letters) is in iso3166.
+func knownCountry(cc string) bool {
+	if len(cc) != 2 {
+		return false
+	}
+	for i := 0; i+2 <= len(iso3166); i += 3 {
+		if iso3166[i:i+2] == cc {
+			return true
+		}
+	}
+	return false
+}
+
+func validCountry(cc string) error {
+	if knownCountry(cc) {
+		return nil
+	}
+	if up := strings.ToUpper(cc); len(cc) == 2 && up != cc && knownCountry(up) {
+		return fmt.Errorf("country %q: want upper case %q", cc, up)
+	}
+	if len(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' {
+		return fmt.Errorf("country %q: not an assigned ISO 3166 code", cc)
+	}
+	return fmt.Errorf("country %q: want a two-letter ISO 3166 code", cc)
+}

@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BearerToken returns the credentials of the request's "Authorization: Bearer TOKEN"
+// header. No header, or an empty one, is ErrMissing; anything else that is not one
+// bearer credential of at most MaxTokenLen bytes is ErrMalformed.
+func BearerToken(r *http.Request) (string, error) {
+	vals := r.Header.Values("Authorization")
+	switch {
+	case len(vals) == 0 || len(vals) == 1 && strings.TrimSpace(vals[0]) == "":
+		return "", ErrMissing
+	case len(vals) > 1:
+		return "", fmt.Errorf("%w: more than one Authorization header", ErrMalformed)
+	}
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
+	tok = strings.TrimLeft(tok, " ")
+	switch {
+	case !strings.EqualFold(scheme, "Bearer") || tok == "":
+		return "", fmt.Errorf("%w: want \"Authorization: Bearer TOKEN\"", ErrMalformed)
+	case len(tok) > MaxTokenLen:
+		return "", fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
+	case strings.ContainsAny(tok, " \t"):
+		return "", fmt.Errorf("%w: white space in the token", ErrMalformed)
+	}
+	return tok, nil
+}
+
+// CheckAdmin reports whether the request's bearer token is adminToken. It compares
+// SHA-256 digests in constant time, so neither the content nor the length of the
+// admin token leaks through timing. An empty adminToken disables admin access.
+func CheckAdmin(r *http.Request, adminToken string) bool {
+	if adminToken == "" {
+		return false
+	}
+	tok, err := BearerToken(r)
+	if err != nil {
+		return false
+	}
+	got, want := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(adminToken))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+// RetryAfter formats d for a Retry-After header: whole seconds, rounded up, at least 1.
+func RetryAfter(d time.Duration) string {
+	s := math.Ceil(d.Seconds())
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatFloat(s, 'f', 0, 64)
+}
