@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -156,7 +157,7 @@ func serveTLS(t *testing.T, cfg *tls.Config) int {
 func serveHTTP(t *testing.T, h http.Handler, cfg *tls.Config) int {
 	t.Helper()
 	ln := listen(t)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
