@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -41,11 +43,18 @@ type fetchBuf struct {
 	keep    []byte
 	scratch []byte
 	br      *bufio.Reader
+	bw      *bufio.Writer
+	head    headLimit
 }
 
 // fetchBufs is a free list of buffers, not state: any fetchBuf serves any fetch.
 var fetchBufs = sync.Pool{New: func() any {
-	return &fetchBuf{keep: make([]byte, keepLen), scratch: make([]byte, 16<<10), br: bufio.NewReaderSize(nil, 4<<10)}
+	return &fetchBuf{
+		keep:    make([]byte, keepLen),
+		scratch: make([]byte, 16<<10),
+		br:      bufio.NewReaderSize(nil, 4<<10),
+		bw:      bufio.NewWriterSize(nil, 1<<10),
+	}
 }}
 
 // fetch GETs u and follows its redirects, recording one request per hop. The first
@@ -56,7 +65,13 @@ func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve 
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.HTTP)
 	defer cancel()
 	buf := fetchBufs.Get().(*fetchBuf)
-	defer fetchBufs.Put(buf)
+	defer func() {
+		// drop the last connection before the buffers go back
+		buf.br.Reset(nil)
+		buf.bw.Reset(nil)
+		buf.head.r = nil
+		fetchBufs.Put(buf)
+	}()
 	first := u.Hostname()
 	next := *u
 	next.Fragment, next.RawFragment = "", ""
@@ -134,11 +149,18 @@ func redirect(rec measurement.HTTPRequest, cur *url.URL) (*url.URL, bool) {
 // reply came, its headers and the kept part of its body (valid until buf is reused).
 func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf) (measurement.HTTPRequest, http.Header, []byte) {
 	rec := measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
+	// fail records err; a read cut short by the context reports the context's reason.
+	fail := func(err error) {
+		if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		rec.Failure = measurement.Failure(failure.Classify(err))
+	}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
 	conn, err := e.dialHop(ctx, u, first, addrs, resolve, &rec)
 	if err != nil {
-		rec.Failure = measurement.Failure(failure.Classify(err))
+		fail(err)
 		return rec, nil, nil
 	}
 	defer conn.Close()
@@ -150,18 +172,18 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 	if u.Scheme == "https" {
 		tc := tls.Client(conn, clientTLS(u.Hostname(), "http/1.1"))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			rec.Failure = measurement.Failure(failure.Classify(err))
+			fail(err)
 			return rec, nil, nil
 		}
 		if err := e.verify(tc.ConnectionState().PeerCertificates, u.Hostname()); err != nil {
-			rec.Failure = measurement.Failure(failure.Classify(err))
+			fail(err)
 			return rec, nil, nil
 		}
 		conn = tc
 	}
-	resp, err := e.roundTrip(ctx, conn, u, buf.br)
+	resp, err := e.roundTrip(ctx, conn, u, buf)
 	if err != nil {
-		rec.Failure = measurement.Failure(failure.Classify(err))
+		fail(err)
 		return rec, nil, nil
 	}
 	defer resp.Body.Close()
@@ -178,7 +200,7 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 	rec.BodyLength, rec.BodyTruncated = n, truncated
 	rec.BodySHA256 = hex.EncodeToString(sum)
 	rec.Title = title(body)
-	rec.Failure = measurement.Failure(failure.Classify(err))
+	fail(err)
 	return rec, resp.Header, body
 }
 
@@ -225,7 +247,7 @@ func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []
 }
 
 // roundTrip writes a GET for u on conn and reads the reply head, skipping 1xx replies.
-func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, br *bufio.Reader) (*http.Response, error) {
+func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, buf *fetchBuf) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, failure.New(failure.HTTPInvalidReply, fmt.Errorf("request: %w", err))
@@ -234,19 +256,47 @@ func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, br *b
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	req.Header.Set("Accept-Language", "en")
 	req.Close = true
-	if err := req.Write(conn); err != nil {
+	buf.bw.Reset(conn)
+	if err := req.Write(buf.bw); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
-	br.Reset(conn)
+	if err := buf.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	buf.head = headLimit{r: conn, n: maxHead}
+	buf.br.Reset(&buf.head)
 	for {
-		resp, err := http.ReadResponse(br, req)
+		resp, err := http.ReadResponse(buf.br, req)
 		if err != nil {
 			return nil, fmt.Errorf("read reply: %w", err)
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			buf.head.n = math.MaxInt64 // the body has its own cap
 			return resp, nil
 		}
 	}
+}
+
+// maxHead bounds the reply head (status line and headers).
+const maxHead = 1 << 20
+
+// headLimit reads from r until n bytes were read, then fails: a reply head that never
+// ends is an invalid reply, not a reason to grow without bound.
+type headLimit struct {
+	r io.Reader
+	n int64
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, failure.New(failure.HTTPInvalidReply, errors.New("reply head over 1 MiB"))
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // readBody reads body up to limit bytes, keeping the first len(keep) of them and

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/pantau-dev/pantau/failure"
 	"github.com/pantau-dev/pantau/measurement"
@@ -70,6 +71,23 @@ func TestFetch(t *testing.T) {
 	resetAfterRequest := serveConns(t, func(c *net.TCPConn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
 			reset(c)
+		}
+	})
+	silent := serveConns(t, func(c *net.TCPConn) {
+		_, _ = io.Copy(io.Discard, c)
+	})
+	endlessHead := serveConns(t, func(c *net.TCPConn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		line := []byte("X-Filler: " + strings.Repeat("a", 1000) + "\r\n")
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n"); err != nil {
+			return
+		}
+		for {
+			if _, err := c.Write(line); err != nil {
+				return
+			}
 		}
 	})
 	closed := freePort(t)
@@ -130,6 +148,14 @@ func TestFetch(t *testing.T) {
 		{"reset after request", fmt.Sprintf("http://site.example:%d/", resetAfterRequest), []string{"127.0.0.1"}, Config{}, []measurement.HTTPRequest{{
 			URL: fmt.Sprintf("http://site.example:%d/", resetAfterRequest), Method: "GET", Address: "127.0.0.1:" + itoa(resetAfterRequest),
 			Failure: measurement.Failure(failure.ConnectionReset),
+		}}},
+		{"silence", fmt.Sprintf("http://site.example:%d/", silent), []string{"127.0.0.1"}, Config{Timeouts: Timeouts{HTTP: 300 * time.Millisecond}}, []measurement.HTTPRequest{{
+			URL: fmt.Sprintf("http://site.example:%d/", silent), Method: "GET", Address: "127.0.0.1:" + itoa(silent),
+			Failure: measurement.Failure(failure.GenericTimeout),
+		}}},
+		{"endless head", fmt.Sprintf("http://site.example:%d/", endlessHead), []string{"127.0.0.1"}, Config{}, []measurement.HTTPRequest{{
+			URL: fmt.Sprintf("http://site.example:%d/", endlessHead), Method: "GET", Address: "127.0.0.1:" + itoa(endlessHead),
+			Failure: measurement.Failure(failure.HTTPInvalidReply),
 		}}},
 		{"guard", fmt.Sprintf("http://site.example:%d/", plain), []string{"127.0.0.1"}, Config{DialGuard: refuseLoopback}, []measurement.HTTPRequest{{
 			URL: fmt.Sprintf("http://site.example:%d/", plain), Method: "GET", Address: "127.0.0.1:" + itoa(plain),
@@ -255,6 +281,23 @@ func TestTitle(t *testing.T) {
 	for _, tt := range tests {
 		if got := title([]byte(tt.body)); got != tt.want {
 			t.Errorf("title(%.40q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkFetch measures one plain fetch of a small page (connect, request, body).
+func BenchmarkFetch(b *testing.B) {
+	port := serveHTTP(b, page("<title>Bench</title>"+strings.Repeat("x", 8<<10)), nil)
+	u, err := url.Parse(fmt.Sprintf("http://site.example:%d/", port))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := New(Config{}, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		hops, _ := e.fetch(b.Context(), u, []string{"127.0.0.1"}, nil)
+		if len(hops) != 1 || hops[0].Failure != nil {
+			b.Fatalf("hops = %s", dump(hops))
 		}
 	}
 }

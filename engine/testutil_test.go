@@ -28,7 +28,7 @@ type testCA struct {
 	pool *x509.CertPool
 }
 
-func newCA(t *testing.T, cn string) *testCA {
+func newCA(t testing.TB, cn string) *testCA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -54,7 +54,7 @@ func newCA(t *testing.T, cn string) *testCA {
 }
 
 // leaf issues a server certificate for names, valid from notBefore to notAfter.
-func (ca *testCA) leaf(t *testing.T, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+func (ca *testCA) leaf(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -74,11 +74,11 @@ func (ca *testCA) leaf(t *testing.T, notBefore, notAfter time.Time, names ...str
 }
 
 // validLeaf issues a certificate for names valid now.
-func (ca *testCA) validLeaf(t *testing.T, names ...string) tls.Certificate {
+func (ca *testCA) validLeaf(t testing.TB, names ...string) tls.Certificate {
 	return ca.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -88,7 +88,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 }
 
 // listen opens a TCP listener on 127.0.0.1 that the test closes at cleanup.
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,7 +103,7 @@ func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 // serveConns accepts connections on a new listener and hands each to handle in its own
 // goroutine; at cleanup the listener and all connections are closed and the handlers
 // waited for. It returns the port.
-func serveConns(t *testing.T, handle func(c *net.TCPConn)) int {
+func serveConns(t testing.TB, handle func(c *net.TCPConn)) int {
 	t.Helper()
 	ln := listen(t)
 	var (
@@ -143,7 +143,7 @@ func serveConns(t *testing.T, handle func(c *net.TCPConn)) int {
 }
 
 // serveTLS runs TLS handshakes with cfg and then reads until the client closes.
-func serveTLS(t *testing.T, cfg *tls.Config) int {
+func serveTLS(t testing.TB, cfg *tls.Config) int {
 	t.Helper()
 	return serveConns(t, func(c *net.TCPConn) {
 		tc := tls.Server(c, cfg)
@@ -154,7 +154,7 @@ func serveTLS(t *testing.T, cfg *tls.Config) int {
 }
 
 // serveHTTP serves h over HTTP, or HTTPS when cfg is not nil, and returns the port.
-func serveHTTP(t *testing.T, h http.Handler, cfg *tls.Config) int {
+func serveHTTP(t testing.TB, h http.Handler, cfg *tls.Config) int {
 	t.Helper()
 	ln := listen(t)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
@@ -195,7 +195,7 @@ func reset(c *net.TCPConn) {
 }
 
 // freePort returns a port on 127.0.0.1 that nothing listens on (it was just closed).
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
