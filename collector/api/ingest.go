@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -234,7 +233,9 @@ func (s *Server) sourceGeo(r *http.Request) store.Geo {
 	host := r.RemoteAddr
 	if s.o.TrustProxy {
 		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			host = strings.TrimSpace(strings.Split(f, ",")[0])
+			// The last entry is the one our own proxy added; earlier ones are the client's word.
+			parts := strings.Split(f, ",")
+			host = strings.TrimSpace(parts[len(parts)-1])
 		}
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -252,4 +253,3 @@ func (s *Server) sourceGeo(r *http.Request) store.Geo {
 	return store.Geo{ASN: info.ASN, Org: info.Org}
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -107,7 +107,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Clai
 		if c, err = s.o.Verifier.Verify(tok, s.o.Now()); err == nil {
 			if ok, wait := s.o.Limiter.Allow(c.Probe, s.o.Now()); !ok {
 				s.metrics.rateLimited.Add(1)
-				w.Header().Set("Retry-After", retryAfter(wait))
+				w.Header().Set("Retry-After", auth.RetryAfter(wait))
 				writeError(w, http.StatusTooManyRequests, "rate limit exceeded for probe "+c.Probe)
 				return c, false
 			}
@@ -118,12 +118,6 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Clai
 	w.Header().Set("WWW-Authenticate", `Bearer realm="pantau"`)
 	writeError(w, http.StatusUnauthorized, err.Error())
 	return auth.Claims{}, false
-}
-
-// retryAfter formats a wait as whole seconds, at least 1.
-func retryAfter(d time.Duration) string {
-	s := int((d + time.Second - 1) / time.Second)
-	return itoa(max(s, 1))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pantau-dev/pantau/bogon"
+	"github.com/pantau-dev/pantau/collector/api"
+	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/config"
+	"github.com/pantau-dev/pantau/collector/geo"
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/control"
+	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/measurement"
+)
+
+// serveCmd runs the collector until ctx is cancelled, then shuts down in order: stop
+// accepting requests, finish in-flight writes, close the storage client.
+func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("collector serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "collector config file (required; keys in docs/collector-config.md)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usageError("--config is required")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg, err := config.Load(*cfgPath, getenv)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	verifier, err := auth.NewVerifier([]byte(cfg.Secret), cfg.Revoked)
+	if err != nil {
+		return usageError("%s: %v", *cfgPath, err)
+	}
+	st, err := store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token, Timeout: cfg.Influx.Timeout.Duration}, log)
+	if err != nil {
+		return usageError("influx: %v", err)
+	}
+	defer st.Close()
+	opts := api.Options{
+		Store: st, Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
+		AdminToken: cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
+		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight,
+	}
+	if cfg.GeoIP != "" {
+		db, err := geo.Open(cfg.GeoIP)
+		if err != nil {
+			return usageError("geoip_mmdb: %v", err)
+		}
+		defer db.Close()
+		opts.Geo = db
+	}
+	if cfg.Control.Enabled {
+		h, err := controlHandler(cfg, log)
+		if err != nil {
+			return usageError("control: %v", err)
+		}
+		opts.Control = h
+	}
+	srv := &http.Server{Handler: api.New(opts, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLS.Cert != "" {
+		scheme = "https"
+	}
+	log.Info("collector listening", "url", scheme+"://"+ln.Addr().String())
+	go reloadOnHUP(ctx, *cfgPath, getenv, verifier, log)
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS.Cert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// reloadOnHUP reloads the revocation list from the config file on SIGHUP; a bad file is
+// logged and the old list kept.
+func reloadOnHUP(ctx context.Context, path string, getenv func(string) string, v *auth.Verifier, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := config.Load(path, getenv)
+		if err == nil {
+			err = v.SetRevoked(cfg.Revoked)
+		}
+		if err != nil {
+			log.Error("SIGHUP: config not reloaded; keeping the old revocation list", "err", err)
+			continue
+		}
+		log.Info("SIGHUP: revocation list reloaded", "entries", len(cfg.Revoked))
+	}
+}
+
+// controlHandler builds the engine's control handler from the collector's config.
+func controlHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
+	lab, err := bogon.ParseCIDRs(cfg.Control.LabCIDRs)
+	if err != nil {
+		return nil, err
+	}
+	var sys []dnsquery.Resolver
+	if len(cfg.Control.SystemResolvers) > 0 {
+		for _, s := range cfg.Control.SystemResolvers {
+			r, err := dnsquery.ParseResolver(s)
+			if err != nil {
+				return nil, err
+			}
+			r.System = true
+			sys = append(sys, r)
+		}
+	} else if sys, err = dnsquery.SystemResolvers("/etc/resolv.conf"); err != nil {
+		return nil, err
+	}
+	guard := control.Guard(lab)
+	eng := engine.New(engine.Config{SystemResolvers: sys, LabCIDRs: lab, DialGuard: guard,
+		Software: measurement.Software{Name: "pantau-collector", Version: Version}}, log)
+	return control.NewHandler(eng, control.HandlerOptions{MaxConcurrent: cfg.Limits.ControlConns, CacheTTL: cfg.Limits.CacheTTL.Duration, Guard: guard}, log), nil
+}

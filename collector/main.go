@@ -1,0 +1,20 @@
+// Command collector receives measurements from probes, stores them in InfluxDB and
+// serves them back (`collector serve`), and issues probe tokens (`collector token issue`).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pantau-dev/pantau/collector/cli"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+}
