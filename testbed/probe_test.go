@@ -19,12 +19,16 @@ import (
 var controlURL = "http://" + net.JoinHostPort(ctlAddr, helperPort) + "/api/v1/control"
 
 // probeArgs runs `probe measure` with short step timeouts, the ISP's resolver as the
-// system resolver and the lab's fingerprints; extra flags and the targets follow.
+// system resolver (unless extra names another) and the lab's fingerprints; extra flags
+// and the targets follow.
 func (l *lab) probeArgs(format string, extra []string, targets []string) []string {
-	args := []string{"netns", "exec", nsProbe, l.probe, "measure", "--format", format,
-		"--system-resolver", ispResolver, "--lab-cidr", labCIDR,
+	args := []string{"netns", "exec", nsProbe, l.probe, "measure", "--format", format}
+	if !slices.Contains(extra, "--system-resolver") {
+		args = append(args, "--system-resolver", ispResolver)
+	}
+	args = append(args, "--lab-cidr", labCIDR,
 		"--timeout", "20s", "--tcp-timeout", "2s", "--tls-timeout", "3s", "--dns-wait", "300ms",
-		"--fingerprints", l.fpFile, "--log-level", "info"}
+		"--fingerprints", l.fpFile, "--log-level", "info")
 	args = append(args, extra...)
 	return append(args, targets...)
 }
@@ -40,7 +44,9 @@ func (l *lab) runProbe(t *testing.T, format string, extra []string, targets ...s
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("probe %s: %v\nstderr:\n%s\nstdout:\n%s", strings.Join(cmd.Args, " "), err, stderr.Bytes(), stdout.Bytes())
 	}
-	t.Logf("probe stderr:\n%s", stderr.Bytes())
+	if stderr.Len() > 0 {
+		t.Logf("probe stderr:\n%s", stderr.Bytes())
+	}
 	return stdout.Bytes()
 }
 

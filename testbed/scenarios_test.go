@@ -28,6 +28,7 @@ var withControl = []scenario{
 		// Only SSL_CERT_FILE makes the lab CA trusted.
 		wantTLS(t, m, siteAddr("web.telegram.org"), "web.telegram.org", false, "", true)
 		wantHTTP(t, m, net.JoinHostPort(siteAddr("web.telegram.org"), "443"), 200, "Telegram Web", "")
+		wantTimes(t, m)
 	}},
 	{"https://t.me/", blocked, measurement.MethodDNS, func(t *testing.T, m *measurement.Measurement) {
 		wantDNS(t, m, "", blockPageAddr)
@@ -259,6 +260,26 @@ func wantFingerprint(t *testing.T, m *measurement.Measurement, name, location st
 		}
 	}
 	t.Errorf("fingerprint %s (%s) did not match; matches: %+v", name, location, m.Fingerprints)
+}
+
+// wantTimes checks that every connect, handshake and request recorded how long it took.
+func wantTimes(t *testing.T, m *measurement.Measurement) {
+	t.Helper()
+	for _, c := range m.TCP {
+		if c.TimeMS <= 0 {
+			t.Errorf("TCP %s:%d: time_ms %v", c.IP, c.Port, c.TimeMS)
+		}
+	}
+	for _, h := range m.TLS {
+		if h.TimeMS <= 0 {
+			t.Errorf("TLS %s (sni %s): time_ms %v", h.IP, h.SNI, h.TimeMS)
+		}
+	}
+	for _, r := range m.HTTP {
+		if r.TimeMS <= 0 {
+			t.Errorf("HTTP %s: time_ms %v", r.URL, r.TimeMS)
+		}
+	}
 }
 
 func deref(s *string) string {
