@@ -73,7 +73,7 @@ func parseResolver(s string) (Resolver, error) {
 // ipResolver parses IP[:PORT] for plain DNS over UDP or TCP.
 func ipResolver(transport, s string) (Resolver, error) {
 	s = strings.TrimSuffix(s, "/")
-	host, port, err := splitHostPort(s, portDNS)
+	host, port, err := splitHostPort(s, portDNS, "IP[:PORT]")
 	if err != nil {
 		return Resolver{}, err
 	}
@@ -88,7 +88,7 @@ func ipResolver(transport, s string) (Resolver, error) {
 // dotResolver parses HOST[:PORT] for DNS over TLS.
 func dotResolver(s string) (Resolver, error) {
 	s = strings.TrimSuffix(s, "/")
-	host, port, err := splitHostPort(s, portDoT)
+	host, port, err := splitHostPort(s, portDoT, "HOST[:PORT]")
 	if err != nil {
 		return Resolver{}, err
 	}
@@ -140,10 +140,14 @@ func dohResolver(s string) (Resolver, error) {
 	return Resolver{Address: canon, Transport: measurement.TransportDoH, url: canon}, nil
 }
 
-// splitHostPort splits HOST[:PORT], [IPv6][:PORT] or a bare IPv6 address.
-func splitHostPort(s string, def int) (string, int, error) {
+// splitHostPort splits HOST[:PORT], [IPv6][:PORT] or a bare IPv6 address; want names
+// the expected form in errors.
+func splitHostPort(s string, def int, want string) (string, int, error) {
 	if s == "" {
 		return "", 0, errors.New("missing host")
+	}
+	if strings.Contains(s, "/") {
+		return "", 0, fmt.Errorf("bad address %q (want %s)", s, want)
 	}
 	if _, err := netip.ParseAddr(s); err == nil {
 		return s, def, nil
@@ -156,7 +160,7 @@ func splitHostPort(s string, def int) (string, int, error) {
 	}
 	host, p, err := net.SplitHostPort(s)
 	if err != nil {
-		return "", 0, fmt.Errorf("bad address %q (want HOST[:PORT])", s)
+		return "", 0, fmt.Errorf("bad address %q (want %s)", s, want)
 	}
 	port, err := parsePort(p)
 	return host, port, err
