@@ -84,6 +84,7 @@ func NewClient(o Options) *Client {
 		tlsConf:  tlsConf,
 	}
 	c.bufs.New = func() any { b := make([]byte, udpBufSize); return &b }
+	// No proxy: DoH goes straight to the resolver, whatever the environment says.
 	c.doh = &http.Client{Transport: &http.Transport{
 		DialContext:         c.dialer.DialContext,
 		TLSClientConfig:     tlsConf.Clone(),
@@ -112,10 +113,8 @@ func (c *Client) dotConfig(serverName string) *tls.Config {
 type Result struct {
 	firstDone chan struct{}
 	allDone   chan struct{}
-	first     measurement.DNSQuery
-	late      []measurement.DNSReply
-	once      sync.Once
-	full      measurement.DNSQuery
+	first     measurement.DNSQuery   // written before firstDone is closed
+	late      []measurement.DNSReply // written before allDone is closed
 }
 
 // First blocks until the first reply or failure is in and returns the record as of then
@@ -130,11 +129,9 @@ func (r *Result) First() measurement.DNSQuery {
 func (r *Result) Wait() measurement.DNSQuery {
 	<-r.firstDone
 	<-r.allDone
-	r.once.Do(func() {
-		r.full = r.first
-		r.full.LateReplies = r.late
-	})
-	return r.full
+	q := r.first
+	q.LateReplies = r.late
+	return q
 }
 
 // Exchange asks r one question (name, qtype such as dns.TypeA) and returns at once; the
@@ -164,6 +161,7 @@ func (c *Client) exchange(ctx context.Context, r Resolver, name string, qtype ui
 		close(res.allDone)
 		return res
 	}
+	rec.Resolver, rec.Transport = ep.Address, ep.Transport // canonical even when r was made by hand
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(rec.Query), qtype)
 	m.RecursionDesired = true

@@ -236,6 +236,7 @@ func TestExchangeSystemFlag(t *testing.T) {
 	defer cancel()
 	for _, r := range []Resolver{
 		{Address: "udp://" + addr, Transport: measurement.TransportUDP, System: true},
+		{Address: addr, System: true},
 		func() Resolver { r := mustResolver(t, addr); r.System = true; return r }(),
 	} {
 		got := c.Exchange(ctx, r, "example.com", dns.TypeA).Wait()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -159,6 +160,7 @@ func startDoH(t testing.TB, h dns.Handler, cert tls.Certificate, status int) (*h
 			conns.Add(1)
 		}
 	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake errors are expected in tests
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

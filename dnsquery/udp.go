@@ -28,14 +28,14 @@ func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dn
 		res.first = rec
 		close(res.firstDone)
 	}
-	fail := func(err error) {
+	fail := func(err error) { // err has been through ctxErr where that applies
 		rec.RTTMS = measurement.Ms(time.Since(start))
-		rec.Failure = measurement.Failure(failure.Classify(ctxErr(ctx, err)))
+		rec.Failure = measurement.Failure(failure.Classify(err))
 		publish()
 	}
 	conn, err := c.dialer.DialContext(ctx, "udp", r.hostport)
 	if err != nil {
-		fail(err)
+		fail(ctxErr(ctx, err))
 		return
 	}
 	defer conn.Close()
@@ -61,7 +61,7 @@ func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dn
 	id, q := m.Id, m.Question[0]
 	start = time.Now()
 	if _, err := conn.Write(packed); err != nil {
-		fail(err)
+		fail(ctxErr(ctx, err))
 		return
 	}
 
