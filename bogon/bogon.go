@@ -39,7 +39,7 @@ func ParseCIDRs(ss []string) ([]netip.Prefix, error) {
 	for _, s := range ss {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("lab CIDR %q: %w", s, err)
+			return nil, fmt.Errorf("lab CIDR %q: not an address prefix like 10.77.0.0/16", s)
 		}
 		out = append(out, p.Masked())
 	}
