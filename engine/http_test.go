@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/failure"
+	"github.com/pantau-dev/pantau/fingerprint"
 	"github.com/pantau-dev/pantau/measurement"
 	"github.com/pantau-dev/pantau/target"
 )
@@ -299,5 +300,42 @@ func BenchmarkFetch(b *testing.B) {
 		if len(hops) != 1 || hops[0].Failure != nil {
 			b.Fatalf("hops = %s", dump(hops))
 		}
+	}
+}
+
+// TestFetchFingerprints checks that every hop is matched: the redirect by its Location
+// header, the block page by its body.
+func TestFetchFingerprints(t *testing.T) {
+	const blockPage = "<title>Blocked</title>This site is blocked."
+	block := serveHTTP(t, page(blockPage), nil)
+	redir := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		redirectTo(w, fmt.Sprintf("http://block.example:%d/blocked", block), http.StatusFound)
+	}), nil)
+	const csv = "name,scope,other_names,location_found,pattern_type,pattern,confidence_no_fp,expected_countries,source,exp_url,notes\n" +
+		"test_redirect,isp,,header.location,contains,block.example,9,ID,test,,\n" +
+		"test_body,nat,,body,contains,This site is blocked,10,ID,test,,\n" +
+		"test_unrelated,nat,,body,contains,not on any page,10,ID,test,,\n"
+	fps, err := fingerprint.Load(strings.NewReader(csv), "test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(fmt.Sprintf("http://site.example:%d/", redir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{Fingerprints: fingerprint.NewSet(fps)}, nil)
+	hops, got := e.fetch(t.Context(), u, []string{"127.0.0.1"}, resolveTo("block.example"))
+	want := []measurement.FingerprintMatch{
+		{
+			Name: "test_redirect", Scope: "isp", Location: "header.location", PatternType: "contains", Pattern: "block.example", Confidence: 9,
+			Where: fmt.Sprintf("http[0] header.location %q", fmt.Sprintf("http://block.example:%d/blocked", block)),
+		},
+		{
+			Name: "test_body", Scope: "nat", Location: "body", PatternType: "contains", Pattern: "This site is blocked", Confidence: 10,
+			Where: "http[1] body",
+		},
+	}
+	if len(hops) != 2 || !reflect.DeepEqual(got, want) {
+		t.Errorf("hops = %s\nfingerprints = %s\nwant %s", dump(hops), dump(got), dump(want))
 	}
 }
