@@ -1,0 +1,459 @@
+package verdict
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/pantau-dev/pantau/failure"
+	"github.com/pantau-dev/pantau/measurement"
+)
+
+// dnsOutcome is what the DNS step concluded.
+type dnsOutcome int
+
+const (
+	dnsNone       dnsOutcome = iota // no judgement: IP target, no control, or nothing to compare
+	dnsConsistent                   // the probe's answers are the site's
+	dnsBlocked                      // the probe's resolver lied or failed where the control resolved
+	dnsDown                         // both failed the same way: the name does not resolve
+	dnsUnclear                      // both failed, differently: inconclusive
+)
+
+// dnsResult is the DNS step's conclusion.
+type dnsResult struct {
+	outcome dnsOutcome
+	reason  string
+	// certain is set for a blocked outcome that needs no control: a bogon answer or a
+	// block-page fingerprint.
+	certain bool
+	// soft is set for a blocked outcome resting only on disjoint answers, which a CDN
+	// can explain: a final page like the control's clears it.
+	soft bool
+	// unconfirmed are the probe's addresses that neither appear among the control's,
+	// nor share an ASN with them, nor presented a valid certificate. A later step that
+	// fails at one of them is the resolver's doing: its method is dns.
+	unconfirmed map[string]bool
+}
+
+// dnsSide summarises one vantage point's DNS queries.
+type dnsSide struct {
+	addrs   []string          // A and AAAA answers, in order, without duplicates
+	asns    map[uint32]bool   // known (nonzero) ASNs of the answers
+	asnOf   map[string]uint32 // answer address → known ASN
+	bogons  []string
+	v4, v6  bool
+	failure string // the first failure of an A query, else of any query; "" if none
+}
+
+func summarize(qs []measurement.DNSQuery) dnsSide {
+	s := dnsSide{asns: map[uint32]bool{}, asnOf: map[string]uint32{}}
+	var anyFailure string
+	for _, q := range qs {
+		for _, a := range q.Answers {
+			if (a.Type == "A" || a.Type == "AAAA") && a.ASN != 0 {
+				s.asns[a.ASN] = true
+				s.asnOf[a.Data] = a.ASN
+			}
+		}
+		for _, ip := range q.Addrs() {
+			if !slices.Contains(s.addrs, ip) {
+				s.addrs = append(s.addrs, ip)
+			}
+			if addr, err := netip.ParseAddr(ip); err == nil && addr.Unmap().Is4() {
+				s.v4 = true
+			} else {
+				s.v6 = true
+			}
+		}
+		for _, b := range q.Bogons {
+			if !slices.Contains(s.bogons, b) {
+				s.bogons = append(s.bogons, b)
+			}
+		}
+		if f := queryFailure(q); f != "" {
+			if q.QType == "A" && s.failure == "" {
+				s.failure = f
+			}
+			if anyFailure == "" {
+				anyFailure = f
+			}
+		}
+	}
+	if s.failure == "" {
+		s.failure = anyFailure
+	}
+	if s.failure == "" && len(s.addrs) == 0 {
+		s.failure = failure.DNSNoAnswer
+	}
+	return s
+}
+
+// queryFailure is the failure of q: its failure string, else one from its rcode, else
+// dns_no_answer for a reply without addresses.
+func queryFailure(q measurement.DNSQuery) string {
+	if q.Failure != nil {
+		return *q.Failure
+	}
+	if f := failure.Rcode(q.Rcode); f != "" {
+		return f
+	}
+	if len(q.Addrs()) == 0 {
+		return failure.DNSNoAnswer
+	}
+	return ""
+}
+
+// noName reports whether f says the name has no address at all.
+func noName(f string) bool { return f == failure.DNSNXDomain || f == failure.DNSNoAnswer }
+
+// sameDNSFailure compares failures, counting NXDOMAIN and an empty answer as one.
+func sameDNSFailure(a, b string) bool { return a == b || noName(a) && noName(b) }
+
+// drivingQueries returns the queries that drive the DNS verdict (the system
+// resolvers', or all without any), the others, and how to call the driving resolver.
+func (a *analysis) drivingQueries() (drive, extra []measurement.DNSQuery, label string) {
+	for _, q := range a.m.DNS {
+		if q.System {
+			drive = append(drive, q)
+		} else {
+			extra = append(extra, q)
+		}
+	}
+	if len(drive) == 0 {
+		return extra, nil, "the probe's resolver"
+	}
+	return drive, extra, "the ISP's resolver"
+}
+
+// dns judges the probe's DNS answers (rule 1 and the DNS half of rules 2, 7 and 8).
+func (a *analysis) dns() dnsResult {
+	if a.ipTarget {
+		return dnsResult{}
+	}
+	drive, extra, label := a.drivingQueries()
+	if len(drive) == 0 {
+		a.note("no DNS queries recorded")
+		return dnsResult{}
+	}
+	who := "system resolver"
+	if label != "the ISP's resolver" {
+		who = "resolver"
+	}
+	p := summarize(drive)
+	var c *dnsSide
+	if a.ctl != nil && len(a.ctl.DNS) > 0 {
+		s := summarize(a.ctl.DNS)
+		c = &s
+	}
+	blocked := func(reason string, certain, soft bool) dnsResult {
+		a.noteExtraResolvers(extra, c)
+		return dnsResult{outcome: dnsBlocked, reason: upper(reason), certain: certain, soft: soft}
+	}
+
+	// Certain on its own: a block-page fingerprint, or a reserved address that the
+	// control did not also get (then it is a lab or an intranet).
+	if fps := a.dnsFingerprints(drive); len(fps) > 0 {
+		for _, fp := range fps {
+			a.noteFingerprint(fp)
+		}
+		addr := whereAddr(fps[0].Where)
+		if addr == "" {
+			addr = "fingerprint " + fps[0].Name
+		}
+		return blocked(fmt.Sprintf("%s answered with the address of a known block page (%s) instead of the site's address.", label, addr), true, false)
+	}
+	if len(p.bogons) > 0 {
+		if c == nil || len(c.bogons) == 0 {
+			a.note("%s returned reserved address %s", who, list(p.bogons))
+			if c != nil {
+				a.note("control returned %s", list(c.addrs))
+			}
+			return blocked(fmt.Sprintf("%s answered with %s, a reserved address that cannot belong to %s.", label, list(p.bogons), a.domain), true, false)
+		}
+		a.note("reserved answers %s not held against the probe: the control got reserved addresses too (lab or intranet)", list(p.bogons))
+	}
+	if a.ctl == nil {
+		if len(p.addrs) > 0 {
+			a.note("%s returned %s", who, list(p.addrs))
+		} else {
+			a.note("%s failed: %s", who, p.failure)
+		}
+		return dnsResult{}
+	}
+	if c == nil {
+		a.note("the control made no DNS queries")
+		return dnsResult{}
+	}
+
+	proven := a.provenIPs()
+	confirmed := func(ip string) bool {
+		return slices.Contains(c.addrs, ip) || c.asns[p.asnOf[ip]] || proven[ip]
+	}
+	if r, ok := a.injection(drive, c, confirmed); ok {
+		return blocked(r, false, false)
+	}
+
+	// The probe resolved nothing: expected when the control did not either.
+	if len(p.addrs) == 0 {
+		if len(c.addrs) == 0 {
+			a.note("%s failed (%s); control failed (%s)", who, p.failure, c.failure)
+			if sameDNSFailure(p.failure, c.failure) {
+				return dnsResult{outcome: dnsDown, reason: fmt.Sprintf("Neither %s nor the control could resolve %s (%s), so the site is down rather than blocked.", label, a.domain, c.failure)}
+			}
+			return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("%s failed to resolve %s (%s) and the control failed differently (%s), so it is unclear whether the site is blocked.", upper(label), a.domain, p.failure, c.failure)}
+		}
+		a.note("%s failed (%s); control returned %s", who, p.failure, list(c.addrs))
+		return blocked(fmt.Sprintf("%s %s, although the control resolved it to %s.", label, dnsFailed(p.failure, a.domain), list(c.addrs)), false, false)
+	}
+	if len(c.addrs) == 0 {
+		for _, ip := range p.addrs {
+			if proven[ip] {
+				a.note("valid certificate for %s at %s; the control's DNS failed (%s)", a.domain, ip, c.failure)
+				return dnsResult{outcome: dnsConsistent}
+			}
+		}
+		if noName(c.failure) {
+			a.note("%s returned %s; control failed (%s)", who, list(p.addrs), c.failure)
+			return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The control found no address for %s (%s) while %s returned %s, so it is unclear whether the site is blocked.", a.domain, c.failure, label, list(p.addrs))}
+		}
+		a.note("the control's DNS failed (%s): the answers cannot be compared", c.failure)
+		return dnsResult{}
+	}
+
+	// Both resolved: the probe's answers must be the site's.
+	unconfirmed := map[string]bool{}
+	var good, bad []string
+	for _, ip := range p.addrs {
+		if confirmed(ip) {
+			good = append(good, ip)
+		} else {
+			unconfirmed[ip] = true
+			bad = append(bad, ip)
+		}
+	}
+	if len(good) == 0 {
+		a.note("%s returned %s; control returned %s", who, list(p.addrs), list(c.addrs))
+		a.note("no address or ASN overlap")
+		if a.https {
+			a.note("no valid certificate for %s at %s", a.domain, list(p.addrs))
+		}
+		return blocked(fmt.Sprintf("%s answered with %s, which is not among the control's addresses for %s (%s).", label, list(p.addrs), a.domain, list(c.addrs)), false, true)
+	}
+	if !p.v4 && c.v4 && p.failure != "" {
+		a.note("%s A query failed (%s); control returned %s", who, p.failure, list(c.addrs))
+		return blocked(fmt.Sprintf("%s gave no IPv4 address for %s (%s), although the control resolved it to %s.", label, a.domain, p.failure, list(c.addrs)), false, false)
+	}
+	a.noteConfirmation(good, c, p, proven)
+	if len(bad) > 0 {
+		a.note("%s also returned %s, which the control did not confirm", who, list(bad))
+	}
+	return dnsResult{outcome: dnsConsistent, unconfirmed: unconfirmed}
+}
+
+// noteConfirmation records why the probe's answers are the site's, naming the
+// strongest reason: a shared address, then a shared ASN, then a valid certificate.
+func (a *analysis) noteConfirmation(good []string, c *dnsSide, p dnsSide, proven map[string]bool) {
+	for _, ip := range good {
+		if slices.Contains(c.addrs, ip) {
+			a.note("DNS answers overlap the control's (%s)", ip)
+			return
+		}
+	}
+	for _, ip := range good {
+		if c.asns[p.asnOf[ip]] {
+			a.note("DNS answer %s is in AS%d like the control's (ASN overlap)", ip, p.asnOf[ip])
+			return
+		}
+	}
+	for _, ip := range good {
+		if proven[ip] {
+			a.note("DNS answer %s presented a valid certificate for %s", ip, a.domain)
+			return
+		}
+	}
+}
+
+// dnsFailed phrases a resolver failure, e.g. "said example.com does not exist".
+func dnsFailed(f, domain string) string {
+	switch f {
+	case failure.DNSNXDomain:
+		return fmt.Sprintf("said %s does not exist", domain)
+	case failure.DNSServfail:
+		return fmt.Sprintf("returned a server failure for %s", domain)
+	case failure.DNSRefused:
+		return fmt.Sprintf("refused to resolve %s", domain)
+	case failure.DNSNoAnswer:
+		return fmt.Sprintf("returned no address for %s", domain)
+	case failure.GenericTimeout:
+		return fmt.Sprintf("did not answer for %s", domain)
+	}
+	return fmt.Sprintf("failed to resolve %s (%s)", domain, f)
+}
+
+// injection looks for a query answered twice, differently, the first reply being
+// wrong: an on-path injector answers before the real resolver.
+func (a *analysis) injection(drive []measurement.DNSQuery, c *dnsSide, confirmed func(string) bool) (string, bool) {
+	for _, q := range drive {
+		first := q.Addrs()
+		for _, late := range q.LateReplies {
+			lateAddrs := measurement.DNSQuery{Answers: late.Answers}.Addrs()
+			if sameSet(first, lateAddrs) && late.Rcode == q.Rcode {
+				a.note("%s %s: an identical duplicate reply arrived", q.Resolver, q.QType)
+				continue
+			}
+			firstBad := len(first) == 0 && len(c.addrs) > 0
+			if len(first) > 0 {
+				firstBad = true
+				for _, ip := range first {
+					firstBad = firstBad && !confirmed(ip)
+				}
+			}
+			got := describeReply(first, q.Rcode)
+			then := describeReply(lateAddrs, late.Rcode)
+			if !firstBad {
+				a.note("%s %s: a later reply (%s) differed from the first (%s)", q.Resolver, q.QType, then, got)
+				continue
+			}
+			a.note("%s %s: first reply %s, then a later reply %s", q.Resolver, q.QType, got, then)
+			a.note("control returned %s", list(c.addrs))
+			return fmt.Sprintf("An on-path device injected a forged DNS reply (%s) for %s ahead of the resolver's own reply (%s).", got, a.domain, then), true
+		}
+	}
+	return "", false
+}
+
+func describeReply(addrs []string, rcode string) string {
+	if len(addrs) > 0 {
+		return list(addrs)
+	}
+	if rcode == "" {
+		return "no answer"
+	}
+	return rcode
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// dnsFingerprints returns the DNS block-page fingerprints that matched an answer of a
+// driving resolver (or of an unnamed one); matches at other resolvers become evidence.
+func (a *analysis) dnsFingerprints(drive []measurement.DNSQuery) []measurement.FingerprintMatch {
+	var out []measurement.FingerprintMatch
+	for _, fp := range a.m.Fingerprints {
+		if !strings.EqualFold(fp.Location, "dns") {
+			continue
+		}
+		named, driving := false, false
+		for _, q := range a.m.DNS {
+			if q.Resolver != "" && slices.Contains(strings.Fields(fp.Where), q.Resolver) {
+				named = true
+				driving = driving || slices.ContainsFunc(drive, func(d measurement.DNSQuery) bool { return d.Resolver == q.Resolver })
+			}
+		}
+		if driving || !named {
+			out = append(out, fp)
+		} else {
+			a.note("fingerprint %s matched %s (not a system resolver)", fp.Name, fp.Where)
+		}
+	}
+	return out
+}
+
+// whereAddr extracts the address a DNS fingerprint matched: the last word of Where.
+func whereAddr(where string) string {
+	f := strings.Fields(where)
+	if len(f) == 0 {
+		return ""
+	}
+	if _, err := netip.ParseAddr(f[len(f)-1]); err != nil {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
+// noteExtraResolvers records what the other configured resolvers said: agreeing with
+// the control strengthens a DNS verdict, repeating the lie shows interception.
+func (a *analysis) noteExtraResolvers(extra []measurement.DNSQuery, c *dnsSide) {
+	var order []string
+	byResolver := map[string][]string{}
+	transport := map[string]string{}
+	for _, q := range extra {
+		if _, ok := byResolver[q.Resolver]; !ok {
+			order = append(order, q.Resolver)
+			byResolver[q.Resolver] = nil
+			transport[q.Resolver] = q.Transport
+		}
+		for _, ip := range q.Addrs() {
+			if !slices.Contains(byResolver[q.Resolver], ip) {
+				byResolver[q.Resolver] = append(byResolver[q.Resolver], ip)
+			}
+		}
+	}
+	for _, r := range order {
+		addrs := byResolver[r]
+		agrees := false
+		if c != nil {
+			for _, ip := range addrs {
+				agrees = agrees || slices.Contains(c.addrs, ip)
+			}
+		}
+		switch {
+		case len(addrs) == 0:
+			a.note("configured resolver %s (%s) returned no address", r, transport[r])
+		case agrees:
+			a.note("configured resolver %s (%s) returned %s, matching the control", r, transport[r], list(addrs))
+		case c != nil:
+			a.note("configured resolver %s (%s) returned %s, not matching the control either", r, transport[r], list(addrs))
+		default:
+			a.note("configured resolver %s (%s) returned %s", r, transport[r], list(addrs))
+		}
+	}
+}
+
+// provenIPs returns the addresses that presented a valid certificate for the domain,
+// to the probe or to the control, or served the probe an HTTPS reply for it: only the
+// site (or its CDN) can do that.
+func (a *analysis) provenIPs() map[string]bool {
+	proven := map[string]bool{}
+	add := func(hs []measurement.TLSHandshake) {
+		for _, h := range hs {
+			if h.CertValid && h.Failure == nil && !h.SNISwap && strings.EqualFold(h.SNI, a.domain) {
+				proven[h.IP] = true
+			}
+		}
+	}
+	add(a.m.TLS)
+	if a.ctl != nil {
+		add(a.ctl.TLS)
+	}
+	for _, h := range a.m.HTTP {
+		u, err := url.Parse(h.URL)
+		if err != nil || u.Scheme != "https" || !strings.EqualFold(u.Hostname(), a.domain) || h.Status <= 0 {
+			continue
+		}
+		if ip := hostOf(h.Address); ip != "" {
+			proven[ip] = true
+		}
+	}
+	return proven
+}
+
+// upper capitalises the first letter of a sentence.
+func upper(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
