@@ -80,7 +80,10 @@ func New(cfg Config, log *slog.Logger) *Engine {
 		log = slog.New(slog.DiscardHandler)
 	}
 	def := DefaultTimeouts
-	for _, p := range []struct{ v *time.Duration; d time.Duration }{
+	for _, p := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
 		{&cfg.Timeouts.DNS, def.DNS}, {&cfg.Timeouts.TCP, def.TCP}, {&cfg.Timeouts.TLS, def.TLS},
 		{&cfg.Timeouts.HTTP, def.HTTP}, {&cfg.Timeouts.Target, def.Target},
 	} {
