@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/bogon"
@@ -68,6 +69,7 @@ type Engine struct {
 	bogons *bogon.Checker
 	dns    *dnsquery.Client
 	whoami whoami
+	bufs   *sync.Pool // of *fetchBuf: a busy probe reuses a few sets of HTTP buffers
 }
 
 // step is one stage of measuring a target: it reads what earlier steps recorded in the
@@ -105,6 +107,7 @@ func New(cfg Config, log *slog.Logger) *Engine {
 		cfg:    cfg,
 		log:    log,
 		bogons: b,
+		bufs:   &sync.Pool{New: newFetchBuf},
 		dns:    dnsquery.NewClient(dnsquery.Options{RootCAs: cfg.RootCAs, LateWait: cfg.LateWait, Bogons: b}),
 	}
 }

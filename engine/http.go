@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/failure"
@@ -47,15 +46,15 @@ type fetchBuf struct {
 	head    headLimit
 }
 
-// fetchBufs is a free list of buffers, not state: any fetchBuf serves any fetch.
-var fetchBufs = sync.Pool{New: func() any {
+// newFetchBuf allocates the buffers of one fetch; Engine.bufs pools them.
+func newFetchBuf() any {
 	return &fetchBuf{
 		keep:    make([]byte, keepLen),
 		scratch: make([]byte, 16<<10),
 		br:      bufio.NewReaderSize(nil, 4<<10),
 		bw:      bufio.NewWriterSize(nil, 1<<10),
 	}
-}}
+}
 
 // fetch GETs u and follows its redirects, recording one request per hop. The first
 // hop's host is reached at addrs, in order, the first that connects; other hosts are
@@ -64,13 +63,13 @@ var fetchBufs = sync.Pool{New: func() any {
 func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error)) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.HTTP)
 	defer cancel()
-	buf := fetchBufs.Get().(*fetchBuf)
+	buf := e.bufs.Get().(*fetchBuf)
 	defer func() {
 		// drop the last connection before the buffers go back
 		buf.br.Reset(nil)
 		buf.bw.Reset(nil)
 		buf.head.r = nil
-		fetchBufs.Put(buf)
+		e.bufs.Put(buf)
 	}()
 	first := u.Hostname()
 	next := *u

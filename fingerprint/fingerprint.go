@@ -41,7 +41,7 @@ const (
 const (
 	LocDNS    = "dns"
 	LocBody   = "body"
-	LocTitle  = "title" // Pantau's extension: the page's <title>
+	LocTitle  = "title"   // Pantau's extension: the page's <title>
 	LocHeader = "header." // followed by the header name, lower case
 
 	TypeFull     = "full"

@@ -122,6 +122,9 @@ func (a *analysis) tcp(d dnsResult) (measurement.Verdict, bool) {
 			a.note("partial: the probe connected to %s", list(ok))
 		}
 		return measurement.Verdict{}, false
+	case a.fetchReplied():
+		a.note("the fetch still got a reply from %s: the connect failures did not stop it", a.m.HTTP[0].Address)
+		return measurement.Verdict{}, false
 	case len(blocked) > 0:
 		f := ""
 		for _, c := range conns {
@@ -213,4 +216,11 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// fetchReplied reports whether the first hop of the probe's fetch got a reply: then
+// connects (and, for HTTPS, a handshake) to the target host worked at least once, and
+// failures seen by the connect steps were not what stopped the page.
+func (a *analysis) fetchReplied() bool {
+	return len(a.m.HTTP) > 0 && a.m.HTTP[0].Status > 0
 }

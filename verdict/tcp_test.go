@@ -144,3 +144,13 @@ func TestRule3TCPTargets(t *testing.T) {
 		},
 	})
 }
+
+// A connect that failed once does not outweigh a fetch that got through.
+func TestRule3TransientFailure(t *testing.T) {
+	run(t, []tc{{
+		name:     "connect timed out, but the fetch got a reply",
+		m:        meas(httpU, probe(sys("A", siteIP), connect(siteIP, failure.GenericTimeout), get(httpU, siteIP, 200, bodyLen, title)), control(plainSite(siteIP))),
+		status:   accessible,
+		evidence: []string{"the fetch still got a reply from " + siteIP + ":80"},
+	}})
+}

@@ -105,6 +105,9 @@ func (a *analysis) tls(d dnsResult) (measurement.Verdict, bool) {
 			a.note("partial: valid TLS handshakes at %s", list(ok))
 		}
 		return measurement.Verdict{}, false
+	case a.fetchReplied() && len(found)+len(down) > 0:
+		a.note("the fetch still got a reply from %s over TLS: the handshake failures did not stop it", a.m.HTTP[0].Address)
+		return measurement.Verdict{}, false
 	case len(found) > 0:
 		return a.tlsBlocked(d, found), true
 	case len(down) > 0:

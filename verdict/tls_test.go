@@ -105,3 +105,15 @@ func TestRule4TLS(t *testing.T) {
 		},
 	})
 }
+
+// A handshake that failed once does not outweigh a fetch that got through.
+func TestRule4TransientFailure(t *testing.T) {
+	run(t, []tc{{
+		name: "handshake timed out, but the HTTPS fetch succeeded",
+		m: meas(httpsU,
+			probe(sys("A", siteIP), connect(siteIP, ""), handshake(siteIP, domain, failure.GenericTimeout, false), swapped(siteIP, failure.GenericTimeout), get(httpsU, siteIP, 200, bodyLen, title)),
+			control(site(siteIP))),
+		status:   accessible,
+		evidence: []string{"the fetch still got a reply from " + siteIP + ":443 over TLS"},
+	}})
+}
