@@ -176,6 +176,7 @@ func (a *analysis) dns() dnsResult {
 		a.note("reserved answers %s not held against the probe: the control got reserved addresses too (lab or intranet)", list(p.bogons))
 	}
 	if a.ctl == nil {
+		a.noteLateReplies(drive)
 		if len(p.addrs) > 0 {
 			a.note("%s returned %s", who, list(p.addrs))
 		} else {
@@ -323,6 +324,20 @@ func (a *analysis) injection(drive []measurement.DNSQuery, c *dnsSide, confirmed
 		}
 	}
 	return "", false
+}
+
+// noteLateReplies records differing replies to one query when there is no control to
+// tell which one was right.
+func (a *analysis) noteLateReplies(drive []measurement.DNSQuery) {
+	for _, q := range drive {
+		first := q.Addrs()
+		for _, late := range q.LateReplies {
+			lateAddrs := measurement.DNSQuery{Answers: late.Answers}.Addrs()
+			if !sameSet(first, lateAddrs) || late.Rcode != q.Rcode {
+				a.note("%s %s: first reply %s, then a later reply %s", q.Resolver, q.QType, describeReply(first, q.Rcode), describeReply(lateAddrs, late.Rcode))
+			}
+		}
+	}
 }
 
 func describeReply(addrs []string, rcode string) string {

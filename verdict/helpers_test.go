@@ -264,6 +264,9 @@ func run(t *testing.T, cases []tc) {
 			if c.reason != "" && !strings.Contains(v.Reason, c.reason) {
 				t.Errorf("reason %q does not contain %q", v.Reason, c.reason)
 			}
+			if len(c.evidence) == 0 {
+				t.Errorf("the case names no key fact to find in the evidence")
+			}
 			for _, want := range c.evidence {
 				if !containsAny(v.Evidence, want) {
 					t.Errorf("no evidence contains %q: %q", want, v.Evidence)

@@ -118,6 +118,9 @@ func (a *analysis) tcp(d dnsResult) (measurement.Verdict, bool) {
 	}
 	switch {
 	case len(ok) > 0:
+		if a.tcpKind {
+			a.note("the probe connected to %s", list(ok))
+		}
 		if len(blocked) > 0 {
 			a.note("partial: the probe connected to %s", list(ok))
 		}

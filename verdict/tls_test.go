@@ -37,8 +37,9 @@ func TestRule4TLS(t *testing.T) {
 			m: meas(httpsU,
 				at(cdnIP, handshake(cdnIP, domain, failure.EOF, false), swapped(cdnIP, failure.SSLInvalidHostname), getFail(httpsU, cdnIP, failure.EOF)),
 				control(site(siteIP), connect(cdnIP, ""), handshake(cdnIP, domain, "", true))),
-			status: blocked,
-			method: mTLS,
+			status:   blocked,
+			method:   mTLS,
+			evidence: []string{"with SNI example.com succeeded"},
 		},
 		{
 			name: "fails with any name while the control completes",
@@ -65,8 +66,9 @@ func TestRule4TLS(t *testing.T) {
 			m: meas(httpsU,
 				at(lieIP, handshake(lieIP, domain, failure.SSLInvalidHostname, false), getFail(httpsU, lieIP, failure.SSLInvalidHostname)),
 				control(site(siteIP), connect(lieIP, ""), handshake(lieIP, domain, failure.SSLInvalidHostname, false))),
-			status: blocked,
-			method: mDNS,
+			status:   blocked,
+			method:   mDNS,
+			evidence: []string{"no valid certificate for example.org at " + lieIP},
 		},
 		{
 			name: "interception only at an unconfirmed extra DNS answer: DNS wins",
