@@ -106,6 +106,18 @@ func queryFailure(q measurement.DNSQuery) string {
 	return ""
 }
 
+// unreachedEncrypted reports whether every driving query went to a DoH or DoT resolver
+// and none got a reply: that says the resolver is blocked, not the site (OONI does
+// not count DoH failures either).
+func unreachedEncrypted(drive []measurement.DNSQuery) bool {
+	for _, q := range drive {
+		if q.System || q.Rcode != "" || q.Transport != measurement.TransportDoH && q.Transport != measurement.TransportDoT {
+			return false
+		}
+	}
+	return true
+}
+
 // noName reports whether f says the name has no address at all.
 func noName(f string) bool { return f == failure.DNSNXDomain || f == failure.DNSNoAnswer }
 
@@ -149,7 +161,7 @@ func (a *analysis) dns() dnsResult {
 		c = &s
 	}
 	blocked := func(reason string, certain, soft bool) dnsResult {
-		a.noteExtraResolvers(extra, c)
+		a.noteExtraResolvers(extra, c, false)
 		return dnsResult{outcome: dnsBlocked, reason: upper(reason), certain: certain, soft: soft}
 	}
 
@@ -198,6 +210,10 @@ func (a *analysis) dns() dnsResult {
 	}
 
 	// The probe resolved nothing: expected when the control did not either.
+	if len(p.addrs) == 0 && unreachedEncrypted(drive) {
+		a.note("%s failed (%s) without any reply", who, p.failure)
+		return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The probe could not reach its encrypted resolver, so whether %s is blocked could not be tested.", a.domain)}
+	}
 	if len(p.addrs) == 0 {
 		if len(c.addrs) == 0 {
 			a.note("%s failed (%s); control failed (%s)", who, p.failure, c.failure)
@@ -251,6 +267,7 @@ func (a *analysis) dns() dnsResult {
 	if len(bad) > 0 {
 		a.note("%s also returned %s, which the control did not confirm", who, list(bad))
 	}
+	a.noteExtraResolvers(extra, c, true)
 	return dnsResult{outcome: dnsConsistent, unconfirmed: unconfirmed}
 }
 
@@ -399,8 +416,9 @@ func whereAddr(where string) string {
 }
 
 // noteExtraResolvers records what the other configured resolvers said: agreeing with
-// the control strengthens a DNS verdict, repeating the lie shows interception.
-func (a *analysis) noteExtraResolvers(extra []measurement.DNSQuery, c *dnsSide) {
+// the control strengthens a DNS verdict, repeating the lie shows interception. With
+// onlyOdd, only resolvers that disagree with the control are noted.
+func (a *analysis) noteExtraResolvers(extra []measurement.DNSQuery, c *dnsSide, onlyOdd bool) {
 	var order []string
 	byResolver := map[string][]string{}
 	transport := map[string]string{}
@@ -425,12 +443,13 @@ func (a *analysis) noteExtraResolvers(extra []measurement.DNSQuery, c *dnsSide) 
 			}
 		}
 		switch {
+		case onlyOdd && (agrees || c == nil || len(addrs) == 0):
 		case len(addrs) == 0:
 			a.note("configured resolver %s (%s) returned no address", r, transport[r])
 		case agrees:
 			a.note("configured resolver %s (%s) returned %s, matching the control", r, transport[r], list(addrs))
 		case c != nil:
-			a.note("configured resolver %s (%s) returned %s, not matching the control either", r, transport[r], list(addrs))
+			a.note("configured resolver %s (%s) returned %s, which does not match the control", r, transport[r], list(addrs))
 		default:
 			a.note("configured resolver %s (%s) returned %s", r, transport[r], list(addrs))
 		}

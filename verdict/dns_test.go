@@ -242,6 +242,22 @@ func TestRule1DNSConsistency(t *testing.T) {
 			evidence: []string{"resolver returned " + lieIP + "; control returned"},
 		},
 		{
+			name:     "a configured resolver that lies is noted, the system resolver decides",
+			m:        meas(httpsU, probe(site(siteIP), query("udp://8.8.8.8:53", "udp", false, "A", lieIP)), control(site(siteIP))),
+			status:   accessible,
+			evidence: []string{"configured resolver udp://8.8.8.8:53 (udp) returned " + lieIP + ", which does not match the control"},
+		},
+		{
+			name: "an unreachable encrypted resolver says nothing about the site",
+			m: meas(httpsU, probe(query(dohRes, "doh", false, "A"), last(func(q *measurement.DNSQuery) {
+				q.Rcode = ""
+				q.Failure = measurement.Failure(failure.ConnectionReset)
+			})), control(site(siteIP))),
+			status:   inconclusive,
+			reason:   "could not reach its encrypted resolver",
+			evidence: []string{"resolver failed (connection_reset) without any reply"},
+		},
+		{
 			name:     "an IP target has no DNS to judge",
 			m:        meas("http://"+siteIP+"/", probe(connectFrom(siteIP, measurement.OriginTarget, ""), get("http://"+siteIP+"/", siteIP, 200, bodyLen, title)), control(connectFrom(siteIP, measurement.OriginTarget, ""), get("http://"+siteIP+"/", siteIP, 200, bodyLen, title))),
 			status:   accessible,
