@@ -1,15 +1,20 @@
 package fingerprint
 
-import (
-	"slices"
-)
+import "slices"
 
 // automaton is an Aho-Corasick matcher over bytes: one pass over a body finds every
-// pattern it contains, however many patterns there are. The trie is stored flat: the
-// edges of node n are edgeByte/edgeNext[edgeOff[n]:edgeOff[n+1]], sorted by byte; most
-// nodes deep in the trie have a single edge. The root's transitions are a full table.
+// pattern it contains, however many patterns there are.
+//
+// Nodes are numbered breadth-first, so the shallow nodes, where a scan of ordinary text
+// spends most of its time, come first: the first `dense` nodes have a full transition
+// row (over byte classes) and cost one lookup per byte. Deeper nodes keep their trie
+// edges in flat arrays (edgeByte/edgeNext[edgeOff[n]:edgeOff[n+1]]) and fall back along
+// their fail links until an edge matches or a dense node is reached.
 type automaton struct {
-	root     [256]int32
+	class    [256]uint8 // byte → class; 0 for bytes no pattern contains
+	classes  int        // row width
+	dense    int32      // nodes below this number have a row in delta
+	delta    []int32    // dense rows: delta[n*classes+class[c]]
 	edgeOff  []int32
 	edgeByte []byte
 	edgeNext []int32
@@ -20,19 +25,42 @@ type automaton struct {
 	report []int32
 }
 
+// trieEdge is an edge labelled c, from node (while building the trie) or to node (in
+// a node's list of children).
+type trieEdge struct {
+	node int32
+	c    byte
+}
+
+// denseBudget caps the memory of the dense rows (bytes).
+const denseBudget = 2 << 20
+
 // newAutomaton builds the matcher of the given distinct, non-empty patterns; a match
 // reports the pattern's index.
 func newAutomaton(patterns []string) *automaton {
-	type edge struct {
-		from int32
-		c    byte
+	a := &automaton{}
+	var seen [256]bool
+	n := 0
+	for _, p := range patterns {
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; !seen[c] {
+				seen[c] = true
+				n++
+				// With all 256 bytes in use the last one wraps to class 0, which is then
+				// its own: no byte is left for the "in no pattern" class.
+				a.class[c] = uint8(n)
+			}
+		}
 	}
-	child := map[edge]int32{}
+	a.classes = min(n+1, 256)
+
+	// The trie, numbered in insertion order.
+	child := map[trieEdge]int32{}
 	out := []int32{-1}
 	for i, p := range patterns {
 		n := int32(0)
 		for j := 0; j < len(p); j++ {
-			e := edge{n, p[j]}
+			e := trieEdge{n, p[j]}
 			next, ok := child[e]
 			if !ok {
 				next = int32(len(out))
@@ -44,90 +72,96 @@ func newAutomaton(patterns []string) *automaton {
 		out[n] = int32(i)
 	}
 	nodes := len(out)
-	a := &automaton{
-		edgeOff:  make([]int32, nodes+1),
-		edgeByte: make([]byte, len(child)),
-		edgeNext: make([]int32, len(child)),
-		fail:     make([]int32, nodes),
-		out:      out,
-		report:   make([]int32, nodes),
+	kids := make([][]trieEdge, nodes) // kids[n]: (child, byte)
+	for e, v := range child {
+		kids[e.node] = append(kids[e.node], trieEdge{v, e.c})
 	}
-	// Lay the edges out per node, sorted by byte.
-	for e := range child {
-		a.edgeOff[e.from+1]++
+
+	// Renumber breadth-first, children in byte order.
+	order := make([]int32, 0, nodes)
+	order = append(order, 0)
+	for i := 0; i < len(order); i++ {
+		k := kids[order[i]]
+		slices.SortFunc(k, func(x, y trieEdge) int { return int(x.c) - int(y.c) })
+		for _, e := range k {
+			order = append(order, e.node)
+		}
 	}
-	for n := 1; n <= nodes; n++ {
-		a.edgeOff[n] += a.edgeOff[n-1]
+	renum := make([]int32, nodes)
+	for newID, old := range order {
+		renum[old] = int32(newID)
 	}
-	fill := slices.Clone(a.edgeOff[:nodes])
-	for e, next := range child {
-		i := fill[e.from]
-		fill[e.from]++
-		a.edgeByte[i], a.edgeNext[i] = e.c, next
+	a.edgeOff = make([]int32, nodes+1)
+	a.edgeByte = make([]byte, 0, len(child))
+	a.edgeNext = make([]int32, 0, len(child))
+	a.out = make([]int32, nodes)
+	for n, old := range order {
+		a.out[n] = out[old]
+		for _, e := range kids[old] {
+			a.edgeByte = append(a.edgeByte, e.c)
+			a.edgeNext = append(a.edgeNext, renum[e.node])
+		}
+		a.edgeOff[n+1] = int32(len(a.edgeByte))
 	}
-	for n := range nodes {
-		lo, hi := a.edgeOff[n], a.edgeOff[n+1]
-		sortEdges(a.edgeByte[lo:hi], a.edgeNext[lo:hi])
-	}
-	for i := a.edgeOff[0]; i < a.edgeOff[1]; i++ {
-		a.root[a.edgeByte[i]] = a.edgeNext[i]
-	}
-	// Breadth-first: fail links point at the longest proper suffix that is in the trie.
+
+	// Fail links, report links and dense rows, in breadth-first order: everything a
+	// node needs from its fail node (always shallower) is ready when it is reached.
+	a.dense = int32(min(nodes, denseBudget/(4*a.classes)))
+	a.delta = make([]int32, int(a.dense)*a.classes)
+	a.fail = make([]int32, nodes)
+	a.report = make([]int32, nodes)
 	a.report[0] = -1
-	queue := []int32{0}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
+	for n := int32(0); n < int32(nodes); n++ {
+		if n > 0 {
+			a.report[n] = a.report[a.fail[n]]
+			if a.out[n] >= 0 {
+				a.report[n] = n
+			}
+		}
+		if n < a.dense {
+			row := a.delta[int(n)*a.classes : int(n+1)*a.classes]
+			if n > 0 {
+				copy(row, a.delta[int(a.fail[n])*a.classes:])
+			}
+			for i := a.edgeOff[n]; i < a.edgeOff[n+1]; i++ {
+				row[a.class[a.edgeByte[i]]] = a.edgeNext[i]
+			}
+		}
 		for i := a.edgeOff[n]; i < a.edgeOff[n+1]; i++ {
-			c, v := a.edgeByte[i], a.edgeNext[i]
-			if n != 0 {
-				a.fail[v] = a.step(a.fail[n], c)
+			if n > 0 {
+				a.fail[a.edgeNext[i]] = a.step(a.fail[n], a.edgeByte[i])
 			}
-			a.report[v] = a.report[a.fail[v]]
-			if a.out[v] >= 0 {
-				a.report[v] = v
-			}
-			queue = append(queue, v)
 		}
 	}
 	return a
 }
 
-func sortEdges(b []byte, next []int32) {
-	for i := 1; i < len(b); i++ { // insertion sort: edge lists are short
-		for j := i; j > 0 && b[j] < b[j-1]; j-- {
-			b[j], b[j-1] = b[j-1], b[j]
-			next[j], next[j-1] = next[j-1], next[j]
-		}
-	}
-}
-
 // step returns the state after reading c in state s.
 func (a *automaton) step(s int32, c byte) int32 {
-	for s != 0 {
-		lo, hi := a.edgeOff[s], a.edgeOff[s+1]
-		if hi-lo <= 8 {
-			for i := lo; i < hi; i++ {
-				if a.edgeByte[i] == c {
-					return a.edgeNext[i]
-				}
+	for s >= a.dense {
+		for i := a.edgeOff[s]; i < a.edgeOff[s+1]; i++ {
+			if a.edgeByte[i] == c {
+				return a.edgeNext[i]
 			}
-		} else if i, ok := slices.BinarySearch(a.edgeByte[lo:hi], c); ok {
-			return a.edgeNext[lo+int32(i)]
 		}
 		s = a.fail[s]
 	}
-	return a.root[c]
+	return a.delta[int(s)*a.classes+int(a.class[c])]
 }
 
-// scan calls found with the index of every pattern that occurs in b (possibly more than
-// once for a pattern that occurs more than once).
-func (a *automaton) scan(b []byte, found func(pattern int32)) {
+// scan sets bit p of found for every pattern p that occurs in b.
+func (a *automaton) scan(b []byte, found []uint64) {
 	s := int32(0)
+	dense, classes, delta := a.dense, a.classes, a.delta
 	for _, c := range b {
-		s = a.step(s, c)
+		if s < dense {
+			s = delta[int(s)*classes+int(a.class[c])]
+		} else {
+			s = a.step(s, c)
+		}
 		for r := a.report[s]; r >= 0; r = a.report[a.fail[r]] {
-			found(a.out[r])
+			p := a.out[r]
+			found[p>>6] |= 1 << (p & 63)
 		}
 	}
 }

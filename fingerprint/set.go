@@ -2,10 +2,14 @@ package fingerprint
 
 import (
 	"bytes"
+	mathbits "math/bits"
 	"net/http"
+	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pantau-dev/pantau/measurement"
 )
@@ -18,11 +22,23 @@ type Set struct {
 	dnsOther []int            // other DNS fingerprints, tried one by one
 	title    []int
 	headers  []headerGroup
-	// bodyAC finds every body "contains" pattern in one pass; bodyPat maps its pattern
-	// indices to fingerprints. bodyOther holds the other body fingerprints.
+	// bodyAC finds, in one pass, every body "contains" pattern and every literal that a
+	// body regexp needs; bodyPat maps its pattern indices to "contains" fingerprints.
+	// A regexp runs only when its literals are all present (Go's regexp engine is far
+	// slower than the scan). bodyOther holds the full and prefix body fingerprints.
 	bodyAC    *automaton
 	bodyPat   [][]int
+	bodyRe    []guardedRegexp
 	bodyOther []int
+}
+
+// guardedRegexp is a body regexp fingerprint and the literals every match contains.
+type guardedRegexp struct {
+	fp   int
+	need []int32 // patterns of bodyAC
+	// needBad: a match contains U+FFFD, which Go's regexp also matches on an invalid
+	// UTF-8 byte.
+	needBad bool
 }
 
 // headerGroup holds the fingerprints of one header.
@@ -36,8 +52,18 @@ type headerGroup struct {
 func NewSet(fps ...[]Fingerprint) *Set {
 	s := &Set{dnsFull: map[string][]int{}}
 	seen := map[[4]string]bool{}
-	bodyIdx := map[string]int{}
+	bodyIdx := map[string]int32{}
 	var bodyPatterns []string
+	pattern := func(p string) int32 {
+		i, ok := bodyIdx[p]
+		if !ok {
+			i = int32(len(bodyPatterns))
+			bodyIdx[p] = i
+			bodyPatterns = append(bodyPatterns, p)
+			s.bodyPat = append(s.bodyPat, nil)
+		}
+		return i
+	}
 	for _, list := range fps {
 		for _, fp := range list {
 			k := [4]string{fp.Name, fp.Location, fp.PatternType, fp.Pattern}
@@ -55,14 +81,15 @@ func NewSet(fps ...[]Fingerprint) *Set {
 			case fp.Location == LocTitle:
 				s.title = append(s.title, i)
 			case fp.Location == LocBody && fp.PatternType == TypeContains:
-				p, ok := bodyIdx[fp.Pattern]
-				if !ok {
-					p = len(bodyPatterns)
-					bodyIdx[fp.Pattern] = p
-					bodyPatterns = append(bodyPatterns, fp.Pattern)
-					s.bodyPat = append(s.bodyPat, nil)
-				}
+				p := pattern(fp.Pattern)
 				s.bodyPat[p] = append(s.bodyPat[p], i)
+			case fp.Location == LocBody && fp.PatternType == TypeRegexp:
+				lits, bad := requiredLiterals(fp.re)
+				g := guardedRegexp{fp: i, needBad: bad}
+				for _, l := range lits {
+					g.need = append(g.need, pattern(l))
+				}
+				s.bodyRe = append(s.bodyRe, g)
 			case fp.Location == LocBody:
 				s.bodyOther = append(s.bodyOther, i)
 			case fp.header != "":
@@ -79,6 +106,45 @@ func NewSet(fps ...[]Fingerprint) *Set {
 		s.bodyAC = newAutomaton(bodyPatterns)
 	}
 	return s
+}
+
+// requiredLiterals returns literal strings (of two bytes or more) that every match of
+// re contains, and whether every match contains U+FFFD. It looks only at the top level
+// of the expression, so it may know nothing (nil, false): the regexp then always runs.
+func requiredLiterals(re *regexp.Regexp) (lits []string, needBad bool) {
+	tree, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	parts := []*syntax.Regexp{tree}
+	if tree.Op == syntax.OpConcat {
+		parts = tree.Sub
+	}
+	for _, p := range parts {
+		for p.Op == syntax.OpCapture {
+			p = p.Sub[0]
+		}
+		if p.Op != syntax.OpLiteral || p.Flags&syntax.FoldCase != 0 {
+			continue
+		}
+		var b strings.Builder
+		flush := func() {
+			if b.Len() >= 2 {
+				lits = append(lits, b.String())
+			}
+			b.Reset()
+		}
+		for _, r := range p.Rune {
+			if r == utf8.RuneError {
+				needBad = true
+				flush()
+				continue
+			}
+			b.WriteRune(r)
+		}
+		flush()
+	}
+	return lits, needBad
 }
 
 // Len returns the number of fingerprints in s.
@@ -152,19 +218,7 @@ func (s *Set) MatchHTTP(where string, status int, h http.Header, title string, b
 		}
 	}
 	if len(body) > 0 {
-		bodyWhere := join(where, LocBody)
-		if s.bodyAC != nil {
-			s.bodyAC.scan(body, func(p int32) {
-				for _, i := range s.bodyPat[p] {
-					hit[i] = bodyWhere
-				}
-			})
-		}
-		for _, i := range s.bodyOther {
-			if s.fps[i].matchBytes(body) {
-				hit[i] = bodyWhere
-			}
-		}
+		s.matchBody(hit, join(where, LocBody), body)
 	}
 	if len(hit) == 0 {
 		return nil
@@ -179,6 +233,35 @@ func (s *Set) MatchHTTP(where string, status int, h http.Header, title string, b
 		out = appendMatch(out, &s.fps[i], hit[i])
 	}
 	return out
+}
+
+// matchBody adds the body fingerprints that match body to hit.
+func (s *Set) matchBody(hit map[int]string, where string, body []byte) {
+	var found []uint64
+	if s.bodyAC != nil {
+		found = make([]uint64, (len(s.bodyPat)+63)/64)
+		s.bodyAC.scan(body, found)
+	}
+	has := func(p int32) bool { return found[p>>6]&(1<<(p&63)) != 0 }
+	for w, bits := range found {
+		for ; bits != 0; bits &= bits - 1 {
+			for _, i := range s.bodyPat[w*64+mathbits.TrailingZeros64(bits)] {
+				hit[i] = where
+			}
+		}
+	}
+	for _, g := range s.bodyRe {
+		if !slices.ContainsFunc(g.need, func(p int32) bool { return !has(p) }) &&
+			(!g.needBad || bytes.Contains(body, []byte("\uFFFD")) || !utf8.Valid(body)) &&
+			s.fps[g.fp].re.Match(body) {
+			hit[g.fp] = where
+		}
+	}
+	for _, i := range s.bodyOther {
+		if s.fps[i].matchBytes(body) {
+			hit[i] = where
+		}
+	}
 }
 
 func join(where, what string) string {
