@@ -121,3 +121,11 @@ func str(f *string) string {
 	}
 	return *f
 }
+
+// upper capitalises the first letter of a sentence.
+func upper(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
