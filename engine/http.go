@@ -146,8 +146,9 @@ func redirect(rec measurement.HTTPRequest, cur *url.URL) (*url.URL, bool) {
 
 // request sends one GET for u and reads its reply. It returns the record and, when a
 // reply came, its headers and the kept part of its body (valid until buf is reused).
-func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf) (measurement.HTTPRequest, http.Header, []byte) {
-	rec := measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
+func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf) (rec measurement.HTTPRequest, h http.Header, body []byte) {
+	// rec is a named result so that the deferred timing below lands in what is returned.
+	rec = measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
 	// fail records err; a read cut short by the context reports the context's reason.
 	fail := func(err error) {
 		if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {

@@ -137,6 +137,16 @@ func TestMeasure(t *testing.T) {
 			if err := m.Validate(time.Now()); err != nil {
 				t.Errorf("measurement does not validate: %v", err)
 			}
+			for _, h := range m.TLS {
+				if h.TimeMS <= 0 {
+					t.Errorf("tls time_ms = %v, want it recorded", h.TimeMS)
+				}
+			}
+			for _, h := range m.HTTP {
+				if h.TimeMS <= 0 {
+					t.Errorf("http time_ms = %v, want it recorded", h.TimeMS)
+				}
+			}
 			if len(m.DNS) != 2 || m.Control == nil || m.Control.Helper == "" || len(m.Control.DNS) == 0 {
 				t.Errorf("want 2 DNS questions and a control answer:\n%s", dump(m))
 			}

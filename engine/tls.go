@@ -17,10 +17,11 @@ import (
 // handshake connects to ip:port and runs a TLS handshake with sni, within the TLS
 // timeout. The chain is verified after the handshake, against the configured roots and
 // sni, so the certificates are recorded even when they are not valid.
-func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) measurement.TLSHandshake {
+func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) (rec measurement.TLSHandshake) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.TLS)
 	defer cancel()
-	rec := measurement.TLSHandshake{IP: ip, Port: port, SNI: sni, SNISwap: swap}
+	// rec is a named result so that the deferred timing below lands in what is returned.
+	rec = measurement.TLSHandshake{IP: ip, Port: port, SNI: sni, SNISwap: swap}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
 	tcp, conn := e.connect(ctx, ip, port, "")
