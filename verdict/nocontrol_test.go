@@ -59,11 +59,11 @@ func TestRule7NoControl(t *testing.T) {
 			evidence: []string{"first reply " + lieIP + ", then a later reply " + siteIP},
 		},
 		{
-			name:     "no control, authentic HTTPS: accessible",
+			name:     "no control, authentic HTTPS: inconclusive, with the fetch as evidence",
 			m:        meas(httpsU, probe(site(siteIP))),
-			status:   accessible,
+			status:   inconclusive,
 			reason:   "authentic",
-			evidence: []string{"no control measurement"},
+			evidence: []string{"no control measurement", "over HTTPS with a valid certificate"},
 		},
 		{
 			name:     "no control, HTTPS reached only through plain HTTP: inconclusive",

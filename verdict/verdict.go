@@ -130,8 +130,9 @@ func (a *analysis) tcpTarget() measurement.Verdict {
 	return a.accessible(fmt.Sprintf("The probe connected to %s just as the control did.", a.m.Target))
 }
 
-// withoutControl is the verdict when no control is available: only what is certain on
-// its own (a bogon or block-page answer, a known block page, an authenticated page).
+// withoutControl is the verdict when no control is available: blocked only when the
+// probe's own observations are certain (a bogon or block-page answer, a known block
+// page); everything else is inconclusive, even an authentic page, which is noted.
 func (a *analysis) withoutControl(d dnsResult) measurement.Verdict {
 	if a.m.Control != nil && a.m.Control.Failure != nil {
 		a.note("control unavailable: %s", *a.m.Control.Failure)
@@ -148,7 +149,7 @@ func (a *analysis) withoutControl(d dnsResult) measurement.Verdict {
 		}
 		if final, ok := a.authenticFetch(); ok {
 			a.note("probe fetched %s with status %d over HTTPS with a valid certificate", final.URL, final.Status)
-			return a.accessible(fmt.Sprintf("The probe fetched %s over HTTPS with a valid certificate, so the page is authentic.", a.domain))
+			return a.inconclusive(fmt.Sprintf("The probe fetched an authentic page from %s over HTTPS, but no control measurement was available to confirm the site is working normally.", a.domain))
 		}
 	}
 	a.noteProbeOutcome()
