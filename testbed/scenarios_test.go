@@ -87,6 +87,8 @@ var withControl = []scenario{
 // withoutControl are measured without a helper: interference without certainty is
 // inconclusive, a fingerprinted block page is not.
 var withoutControl = []scenario{
+	// An authentic page is still only evidence: accessibility needs a control.
+	{"https://web.telegram.org/", inconclusive, "", nil},
 	{"https://t.me/", blocked, measurement.MethodDNS, func(t *testing.T, m *measurement.Measurement) {
 		wantFingerprint(t, m, "lab.id_dns", "dns")
 	}},
