@@ -83,7 +83,7 @@ func sameSet(a, b []string) bool {
 func (a *analysis) dnsFingerprints(drive []measurement.DNSQuery) []measurement.FingerprintMatch {
 	var out []measurement.FingerprintMatch
 	for _, fp := range a.m.Fingerprints {
-		if !strings.EqualFold(fp.Location, "dns") {
+		if !strings.EqualFold(fp.Location, "dns") || !isBlockPage(fp) {
 			continue
 		}
 		named, driving := false, false

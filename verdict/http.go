@@ -216,12 +216,17 @@ func longWords(s string) map[string]bool {
 // httpFingerprint returns the first block-page fingerprint matched in an HTTP reply.
 func (a *analysis) httpFingerprint() (measurement.FingerprintMatch, bool) {
 	for _, fp := range a.m.Fingerprints {
-		if !strings.EqualFold(fp.Location, "dns") {
+		if !strings.EqualFold(fp.Location, "dns") && isBlockPage(fp) {
 			return fp, true
 		}
 	}
 	return measurement.FingerprintMatch{}, false
 }
+
+// isBlockPage reports whether a match means a block page. OONI's scope "fp" marks
+// known false positives: pages that look like block pages but are not; they stay in the
+// observations and never count as blocking.
+func isBlockPage(fp measurement.FingerprintMatch) bool { return fp.Scope != "fp" }
 
 func (a *analysis) noteFingerprint(fp measurement.FingerprintMatch) {
 	a.note("fingerprint %s matched %s", fp.Name, fp.Where)

@@ -127,6 +127,15 @@ func TestRule5HTTP(t *testing.T) {
 			evidence: []string{"body length ratio below 0.7"},
 		},
 		{
+			name: "an OONI false-positive fingerprint (scope fp) is not a block page",
+			m: meas(httpsU, probe(sys("A", siteIP), connect(siteIP, ""), handshake(siteIP, domain, "", true), get(httpsU, siteIP, 200, 300, "Other")), control(site(siteIP)),
+				func(m *measurement.Measurement) {
+					m.Fingerprints = append(m.Fingerprints, measurement.FingerprintMatch{Name: "cp.fp_r_fp_6", Scope: "fp", Location: "body", PatternType: "regexp", Pattern: "<meta name=.*twitter:card", Where: "http[0] body"})
+				}),
+			status:   accessible,
+			evidence: []string{"over HTTPS with a valid certificate"},
+		},
+		{
 			name:     "HTTPS with a valid certificate: the content is authentic",
 			m:        meas(httpsU, probe(sys("A", siteIP), connect(siteIP, ""), handshake(siteIP, domain, "", true), get(httpsU, siteIP, 200, 300, "Other")), control(site(siteIP))),
 			status:   accessible,
