@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,15 +71,22 @@ func hang(t *testing.T) http.Handler {
 	})
 }
 
-// refusedURL returns an endpoint on a port nothing listens on.
+// refusedURL returns an endpoint whose port is bound but not listening, so connecting is
+// refused and no other test can take the port meanwhile.
 func refusedURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/api/v1/control"
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/api/v1/control", sa.(*syscall.SockaddrInet4).Port)
 }
 
 func mustTarget(t *testing.T, s string) target.Target {
@@ -109,7 +116,7 @@ func TestClientFailsOver(t *testing.T) {
 	rec2, url2 := start(t, hang(t))
 	obs := &observer{}
 	rec3, url3 := start(t, NewHandler(obs, HandlerOptions{Guard: Guard(nil)}, nil))
-	c, err := NewClient([]string{url1, url2, url3}, nil, 2*time.Second, nil, WithToken("tok"))
+	c, err := NewClient([]string{url1, url2, url3}, nil, 3*time.Second, nil, WithToken("tok"))
 	if err != nil {
 		t.Fatal(err)
 	}
