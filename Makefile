@@ -41,7 +41,7 @@ testbed: build
 # (targets/s and peak RSS).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./fingerprint/ ./dnsquery/ ./verdict/
-	$(GO) run ./testbed/bench --probe $(BIN)/probe --targets 1000
+	$(GO) run ./testbed/bench --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOf -fuzztime 30s ./verdict/

@@ -20,8 +20,22 @@ type Controller interface {
 // may be nil (no control: verdicts are inconclusive unless certain). The whole target is
 // bounded by the target timeout.
 func (e *Engine) Measure(ctx context.Context, t target.Target, ctrl Controller) *measurement.Measurement {
+	return e.start(ctx, t, ctrl).finish()
+}
+
+// pending is a measurement whose network work is done but whose late-reply windows
+// (UDP sockets kept open to catch injected replies) may still be open.
+type pending struct {
+	e      *Engine
+	m      *measurement.Measurement
+	r      *run
+	start  time.Time
+	cancel context.CancelFunc
+}
+
+// start does a target's network work: DNS, the control request, TCP, TLS and HTTP.
+func (e *Engine) start(ctx context.Context, t target.Target, ctrl Controller) *pending {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.Target)
-	defer cancel()
 	start := time.Now()
 	m := &measurement.Measurement{
 		ID:            measurement.NewID(),
@@ -35,7 +49,6 @@ func (e *Engine) Measure(ctx context.Context, t target.Target, ctrl Controller) 
 		Resolvers:     e.resolverInfos(ctx),
 	}
 	r := e.newRun(t, &m.Observations)
-	defer r.done()
 	e.discover(ctx, r)
 
 	// The control measures while the probe connects; its addresses are tried afterwards.
@@ -63,13 +76,21 @@ func (e *Engine) Measure(ctx context.Context, t target.Target, ctrl Controller) 
 			e.connectAll(ctx, r)
 		}
 	}
-	if r.pending != nil {
-		e.finishDNS(r)
+	return &pending{e: e, m: m, r: r, start: start, cancel: cancel}
+}
+
+// finish waits for the late-reply windows, then derives the verdict.
+func (p *pending) finish() *measurement.Measurement {
+	defer p.cancel()
+	defer p.r.done()
+	m := p.m
+	if p.r.pending != nil {
+		p.e.finishDNS(p.r)
 	}
-	m.Fingerprints = r.fps
+	m.Fingerprints = p.r.fps
 	normalise(m)
 	m.Verdict = verdict.Of(m)
-	m.RuntimeMS = measurement.Ms(time.Since(start))
+	m.RuntimeMS = measurement.Ms(time.Since(p.start))
 	return m
 }
 
@@ -97,25 +118,36 @@ func (e *Engine) Observe(ctx context.Context, t target.Target, addrs []string) m
 	return obs
 }
 
-// Run measures targets with at most concurrency at once and hands each measurement to
-// emit, one call at a time, in completion order. It returns when all are done or ctx
-// is cancelled (measurements cut short are still emitted, with their failures).
+// Run measures targets with at most concurrency doing network work at once, and hands
+// each measurement to emit, one call at a time, in completion order. A worker that has
+// done a target's network work hands the late-reply wait off and takes the next target,
+// so the wait costs an open socket, not a slot; at most 4×concurrency measurements wait
+// like this. It returns when all are done or ctx is cancelled (measurements cut short
+// are still emitted, with their failures).
 func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency int, ctrl Controller, emit func(*measurement.Measurement)) {
 	if concurrency < 1 {
 		concurrency = 1
 	}
 	work := make(chan target.Target)
+	waiting := make(chan struct{}, 4*concurrency)
 	var emitMu sync.Mutex
-	var wg sync.WaitGroup
+	var workers, finishers sync.WaitGroup
 	for range min(concurrency, len(targets)) {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			for t := range work {
-				m := e.Measure(ctx, t, ctrl)
-				emitMu.Lock()
-				emit(m)
-				emitMu.Unlock()
+				p := e.start(ctx, t, ctrl)
+				waiting <- struct{}{}
+				finishers.Add(1)
+				go func() {
+					defer finishers.Done()
+					m := p.finish()
+					<-waiting
+					emitMu.Lock()
+					emit(m)
+					emitMu.Unlock()
+				}()
 			}
 		}()
 	}
@@ -123,7 +155,8 @@ func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency i
 		work <- t
 	}
 	close(work)
-	wg.Wait()
+	workers.Wait()
+	finishers.Wait()
 }
 
 func (e *Engine) newRun(t target.Target, obs *measurement.Observations) *run {

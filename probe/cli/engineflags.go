@@ -173,4 +173,3 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 
 // newLogger builds the logger of --log-level.
 func (f *engineFlags) newLogger(w io.Writer) (*slog.Logger, error) { return logger(w, f.logLevel) }
-

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,6 +29,7 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&files, "f", "read targets from FILE: one per line, or a Citizen Lab test-list CSV (repeatable)")
 	fs.Var(&categories, "category", "with a Citizen Lab CSV, keep only this category code (repeatable)")
 	concurrency := fs.Int("concurrency", 0, "targets measured at once (default 64)")
+	memLimit := fs.Int64("memory-limit-mb", -1, "soft memory limit in MB: the garbage collector works harder near it (default 30; 0: none)")
 	format := fs.String("format", "json", "output format: json (one object per line) or table")
 	controlTimeout := fs.Duration("control-timeout", 30*time.Second, "timeout of one control helper request")
 	fs.Usage = func() {
@@ -59,6 +62,10 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *concurrency == 0 {
 		*concurrency = 64
 	}
+	if *memLimit >= 0 {
+		c.MemoryLimitMB = memLimit
+	}
+	setMemoryLimit(c.MemoryLimitMB, 30)
 	log, err := ef.newLogger(stderr)
 	if err != nil {
 		return err
@@ -79,6 +86,22 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := newPrinter(*format, stdout)
 	eng.Run(ctx, targets, *concurrency, ctrl, out.print)
 	return out.close()
+}
+
+// setMemoryLimit sets the runtime's soft memory limit from the config (MB; nil: def;
+// 0: none), unless GOMEMLIMIT already set one. Probes run on routers and small boards:
+// near the limit the garbage collector runs more often instead of growing the heap.
+func setMemoryLimit(mb *int64, def int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := def
+	if mb != nil {
+		limit = *mb
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit << 20)
+	}
 }
 
 // readTargets gathers targets from the arguments and files; every bad one is named.

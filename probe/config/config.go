@@ -29,12 +29,14 @@ type Config struct {
 	LabCIDRs        []string `yaml:"lab_cidrs"`
 	Fingerprints    []string `yaml:"fingerprints"`
 	// BuiltinFingerprints switches the embedded Indonesian fingerprints (default on).
-	BuiltinFingerprints *bool    `yaml:"builtin_fingerprints"`
-	Whoami              *string  `yaml:"whoami"`
-	InnocuousSNI        string   `yaml:"innocuous_sni"`
-	Concurrency         int      `yaml:"concurrency"`
-	DNSWait             Duration `yaml:"dns_wait"`
-	Timeouts            Timeouts `yaml:"timeouts"`
+	BuiltinFingerprints *bool   `yaml:"builtin_fingerprints"`
+	Whoami              *string `yaml:"whoami"`
+	InnocuousSNI        string  `yaml:"innocuous_sni"`
+	Concurrency         int     `yaml:"concurrency"`
+	// MemoryLimitMB is the runtime's soft memory limit (nil: the command's default; 0: none).
+	MemoryLimitMB *int64   `yaml:"memory_limit_mb"`
+	DNSWait       Duration `yaml:"dns_wait"`
+	Timeouts      Timeouts `yaml:"timeouts"`
 }
 
 // Timeouts are the per-step timeouts and the per-target deadline.
@@ -115,6 +117,9 @@ func (c *Config) Validate() error {
 		if _, err := bogon.ParseCIDRs([]string{s}); err != nil {
 			errs = append(errs, fmt.Errorf("lab_cidrs[%d]: %w", i, err))
 		}
+	}
+	if c.MemoryLimitMB != nil && *c.MemoryLimitMB < 0 {
+		errs = append(errs, fmt.Errorf("memory_limit_mb: %d is negative", *c.MemoryLimitMB))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency: %d is negative", c.Concurrency))
