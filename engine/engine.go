@@ -56,6 +56,9 @@ type Config struct {
 	// DialGuard, when set, is asked before every connect; an error refuses the address
 	// (the control helper refuses private destinations with it).
 	DialGuard func(netip.Addr) error
+	// ASN, when set, gives the AS number of an address (0: unknown); DNS answers, the
+	// probe's and the control's, are annotated with it so verdicts can use ASN overlap.
+	ASN func(netip.Addr) uint32
 	// Software identifies the program in each measurement.
 	Software measurement.Software
 	// UserAgent is sent with each HTTP request.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -88,6 +89,12 @@ func (p *pending) finish() *measurement.Measurement {
 		p.e.finishDNS(p.r)
 	}
 	m.Fingerprints = p.r.fps
+	if lookup := p.e.cfg.ASN; lookup != nil {
+		annotateASN(m.DNS, lookup)
+		if m.Control != nil {
+			annotateASN(m.Control.DNS, lookup)
+		}
+	}
 	normalise(m)
 	m.Verdict = verdict.Of(m)
 	m.RuntimeMS = measurement.Ms(time.Since(p.start))
@@ -181,6 +188,23 @@ func (e *Engine) connectAll(ctx context.Context, r *run) {
 	}
 	for _, s := range steps {
 		s(ctx, r)
+	}
+}
+
+// annotateASN sets the ASN of every address answer (first replies and late ones).
+func annotateASN(qs []measurement.DNSQuery, lookup func(netip.Addr) uint32) {
+	set := func(as []measurement.DNSAnswer) {
+		for i := range as {
+			if a, err := netip.ParseAddr(as[i].Data); err == nil && (as[i].Type == "A" || as[i].Type == "AAAA") {
+				as[i].ASN = lookup(a)
+			}
+		}
+	}
+	for i := range qs {
+		set(qs[i].Answers)
+		for j := range qs[i].LateReplies {
+			set(qs[i].LateReplies[j].Answers)
+		}
 	}
 }
 

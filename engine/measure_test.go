@@ -112,6 +112,7 @@ func TestMeasure(t *testing.T) {
 	eng := New(Config{
 		SystemResolvers: []dnsquery.Resolver{zone(t, censored)}, LabCIDRs: lab, RootCAs: ca.pool, LateWait: 50 * time.Millisecond,
 		Fingerprints: fingerprint.NewSet(fps), Software: measurement.Software{Name: "pantau-probe", Version: "test"},
+		ASN: func(a netip.Addr) uint32 { return 64500 + uint32(a.As4()[3]) },
 		Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second},
 	}, nil)
 	ctrl := helperFor(t, honest, ca)
@@ -145,6 +146,15 @@ func TestMeasure(t *testing.T) {
 			for _, h := range m.HTTP {
 				if h.TimeMS <= 0 {
 					t.Errorf("http time_ms = %v, want it recorded", h.TimeMS)
+				}
+			}
+			for _, qs := range [][]measurement.DNSQuery{m.DNS, m.Control.DNS} {
+				for _, q := range qs {
+					for _, a := range q.Answers {
+						if want := 64500 + uint32(netip.MustParseAddr(a.Data).As4()[3]); a.ASN != want {
+							t.Errorf("answer %s of %s: ASN %d, want %d", a.Data, q.Resolver, a.ASN, want)
+						}
+					}
 				}
 			}
 			if len(m.DNS) != 2 || m.Control == nil || m.Control.Helper == "" || len(m.Control.DNS) == 0 {

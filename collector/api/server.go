@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/auth"
-	"github.com/pantau-dev/pantau/collector/geo"
+	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/collector/store"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/config"
-	"github.com/pantau-dev/pantau/collector/geo"
+	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/control"
 	"github.com/pantau-dev/pantau/dnsquery"

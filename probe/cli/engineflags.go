@@ -4,12 +4,14 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/pantau-dev/pantau/bogon"
 	"github.com/pantau-dev/pantau/dnsquery"
 	"github.com/pantau-dev/pantau/engine"
 	"github.com/pantau-dev/pantau/fingerprint"
+	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/measurement"
 	"github.com/pantau-dev/pantau/probe/config"
 )
@@ -25,6 +27,7 @@ type engineFlags struct {
 	fingerprints    listFlag
 	noBuiltinFP     bool
 	whoami          string
+	asnDB           string
 	innocuousSNI    string
 	dnsWait         time.Duration
 	t               engine.Timeouts
@@ -40,6 +43,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.fingerprints, "fingerprints", "OONI blocking-fingerprints CSV file to match (repeatable)")
 	fs.BoolVar(&f.noBuiltinFP, "no-builtin-fingerprints", false, "do not match the built-in Indonesian fingerprints")
 	fs.StringVar(&f.whoami, "whoami", "", `name looked up to learn each resolver's egress address (default whoami.akamai.net; "-" disables)`)
+	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB file (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
 	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server name of the SNI swap (default example.com)")
 	fs.DurationVar(&f.dnsWait, "dns-wait", -1, "keep UDP sockets open this long after the first reply to catch injected replies (default 1s)")
 	fs.DurationVar(&f.t.Target, "timeout", 0, "deadline for one whole target (default 60s)")
@@ -81,6 +85,9 @@ func (f *engineFlags) load(dnsWait time.Duration) (*config.Config, error) {
 	}
 	if f.innocuousSNI != "" {
 		c.InnocuousSNI = f.innocuousSNI
+	}
+	if f.asnDB != "" {
+		c.ASNDB = f.asnDB
 	}
 	if f.dnsWait >= 0 {
 		c.DNSWait.Duration = f.dnsWait
@@ -156,6 +163,19 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 		sets = append(sets, fps)
 	}
 	ec.Fingerprints = fingerprint.NewSet(sets...)
+	if c.ASNDB != "" {
+		db, err := geo.Open(c.ASNDB)
+		if err != nil {
+			return ec, usageError("--asn-db: %v", err)
+		}
+		ec.ASN = func(a netip.Addr) uint32 {
+			info, err := db.Lookup(a)
+			if err != nil {
+				return 0
+			}
+			return info.ASN
+		}
+	}
 	return ec, nil
 }
 

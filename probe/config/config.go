@@ -31,8 +31,11 @@ type Config struct {
 	// BuiltinFingerprints switches the embedded Indonesian fingerprints (default on).
 	BuiltinFingerprints *bool   `yaml:"builtin_fingerprints"`
 	Whoami              *string `yaml:"whoami"`
-	InnocuousSNI        string  `yaml:"innocuous_sni"`
-	Concurrency         int     `yaml:"concurrency"`
+	// ASNDB is an MMDB file (GeoLite2-ASN, DB-IP ASN Lite, IPinfo Lite) giving the AS
+	// number of DNS answers, so DNS consistency can rest on ASN overlap.
+	ASNDB        string `yaml:"asn_db"`
+	InnocuousSNI string `yaml:"innocuous_sni"`
+	Concurrency  int    `yaml:"concurrency"`
 	// MemoryLimitMB is the runtime's soft memory limit (nil: the command's default; 0: none).
 	MemoryLimitMB *int64   `yaml:"memory_limit_mb"`
 	DNSWait       Duration `yaml:"dns_wait"`

@@ -1,7 +1,8 @@
 // Package geo looks up the autonomous system (and, where the file has it, the country)
-// of a probe's source address in a local MMDB file: MaxMind GeoLite2-ASN, DB-IP ASN Lite
-// or IPinfo Lite. The collector stores the result beside the ASN the probe's token
-// declares, so a probe that moved networks shows. See docs/auth.md.
+// of an address in a local MMDB file: MaxMind GeoLite2-ASN, DB-IP ASN Lite or IPinfo
+// Lite. The collector stores a probe's source ASN beside the ASN its token declares, so a
+// probe that moved networks shows (docs/auth.md); the probe annotates DNS answers with
+// their ASN, so DNS consistency can rest on ASN overlap (docs/verdicts.md).
 package geo
 
 import (
