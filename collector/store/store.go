@@ -1,0 +1,178 @@
+// Package store keeps measurements in InfluxDB (2.x, 3, Cloud, or OSS 1.8 through its v2
+// compatibility API) and reads them back. Write returns only when InfluxDB accepted every
+// point, so the collector acknowledges nothing that was not stored; rewriting a measurement
+// is idempotent. The schema is in docs/storage.md.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"github.com/pantau-dev/pantau/measurement"
+)
+
+// ErrUnavailable marks errors after which the caller should answer 503 and let the probe
+// retry: InfluxDB unreachable, timing out, overloaded (5xx, 429) or misconfigured (401,
+// 403, 404: wrong token or bucket). Other write errors mean InfluxDB refused the data.
+var ErrUnavailable = errors.New("storage unavailable")
+
+// DefaultTimeout bounds each HTTP request to InfluxDB when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// Limits on one write request; a larger batch is split (each part is idempotent, so a
+// batch that fails half-way is simply written again by the probe's retry).
+const (
+	maxRequestPoints = 5000
+	maxRequestBytes  = 4 << 20
+)
+
+// Config says where measurements go. InfluxDB 2.x/3/Cloud: URL, Org, Bucket, Token.
+// InfluxDB 1.8: Org "", Bucket "db/rp", Token "user:password" (or "" without auth).
+type Config struct {
+	URL, Org, Bucket, Token string
+	Timeout                 time.Duration // per HTTP request; DefaultTimeout when zero
+}
+
+// Identity is who submitted a measurement, from the probe's verified token (never from
+// the body).
+type Identity struct {
+	Probe   string `json:"probe"`
+	Network string `json:"network"`
+	Country string `json:"country"`
+	ASN     uint32 `json:"asn"`
+}
+
+// Geo is what the collector's MMDB says about the submitting address; zero is unknown.
+type Geo struct {
+	ASN uint32 `json:"asn"`
+	Org string `json:"org"`
+}
+
+// Item is one measurement to store.
+type Item struct {
+	M          *measurement.Measurement
+	Probe      Identity
+	Geo        Geo
+	ReceivedAt time.Time
+}
+
+// Store writes to and queries one bucket.
+type Store struct {
+	cfg    Config
+	log    *slog.Logger
+	hc     *http.Client
+	client influxdb2.Client
+	write  api.WriteAPIBlocking
+	query  api.QueryAPI
+}
+
+// New returns a Store for cfg. It does not contact InfluxDB; use Ready for that.
+func New(cfg Config, log *slog.Logger) (*Store, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("influxdb url: %q is not an http(s) URL", cfg.URL)
+	}
+	if cfg.Bucket == "" {
+		return nil, errors.New(`influxdb bucket: required (InfluxDB 1.8: "db/rp")`)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64 // as many as concurrent ingest writes
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: tr}
+	opts := influxdb2.DefaultOptions().
+		SetHTTPClient(hc).
+		SetPrecision(time.Nanosecond). // point times carry a sub-millisecond tiebreak (points.go)
+		SetLogLevel(0).                // errors only: every error is returned to us anyway
+		SetApplicationName("pantau-collector")
+	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	return &Store{
+		cfg: cfg, log: log, hc: hc, client: client,
+		write: client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
+		query: client.QueryAPI(cfg.Org),
+	}, nil
+}
+
+// Write stores items and returns nil only when InfluxDB accepted every point. An item
+// that cannot be stored (see Points) fails the whole call before anything is sent.
+// Errors wrap ErrUnavailable when the caller should retry later.
+func (s *Store) Write(ctx context.Context, items []Item) error {
+	var batch []*write.Point
+	size := 0
+	for _, it := range items {
+		pts, n, err := points(it)
+		if err != nil {
+			return err
+		}
+		if len(batch) > 0 && (len(batch)+len(pts) > maxRequestPoints || size+n > maxRequestBytes) {
+			if err := s.writePoints(ctx, batch); err != nil {
+				return err
+			}
+			batch, size = batch[:0], 0
+		}
+		batch = append(batch, pts...)
+		size += n
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return s.writePoints(ctx, batch)
+}
+
+func (s *Store) writePoints(ctx context.Context, pts []*write.Point) error {
+	if err := s.write.WritePoint(ctx, pts...); err != nil {
+		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", len(pts), s.cfg.Bucket), err)
+	}
+	return nil
+}
+
+// classify wraps err, adding ErrUnavailable when retrying later may succeed.
+func (s *Store) classify(ctx context.Context, what string, err error) error {
+	if unavailable(ctx, err) {
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func unavailable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var he *ihttp.Error
+	if !errors.As(err, &he) {
+		return false // e.g. a point the encoder refused
+	}
+	switch c := he.StatusCode; {
+	case c == 0: // no response: refused, reset, timed out, name not resolved
+		return true
+	case c >= 500, c == http.StatusTooManyRequests, c == http.StatusRequestTimeout,
+		c == http.StatusUnauthorized, c == http.StatusForbidden, c == http.StatusNotFound:
+		return true
+	}
+	return false
+}
+
+// Ready checks that InfluxDB answers (GET /ping works on OSS 1.8, 2.x and Cloud).
+func (s *Store) Ready(ctx context.Context) error {
+	if _, err := s.client.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: ping %s: %w", ErrUnavailable, s.cfg.URL, err)
+	}
+	return nil
+}
+
+// Close releases the client's connections.
+func (s *Store) Close() {
+	s.client.Close()
+	s.hc.CloseIdleConnections()
+}
