@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -83,7 +84,7 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		ctrl = cl
 	}
 	eng := engine.New(ecfg, log)
-	out := newPrinter(*format, stdout)
+	out := newPrinter(*format, stdout, targets)
 	eng.Run(ctx, targets, *concurrency, ctrl, out.print)
 	return out.close()
 }
@@ -132,23 +133,34 @@ func readTargets(args []string, files, categories []string) ([]target.Target, er
 	return targets, nil
 }
 
-// printer writes measurements as JSON lines, or collects them into an aligned table.
+// printer streams measurements as JSON lines as they complete, or collects table rows
+// and prints them, aligned, in the order the targets were given.
 type printer struct {
-	format string
-	w      io.Writer
-	enc    *json.Encoder
-	tw     *tabwriter.Writer
-	err    error
+	enc   *json.Encoder
+	tw    *tabwriter.Writer
+	order map[string]int // target → position of its first mention
+	rows  []row
+	err   error
 }
 
-func newPrinter(format string, w io.Writer) *printer {
-	p := &printer{format: format, w: w}
+type row struct {
+	pos  int
+	cols string
+}
+
+func newPrinter(format string, w io.Writer, targets []target.Target) *printer {
+	p := &printer{}
 	if format == "json" {
 		p.enc = json.NewEncoder(w)
 		p.enc.SetEscapeHTML(false)
-	} else {
-		p.tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(p.tw, "TARGET\tSTATUS\tMETHOD\tREASON")
+		return p
+	}
+	p.tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p.order = make(map[string]int, len(targets))
+	for i, t := range targets {
+		if _, dup := p.order[t.String()]; !dup {
+			p.order[t.String()] = i
+		}
 	}
 	return p
 }
@@ -165,12 +177,21 @@ func (p *printer) print(m *measurement.Measurement) {
 	if method == "" {
 		method = "-"
 	}
-	_, p.err = fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", m.Target, m.Verdict.Status, method, strings.ReplaceAll(m.Verdict.Reason, "\t", " "))
+	p.rows = append(p.rows, row{p.order[m.Target], fmt.Sprintf("%s\t%s\t%s\t%s\n", m.Target, m.Verdict.Status, method, strings.ReplaceAll(m.Verdict.Reason, "\t", " "))})
 }
 
 func (p *printer) close() error {
 	if p.tw != nil && p.err == nil {
-		p.err = p.tw.Flush()
+		sort.SliceStable(p.rows, func(i, j int) bool { return p.rows[i].pos < p.rows[j].pos })
+		_, p.err = fmt.Fprint(p.tw, "TARGET\tSTATUS\tMETHOD\tREASON\n")
+		for _, r := range p.rows {
+			if p.err == nil {
+				_, p.err = fmt.Fprint(p.tw, r.cols)
+			}
+		}
+		if p.err == nil {
+			p.err = p.tw.Flush()
+		}
 	}
 	if p.err != nil {
 		return fmt.Errorf("writing output: %w", p.err)
