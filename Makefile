@@ -5,7 +5,8 @@ BIN   := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pantau-dev/pantau/probe/cli.Version=$(VERSION)
 
-# make run: measure the bundled Telegram list from this machine. CONTROL=URL adds a
+# make run: a local fleet of one — a throwaway InfluxDB, a collector, and the probe
+# measuring the bundled Telegram list and submitting to the collector. CONTROL=URL adds a
 # control helper (without one, verdicts are inconclusive unless a block page is certain).
 TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
@@ -18,9 +19,10 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/probe ./probe
+	$(GO) build -trimpath -ldflags "-X github.com/pantau-dev/pantau/collector/cli.Version=$(VERSION)" -o $(BIN)/collector ./collector
 
 run: build
-	$(BIN)/probe measure --format table $(RUN_FLAGS) $(if $(CONTROL),--control $(CONTROL)) -f $(TARGETS)
+	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
 
 # make test: everything, on a fresh machine (installs what it needs).
 test: vet unit testbed
@@ -29,8 +31,9 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# Unit and integration tests; the integration tests talk to a real, throwaway InfluxDB.
 unit:
-	$(GO) test -count=1 ./...
+	scripts/with-influxdb $(GO) test -count=1 ./...
 
 # The censorship testbed: real resolvers (unbound), web servers (nginx) and middleboxes
 # (iptables) in network namespaces. Needs root; installs its Debian packages.

@@ -18,6 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/engine"
 	"github.com/pantau-dev/pantau/measurement"
 	"github.com/pantau-dev/pantau/target"
+	"github.com/pantau-dev/pantau/uplink"
 )
 
 // measureCmd is `probe measure`: measure every target now and print the measurements.
@@ -33,6 +34,8 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	memLimit := fs.Int64("memory-limit-mb", -1, "soft memory limit in MB: the garbage collector works harder near it (default 30; 0: none)")
 	format := fs.String("format", "json", "output format: json (one object per line) or table")
 	controlTimeout := fs.Duration("control-timeout", 30*time.Second, "timeout of one control helper request")
+	collectorURL := fs.String("collector", "", "also submit the measurements to this collector (base URL)")
+	token := fs.String("token", "", "the probe's collector token (default $PANTAU_TOKEN)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: probe measure [flags] [TARGET...]\n\nTARGET is a domain (https://DOMAIN/), an http(s) URL, or tcp://HOST:PORT.\n\nflags:")
 		fs.PrintDefaults()
@@ -75,9 +78,24 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	var sub *submitter
+	if *collectorURL != "" {
+		if *token == "" {
+			*token = os.Getenv("PANTAU_TOKEN")
+		}
+		up, err := uplink.New(uplink.Options{Collector: *collectorURL, Token: *token, Log: log})
+		if err != nil {
+			return usageError("--collector: %v", err)
+		}
+		sub = &submitter{up: up, stderr: stderr}
+	}
 	var ctrl engine.Controller
 	if len(c.Controls) > 0 {
-		cl, err := control.NewClient(c.Controls, nil, *controlTimeout, log)
+		var opts []control.ClientOption
+		if *token != "" {
+			opts = append(opts, control.WithToken(*token))
+		}
+		cl, err := control.NewClient(c.Controls, nil, *controlTimeout, log, opts...)
 		if err != nil {
 			return usageError("--control: %v", err)
 		}
@@ -85,8 +103,72 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	eng := engine.New(ecfg, log)
 	out := newPrinter(*format, stdout, targets)
-	eng.Run(ctx, targets, *concurrency, ctrl, out.print)
-	return out.close()
+	emit := out.print
+	if sub != nil {
+		emit = func(m *measurement.Measurement) {
+			out.print(m)
+			sub.add(ctx, m)
+		}
+	}
+	eng.Run(ctx, targets, *concurrency, ctrl, emit)
+	err = out.close()
+	if sub != nil {
+		if serr := sub.flush(ctx); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return err
+}
+
+// submitter sends measurements to the collector in batches as they complete. What the
+// collector does not accept is counted and reported; the measurements are on stdout too.
+type submitter struct {
+	up                 *uplink.Client
+	stderr             io.Writer
+	batch              []*measurement.Measurement
+	accepted, rejected int
+	failed             int
+	lastErr            error
+}
+
+const submitBatch = 100
+
+func (s *submitter) add(ctx context.Context, m *measurement.Measurement) {
+	s.batch = append(s.batch, m)
+	if len(s.batch) >= submitBatch {
+		s.send(ctx)
+	}
+}
+
+func (s *submitter) send(ctx context.Context) {
+	if len(s.batch) == 0 {
+		return
+	}
+	res, err := s.up.Submit(ctx, s.batch)
+	if err != nil {
+		s.failed += len(s.batch)
+		s.lastErr = err
+	} else {
+		s.accepted += len(res.Accepted)
+		s.rejected += len(res.Rejected)
+		for _, r := range res.Rejected {
+			fmt.Fprintf(s.stderr, "probe measure: collector rejected %s: %s\n", r.ID, r.Reason)
+		}
+	}
+	s.batch = s.batch[:0]
+}
+
+// flush sends what is left and reports the totals; it fails when anything was not stored.
+func (s *submitter) flush(ctx context.Context) error {
+	s.send(ctx)
+	fmt.Fprintf(s.stderr, "probe measure: submitted to the collector: %d accepted, %d rejected, %d not delivered\n", s.accepted, s.rejected, s.failed)
+	if s.failed > 0 {
+		return fmt.Errorf("%d measurements not delivered to the collector (they are in the output above): %w", s.failed, s.lastErr)
+	}
+	if s.rejected > 0 {
+		return fmt.Errorf("the collector rejected %d measurements", s.rejected)
+	}
+	return nil
 }
 
 // setMemoryLimit sets the runtime's soft memory limit from the config (MB; nil: def;
