@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -41,7 +42,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	items, next, err := s.o.Store.Measurements(r.Context(), f)
 	if err != nil {
-		if isBadFilter(err) {
+		if errors.Is(err, store.ErrBadFilter) {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -76,7 +77,7 @@ func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 		dst  *string
 	}{{"domain", &f.Domain}, {"network", &f.Network}, {"probe", &f.Probe}} {
 		v := q.Get(p.name)
-		if v != "" && !validName(v) {
+		if v != "" && !store.ValidName(v) {
 			return f, "", fmt.Errorf("%s: %q may hold only letters, digits, '.', '_' and '-' (at most 253)", p.name, v)
 		}
 		*p.dst = v
@@ -122,22 +123,6 @@ func parseTime(q url.Values, name string) (time.Time, error) {
 	}
 	return t, nil
 }
-
-// validName accepts domain, network and probe names: letters, digits, '.', '_', '-'.
-func validName(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// isBadFilter reports whether storage refused the filter (e.g. a bad cursor).
-func isBadFilter(err error) bool { return strings.Contains(err.Error(), "cursor") }
 
 // csvHeader is the CSV export's columns.
 var csvHeader = []string{"id", "started_at", "probe", "network", "asn", "country", "source_asn", "domain", "target", "kind", "status", "method", "reason", "evidence", "received_at"}
