@@ -98,7 +98,10 @@ func points(it Item) ([]*write.Point, int, error) {
 		if p == nil {
 			continue
 		}
-		answers, _ := json.Marshal(q.Answers) // plain strings and numbers: cannot fail
+		answers := []byte("[]")
+		if len(q.Answers) > 0 {
+			answers, _ = json.Marshal(q.Answers) // plain strings and numbers: cannot fail
+		}
 		p.AddField("id", m.ID).
 			AddField("query", q.Query).
 			AddField("rcode", q.Rcode).

@@ -262,9 +262,14 @@ func (s *Store) run(ctx context.Context, flux string, f func(*query.FluxRecord) 
 	return nil
 }
 
+// fluxEscaper escapes what is special in a Flux string literal: the quote, the backslash
+// and "$" (interpolation). "$" becomes the byte escape \x24: Flux's scanner reads "$" and
+// the character after it as one unit, so "\${" cannot follow a "$".
+var fluxEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\x24`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+
 // fluxString quotes s as a Flux string literal.
 func fluxString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s) + `"`
+	return `"` + fluxEscaper.Replace(s) + `"`
 }
 
 // fluxTime writes t as a Flux date-time literal.
