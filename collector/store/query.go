@@ -86,7 +86,10 @@ func (s *Store) Measurements(ctx context.Context, f Filter) ([]StoredMeasurement
 		next = encodeCursor(keys[len(keys)-1])
 	}
 	items, err := s.fetch(ctx, p, keys)
-	return items, next, err
+	if err != nil {
+		return nil, "", err
+	}
+	return items, next, nil
 }
 
 func newPlan(f Filter, now time.Time) (plan, error) {
@@ -208,9 +211,12 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 		return nil, err
 	}
 	for _, k := range keys {
-		if sm := found[k]; sm != nil { // nil: deleted between the two queries
-			out = append(out, *sm)
+		sm := found[k]
+		if sm == nil { // deleted between the two queries
+			s.log.Debug("measurement vanished while reading a page", "id", k.id)
+			continue
 		}
+		out = append(out, *sm)
 	}
 	return out, nil
 }

@@ -315,3 +315,25 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 		t.Errorf("Ready = %v, want unavailable", err)
 	}
 }
+
+func TestConcurrentWrites(t *testing.T) {
+	s, url, bucket := newStore(t)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var items []store.Item
+			for i := range 10 {
+				items = append(items, item(simple("example.com", t0.Add(time.Duration(g*10+i)*time.Second))))
+			}
+			errs <- s.Write(ctx(t), items)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := influxtest.Count(t, url, bucket, "reach", "id"); n != 80 {
+		t.Errorf("reach has %d points, want 80", n)
+	}
+}
