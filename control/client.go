@@ -162,7 +162,7 @@ func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *
 			c.setFailed(i, false)
 			out.Helper = h.name
 			out.Observations = resp.Observations
-			normalise(&out.Observations)
+			out.Observations.Normalise()
 			if len(resp.Refused) > 0 {
 				c.log.Debug("control helper refused addresses", "helper", h.name, "target", t.String(), "refused", resp.Refused)
 			}
@@ -177,7 +177,7 @@ func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *
 		c.log.Debug("control helper failed", "helper", h.name, "target", t.String(), "failure", f)
 	}
 	out.Failure = measurement.Failure(FailureUnavailable)
-	normalise(&out.Observations)
+	out.Observations.Normalise()
 	return out
 }
 

@@ -133,7 +133,7 @@ func TestClientFailsOver(t *testing.T) {
 		t.Errorf("helper %q failure %v, want %q nil", got.Helper, got.Failure, url3)
 	}
 	wantObs := observationsFor(tg, []string{"93.184.216.34"})
-	normalise(&wantObs)
+	wantObs.Normalise()
 	if !reflect.DeepEqual(got.Observations, wantObs) {
 		t.Errorf("observations %+v\nwant %+v", got.Observations, wantObs)
 	}

@@ -60,19 +60,3 @@ func Guard(lab []netip.Prefix) func(netip.Addr) error {
 		return nil
 	}
 }
-
-// normalise makes empty lists encode as [] rather than null.
-func normalise(o *measurement.Observations) {
-	if o.DNS == nil {
-		o.DNS = []measurement.DNSQuery{}
-	}
-	if o.TCP == nil {
-		o.TCP = []measurement.TCPConnect{}
-	}
-	if o.TLS == nil {
-		o.TLS = []measurement.TLSHandshake{}
-	}
-	if o.HTTP == nil {
-		o.HTTP = []measurement.HTTPRequest{}
-	}
-}

@@ -122,7 +122,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := Response{MeasuredAt: res.at, Cached: cached, Refused: refused, Observations: res.obs}
-	normalise(&resp.Observations)
+	resp.Observations.Normalise()
 	writeJSON(w, http.StatusOK, resp)
 }
 

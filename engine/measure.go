@@ -95,7 +95,7 @@ func (p *pending) finish() *measurement.Measurement {
 			annotateASN(m.Control.DNS, lookup)
 		}
 	}
-	normalise(m)
+	m.Normalise()
 	m.Verdict = verdict.Of(m)
 	m.RuntimeMS = measurement.Ms(time.Since(p.start))
 	return m
@@ -121,7 +121,7 @@ func (e *Engine) Observe(ctx context.Context, t target.Target, addrs []string) m
 	if r.pending != nil {
 		e.finishDNS(r)
 	}
-	normaliseObs(&obs)
+	obs.Normalise()
 	return obs
 }
 
@@ -221,32 +221,5 @@ func (r *run) endpointIPs() []string {
 func (r *run) done() {
 	for _, f := range r.cleanup {
 		f()
-	}
-}
-
-// normalise makes empty lists encode as [] rather than null, so consumers see a stable
-// shape.
-func normalise(m *measurement.Measurement) {
-	normaliseObs(&m.Observations)
-	if m.Fingerprints == nil {
-		m.Fingerprints = []measurement.FingerprintMatch{}
-	}
-	if m.Resolvers == nil {
-		m.Resolvers = []measurement.ResolverInfo{}
-	}
-}
-
-func normaliseObs(o *measurement.Observations) {
-	if o.DNS == nil {
-		o.DNS = []measurement.DNSQuery{}
-	}
-	if o.TCP == nil {
-		o.TCP = []measurement.TCPConnect{}
-	}
-	if o.TLS == nil {
-		o.TLS = []measurement.TLSHandshake{}
-	}
-	if o.HTTP == nil {
-		o.HTTP = []measurement.HTTPRequest{}
 	}
 }

@@ -112,7 +112,7 @@ func TestMeasure(t *testing.T) {
 	eng := New(Config{
 		SystemResolvers: []dnsquery.Resolver{zone(t, censored)}, LabCIDRs: lab, RootCAs: ca.pool, LateWait: 50 * time.Millisecond,
 		Fingerprints: fingerprint.NewSet(fps), Software: measurement.Software{Name: "pantau-probe", Version: "test"},
-		ASN: func(a netip.Addr) uint32 { return 64500 + uint32(a.As4()[3]) },
+		ASN:      func(a netip.Addr) uint32 { return 64500 + uint32(a.As4()[3]) },
 		Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second},
 	}, nil)
 	ctrl := helperFor(t, honest, ca)

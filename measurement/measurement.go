@@ -248,3 +248,31 @@ func Failure(s string) *string {
 	}
 	return &s
 }
+
+// Normalise makes empty lists encode as [] rather than null, so consumers see a stable
+// shape.
+func (o *Observations) Normalise() {
+	if o.DNS == nil {
+		o.DNS = []DNSQuery{}
+	}
+	if o.TCP == nil {
+		o.TCP = []TCPConnect{}
+	}
+	if o.TLS == nil {
+		o.TLS = []TLSHandshake{}
+	}
+	if o.HTTP == nil {
+		o.HTTP = []HTTPRequest{}
+	}
+}
+
+// Normalise makes every empty list of m, its observations' included, encode as [].
+func (m *Measurement) Normalise() {
+	m.Observations.Normalise()
+	if m.Fingerprints == nil {
+		m.Fingerprints = []FingerprintMatch{}
+	}
+	if m.Resolvers == nil {
+		m.Resolvers = []ResolverInfo{}
+	}
+}

@@ -55,7 +55,9 @@ func TestValidateErrors(t *testing.T) {
 		{"origin", func(m *Measurement) { m.TCP[0].Origin = "x" }, `tcp[0].origin: "x" is not one of probe, control, target`},
 		{"empty failure", func(m *Measurement) { e := ""; m.TLS[0].Failure = &e }, `tls[0].failure: empty (use null for success)`},
 		{"control char in title", func(m *Measurement) { m.HTTP[0].Title = "a\x00b" }, `http[0].title: "a\x00b" contains control characters`},
-		{"control tcp", func(m *Measurement) { m.Control = &Control{Observations: Observations{TCP: []TCPConnect{{IP: "::1", Port: 0, Origin: "probe"}}}} }, `control.tcp[0].port: 0 is out of range`},
+		{"control tcp", func(m *Measurement) {
+			m.Control = &Control{Observations: Observations{TCP: []TCPConnect{{IP: "::1", Port: 0, Origin: "probe"}}}}
+		}, `control.tcp[0].port: 0 is out of range`},
 		{"too many", func(m *Measurement) { m.TCP = make([]TCPConnect, 300) }, `tcp: 300 items is more than 256`},
 	}
 	for _, tc := range tests {
