@@ -252,4 +252,3 @@ func (s *Server) sourceGeo(r *http.Request) store.Geo {
 	}
 	return store.Geo{ASN: info.ASN, Org: info.Org}
 }
-

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/auth"
-	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/geo"
 )
 
 // Store is what the API needs from storage.

@@ -18,11 +18,11 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/config"
-	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/control"
 	"github.com/pantau-dev/pantau/dnsquery"
 	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/measurement"
 )
 
