@@ -42,6 +42,7 @@ type Options struct {
 
 // Client submits batches.
 type Client struct {
+	base     string // collector base URL without a trailing slash
 	endpoint string
 	token    string
 	hc       *retryablehttp.Client
@@ -87,7 +88,8 @@ func New(o Options) (*Client, error) {
 	tr := hc.HTTPClient.Transport.(*http.Transport)
 	tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
 	hc.HTTPClient.Timeout = def(o.Timeout, 30*time.Second)
-	return &Client{endpoint: strings.TrimSuffix(u.String(), "/") + "/api/v1/measurements", token: o.Token, hc: hc}, nil
+	base := strings.TrimSuffix(u.String(), "/")
+	return &Client{base: base, endpoint: base + "/api/v1/measurements", token: o.Token, hc: hc}, nil
 }
 
 func def[T comparable](v, d T) T {
