@@ -32,7 +32,7 @@ func TestWriteHeartbeat(t *testing.T) {
 		t.Fatalf("probe_status rows = %+v", rows)
 	}
 	r := rows[0].Rows()[0]
-	if fmt.Sprint(r["spool_depth"], r["dropped"], r["clock_offset_ms"], r["schedules_hash"]) != "3 2 -1.5 abc" {
+	if fmt.Sprintf("%v %v %v %v", r["spool_depth"], r["dropped"], r["clock_offset_ms"], r["schedules_hash"]) != "3 2 -1.5 abc" {
 		t.Errorf("probe_status = %v", r)
 	}
 	if n := influxtest.Count(t, url, db, "probe_schedule", "measurements"); n != 2 {
