@@ -1,0 +1,112 @@
+package schedules
+
+import (
+	"encoding/csv"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// citizenLabID is the Citizen Lab Indonesian list beside the repository (never copied
+// into it: CC BY-NC-SA 4.0).
+const citizenLabID = "../../shared/data/citizenlab-test-lists/id.csv"
+
+// builtinCitizenLab returns a set holding the built-in citizenlab-id.yaml with its list
+// path replaced by the absolute path of the shared copy, and edit applied to the YAML.
+func builtinCitizenLab(t *testing.T, edit func(string) string) fstest.MapFS {
+	t.Helper()
+	abs, err := filepath.Abs(citizenLabID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fs.ReadFile(Builtin(), "citizenlab-id.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(string(b), "/var/lib/pantau/lists/citizenlab-id.csv", abs, 1)
+	if y == string(b) {
+		t.Fatal("citizenlab-id.yaml no longer names /var/lib/pantau/lists/citizenlab-id.csv")
+	}
+	return fstest.MapFS{"citizenlab-id.yaml": {Data: []byte(edit(y))}}
+}
+
+// countRows counts the rows of the list with one of codes (all rows without codes),
+// read independently with encoding/csv.
+func countRows(t *testing.T, codes ...string) int {
+	t.Helper()
+	f, err := os.Open(citizenLabID)
+	if err != nil {
+		t.Fatalf("the Citizen Lab lists must be present beside the repository: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows[1:] {
+		for _, c := range codes {
+			if r[1] == c {
+				n++
+			}
+		}
+		if len(codes) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCitizenLabList(t *testing.T) {
+	all := func(y string) string { return y }
+	news := func(y string) string {
+		return strings.Replace(y, "    optional: true\n", "    optional: true\n    categories: [NEWS, humr]\n", 1)
+	}
+	tests := []struct {
+		name  string
+		edit  func(string) string
+		want  int
+		codes []string // every target's category is one of these
+	}{
+		{"whole list", all, 723, nil},
+		{"NEWS and HUMR", news, countRows(t, "NEWS", "HUMR"), []string{"NEWS", "HUMR"}},
+	}
+	if n := countRows(t); n != 723 {
+		t.Fatalf("id.csv has %d rows; the shared copy changed", n)
+	}
+	for _, tc := range tests {
+		fsys := builtinCitizenLab(t, tc.edit)
+		set, err := Load(fsys)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		s := set.Get("citizenlab-id")
+		if len(s.Targets) != tc.want || s.Skipped != nil {
+			t.Errorf("%s: %d targets, want %d; skipped %q", tc.name, len(s.Targets), tc.want, s.Skipped)
+		}
+		for _, x := range s.Targets {
+			if x.Category == "" || tc.codes != nil && x.Category != tc.codes[0] && x.Category != tc.codes[1] {
+				t.Errorf("%s: %s has category %q", tc.name, x, x.Category)
+				break
+			}
+		}
+		// The list is the operator's, on the probe's disk: not part of the served set.
+		files, err := Files(fsys)
+		if err != nil || len(files) != 1 {
+			t.Errorf("%s: Files = %d files, %v; want the YAML alone", tc.name, len(files), err)
+		}
+		synced, err := Load(FromFiles(files))
+		if err != nil {
+			t.Fatalf("%s: synced set: %v", tc.name, err)
+		}
+		if synced.Hash != set.Hash || len(synced.Get("citizenlab-id").Targets) != tc.want {
+			t.Errorf("%s: synced set: hash %s, want %s", tc.name, synced.Hash, set.Hash)
+		}
+	}
+	if n := countRows(t, "NEWS", "HUMR"); n < 200 {
+		t.Errorf("only %d NEWS and HUMR rows: the independent count is broken", n)
+	}
+}
