@@ -32,7 +32,8 @@ type decoded struct {
 	line     int // where the schedule's mapping starts
 	nameLine int
 	lists    []listRef
-	unread   bool // an absolute list was not read (Files)
+	unread   bool          // an absolute list was not read (Files)
+	gap      time.Duration // the shortest time between two runs
 }
 
 // listRef is one entry of a schedule's lists.
@@ -121,7 +122,7 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 		}
 		switch k.Value {
 		case "name":
-			if n, ok := d.scalar(v, "name"); ok {
+			if n, ok := d.required(v, "name"); ok {
 				out.nameLine = v.Line
 				if !validName.MatchString(n) {
 					d.errorf(v.Line, "name", "%q: want 1 to 63 of a-z, 0-9 and -, not starting with -", n)
@@ -132,7 +133,7 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 		case "description":
 			s.Description, _ = d.scalar(v, "description")
 		case "cron":
-			d.cron(s, v)
+			out.gap = d.cron(s, v)
 		case "jitter":
 			if j, ok := d.duration(v, "jitter"); ok {
 				s.Jitter, jitterNode = j, v
@@ -140,7 +141,7 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 		case "targets":
 			for j, item := range d.seq(v, "targets") {
 				field := fmt.Sprintf("targets[%d]", j)
-				if raw, ok := d.scalar(item, field); ok {
+				if raw, ok := d.required(item, field); ok {
 					t, err := target.Parse(raw)
 					if err != nil {
 						d.wrap(item.Line, field, err)
@@ -158,7 +159,7 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 		case "resolvers":
 			for j, item := range d.seq(v, "resolvers") {
 				field := fmt.Sprintf("resolvers[%d]", j)
-				if raw, ok := d.scalar(item, field); ok {
+				if raw, ok := d.required(item, field); ok {
 					if _, err := dnsquery.ParseResolver(raw); err != nil {
 						d.wrap(item.Line, field, err)
 						continue
@@ -180,10 +181,8 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 	if _, ok := seen["cron"]; !ok {
 		d.errorf(root.Line, "cron", "missing")
 	}
-	if s.spec != nil && jitterNode != nil {
-		if gap := shortestGap(s.spec); s.Jitter >= gap {
-			d.errorf(jitterNode.Line, "jitter", "%s is not shorter than the %s between runs", jitterNode.Value, gap)
-		}
+	if s.spec != nil && jitterNode != nil && s.Jitter >= out.gap {
+		d.errorf(jitterNode.Line, "jitter", "%s is not shorter than the %s between runs", jitterNode.Value, out.gap)
 	}
 	return out, d.errs
 }
@@ -202,23 +201,24 @@ func (d *decoder) once(seen map[string]int, k *yaml.Node, parent string) bool {
 	return true
 }
 
-// cron parses and checks the cron spec.
-func (d *decoder) cron(s *Schedule, v *yaml.Node) {
-	spec, ok := d.scalar(v, "cron")
+// cron parses and checks the cron spec, and returns the shortest time between runs.
+func (d *decoder) cron(s *Schedule, v *yaml.Node) time.Duration {
+	spec, ok := d.required(v, "cron")
 	if !ok {
-		return
+		return 0
 	}
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		d.errorf(v.Line, "cron", "empty")
-		return
+		return 0
 	}
 	c, err := parseCron(spec)
 	if err != nil {
 		d.errorf(v.Line, "cron", "%q: %s", spec, err)
-		return
+		return 0
 	}
-	switch gap := shortestGap(c); {
+	gap := shortestGap(c)
+	switch {
 	case gap == 0:
 		d.errorf(v.Line, "cron", "%q: never runs", spec)
 	case gap < time.Minute:
@@ -226,6 +226,7 @@ func (d *decoder) cron(s *Schedule, v *yaml.Node) {
 	default:
 		s.Cron, s.spec = spec, c
 	}
+	return gap
 }
 
 // list decodes one entry of lists: a path, or a mapping with path, categories,
@@ -249,7 +250,7 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 			case "categories":
 				for j, item := range d.seq(v, field+".categories") {
 					f := fmt.Sprintf("%s.categories[%d]", field, j)
-					if c, ok := d.scalar(item, f); ok {
+					if c, ok := d.required(item, f); ok {
 						if !validCategory.MatchString(c) {
 							d.errorf(item.Line, f, "bad category code %q", c)
 							continue
@@ -277,7 +278,7 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 	if n.Kind == yaml.MappingNode {
 		f += ".path"
 	}
-	p, ok := d.scalar(pathNode, f)
+	p, ok := d.required(pathNode, f)
 	if !ok {
 		return ref, false
 	}
@@ -356,6 +357,15 @@ func (d *decoder) scalar(n *yaml.Node, field string) (string, bool) {
 		return "", false
 	}
 	return n.Value, true
+}
+
+// required is scalar for a value that must be given: null is reported as missing.
+func (d *decoder) required(n *yaml.Node, field string) (string, bool) {
+	if isNull(deref(n)) {
+		d.errorf(n.Line, field, "missing")
+		return "", false
+	}
+	return d.scalar(n, field)
 }
 
 // seq returns a sequence's items (aliases resolved); null is an empty sequence.

@@ -39,6 +39,10 @@ func TestLoadErrors(t *testing.T) {
 		{"not a mapping", set("x.yaml", "- t.me\n"), `x.yaml:1: want a mapping of schedule fields, found a list`},
 		{"two documents", set("x.yaml", ok+"targets: [t.me]\n---\nname: y\n"), `x.yaml:4: a second document: want one schedule per file`},
 		{"missing name and cron", set("x.yaml", "\ntargets: [t.me]\n"), "x.yaml:2: name: missing\nx.yaml:2: cron: missing"},
+		{"null name and cron", set("x.yaml", "name:\ncron: ~\ntargets: [t.me]\n"), "x.yaml:1: name: missing\nx.yaml:2: cron: missing"},
+		{"null items", set("x.yaml", ok+"targets: [t.me, ~]\nresolvers:\n  -\nlists:\n  - path:\n  - path: l.txt\n    categories: [~]\n"),
+			"x.yaml:3: targets[1]: missing\nx.yaml:5: resolvers[0]: missing\nx.yaml:7: lists[0].path: missing\nx.yaml:9: lists[1].categories[0]: missing\n" +
+				"x.yaml:8: lists[1]: open l.txt: file does not exist"},
 		{"bad name", set("x.yaml", "name: Telegram_2017\ncron: \"@hourly\"\ntargets: [t.me]\n"),
 			`x.yaml:1: name: "Telegram_2017": want 1 to 63 of a-z, 0-9 and -, not starting with -`},
 		{"name too long", set("x.yaml", "name: "+strings.Repeat("a", 64)+"\ncron: \"@hourly\"\ntargets: [t.me]\n"),
