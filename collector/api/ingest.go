@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/measurement"
 )
 
 // ItemResult reports one item of a batch.
@@ -51,11 +48,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	items, err := splitBatch(raw, s.o.BatchItems)
 	if err != nil {
 		s.metrics.rejectedRequests.Add(1)
-		writeError(w, http.StatusBadRequest, err.Error())
+		code = http.StatusBadRequest
+		if errors.As(err, new(tooMany)) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, code, err.Error())
 		return
 	}
 	resp := IngestResponse{Items: make([]ItemResult, len(items))}
-	ident := store.Identity{Probe: claims.Probe, Network: claims.Network, Country: claims.Country, ASN: claims.ASN}
+	ident := identity(claims)
 	src := s.sourceGeo(r)
 	var good []store.Item
 	var goodIdx []int
@@ -75,7 +76,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 			s.metrics.influxErrors.Add(1)
 			s.log.Warn("storage unavailable; batch not acknowledged", "probe", claims.Probe, "items", len(good), "err", err)
 			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable, "storage unavailable; nothing was stored, retry later")
+			writeError(w, http.StatusServiceUnavailable, "storage unavailable; no measurement was acknowledged, retry later")
 			return
 		}
 	}
@@ -157,72 +158,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 		return nil, http.StatusBadRequest, fmt.Errorf("body: %w", err)
 	}
 	return b, 0, nil
-}
-
-// splitBatch splits a JSON array (or newline-delimited JSON, as `probe measure` prints)
-// into its items without decoding them.
-func splitBatch(b []byte, maxItems int) ([]json.RawMessage, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, errors.New("body: empty; want a JSON array of measurements")
-	}
-	var items []json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if b[0] == '[' {
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("body: %w", err)
-		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, fmt.Errorf("body: item %d: %w", len(items), err)
-			}
-			if len(items) == maxItems {
-				return nil, fmt.Errorf("body: more than %d measurements in one batch", maxItems)
-			}
-			items = append(items, raw)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("body: %w", err)
-		}
-		if dec.More() {
-			return nil, errors.New("body: data after the JSON array")
-		}
-		return items, nil
-	}
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("body: line item %d: %w", len(items), err)
-		}
-		if len(items) == maxItems {
-			return nil, fmt.Errorf("body: more than %d measurements in one batch", maxItems)
-		}
-		items = append(items, raw)
-	}
-	return items, nil
-}
-
-// DecodeItem decodes one measurement strictly (unknown fields are errors) and validates
-// it. Errors name the field.
-func DecodeItem(b []byte, now time.Time) (*measurement.Measurement, error) {
-	if len(b) == 0 || b[0] != '{' {
-		return nil, errors.New("want a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var m measurement.Measurement
-	if err := dec.Decode(&m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: cannot be a JSON %s (want %s)", te.Field, te.Value, te.Type)
-		}
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if err := m.Validate(now); err != nil {
-		return nil, err
-	}
-	return &m, nil
 }
 
 // sourceGeo looks up the ASN of the request's source address.

@@ -14,6 +14,7 @@ type metrics struct {
 	accepted, rejected, rejectedRequests atomic.Int64
 	unauthorized, rateLimited            atomic.Int64
 	influxErrors                         atomic.Int64
+	heartbeats                           atomic.Int64
 
 	mu       sync.Mutex
 	buckets  []float64 // write latency bucket bounds, seconds
@@ -58,7 +59,8 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	counter("pantau_ingest_bad_requests_total", "Ingest requests refused whole (bad body, too large).", m.rejectedRequests.Load(), "")
 	counter("pantau_auth_failures_total", "Requests with a missing, forged, expired or revoked token.", m.unauthorized.Load(), "")
 	counter("pantau_rate_limited_total", "Requests refused by the per-probe rate limit.", m.rateLimited.Load(), "")
-	counter("pantau_influx_errors_total", "Batches not stored because InfluxDB was unavailable.", m.influxErrors.Load(), "")
+	counter("pantau_influx_errors_total", "Requests not stored because InfluxDB was unavailable.", m.influxErrors.Load(), "")
+	counter("pantau_heartbeats_total", "Heartbeats stored.", m.heartbeats.Load(), "")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fmt.Fprintf(w, "# HELP pantau_influx_write_seconds Latency of InfluxDB writes.\n# TYPE pantau_influx_write_seconds histogram\n")

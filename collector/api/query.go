@@ -4,8 +4,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +37,12 @@ var queryParams = map[string]bool{"domain": true, "network": true, "probe": true
 // query answers GET /api/v1/measurements. Every parameter is validated before it gets
 // near a query; an unknown parameter is an error too.
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
-	f, format, err := s.parseQuery(r.URL.Query())
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "query string: "+err.Error())
+		return
+	}
+	f, format, err := s.parseQuery(q)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -64,12 +71,12 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 	var f store.Filter
-	for k, v := range q {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if !queryParams[k] {
-			return f, "", fmt.Errorf("unknown parameter %q", k)
+			return f, "", fmt.Errorf("unknown parameter %q (want domain, network, probe, from, to, limit, cursor or format)", k)
 		}
-		if len(v) > 1 {
-			return f, "", fmt.Errorf("parameter %q given %d times", k, len(v))
+		if n := len(q[k]); n > 1 {
+			return f, "", fmt.Errorf("parameter %q given %d times", k, n)
 		}
 	}
 	for _, p := range []struct {

@@ -20,6 +20,7 @@ type Store interface {
 	Write(ctx context.Context, items []store.Item) error
 	Ready(ctx context.Context) error
 	Measurements(ctx context.Context, f store.Filter) ([]store.StoredMeasurement, string, error)
+	WriteHeartbeat(ctx context.Context, it store.HeartbeatItem) error
 }
 
 // Geo looks up the ASN of a probe's source address; nil when no MMDB is configured.
@@ -27,7 +28,15 @@ type Geo interface {
 	Lookup(addr netip.Addr) (geo.Info, error)
 }
 
-// Options configure a Server.
+// Defaults for zero Options.
+const (
+	DefaultBodyBytes   = 16 << 20
+	DefaultBatchItems  = 1000
+	DefaultMaxInFlight = 64
+)
+
+// Options configure a Server. Zero limits take the defaults; QueryLimit defaults to (and
+// is capped at) store.MaxLimit.
 type Options struct {
 	Store    Store
 	Verifier *auth.Verifier
@@ -37,13 +46,15 @@ type Options struct {
 	Control http.Handler
 	// AdminToken guards admin endpoints; empty disables them.
 	AdminToken  string
-	BodyBytes   int64
-	BatchItems  int
-	QueryLimit  int
-	MaxInFlight int
+	BodyBytes   int64 // request body cap, on the wire and decompressed
+	BatchItems  int   // measurements per request
+	QueryLimit  int   // largest page of the query API
+	MaxInFlight int   // concurrent storage writes
 	// TrustProxy takes the source address from X-Forwarded-For (behind a reverse proxy).
 	TrustProxy bool
-	Now        func() time.Time
+	// SchedulesDir holds the schedule set served at /api/v1/schedules; empty: none.
+	SchedulesDir string
+	Now          func() time.Time
 }
 
 // Server serves the collector's API.
@@ -55,12 +66,27 @@ type Server struct {
 	mux     *http.ServeMux
 }
 
-// New returns a Server.
+// New returns a Server. A nil log discards.
 func New(o Options, log *slog.Logger) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, log: log, metrics: newMetrics(), sem: make(chan struct{}, max(o.MaxInFlight, 1)), mux: http.NewServeMux()}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.BodyBytes <= 0 {
+		o.BodyBytes = DefaultBodyBytes
+	}
+	if o.BatchItems <= 0 {
+		o.BatchItems = DefaultBatchItems
+	}
+	if o.QueryLimit <= 0 || o.QueryLimit > store.MaxLimit {
+		o.QueryLimit = store.MaxLimit
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	s := &Server{o: o, log: log, metrics: newMetrics(), sem: make(chan struct{}, o.MaxInFlight), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -68,6 +94,8 @@ func New(o Options, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /metrics", s.metrics.serve)
 	s.mux.HandleFunc("POST /api/v1/measurements", s.ingest)
 	s.mux.HandleFunc("GET /api/v1/measurements", s.query)
+	s.mux.HandleFunc("POST /api/v1/heartbeats", s.heartbeat)
+	s.mux.HandleFunc("GET /api/v1/schedules", s.schedules)
 	if o.Control != nil {
 		s.mux.Handle("/api/v1/control", s.probeOnly(o.Control))
 	}
@@ -118,6 +146,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Clai
 	w.Header().Set("WWW-Authenticate", `Bearer realm="pantau"`)
 	writeError(w, http.StatusUnauthorized, err.Error())
 	return auth.Claims{}, false
+}
+
+// identity is the identity a probe's token gives what it submits.
+func identity(c auth.Claims) store.Identity {
+	return store.Identity{Probe: c.Probe, Network: c.Network, Country: c.Country, ASN: c.ASN}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

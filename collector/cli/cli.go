@@ -40,10 +40,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		return 2
 	}
 	var err error
+	name := args[0]
 	switch {
 	case args[0] == "serve":
 		err = serveCmd(ctx, args[1:], stderr, getenv)
 	case args[0] == "token" && len(args) > 1 && args[1] == "issue":
+		name = "token issue"
 		err = tokenIssueCmd(args[2:], stdout, stderr, getenv)
 	case args[0] == "version":
 		fmt.Fprintln(stdout, "pantau collector", Version)
@@ -57,10 +59,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "collector %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "usage: "))
+		fmt.Fprintf(stderr, "collector %s: %s\n", name, strings.TrimPrefix(err.Error(), "usage: "))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "collector %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "collector %s: %v\n", name, err)
 		return 1
 	}
 }

@@ -59,7 +59,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	opts := api.Options{
 		Store: st, Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
 		AdminToken: cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
-		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight,
+		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
+		SchedulesDir: cfg.SchedulesDir,
 	}
 	if cfg.GeoIP != "" {
 		db, err := geo.Open(cfg.GeoIP)
@@ -109,8 +110,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	return nil
 }
 
-// reloadOnHUP reloads the revocation list from the config file on SIGHUP; a bad file is
-// logged and the old list kept.
+// reloadOnHUP reloads the revocation list from the config file on each SIGHUP until ctx
+// ends (see reloadRevoked).
 func reloadOnHUP(ctx context.Context, path string, getenv func(string) string, v *auth.Verifier, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -121,16 +122,24 @@ func reloadOnHUP(ctx context.Context, path string, getenv func(string) string, v
 			return
 		case <-hup:
 		}
-		cfg, err := config.Load(path, getenv)
-		if err == nil {
-			err = v.SetRevoked(cfg.Revoked)
-		}
-		if err != nil {
-			log.Error("SIGHUP: config not reloaded; keeping the old revocation list", "err", err)
-			continue
-		}
-		log.Info("SIGHUP: revocation list reloaded", "entries", len(cfg.Revoked))
+		_ = reloadRevoked(path, getenv, v, log)
 	}
+}
+
+// reloadRevoked reads the config file again and gives v its revocation list. If the file
+// does not load (any error, not only in the list), it logs and returns the error and v
+// keeps the list it had. Only the list is reloaded: other keys need a restart.
+func reloadRevoked(path string, getenv func(string) string, v *auth.Verifier, log *slog.Logger) error {
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		err = v.SetRevoked(cfg.Revoked)
+	}
+	if err != nil {
+		log.Error("SIGHUP: config not reloaded; keeping the old revocation list", "err", err)
+		return err
+	}
+	log.Info("SIGHUP: revocation list reloaded", "entries", len(cfg.Revoked))
+	return nil
 }
 
 // controlHandler builds the engine's control handler from the collector's config.

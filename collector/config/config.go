@@ -1,6 +1,7 @@
 // Package config holds the collector's YAML configuration (collector.yaml). Decoding is
 // strict; secrets may come from the environment instead of the file: PANTAU_SECRET (the
-// token-signing key), PANTAU_ADMIN_TOKEN and PANTAU_INFLUX_TOKEN.
+// token-signing key), PANTAU_ADMIN_TOKEN and PANTAU_INFLUX_TOKEN. Keys, defaults and an
+// example: docs/collector-config.md.
 package config
 
 import (
@@ -8,22 +9,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/dnsquery"
 )
 
-// Config is the collector's configuration. Keys are documented in docs/collector-config.md.
+// Environment variables that override the file's secrets when set and not empty.
+const (
+	EnvSecret      = "PANTAU_SECRET"
+	EnvAdminToken  = "PANTAU_ADMIN_TOKEN"
+	EnvInfluxToken = "PANTAU_INFLUX_TOKEN"
+)
+
+// Config is the collector's configuration.
 type Config struct {
 	Listen string `yaml:"listen"`
 	TLS    struct {
 		Cert string `yaml:"cert"`
 		Key  string `yaml:"key"`
 	} `yaml:"tls"`
+	// TrustProxy takes the source address from the last X-Forwarded-For entry: set it
+	// only behind a reverse proxy that appends one.
+	TrustProxy bool     `yaml:"trust_proxy"`
 	Secret     string   `yaml:"secret"`
 	AdminToken string   `yaml:"admin_token"`
 	Revoked    []string `yaml:"revoked"`
@@ -31,7 +48,7 @@ type Config struct {
 	Limits     Limits   `yaml:"limits"`
 	GeoIP      string   `yaml:"geoip_mmdb"`
 	Control    Control  `yaml:"control"`
-	// SchedulesDir is served to probes at /api/v1/schedules.
+	// SchedulesDir is served to probes at /api/v1/schedules; empty serves none.
 	SchedulesDir string `yaml:"schedules_dir"`
 }
 
@@ -49,7 +66,7 @@ type Influx struct {
 type Limits struct {
 	BodyBytes    int64    `yaml:"body_bytes"`    // compressed and uncompressed request body cap
 	BatchItems   int      `yaml:"batch_items"`   // measurements per request
-	ProbeRate    float64  `yaml:"probe_rate"`    // requests per second per probe
+	ProbeRate    float64  `yaml:"probe_rate"`    // requests per second per probe; 0: no limit
 	ProbeBurst   int      `yaml:"probe_burst"`   // burst per probe
 	QueryLimit   int      `yaml:"query_limit"`   // rows per query page
 	MaxInFlight  int      `yaml:"max_in_flight"` // concurrent ingest writes
@@ -67,21 +84,30 @@ type Control struct {
 // Duration is a time.Duration written as "5s".
 type Duration struct{ time.Duration }
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a non-negative Go duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: bad duration %q", n.Line, s)
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (want e.g. 10s, 1m30s)", n.Line, n.Value)}}
 	}
 	d.Duration = v
 	return nil
 }
 
-// Load reads path, applies environment secrets and defaults, and validates.
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Default returns the configuration with every default and nothing else.
+func Default() *Config {
+	c := &Config{Listen: "127.0.0.1:8080"}
+	c.Influx.Timeout.Duration = store.DefaultTimeout
+	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
+		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}}
+	return c
+}
+
+// Load reads path, applies environment secrets and defaults, and validates. Errors
+// start with the path.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -94,13 +120,14 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes YAML (strictly), applies environment secrets and defaults, and validates.
+// Parse decodes YAML strictly over the defaults (a key given as 0 stays 0), applies the
+// environment's secrets (getenv nil: os.Getenv) and validates.
 func Parse(b []byte, getenv func(string) string) (*Config, error) {
-	var c Config
+	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(err)
 	}
 	if getenv == nil {
 		getenv = os.Getenv
@@ -108,54 +135,51 @@ func Parse(b []byte, getenv func(string) string) (*Config, error) {
 	for _, e := range []struct {
 		name string
 		dst  *string
-	}{{"PANTAU_SECRET", &c.Secret}, {"PANTAU_ADMIN_TOKEN", &c.AdminToken}, {"PANTAU_INFLUX_TOKEN", &c.Influx.Token}} {
+	}{{EnvSecret, &c.Secret}, {EnvAdminToken, &c.AdminToken}, {EnvInfluxToken, &c.Influx.Token}} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
 		}
 	}
-	c.defaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
 }
 
-func (c *Config) defaults() {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:8080"
+var (
+	unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	wrongType  = regexp.MustCompile("cannot unmarshal !!(\\w+) `(.*)` into (\\S+)")
+)
+
+// yamlError rewrites yaml.v3's errors: one line each, "line N: what".
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if c.Influx.Timeout.Duration == 0 {
-		c.Influx.Timeout.Duration = 10 * time.Second
+	errs := make([]error, len(te.Errors))
+	for i, e := range te.Errors {
+		e = unknownKey.ReplaceAllString(e, `unknown key "$1"`)
+		e = wrongType.ReplaceAllString(e, `"$2" is not a valid $3`)
+		errs[i] = errors.New(e)
 	}
-	l := &c.Limits
-	for _, p := range []struct {
-		v *int
-		d int
-	}{{&l.BatchItems, 1000}, {&l.ProbeBurst, 20}, {&l.QueryLimit, 1000}, {&l.MaxInFlight, 64}, {&l.ControlConns, 16}} {
-		if *p.v == 0 {
-			*p.v = p.d
-		}
-	}
-	if l.BodyBytes == 0 {
-		l.BodyBytes = 16 << 20
-	}
-	if l.ProbeRate == 0 {
-		l.ProbeRate = 5
-	}
-	if l.CacheTTL.Duration == 0 {
-		l.CacheTTL.Duration = time.Minute
-	}
+	return errors.Join(errs...)
 }
 
-// Validate checks every field and names the bad ones.
+// Validate checks every field and names each bad one, one error a line.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		bad("listen: %q is not HOST:PORT (e.g. 127.0.0.1:8080, :443)", c.Listen)
+	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		bad("tls: give both cert and key, or neither")
 	}
-	if len(c.Secret) < 32 {
-		bad("secret: must be at least 32 bytes (set it in the file or PANTAU_SECRET)")
+	if len(c.Secret) < auth.MinSecretLen {
+		bad("secret: must be at least %d bytes, got %d (set it in the file or %s)", auth.MinSecretLen, len(c.Secret), EnvSecret)
+	} else if _, err := auth.NewVerifier([]byte(c.Secret), c.Revoked); err != nil {
+		bad("%v", err) // names the bad revoked entry
 	}
 	if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("influx.url: %q is not an http(s) URL", c.Influx.URL)
@@ -163,18 +187,35 @@ func (c *Config) Validate() error {
 	if c.Influx.Bucket == "" {
 		bad("influx.bucket: required (InfluxDB 1.8: \"db/rp\")")
 	}
+	if c.Influx.Timeout.Duration <= 0 {
+		bad("influx.timeout: must be positive")
+	}
 	l := c.Limits
-	if l.BodyBytes < 1024 || l.BatchItems < 1 || l.ProbeRate < 0 || l.ProbeBurst < 1 || l.QueryLimit < 1 || l.MaxInFlight < 1 || l.ControlConns < 1 {
-		bad("limits: every limit must be positive (body_bytes at least 1024)")
+	for _, p := range []struct {
+		name   string
+		v, min int64
+	}{
+		{"body_bytes", l.BodyBytes, 1024}, {"batch_items", int64(l.BatchItems), 1}, {"probe_burst", int64(l.ProbeBurst), 1},
+		{"query_limit", int64(l.QueryLimit), 1}, {"max_in_flight", int64(l.MaxInFlight), 1}, {"control_conns", int64(l.ControlConns), 1},
+	} {
+		if p.v < p.min {
+			bad("limits.%s: %d is less than %d", p.name, p.v, p.min)
+		}
+	}
+	if l.QueryLimit > store.MaxLimit {
+		bad("limits.query_limit: %d is more than %d", l.QueryLimit, store.MaxLimit)
+	}
+	if l.ProbeRate < 0 {
+		bad("limits.probe_rate: %g is negative (0 disables the limit)", l.ProbeRate)
 	}
 	for i, s := range c.Control.LabCIDRs {
 		if _, err := netip.ParsePrefix(s); err != nil {
-			bad("control.lab_cidrs[%d]: %q is not a CIDR", i, s)
+			bad("control.lab_cidrs[%d]: %q is not a CIDR (e.g. 10.0.0.0/8)", i, s)
 		}
 	}
-	for i, r := range c.Revoked {
-		if strings.TrimSpace(r) == "" {
-			bad("revoked[%d]: empty entry", i)
+	for i, s := range c.Control.SystemResolvers {
+		if _, err := dnsquery.ParseResolver(s); err != nil {
+			bad("control.system_resolvers[%d]: %v", i, err)
 		}
 	}
 	return errors.Join(errs...)

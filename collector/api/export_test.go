@@ -1,0 +1,4 @@
+package api
+
+// SplitBatch exposes splitBatch to the external tests.
+var SplitBatch = splitBatch

@@ -1,0 +1,122 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/api"
+	"github.com/pantau-dev/pantau/measurement"
+)
+
+// fuzzNow is the fixed clock of the fuzz tests (the seeds' started_at lie before it).
+var fuzzNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// FuzzDecodeItem feeds arbitrary bytes to DecodeItem. It must never panic, must explain
+// every refusal, and whatever it accepts must be valid, decode to the same value with
+// plain encoding/json (the strict checker accepts nothing json reads differently), and
+// survive a second round through DecodeItem unchanged. The checked-in corpus
+// (testdata/fuzz/FuzzDecodeItem) holds truncated JSON, huge numbers, unicode and nested
+// garbage besides these seeds.
+func FuzzDecodeItem(f *testing.F) {
+	good := jsonOf(f, full("example.com", fuzzNow.Add(-time.Hour)))
+	for _, s := range []string{
+		good, good[:len(good)/2], jsonOf(f, simple("t.me", fuzzNow.Add(-time.Hour))),
+		`{}`, `[]`, `null`, `{"port":1e999}`, `{"dns":[{"answers":[{"ttl":18446744073709551616}]}]}`,
+		`{"domain":"\u0000"}`, `{"id":"x","id":"y"}`, `{"control":{"control":{}}}`, `{"http":[{"headers":{"a":{"b":[]}}}]}`,
+		`{"ID":"x"}`, `{"started_at":"2026-13-01T00:00:00Z"}`, `{"verdict":{"evidence":[[[[[[]]]]]]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := api.DecodeItem(b, fuzzNow)
+		if err != nil {
+			if m != nil || err.Error() == "" {
+				t.Fatalf("error %q with measurement %v", err, m)
+			}
+			return
+		}
+		if err := m.Validate(fuzzNow); err != nil {
+			t.Fatalf("accepted an invalid measurement: %v", err)
+		}
+		var plain measurement.Measurement
+		if err := json.Unmarshal(b, &plain); err != nil {
+			t.Fatalf("accepted what encoding/json refuses: %v", err)
+		}
+		plain.Normalise()
+		if !reflect.DeepEqual(&plain, m) {
+			t.Fatalf("encoding/json reads it differently:\n%+v\n%+v", plain, *m)
+		}
+		again, err := api.DecodeItem([]byte(jsonOf(t, m)), fuzzNow)
+		if err != nil {
+			t.Fatalf("re-encoded measurement refused: %v", err)
+		}
+		if jsonOf(t, again) != jsonOf(t, m) {
+			t.Fatalf("second round differs:\n%s\n%s", jsonOf(t, again), jsonOf(t, m))
+		}
+	})
+}
+
+// FuzzSplitBatch feeds arbitrary bodies to the batch splitter: it must never panic,
+// never return more than the limit, and return only syntactically valid items.
+func FuzzSplitBatch(f *testing.F) {
+	good := jsonOf(f, simple("example.com", fuzzNow.Add(-time.Hour)))
+	for _, s := range []string{
+		"[" + good + "," + good + "]", good + "\n" + good + "\n", "[", "]", "[]]", "[1,2,3,4,5]", "{}{}{}",
+		"[{}]garbage", "\"x\"\n5\nnull", "[[[[[[[[[[]]]]]]]]]]", "[1e999999999,\"\\ud800\"]", "\ufeff[]",
+	} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, max uint8) {
+		limit := int(max%16) + 1
+		items, err := api.SplitBatch(b, limit)
+		if err != nil {
+			if items != nil || !strings.HasPrefix(err.Error(), "body: ") {
+				t.Fatalf("error %q with %d items", err, len(items))
+			}
+			return
+		}
+		if len(items) > limit {
+			t.Fatalf("%d items, limit %d", len(items), limit)
+		}
+		for i, it := range items {
+			if !json.Valid(it) {
+				t.Fatalf("item %d is not valid JSON: %q", i, it)
+			}
+		}
+		// Nothing is silently dropped: the items are all of the body's values (or of the
+		// array's elements), as encoding/json reads them.
+		if n := countValues(t, b); n != len(items) {
+			t.Fatalf("%d items from a body of %d values", len(items), n)
+		}
+	})
+}
+
+// countValues counts the top-level JSON values of b, or the elements of b's array.
+func countValues(t *testing.T, b []byte) int {
+	if s := strings.Trim(string(b), " \t\r\n"); strings.HasPrefix(s, "[") {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(b, &elems); err != nil {
+			t.Fatalf("accepted an array encoding/json refuses: %v", err)
+		}
+		return len(elems)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	n := 0
+	for {
+		var v json.RawMessage
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("accepted a body encoding/json cannot read: %v", err)
+		}
+		n++
+	}
+}
