@@ -97,7 +97,7 @@ func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 		return f, "", err
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		return f, "", fmt.Errorf("from: %s is not before to", q.Get("from"))
+		return f, "", fmt.Errorf("from: %q is not before to %q", q.Get("from"), q.Get("to"))
 	}
 	f.Limit = min(100, s.o.QueryLimit)
 	if v := q.Get("limit"); v != "" {
