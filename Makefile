@@ -46,8 +46,14 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./fingerprint/ ./dnsquery/ ./verdict/
 	$(GO) run ./testbed/bench --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
 
+# Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzOf -fuzztime 30s ./verdict/
+	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./verdict/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) ./collector/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector/auth/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./schedules/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
