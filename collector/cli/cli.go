@@ -67,13 +67,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	}
 }
 
+// parse parses args. -h prints the flags to stderr; any other flag error is returned as
+// one usage error line, without the flag package's own output.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
+	var out strings.Builder
+	fs.SetOutput(&out)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, out.String())
 			return err
 		}
-		return usageError("%v", err)
+		return usageError("%v (see %s -h)", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +26,9 @@ import (
 	"github.com/pantau-dev/pantau/geo"
 	"github.com/pantau-dev/pantau/measurement"
 )
+
+// shutdownGrace bounds how long in-flight requests may take after a stop signal.
+const shutdownGrace = 30 * time.Second
 
 // serveCmd runs the collector until ctx is cancelled, then shuts down in order: stop
 // accepting requests, finish in-flight writes, close the storage client.
@@ -55,7 +59,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return usageError("influx: %v", err)
 	}
-	defer st.Close()
+	closeStore := sync.OnceFunc(st.Close)
+	defer closeStore()
 	opts := api.Options{
 		Store: st, Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
 		AdminToken: cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
@@ -86,8 +91,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
+	// SIGHUP is caught from before the collector says it listens, so that a SIGHUP sent
+	// after that line never takes the default action (exit).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(ctx, hup, *cfgPath, getenv, verifier, log)
 	log.Info("collector listening", "url", scheme+"://"+ln.Addr().String())
-	go reloadOnHUP(ctx, *cfgPath, getenv, verifier, log)
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS.Cert != "" {
@@ -101,21 +111,24 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Stop accepting (Shutdown closes the listener at once), let in-flight requests (and so
+	// their storage writes) finish, and only then close the storage client.
+	log.Info("shutting down: no new connections; finishing in-flight requests")
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+		srv.Close()
+		return fmt.Errorf("shutdown: in-flight requests still running after %s: %w", shutdownGrace, err)
 	}
+	log.Info("in-flight requests finished")
+	closeStore()
+	log.Info("storage client closed; stopped")
 	return nil
 }
 
-// reloadOnHUP reloads the revocation list from the config file on each SIGHUP until ctx
-// ends (see reloadRevoked).
-func reloadOnHUP(ctx context.Context, path string, getenv func(string) string, v *auth.Verifier, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHUP reloads the revocation list from the config file on each signal on hup
+// until ctx ends (see reloadRevoked).
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, getenv func(string) string, v *auth.Verifier, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
