@@ -221,8 +221,6 @@ func (d *decoder) cron(s *Schedule, v *yaml.Node) time.Duration {
 	switch {
 	case gap == 0:
 		d.errorf(v.Line, "cron", "%q: never runs", spec)
-	case gap < time.Minute:
-		d.errorf(v.Line, "cron", "%q: runs more often than once a minute", spec)
 	default:
 		s.Cron, s.spec = spec, c
 	}

@@ -20,6 +20,9 @@ const usage = `usage: probe <command> [flags]
 
 commands:
   measure   measure targets now and print one JSON object (or table row) per target
+  run       run the schedules on cron, spool, submit to the collector (--config probe.yaml)
+  once      run one schedule now and submit it (--schedule NAME)
+  status    print the schedules, next runs, spool depth and last submission
   helper    serve the control API for other probes
   version   print the version
 
@@ -44,6 +47,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "measure":
 		err = measureCmd(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = runCmd(ctx, args[1:], stderr)
+	case "once":
+		err = onceCmd(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = statusCmd(args[1:], stdout, stderr)
 	case "helper":
 		err = helperCmd(ctx, args[1:], stderr)
 	case "version", "--version", "-version":

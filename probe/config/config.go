@@ -39,7 +39,23 @@ type Config struct {
 	// MemoryLimitMB is the runtime's soft memory limit (nil: the command's default; 0: none).
 	MemoryLimitMB *int64   `yaml:"memory_limit_mb"`
 	DNSWait       Duration `yaml:"dns_wait"`
+	Agent         Agent    `yaml:"agent"`
 	Timeouts      Timeouts `yaml:"timeouts"`
+}
+
+// Agent configures `probe run`, `probe once` and `probe status`.
+type Agent struct {
+	Collector    string   `yaml:"collector"`     // base URL; empty: measure and spool only
+	Token        string   `yaml:"token"`         // or token_file, or $PANTAU_TOKEN
+	TokenFile    string   `yaml:"token_file"`    //
+	CollectorCA  string   `yaml:"collector_ca"`  // PEM file: pin the collector's CA
+	StateDir     string   `yaml:"state_dir"`     // spool, synced schedules, state (default /var/lib/pantau)
+	SchedulesDir string   `yaml:"schedules_dir"` // override the built-in schedules
+	SpoolMaxMB   int64    `yaml:"spool_max_mb"`  // default 256
+	Heartbeat    Duration `yaml:"heartbeat"`     // default 5m
+	Sync         Duration `yaml:"sync"`          // default 10m
+	DrainRate    float64  `yaml:"drain_rate"`    // batches per second after an outage, default 5
+	Grace        Duration `yaml:"grace"`         // default 30s
 }
 
 // Timeouts are the per-step timeouts and the per-target deadline.
@@ -123,6 +139,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimitMB != nil && *c.MemoryLimitMB < 0 {
 		errs = append(errs, fmt.Errorf("memory_limit_mb: %d is negative", *c.MemoryLimitMB))
+	}
+	if c.Agent.Collector != "" {
+		if err := checkURL(c.Agent.Collector); err != nil {
+			errs = append(errs, fmt.Errorf("agent.collector: %w", err))
+		}
+	}
+	if c.Agent.SpoolMaxMB < 0 || c.Agent.DrainRate < 0 {
+		errs = append(errs, fmt.Errorf("agent: spool_max_mb and drain_rate must not be negative"))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency: %d is negative", c.Concurrency))

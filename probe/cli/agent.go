@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pantau-dev/pantau/control"
+	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/probe/agent"
+	"github.com/pantau-dev/pantau/probe/config"
+	"github.com/pantau-dev/pantau/spool"
+	"github.com/pantau-dev/pantau/uplink"
+)
+
+// agentSetup is what run, once and status share.
+type agentSetup struct {
+	cfg   *config.Config
+	spool *spool.Spool
+	agent *agent.Agent
+}
+
+// newAgent builds the agent from --config and the engine flags.
+func newAgent(ef *engineFlags, stderr io.Writer) (*agentSetup, error) {
+	c, err := ef.load(time.Second)
+	if err != nil {
+		return nil, err
+	}
+	setMemoryLimit(c.MemoryLimitMB, 48)
+	log, err := ef.newLogger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	ecfg, err := engineConfig(c, "pantau-probe")
+	if err != nil {
+		return nil, err
+	}
+	ac := c.Agent
+	if ac.StateDir == "" {
+		ac.StateDir = "/var/lib/pantau"
+	}
+	sp, err := spool.Open(spool.Options{Dir: ac.StateDir + "/spool", MaxBytes: max(ac.SpoolMaxMB, 0) << 20, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	var up *uplink.Client
+	token := ac.Token
+	if ac.TokenFile != "" {
+		b, err := os.ReadFile(ac.TokenFile)
+		if err != nil {
+			return nil, usageError("agent.token_file: %v", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		token = os.Getenv("PANTAU_TOKEN")
+	}
+	if ac.Collector != "" {
+		var roots *x509.CertPool
+		if ac.CollectorCA != "" {
+			pem, err := os.ReadFile(ac.CollectorCA)
+			if err != nil {
+				return nil, usageError("agent.collector_ca: %v", err)
+			}
+			roots = x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return nil, usageError("agent.collector_ca: %s holds no PEM certificate", ac.CollectorCA)
+			}
+		}
+		if up, err = uplink.New(uplink.Options{Collector: ac.Collector, Token: token, RootCAs: roots, Log: log, Software: Version}); err != nil {
+			return nil, usageError("agent: %v", err)
+		}
+	}
+	var ctrl engine.Controller
+	if len(c.Controls) > 0 {
+		cl, err := control.NewClient(c.Controls, nil, 30*time.Second, log, control.WithToken(token))
+		if err != nil {
+			return nil, usageError("controls: %v", err)
+		}
+		ctrl = cl
+	}
+	a, err := agent.New(agent.Options{
+		Engine: ecfg, Control: ctrl, Spool: sp, Uplink: up, SchedulesDir: ac.SchedulesDir, StateDir: ac.StateDir,
+		Heartbeat: ac.Heartbeat.Duration, Sync: ac.Sync.Duration, DrainRate: ac.DrainRate, Grace: ac.Grace.Duration, Log: log,
+	})
+	if err != nil {
+		sp.Close()
+		return nil, usageError("%v", err)
+	}
+	return &agentSetup{cfg: c, spool: sp, agent: a}, nil
+}
+
+// runCmd is `probe run`: the long-running agent.
+func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("probe run", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	s, err := newAgent(&ef, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.spool.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	return s.agent.Run(ctx, hup)
+}
+
+// onceCmd is `probe once --schedule NAME`: run one schedule now and submit the results.
+func onceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("probe once", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	name := fs.String("schedule", "", "the schedule to run")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usageError("--schedule is required")
+	}
+	s, err := newAgent(&ef, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.spool.Close()
+	sch := s.agent.Schedules().Get(*name)
+	if sch == nil {
+		var names []string
+		for _, x := range s.agent.Schedules().Schedules {
+			names = append(names, x.Name)
+		}
+		return usageError("--schedule %q: no such schedule (have %s)", *name, strings.Join(names, ", "))
+	}
+	n, err := s.agent.RunSchedule(ctx, sch)
+	if err != nil {
+		return err
+	}
+	s.agent.Drain(ctx)
+	st := s.spool.Stats()
+	fmt.Fprintf(stdout, "schedule %s: %d measurements spooled; spool depth now %d\n", sch.Name, n, st.Depth)
+	if s.cfg.Agent.Collector != "" && st.Depth > 0 {
+		return fmt.Errorf("%d measurements still spooled: the collector did not take them (they are kept and retried by `probe run`)", st.Depth)
+	}
+	return nil
+}
+
+// statusCmd is `probe status`: the schedules, their next runs, the spool and the last
+// submission, read from the state directory.
+func statusCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("probe status", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	s, err := newAgent(&ef, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.spool.Close()
+	st, err := agent.ReadState(stateDir(s.cfg))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("state: %w", err)
+	}
+	set := s.agent.Schedules()
+	now := time.Now().UTC()
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "schedules\t%d loaded, hash %s\n", len(set.Schedules), short(set.Hash))
+	fmt.Fprintln(tw, "SCHEDULE\tCRON\tTARGETS\tNEXT RUN (UTC)\tLAST RUN\tMEASUREMENTS")
+	for _, sc := range set.Schedules {
+		last := "never"
+		ls := st.Schedules[sc.Name]
+		if !ls.LastStart.IsZero() {
+			last = ls.LastStart.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", sc.Name, sc.Cron, len(sc.Targets), sc.Next(now).Format(time.RFC3339), last, ls.Measurements)
+	}
+	sp := s.spool.Stats()
+	fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d\n", sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt)
+	sub := "never"
+	if !st.LastSubmission.At.IsZero() {
+		sub = fmt.Sprintf("%s: %d accepted, %d rejected", st.LastSubmission.At.Format(time.RFC3339), st.LastSubmission.Accepted, st.LastSubmission.Rejected)
+		if st.LastSubmission.Error != "" {
+			sub += "; error: " + st.LastSubmission.Error
+		}
+	}
+	fmt.Fprintf(tw, "last submission\t%s\n", sub)
+	if st.SyncError != "" {
+		fmt.Fprintf(tw, "schedule sync\trefused: %s\n", st.SyncError)
+	}
+	return tw.Flush()
+}
+
+func stateDir(c *config.Config) string {
+	if c.Agent.StateDir == "" {
+		return "/var/lib/pantau"
+	}
+	return c.Agent.StateDir
+}
+
+func short(h string) string { return h[:min(len(h), 12)] }
