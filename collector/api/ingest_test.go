@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -208,6 +209,7 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"body over the limit", append(batch(t, m), bytes.Repeat([]byte(" "), limit)...), nil, 413, "body: larger than 65536 bytes"},
 		{"decompressed over the limit", bomb, gzipHdr, 413, "body: larger than 65536 bytes"},
+		{"gzip over the limit on the wire", gz(t, noise(t, limit+1024)), gzipHdr, 413, "body: larger than 65536 bytes"},
 		{"batch over the limit", four, nil, 413, "body: more than 3 measurements in one batch"},
 		{"gzip batch over the limit", gz(t, four), gzipHdr, 413, "body: more than 3 measurements in one batch"},
 		{"malformed JSON", []byte(`[{"id":"x"},{"id" "y"}]`), nil, 400, "body: item 1: malformed JSON near byte 17: invalid character '\"' after object key"},
@@ -228,9 +230,19 @@ func TestBadRequests(t *testing.T) {
 	if n := f.count(t, store.Reach); n != 0 {
 		t.Errorf("%d reach points stored from refused requests", n)
 	}
-	if got := f.metric(t, "pantau_ingest_bad_requests_total"); got != "11" {
-		t.Errorf("bad requests counted %s, want 11", got)
+	if got := f.metric(t, "pantau_ingest_bad_requests_total"); got != "12" {
+		t.Errorf("bad requests counted %s, want 12", got)
 	}
+}
+
+// noise returns n random bytes (gzip cannot shrink them).
+func noise(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestFreeTextRoundTrip: tabs, quotes, backslashes and non-ASCII in free text are stored
