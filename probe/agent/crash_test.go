@@ -33,7 +33,12 @@ type collectorFixture struct {
 func startCollector(t *testing.T, schedulesDir string) *collectorFixture {
 	t.Helper()
 	url, _ := influxtest.Server(t)
-	bucket := influxtest.NewBucket(t)
+	return startCollectorAt(t, url, influxtest.NewBucket(t), schedulesDir)
+}
+
+// startCollectorAt runs the collector against a given InfluxDB and bucket.
+func startCollectorAt(t *testing.T, url, bucket, schedulesDir string) *collectorFixture {
+	t.Helper()
 	st, err := store.New(store.Config{URL: url, Bucket: bucket}, nil)
 	if err != nil {
 		t.Fatal(err)

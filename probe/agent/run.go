@@ -190,6 +190,9 @@ func (a *Agent) SyncSchedules(ctx context.Context) error {
 	a.mu.Unlock()
 	set, newTag, err := a.o.Uplink.Schedules(ctx, etag)
 	if err != nil {
+		a.mu.Lock()
+		a.state.SyncError = "fetching the collector's schedules: " + err.Error()
+		a.mu.Unlock()
 		a.log.Warn("schedule sync failed", "err", err)
 		return err
 	}
