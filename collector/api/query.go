@@ -84,7 +84,10 @@ func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 		dst  *string
 	}{{"domain", &f.Domain}, {"network", &f.Network}, {"probe", &f.Probe}} {
 		v := q.Get(p.name)
-		if v != "" && !store.ValidName(v) {
+		if p.name == "network" && v != "" && !store.ValidNetwork(v) {
+			return f, "", fmt.Errorf("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)", v)
+		}
+		if p.name != "network" && v != "" && !store.ValidName(v) {
 			return f, "", fmt.Errorf("%s: %q may hold only letters, digits, '.', '_' and '-' (at most 253)", p.name, v)
 		}
 		*p.dst = v

@@ -106,7 +106,7 @@ func TestQueryRefusals(t *testing.T) {
 		{`domain=x%22)%20%7C%3E%20drop()`, `domain: "x\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 		{`domain=a%22b`, `domain: "a\"b" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 		{`domain=%5C`, `domain: "\\" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
-		{`network=Telkom%0Asel`, `network: "Telkom\nsel" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+		{`network=Telkom%0Asel`, `network: "Telkom\nsel" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{`probe=a%24%7Bb%7D`, `probe: "a${b}" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 		{`domain=` + long, `domain: "` + long + `" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 		{`domain=t.me&color=red&bogus=1`, `unknown parameter "bogus" (want domain, network, probe, from, to, limit, cursor or format)`},

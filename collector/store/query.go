@@ -98,7 +98,10 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 		if n.v == "" {
 			continue
 		}
-		if !ValidName(n.v) {
+		if n.name == "network" && !ValidNetwork(n.v) {
+			return p, badFilter("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most %d)", n.v, maxName)
+		}
+		if n.name != "network" && !ValidName(n.v) {
 			return p, badFilter("%s: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", n.name, n.v, maxName)
 		}
 		p.tags += fmt.Sprintf(" and r.%s == %s", n.name, fluxString(n.v))
@@ -127,6 +130,12 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 		p.after = &k
 	}
 	return p, nil
+}
+
+// ValidNetwork reports whether s may be a network filter: as ValidName, plus inner
+// spaces, since networks are named as people call them ("Indosat Ooredoo").
+func ValidNetwork(s string) bool {
+	return s == strings.TrimSpace(s) && !strings.Contains(s, "  ") && ValidName(strings.ReplaceAll(s, " ", "-"))
 }
 
 // ValidName reports whether s may be a domain, network or probe filter: 1 to 253 of
