@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,5 +182,44 @@ func TestScheduleSyncRefusesBadSet(t *testing.T) {
 	}
 	if hb := a.Heartbeat(""); !strings.Contains(hb.SyncError, "broken.yaml:2: cron") {
 		t.Errorf("heartbeat sync_error = %q", hb.SyncError)
+	}
+}
+
+// TestReloadOnHUP: a SIGHUP makes the running agent reload its schedules folder; a
+// folder that no longer loads is refused and the running set kept.
+func TestReloadOnHUP(t *testing.T) {
+	port := labSite(t, nil)
+	sched := filepath.Join(t.TempDir(), "schedules")
+	writeSchedule(t, sched, "first", port, 1)
+	a, _ := newAgent(t, nil, sched)
+	ctx, cancel := context.WithCancel(context.Background())
+	hup := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, hup) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if ok() {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	writeSchedule(t, sched, "second", port, 1)
+	hup <- syscall.SIGHUP
+	waitFor("the reloaded set", func() bool { return a.Schedules().Get("second") != nil })
+	good := a.Schedules().Hash
+	if err := os.WriteFile(filepath.Join(sched, "third.yaml"), []byte("name: third\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err == nil || !strings.Contains(err.Error(), "third.yaml") {
+		t.Errorf("reload of a broken folder: %v", err)
+	}
+	if a.Schedules().Hash != good {
+		t.Error("a broken folder replaced the running set")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
