@@ -12,7 +12,7 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run test unit testbed bench fuzz vet fmt clean
+.PHONY: all build run test unit testbed bench bench-ingest fuzz vet fmt clean
 
 all: build
 
@@ -48,6 +48,10 @@ bench: build
 
 # Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
 FUZZTIME ?= 30s
+# make bench-ingest: the collector's ingest rate against raw InfluxDB writes (docs/scaling.md).
+bench-ingest:
+	scripts/with-influxdb $(GO) run ./testbed/benchingest --check
+
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./verdict/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/api/
