@@ -1,68 +1,83 @@
-// Package spool is the probe's durable queue of measurements: each one is written to disk
-// (fsync of the file, rename into place, fsync of the folder) before it is submitted, and
-// removed only after the collector acknowledged it. It is bounded in bytes with an
-// explicit oldest-first drop policy; drops, refusals and damaged entries are counted,
-// persisted, and reported in heartbeats — never silent. Layout: docs/spool.md.
+// Package spool is the probe's durable queue of measurements. Each one is written to disk
+// (temp file, fsync, rename into place, fsync of the directory) before it is submitted,
+// and removed only after the collector acknowledged it. The spool is bounded in bytes
+// with an explicit oldest-first drop policy; drops, refusals and damaged entries are
+// counted in a counters file that survives restarts, so heartbeats report them. Layout,
+// durability argument and recovery rules: docs/spool.md.
 package spool
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+)
 
-	"github.com/pantau-dev/pantau/measurement"
+// DefaultMaxBytes bounds a spool whose Options.MaxBytes is 0.
+const DefaultMaxBytes = 256 << 20
+
+// Errors callers can test with errors.Is.
+var (
+	ErrClosed   = errors.New("spool closed")
+	ErrLocked   = errors.New("spool locked")
+	ErrTooLarge = errors.New("measurement larger than the spool")
 )
 
 // Options configure a Spool.
 type Options struct {
 	Dir      string
-	MaxBytes int64 // default 256 MiB
+	MaxBytes int64 // bound on the queued entry files; default DefaultMaxBytes
 	Log      *slog.Logger
 }
 
-// Stats describe the spool; the counters are cumulative across restarts.
+// Stats describe a spool. Depth, Bytes and Oldest describe the queue now; the counters
+// are cumulative over the spool's life, across restarts.
 type Stats struct {
-	Depth        int
-	Bytes        int64
+	Depth  int   // entries waiting for the collector
+	Bytes  int64 // their size on disk
+	Oldest time.Time
+	// Dropped and DroppedBytes count entries deleted unsent to keep within MaxBytes
+	// (oldest first), and measurements too large to be spooled at all.
 	Dropped      int64
 	DroppedBytes int64
-	Rejected     int64
-	Corrupt      int64
-	Oldest       time.Time
+	Rejected     int64 // moved to rejected/ because the collector refused them
+	Corrupt      int64 // damaged or unreadable entries moved to corrupt/
 }
 
-// Spool is safe for concurrent use.
+// Spool is a durable queue of measurements, safe for concurrent use. One process at a
+// time may open a directory (an flock on Dir/lock).
 type Spool struct {
-	dir, queue string
-	max        int64
-	log        *slog.Logger
+	dir, queue, rejected, corrupt string
+	max                           int64
+	log                           *slog.Logger
+	unlock                        func() error
 
 	mu      sync.Mutex
-	seq     uint64
-	entries []entry // in enqueue order
-	byID    map[string]int
+	closed  bool
+	last    uint64   // the latest sequence number given out
+	entries []*entry // enqueue order (ascending seq), live entries only
+	byID    map[string][]*entry
 	bytes   int64
 	c       counters
 }
 
+// entry is one queued measurement. gone is set, under the lock, when it leaves the queue.
 type entry struct {
-	name string // file name in queue/
-	id   string
-	size int64
-	at   time.Time
+	seq     uint64
+	name    string
+	id      string
+	size    int64 // of the file
+	jsonLen int64
+	at      time.Time // the measurement's StartedAt
+	gone    bool
 }
 
+// counters is the content of Dir/counters.json.
 type counters struct {
 	Dropped      int64 `json:"dropped"`
 	DroppedBytes int64 `json:"dropped_bytes"`
@@ -70,309 +85,295 @@ type counters struct {
 	Corrupt      int64 `json:"corrupt"`
 }
 
-// Open opens (or creates) the spool in o.Dir and recovers from a crash: leftover temp
-// files are removed, damaged entries moved to corrupt/ and counted.
+const countersFile = "counters.json"
+
+// Open opens the spool in o.Dir, creating it (mode 0700) if needed, and recovers from a
+// crash: leftover temp files are removed (their Put never returned), damaged entries
+// are moved to corrupt/ and counted, and the queue is rebuilt from the entry files, each
+// verified. If the queue exceeds MaxBytes, the oldest entries are dropped and counted.
 func Open(o Options) (*Spool, error) {
+	if o.Dir == "" {
+		return nil, errors.New("spool: no directory given")
+	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 256 << 20
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Spool{dir: o.Dir, queue: filepath.Join(o.Dir, "queue"), max: o.MaxBytes, log: o.Log, byID: map[string]int{}}
-	for _, d := range []string{s.queue, filepath.Join(o.Dir, "rejected"), filepath.Join(o.Dir, "corrupt")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
-		}
+	s := &Spool{
+		dir: o.Dir, queue: filepath.Join(o.Dir, "queue"), rejected: filepath.Join(o.Dir, "rejected"),
+		corrupt: filepath.Join(o.Dir, "corrupt"), max: o.MaxBytes, log: o.Log, byID: map[string][]*entry{},
 	}
-	if b, err := os.ReadFile(filepath.Join(o.Dir, "counters.json")); err == nil {
-		_ = json.Unmarshal(b, &s.c) // damaged counters restart at zero; entries are unaffected
+	if err := s.makeDirs(); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
 	}
-	names, err := os.ReadDir(s.queue)
+	unlock, err := lockDir(o.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	for _, de := range names {
-		n := de.Name()
-		p := filepath.Join(s.queue, n)
-		if strings.HasSuffix(n, ".tmp") {
-			_ = os.Remove(p) // never renamed: its Put did not return
-			continue
-		}
-		m, size, err := readEntry(p)
-		if err != nil {
-			s.c.Corrupt++
-			s.log.Warn("spool: damaged entry moved aside", "file", n, "err", err)
-			_ = os.Rename(p, filepath.Join(o.Dir, "corrupt", n))
-			continue
-		}
-		seq, _ := strconv.ParseUint(strings.SplitN(n, "-", 2)[0], 10, 64)
-		s.seq = max(s.seq, seq)
-		s.entries = append(s.entries, entry{name: n, id: m.ID, size: size, at: m.StartedAt})
+	s.unlock = unlock
+	if err := s.recover(); err != nil {
+		_ = unlock()
+		return nil, fmt.Errorf("spool: %w", err)
 	}
-	sort.Slice(s.entries, func(i, j int) bool { return s.entries[i].name < s.entries[j].name })
-	s.reindex()
-	if err := s.saveCounters(); err != nil {
-		return nil, err
-	}
+	s.log.Info("spool opened", "dir", o.Dir, "depth", len(s.entries), "bytes", s.bytes, "max_bytes", s.max,
+		"dropped", s.c.Dropped, "rejected", s.c.Rejected, "corrupt", s.c.Corrupt)
 	return s, nil
 }
 
-// Put writes m durably; when it returns nil, m survives a crash or power loss. If the
-// spool would exceed its bound, the oldest entries are dropped first, and counted.
-func (s *Spool) Put(m *measurement.Measurement) error {
-	body, err := encode(m)
+// makeDirs creates Dir and its subdirectories and makes their creation durable.
+func (s *Spool) makeDirs() error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{s.queue, s.rejected, s.corrupt} {
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(filepath.Clean(s.dir)))
+}
+
+// recover loads the counters and rebuilds the queue from the entry files.
+func (s *Spool) recover() error {
+	if err := s.loadCounters(); err != nil {
+		return err
+	}
+	temps := 0
+	for _, d := range []string{s.dir, s.queue, s.rejected, s.corrupt} {
+		n, err := removeTemps(d)
+		if err != nil {
+			return err
+		}
+		temps += n
+	}
+	if temps > 0 {
+		s.log.Info("spool: removed unfinished temp files (writes that never completed)", "files", temps)
+	}
+	des, err := os.ReadDir(s.queue) // sorted by name: enqueue order
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seq++
-	name := fmt.Sprintf("%020d-%s.json", s.seq, safeID(m.ID))
-	tmp := filepath.Join(s.queue, name+".tmp")
-	if err := writeSync(tmp, body); err != nil {
-		return fmt.Errorf("spool: %w", err)
+	damaged := 0
+	for _, de := range des {
+		name := de.Name()
+		if de.IsDir() {
+			s.log.Warn("spool: ignoring a directory in the queue", "dir", filepath.Join(s.queue, name))
+			continue
+		}
+		e, err := s.load(name)
+		if err != nil {
+			damaged++
+			s.setAside(name, err)
+			continue
+		}
+		s.add(e)
+		s.last = max(s.last, e.seq)
 	}
-	if err := os.Rename(tmp, filepath.Join(s.queue, name)); err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if temps > 0 || damaged > 0 {
+		if err := syncDir(s.queue); err != nil {
+			return err
+		}
 	}
-	if err := syncDir(s.queue); err != nil {
-		return fmt.Errorf("spool: %w", err)
+	s.enforce()
+	return nil
+}
+
+// load reads and verifies the entry file name.
+func (s *Spool) load(name string) (*entry, error) {
+	seq, ok := parseName(name)
+	if !ok {
+		return nil, errors.New("not a spool entry name")
 	}
-	s.entries = append(s.entries, entry{name: name, id: m.ID, size: int64(len(body)), at: m.StartedAt})
-	s.byID[m.ID] = len(s.entries) - 1
-	s.bytes += int64(len(body))
-	dropped := 0
-	for s.bytes > s.max && len(s.entries) > 1 {
-		old := s.entries[0]
-		_ = os.Remove(filepath.Join(s.queue, old.name))
-		s.entries = s.entries[1:]
-		s.bytes -= old.size
-		s.c.Dropped++
-		s.c.DroppedBytes += old.size
-		dropped++
+	b, err := os.ReadFile(filepath.Join(s.queue, name))
+	if err != nil {
+		return nil, err
 	}
-	if dropped > 0 {
-		s.reindex()
-		s.log.Warn("spool full: oldest measurements dropped", "dropped", dropped, "total_dropped", s.c.Dropped)
-		return s.saveCounters()
+	m, n, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return &entry{seq: seq, name: name, id: m.ID, size: int64(len(b)), jsonLen: n, at: m.StartedAt}, nil
+}
+
+// setAside counts a damaged queue file and moves it to corrupt/ with the reason beside
+// it. The caller holds the lock (or is Open).
+func (s *Spool) setAside(name string, cause error) {
+	s.c.Corrupt++ // counted first: a crash may count it twice, never not at all
+	if err := s.saveCounters(); err != nil {
+		s.log.Error("spool: counters not saved", "err", err)
+	}
+	dst, err := s.moveAside(name, s.corrupt, cause.Error())
+	if err != nil {
+		s.log.Error("spool: damaged entry could not be moved aside; it stays in the queue directory", "file", name, "cause", cause, "err", err)
+		return
+	}
+	s.log.Warn("spool: damaged entry moved aside", "file", dst, "cause", cause)
+}
+
+// moveAside moves queue/name into dir (rejected/ or corrupt/) with reason in name.reason
+// beside it, never replacing a file, and returns the new path. An error means the file
+// is still in the queue. A failed directory sync is logged: the move may then be undone
+// by a power loss, and the entry is sent (or found damaged) again.
+func (s *Spool) moveAside(name, dir, reason string) (string, error) {
+	dst := freeName(dir, name)
+	if err := writeFileSync(dir, dst+reasonExt, []byte(reason+"\n")); err != nil {
+		return "", err
+	}
+	if err := os.Rename(filepath.Join(s.queue, name), filepath.Join(dir, dst)); err != nil {
+		return "", err
+	}
+	for _, d := range []string{dir, s.queue} {
+		if err := syncDir(d); err != nil {
+			s.log.Error("spool: syncing a directory", "dir", d, "err", err)
+		}
+	}
+	return filepath.Join(dir, dst), nil
+}
+
+// loadCounters reads counters.json; a damaged one is kept as counters.json.bad and the
+// counters start again from zero, with an error logged.
+func (s *Spool) loadCounters() error {
+	p := filepath.Join(s.dir, countersFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &s.c); err != nil {
+		s.c = counters{}
+		bad := freeName(s.dir, countersFile+".bad")
+		s.log.Error("spool: counters file damaged; counting again from zero", "kept_as", bad, "err", err)
+		return os.Rename(p, filepath.Join(s.dir, bad))
 	}
 	return nil
 }
 
-// Batch returns up to n measurements (and about maxBytes), oldest first, without
-// removing them.
-func (s *Spool) Batch(n int, maxBytes int64) ([]*measurement.Measurement, error) {
-	s.mu.Lock()
-	list := append([]entry(nil), s.entries[:min(n, len(s.entries))]...)
-	s.mu.Unlock()
-	var out []*measurement.Measurement
-	var size int64
-	for _, e := range list {
-		if len(out) > 0 && size+e.size > maxBytes {
+// saveCounters replaces counters.json atomically and durably. The caller holds the lock.
+func (s *Spool) saveCounters() error {
+	b, _ := json.Marshal(s.c) // four integers
+	if err := writeFileSync(s.dir, countersFile, append(b, '\n')); err != nil {
+		return fmt.Errorf("saving the counters: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("saving the counters: %w", err)
+	}
+	return nil
+}
+
+// add appends e to the queue. The caller holds the lock.
+func (s *Spool) add(e *entry) {
+	s.entries = append(s.entries, e)
+	s.byID[e.id] = append(s.byID[e.id], e)
+	s.bytes += e.size
+}
+
+// forget takes e out of the index; compact removes it from s.entries. The caller holds
+// the lock.
+func (s *Spool) forget(e *entry) {
+	e.gone = true
+	s.bytes -= e.size
+	list := s.byID[e.id]
+	for i, x := range list {
+		if x == e {
+			list = append(list[:i], list[i+1:]...)
 			break
 		}
-		m, _, err := readEntry(filepath.Join(s.queue, e.name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue // acked or dropped meanwhile
-		}
-		if err != nil {
-			s.quarantine(e, err)
-			continue
-		}
-		out = append(out, m)
-		size += e.size
 	}
-	return out, nil
+	if len(list) == 0 {
+		delete(s.byID, e.id)
+	} else {
+		s.byID[e.id] = list
+	}
 }
 
-// Ack removes acknowledged measurements; unknown IDs are ignored.
-func (s *Spool) Ack(ids ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	removed := false
-	for _, id := range ids {
-		i, ok := s.byID[id]
-		if !ok {
-			continue
+// compact drops forgotten entries from s.entries. The caller holds the lock.
+func (s *Spool) compact() {
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		if !e.gone {
+			kept = append(kept, e)
 		}
-		e := s.entries[i]
-		if err := os.Remove(filepath.Join(s.queue, e.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("spool: %w", err)
-		}
-		s.entries[i].name = "" // compacted below
-		s.bytes -= e.size
-		delete(s.byID, id)
-		removed = true
 	}
-	if !removed {
-		return nil
-	}
-	s.compact()
-	return syncDir(s.queue)
+	clear(s.entries[len(kept):])
+	s.entries = kept
 }
 
-// Reject moves a measurement the collector refused to rejected/, with the reason beside
-// it, and counts it.
-func (s *Spool) Reject(id, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.byID[id]
-	if !ok {
-		return nil
-	}
-	e := s.entries[i]
-	dst := filepath.Join(s.dir, "rejected", e.name)
-	if err := os.Rename(filepath.Join(s.queue, e.name), dst); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	_ = os.WriteFile(dst+".reason", []byte(reason+"\n"), 0o600)
-	s.entries[i].name = ""
-	s.bytes -= e.size
-	delete(s.byID, id)
-	s.compact()
-	s.c.Rejected++
-	return s.saveCounters()
-}
-
-// Stats returns the spool's state.
+// Stats returns the spool's state and counters.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Depth: len(s.entries), Bytes: s.bytes, Dropped: s.c.Dropped, DroppedBytes: s.c.DroppedBytes, Rejected: s.c.Rejected, Corrupt: s.c.Corrupt}
+	st := Stats{Depth: len(s.entries), Bytes: s.bytes, Dropped: s.c.Dropped, DroppedBytes: s.c.DroppedBytes,
+		Rejected: s.c.Rejected, Corrupt: s.c.Corrupt}
 	if len(s.entries) > 0 {
 		st.Oldest = s.entries[0].at
 	}
 	return st
 }
 
-// Close saves the counters.
+// Close saves the counters and releases the directory. Later calls return ErrClosed;
+// Close itself may be called again.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.saveCounters()
-}
-
-func (s *Spool) quarantine(e entry, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.byID[e.id]
-	if !ok {
-		return
+	if s.closed {
+		return nil
 	}
-	s.log.Warn("spool: damaged entry moved aside", "file", e.name, "err", err)
-	_ = os.Rename(filepath.Join(s.queue, e.name), filepath.Join(s.dir, "corrupt", e.name))
-	s.entries[i].name = ""
-	s.bytes -= e.size
-	delete(s.byID, e.id)
-	s.compact()
-	s.c.Corrupt++
-	_ = s.saveCounters()
-}
-
-// compact drops removed entries and rebuilds the index.
-func (s *Spool) compact() {
-	kept := s.entries[:0]
-	for _, e := range s.entries {
-		if e.name != "" {
-			kept = append(kept, e)
-		}
+	s.closed = true
+	err := s.saveCounters()
+	if uerr := s.unlock(); err == nil {
+		err = uerr
 	}
-	s.entries = kept
-	s.reindex()
-}
-
-func (s *Spool) reindex() {
-	s.byID = make(map[string]int, len(s.entries))
-	s.bytes = 0
-	for i, e := range s.entries {
-		s.byID[e.id] = i
-		s.bytes += e.size
-	}
-}
-
-// saveCounters writes the counters atomically (temp file, fsync, rename).
-func (s *Spool) saveCounters() error {
-	b, _ := json.Marshal(s.c)
-	p := filepath.Join(s.dir, "counters.json")
-	if err := writeSync(p+".tmp", b); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if err := os.Rename(p+".tmp", p); err != nil {
+	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }
 
-// An entry file is "pantau-spool-1 <sha256 hex>\n" followed by the measurement's JSON,
-// so a torn or damaged write is detected.
-const magic = "pantau-spool-1 "
-
-func encode(m *measurement.Measurement) ([]byte, error) {
-	js, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("spool: encoding %s: %w", m.ID, err)
+// ReadStats describes the spool in dir without opening it, so another process (`probe
+// status`) can look while the agent holds the spool. Entries are counted, not verified;
+// Oldest comes from the first entry that decodes.
+func ReadStats(dir string) (Stats, error) {
+	var st Stats
+	var c counters
+	b, err := os.ReadFile(filepath.Join(dir, countersFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("spool: %w", err)
 	}
-	sum := sha256.Sum256(js)
-	var b bytes.Buffer
-	b.WriteString(magic)
-	b.WriteString(hex.EncodeToString(sum[:]))
-	b.WriteByte('\n')
-	b.Write(js)
-	return b.Bytes(), nil
-}
-
-func readEntry(p string) (*measurement.Measurement, int64, error) {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, 0, err
-	}
-	head, js, ok := bytes.Cut(b, []byte("\n"))
-	if !ok || !bytes.HasPrefix(head, []byte(magic)) {
-		return nil, 0, errors.New("no spool header")
-	}
-	sum := sha256.Sum256(js)
-	if string(head[len(magic):]) != hex.EncodeToString(sum[:]) {
-		return nil, 0, errors.New("checksum mismatch (torn or damaged write)")
-	}
-	var m measurement.Measurement
-	if err := json.Unmarshal(js, &m); err != nil {
-		return nil, 0, err
-	}
-	return &m, int64(len(b)), nil
-}
-
-func writeSync(p string, b []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// safeID keeps an ID usable in a file name.
-func safeID(id string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
+	if err == nil {
+		if err := json.Unmarshal(b, &c); err != nil {
+			return st, fmt.Errorf("spool: %s: %w", countersFile, err)
 		}
-		return '_'
-	}, id)
+	}
+	st.Dropped, st.DroppedBytes, st.Rejected, st.Corrupt = c.Dropped, c.DroppedBytes, c.Rejected, c.Corrupt
+	queue := filepath.Join(dir, "queue")
+	des, err := os.ReadDir(queue)
+	if err != nil {
+		return st, fmt.Errorf("spool: %w", err)
+	}
+	for _, de := range des {
+		if _, ok := parseName(de.Name()); !ok || de.IsDir() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			continue // acknowledged meanwhile
+		}
+		st.Depth++
+		st.Bytes += fi.Size()
+		if st.Oldest.IsZero() {
+			if b, err := os.ReadFile(filepath.Join(queue, de.Name())); err == nil {
+				if m, _, err := decode(b); err == nil {
+					st.Oldest = m.StartedAt
+				}
+			}
+		}
+	}
+	return st, nil
 }
