@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/store"
+)
+
+// influxQL runs one InfluxQL statement through InfluxDB 1.8's /query and returns its
+// series (name and rows).
+func influxQL(base, db, q string) ([]series, error) {
+	form := url.Values{"q": {q}}
+	if db != "" {
+		form.Set("db", db)
+	}
+	resp, err := http.PostForm(base+"/query", form)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", q, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d: %s", q, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	var r struct {
+		Results []struct {
+			Error  string   `json:"error"`
+			Series []series `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", q, err)
+	}
+	if len(r.Results) != 1 || r.Results[0].Error != "" {
+		return nil, fmt.Errorf("%s: %s", q, bytes.TrimSpace(body))
+	}
+	return r.Results[0].Series, nil
+}
+
+type series struct {
+	Name   string  `json:"name"`
+	Values [][]any `json:"values"`
+}
+
+func createDB(base, db string) error {
+	_, err := influxQL(base, "", "CREATE DATABASE "+db)
+	return err
+}
+
+func dropDB(base, db string) error {
+	_, err := influxQL(base, "", "DROP DATABASE "+db)
+	return err
+}
+
+// countPoints counts the points of every table the store writes; every point has an id
+// field.
+func countPoints(base, db string) (int, error) {
+	ss, err := influxQL(base, db, fmt.Sprintf(`SELECT count("id") FROM %q,%q,%q,%q,%q`,
+		store.Reach, store.DNS, store.TCP, store.TLS, store.HTTP))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range ss {
+		if len(s.Values) != 1 || len(s.Values[0]) != 2 {
+			return 0, fmt.Errorf("count in %s: unexpected rows %v", s.Name, s.Values)
+		}
+		c, ok := s.Values[0][1].(float64)
+		if !ok {
+			return 0, fmt.Errorf("count in %s: unexpected value %v", s.Name, s.Values[0][1])
+		}
+		n += int(c)
+	}
+	return n, nil
+}
+
+// influxProc reads CPU time of this process (collector and load generator) and of the
+// influxd serving base, found in /proc by its HTTP bind address; pid 0: not found.
+type influxProc struct{ pid int }
+
+func findInfluxd(base string) influxProc {
+	u, err := url.Parse(base)
+	if err != nil {
+		return influxProc{}
+	}
+	want := []byte("INFLUXDB_HTTP_BIND_ADDRESS=" + u.Host + "\x00")
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		env, err := os.ReadFile(d + "/environ")
+		if err == nil && bytes.Contains(env, want) {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			return influxProc{pid: pid}
+		}
+	}
+	return influxProc{}
+}
+
+// cpuUse is CPU time spent, and the wall time it was spent in.
+type cpuUse struct {
+	self, influxd, wall time.Duration
+	at                  time.Time
+	known               bool // influxd's was read
+}
+
+func (p influxProc) sample() cpuUse {
+	c := cpuUse{at: time.Now()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if p.pid == 0 {
+		return c
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+	if err != nil {
+		return c
+	}
+	// Fields after the command name (which may hold spaces): utime and stime are the
+	// 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) > 12 {
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		c.influxd, c.known = time.Duration(ut+st)*10*time.Millisecond, true
+	}
+	return c
+}
+
+// since is the CPU used from c0 to c.
+func (c cpuUse) since(c0 cpuUse) cpuUse {
+	return cpuUse{self: c.self - c0.self, influxd: c.influxd - c0.influxd, wall: c.at.Sub(c0.at), known: c.known && c0.known}
+}
+
+// String gives cores used on average: "bench 1.10 cores, influxd 0.85 cores".
+func (c cpuUse) String() string {
+	s := fmt.Sprintf("this process %.2f cores", c.self.Seconds()/c.wall.Seconds())
+	if c.known {
+		s += fmt.Sprintf(", influxd %.2f cores", c.influxd.Seconds()/c.wall.Seconds())
+	}
+	return s
+}
