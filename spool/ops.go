@@ -28,6 +28,12 @@ func (s *Spool) Put(m *measurement.Measurement) error {
 	if size > s.max {
 		return s.tooLarge(m.ID, size)
 	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, ErrClosed)
+	}
 	// The expensive part, writing and fsyncing the data, runs without the lock.
 	tmp, err := writeTemp(s.queue, "put-*"+tmpExt, body)
 	if err != nil {
@@ -39,7 +45,8 @@ func (s *Spool) Put(m *measurement.Measurement) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, ErrClosed)
 	}
-	s.last = max(s.last+1, uint64(time.Now().UnixNano()))
+	// The sequence number is the enqueue time in nanoseconds, forced to grow.
+	s.last = max(s.last+1, uint64(max(time.Now().UnixNano(), 0)))
 	e := &entry{seq: s.last, name: entryName(s.last, m.ID), id: m.ID, size: size, jsonLen: jsonLen, at: m.StartedAt}
 	p := filepath.Join(s.queue, e.name)
 	if err := os.Rename(tmp, p); err != nil {
