@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -29,8 +30,10 @@ type agentSetup struct {
 	agent *agent.Agent
 }
 
-// newAgent builds the agent from --config and the engine flags.
-func newAgent(ef *engineFlags, stderr io.Writer) (*agentSetup, error) {
+// newAgent builds the agent from --config and the engine flags. Without openSpool the
+// spool is left alone (it is locked by a running `probe run`): the agent can then only
+// tell its schedules, which is what `probe status` needs.
+func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, error) {
 	c, err := ef.load(time.Second)
 	if err != nil {
 		return nil, err
@@ -48,9 +51,11 @@ func newAgent(ef *engineFlags, stderr io.Writer) (*agentSetup, error) {
 	if ac.StateDir == "" {
 		ac.StateDir = "/var/lib/pantau"
 	}
-	sp, err := spool.Open(spool.Options{Dir: ac.StateDir + "/spool", MaxBytes: max(ac.SpoolMaxMB, 0) << 20, Log: log})
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	var sp *spool.Spool
+	if openSpool {
+		if sp, err = spool.Open(spool.Options{Dir: ac.StateDir + "/spool", MaxBytes: max(ac.SpoolMaxMB, 0) << 20, Log: log}); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
 	}
 	var up *uplink.Client
 	token := ac.Token
@@ -93,7 +98,9 @@ func newAgent(ef *engineFlags, stderr io.Writer) (*agentSetup, error) {
 		Heartbeat: ac.Heartbeat.Duration, Sync: ac.Sync.Duration, DrainRate: ac.DrainRate, Grace: ac.Grace.Duration, Log: log,
 	})
 	if err != nil {
-		sp.Close()
+		if sp != nil {
+			sp.Close()
+		}
 		return nil, usageError("%v", err)
 	}
 	return &agentSetup{cfg: c, spool: sp, agent: a}, nil
@@ -110,7 +117,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	s, err := newAgent(&ef, stderr)
+	s, err := newAgent(&ef, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -133,7 +140,7 @@ func onceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *name == "" {
 		return usageError("--schedule is required")
 	}
-	s, err := newAgent(&ef, stderr)
+	s, err := newAgent(&ef, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -168,11 +175,10 @@ func statusCmd(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	s, err := newAgent(&ef, stderr)
+	s, err := newAgent(&ef, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer s.spool.Close()
 	st, err := agent.ReadState(stateDir(s.cfg))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("state: %w", err)
@@ -190,7 +196,10 @@ func statusCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", sc.Name, sc.Cron, len(sc.Targets), sc.Next(now).Format(time.RFC3339), last, ls.Measurements)
 	}
-	sp := s.spool.Stats()
+	sp, err := spool.ReadStats(filepath.Join(stateDir(s.cfg), "spool"))
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
 	fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d\n", sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt)
 	sub := "never"
 	if !st.LastSubmission.At.IsZero() {
