@@ -137,6 +137,40 @@ func (p influxProc) sample() cpuUse {
 	return c
 }
 
+// writeBytes is what influxd has written to storage so far (/proc/PID/io); -1 unknown.
+func (p influxProc) writeBytes() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.pid))
+	if p.pid == 0 || err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+// settle waits until influxd is quiet (under 5% of a core and under 1 MB written in a
+// second: its cache snapshots and compactions after the previous phase are done), at most
+// max, so that one phase does not pay for the last one. It returns how long it waited.
+func (p influxProc) settle(max time.Duration) time.Duration {
+	start := time.Now()
+	if p.pid == 0 {
+		return 0
+	}
+	for time.Since(start) < max {
+		c0, w0 := p.sample(), p.writeBytes()
+		time.Sleep(time.Second)
+		c, w := p.sample().since(c0), p.writeBytes()
+		if c.influxd < 50*time.Millisecond && w-w0 < 1<<20 {
+			break
+		}
+	}
+	return time.Since(start).Round(time.Second)
+}
+
 // since is the CPU used from c0 to c.
 func (c cpuUse) since(c0 cpuUse) cpuUse {
 	return cpuUse{self: c.self - c0.self, influxd: c.influxd - c0.influxd, wall: c.at.Sub(c0.at), known: c.known && c0.known}

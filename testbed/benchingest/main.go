@@ -41,6 +41,7 @@ type config struct {
 	writers      int
 	minRatio     float64
 	maxP99       time.Duration
+	settle       time.Duration
 	check        bool
 	cpuProfile   string
 }
@@ -51,11 +52,12 @@ func run() int {
 	flag.IntVar(&c.batch, "batch", 100, "measurements per request")
 	flag.IntVar(&c.max, "measurements", 50000, "at most this many measurements at full load")
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "at most this long at full load")
-	flag.DurationVar(&c.halfDuration, "half-duration", 10*time.Second, "how long at half load")
+	flag.DurationVar(&c.halfDuration, "half-duration", 20*time.Second, "how long at half load")
 	flag.IntVar(&c.rawBatch, "raw-batch", 5000, "points per raw write request")
 	flag.IntVar(&c.writers, "raw-writers", 4, "concurrent raw writers")
 	flag.Float64Var(&c.minRatio, "min-ratio", 0.7, "goal: ingest points/s ÷ raw points/s at least this")
 	flag.DurationVar(&c.maxP99, "max-p99", 200*time.Millisecond, "goal: p99 acknowledgement latency at half load at most this")
+	flag.DurationVar(&c.settle, "settle", 60*time.Second, "before each phase, wait at most this long for InfluxDB to finish compacting the last one (0: don't)")
 	flag.BoolVar(&c.check, "check", false, "exit 1 when a goal is missed")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the full-load phase to this file (labels: role=collector, role=probes)")
 	flag.Parse()
@@ -115,6 +117,7 @@ func bench(c config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	quiet(ip, c.settle)
 	stop, err := profile(c.cpuProfile)
 	if err != nil {
 		return nil, err
@@ -133,6 +136,7 @@ func bench(c config) ([]string, error) {
 	if err := createDB(c.influx, dbRaw); err != nil {
 		return nil, err
 	}
+	quiet(ip, c.settle)
 	rw, err := writeRaw(c.influx, dbRaw+"/autogen", bodies, points, c.writers, ip)
 	if err != nil {
 		return nil, err
@@ -149,6 +153,7 @@ func bench(c config) ([]string, error) {
 	if _, err := fill(probes, n, c.batch, base, next); err != nil {
 		return nil, err
 	}
+	quiet(ip, c.settle)
 	half, err := ingest(c, v, dbHalf, probes, halfRate, c.halfDuration, ip)
 	if err != nil {
 		return nil, fmt.Errorf("half load: %w", err)
@@ -200,6 +205,15 @@ func ingest(c config, v *auth.Verifier, db string, probes []*probe, rate float64
 		return res, fmt.Errorf("InfluxDB holds %d points, %d were acknowledged", n, res.points)
 	}
 	return res, nil
+}
+
+// quiet waits for InfluxDB to settle before a phase.
+func quiet(ip influxProc, max time.Duration) {
+	if max > 0 {
+		if d := ip.settle(max); d > time.Second {
+			fmt.Printf("(waited %v for InfluxDB to finish compacting)\n", d)
+		}
+	}
 }
 
 func report(name string, l load) {
