@@ -1,7 +1,9 @@
 package agent_test
 
 import (
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -221,5 +223,55 @@ func TestReloadOnHUP(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDrainIsPaced: a backlog goes out at most drain_rate batches a second. The check is
+// a lower bound on when the last batch arrives (a slower machine only makes it later).
+func TestDrainIsPaced(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/measurements" {
+			fmt.Fprintf(w, `{"server_time":%q}`, time.Now().UTC().Format(time.RFC3339Nano))
+			return
+		}
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		var items []json.RawMessage
+		zr, _ := gzip.NewReader(r.Body)
+		_ = json.NewDecoder(zr).Decode(&items)
+		var res []string
+		for i := range items {
+			res = append(res, fmt.Sprintf(`{"index":%d,"status":"accepted"}`, i))
+		}
+		fmt.Fprintf(w, `{"items":[%s]}`, strings.Join(res, ","))
+	}))
+	defer col.Close()
+	dir := t.TempDir()
+	sp, err := spool.Open(spool.Options{Dir: filepath.Join(dir, "spool")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	for range 50 {
+		m := &measurement.Measurement{ID: measurement.NewID(), Target: "https://t.me/", StartedAt: time.Now().UTC()}
+		if err := sp.Put(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, _ := uplink.New(uplink.Options{Collector: col.URL, Token: "tok"})
+	a, err := agent.New(agent.Options{Spool: sp, Uplink: up, StateDir: filepath.Join(dir, "state"), DrainRate: 20, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Drain(context.Background())
+	if d := sp.Stats().Depth; d != 0 || len(arrivals) != 5 {
+		t.Fatalf("depth %d after %d batches, want all 50 sent in 5", d, len(arrivals))
+	}
+	// 5 batches at 20 a second: the fifth cannot leave before 4 intervals of 50 ms.
+	if gap := arrivals[4].Sub(arrivals[0]); gap < 4*50*time.Millisecond {
+		t.Errorf("5 batches within %s: the drain is not paced at 20 batches/s", gap)
 	}
 }
