@@ -106,15 +106,18 @@ func findInfluxd(base string) influxProc {
 	return influxProc{}
 }
 
-// cpuUse is CPU time spent, and the wall time it was spent in.
+// cpuUse is CPU time spent, and the wall time it was spent in. busy and steal are the
+// whole machine's (/proc/stat): busy minus self and influxd is everyone else's, and steal
+// is time the hypervisor gave our virtual CPUs to other guests.
 type cpuUse struct {
-	self, influxd, wall time.Duration
-	at                  time.Time
-	known               bool // influxd's was read
+	self, influxd, busy, steal, wall time.Duration
+	at                               time.Time
+	known                            bool // influxd's was read
 }
 
 func (p influxProc) sample() cpuUse {
 	c := cpuUse{at: time.Now()}
+	c.busy, c.steal = machineCPU()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -173,14 +176,42 @@ func (p influxProc) settle(max time.Duration) time.Duration {
 
 // since is the CPU used from c0 to c.
 func (c cpuUse) since(c0 cpuUse) cpuUse {
-	return cpuUse{self: c.self - c0.self, influxd: c.influxd - c0.influxd, wall: c.at.Sub(c0.at), known: c.known && c0.known}
+	return cpuUse{self: c.self - c0.self, influxd: c.influxd - c0.influxd, busy: c.busy - c0.busy, steal: c.steal - c0.steal,
+		wall: c.at.Sub(c0.at), known: c.known && c0.known}
+}
+
+// machineCPU reads the time all CPUs were busy and stolen (USER_HZ ticks of 10 ms).
+func machineCPU() (busy, steal time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	var v [8]int64
+	for i := range v {
+		v[i], _ = strconv.ParseInt(f[i+1], 10, 64)
+	}
+	tick := func(n int64) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
+	return tick(v[0] + v[1] + v[2] + v[5] + v[6]), tick(v[7])
+}
+
+// others is the cores used by other processes and stolen by the hypervisor, on average.
+func (c cpuUse) others() float64 {
+	if !c.known || c.busy == 0 {
+		return 0
+	}
+	return max(0, (c.busy-c.self-c.influxd+c.steal).Seconds()/c.wall.Seconds())
 }
 
 // String gives cores used on average: "bench 1.10 cores, influxd 0.85 cores".
 func (c cpuUse) String() string {
 	s := fmt.Sprintf("this process %.2f cores", c.self.Seconds()/c.wall.Seconds())
 	if c.known {
-		s += fmt.Sprintf(", influxd %.2f cores", c.influxd.Seconds()/c.wall.Seconds())
+		s += fmt.Sprintf(", influxd %.2f cores, others and steal %.2f cores", c.influxd.Seconds()/c.wall.Seconds(), c.others())
 	}
 	return s
 }
