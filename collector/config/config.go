@@ -50,6 +50,18 @@ type Config struct {
 	Control    Control  `yaml:"control"`
 	// SchedulesDir is served to probes at /api/v1/schedules; empty serves none.
 	SchedulesDir string `yaml:"schedules_dir"`
+	// OrdersDir holds the legal orders to verify (docs/orders.md), beside the bundled seed
+	// orders; orders uploaded through the admin API are written there. Empty: seeds only,
+	// and uploads are refused.
+	OrdersDir string   `yaml:"orders_dir"`
+	Timeline  Timeline `yaml:"timeline"`
+}
+
+// Timeline tunes how states are confirmed (docs/timeline.md).
+type Timeline struct {
+	K          int      `yaml:"k"`           // consecutive agreeing measurements
+	M          int      `yaml:"m"`           // from at least this many probes
+	MaxSilence Duration `yaml:"max_silence"` // longer without data is a gap
 }
 
 // Influx says where measurements are stored. InfluxDB 2.x/3/Cloud: url, org, bucket,
@@ -103,6 +115,7 @@ func Default() *Config {
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}}
+	c.Timeline = Timeline{K: 3, M: 2, MaxSilence: Duration{time.Hour}}
 	return c
 }
 
@@ -186,6 +199,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Influx.Bucket == "" {
 		bad("influx.bucket: required (InfluxDB 1.8: \"db/rp\")")
+	}
+	if c.Timeline.K < 1 {
+		bad("timeline.k: %d is less than 1", c.Timeline.K)
+	}
+	if c.Timeline.M < 1 {
+		bad("timeline.m: %d is less than 1", c.Timeline.M)
+	}
+	if c.Timeline.MaxSilence.Duration < time.Minute {
+		bad("timeline.max_silence: %s is less than 1m", c.Timeline.MaxSilence.Duration)
 	}
 	if c.Influx.Timeout.Duration <= 0 {
 		bad("influx.timeout: must be positive")

@@ -32,6 +32,8 @@ func TestGood(t *testing.T) {
 	want.GeoIP = "/var/lib/pantau/GeoLite2-ASN.mmdb"
 	want.Control = config.Control{Enabled: true, LabCIDRs: []string{"192.0.2.0/24"}, SystemResolvers: []string{"1.1.1.1", "tcp://9.9.9.9:53"}}
 	want.SchedulesDir = "/etc/pantau/schedules"
+	want.OrdersDir = "/etc/pantau/orders"
+	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: config.Duration{Duration: 90 * time.Minute}}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -65,6 +67,7 @@ func TestErrors(t *testing.T) {
 			`control.lab_cidrs[2]: "fd00::/129" is not a CIDR (e.g. 10.0.0.0/8)` + "\n" +
 			`control.system_resolvers[0]: resolver "udp://": missing host`},
 		{"bad-limits.yml", `line 10: "abc" is not a valid int`},
+		{"bad-timeline.yml", "timeline.k: 0 is less than 1\ntimeline.m: 0 is less than 1\ntimeline.max_silence: 30s is less than 1m"},
 		{"bad-revoked.yml", `revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
 		{"bad-listen.yml", `listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `tls: give both cert and key, or neither`},
 		{"empty.yml", `secret: must be at least 32 bytes, got 0 (set it in the file or PANTAU_SECRET)` + "\n" +
