@@ -31,8 +31,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-# Unit and integration tests; the integration tests talk to a real, throwaway InfluxDB.
+# Unit and integration tests; the integration tests talk to a real, throwaway InfluxDB,
+# and the dashboard's tests drive a real headless Chromium (installed when missing).
 unit:
+	scripts/apt-need chromium=chromium
 	scripts/with-influxdb $(GO) test -count=1 ./...
 
 # The censorship testbed: real resolvers (unbound), web servers (nginx) and middleboxes
