@@ -1,0 +1,216 @@
+// Package alert watches timelines and compliance reports and posts an event to webhooks when
+// a confirmed transition happens for a watched (domain, network) pair, or when an order's
+// compliance status changes, per network and overall. Deliveries are JSON POSTs, signed with
+// an HMAC when the webhook has a secret, retried with backoff (go-retryablehttp) and, when a
+// webhook keeps failing, kept in a bounded queue and retried at the next check: nothing is
+// dropped silently. The configuration, the event format and the rules are documented in
+// docs/alerts.md.
+package alert
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pantau-dev/pantau/collector/store"
+)
+
+// Defaults.
+const (
+	DefaultInterval = time.Minute
+	DefaultLookback = 7 * 24 * time.Hour
+	DefaultTimeout  = 10 * time.Second
+	DefaultRetries  = 3
+	DefaultQueue    = 1000
+	maxRetries      = 10
+)
+
+// Event kinds, as webhooks filter them and as events name their type.
+const (
+	KindTransition = "transition"
+	KindCompliance = "compliance"
+)
+
+// AnyNetwork in a watch entry watches every network that measured the domain.
+const AnyNetwork = "*"
+
+// Config configures alerts (the collector config's `alerts:` key). Zero values take the
+// defaults; with no webhooks, alerting is off.
+type Config struct {
+	Webhooks []Webhook `yaml:"webhooks"`
+	// Watch lists the (domain, network) pairs whose confirmed transitions are alerted.
+	Watch []Pair `yaml:"watch"`
+	// Orders lists the order IDs whose compliance changes are alerted; empty: every order.
+	Orders []string `yaml:"orders"`
+	// Interval between checks (default 1m).
+	Interval Duration `yaml:"interval"`
+	// Lookback is the window of the timelines a check reads (default 7d): a transition is
+	// found as long as its measurements arrive within it.
+	Lookback Duration `yaml:"lookback"`
+	// Queue bounds the events waiting for one webhook (default 1000); beyond it the oldest
+	// are dropped, counted and logged.
+	Queue int `yaml:"queue"`
+	// StateFile keeps what was sent, the compliance baseline and the undelivered events
+	// across restarts; empty keeps them in memory only.
+	StateFile string `yaml:"state_file"`
+}
+
+// Webhook is one receiver.
+type Webhook struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Secret, when set, signs each body: header X-Pantau-Signature: sha256=<hex HMAC-SHA256>.
+	Secret string `yaml:"secret"`
+	// Events this webhook receives: transition, compliance; empty: both.
+	Events []string `yaml:"events"`
+	// Timeout per attempt (default 10s); Retries within one check (default 3).
+	Timeout Duration `yaml:"timeout"`
+	Retries *int     `yaml:"retries"`
+}
+
+// Pair is a watched (domain, network); Network "*" watches every network.
+type Pair struct {
+	Domain  string `yaml:"domain"`
+	Network string `yaml:"network"`
+}
+
+// Enabled reports whether any webhook is configured.
+func (c Config) Enabled() bool { return len(c.Webhooks) > 0 }
+
+// WithDefaults returns c with zero fields set to the defaults.
+func (c Config) WithDefaults() Config {
+	if c.Interval.Duration == 0 {
+		c.Interval.Duration = DefaultInterval
+	}
+	if c.Lookback.Duration == 0 {
+		c.Lookback.Duration = DefaultLookback
+	}
+	if c.Queue == 0 {
+		c.Queue = DefaultQueue
+	}
+	hooks := make([]Webhook, len(c.Webhooks))
+	for i, h := range c.Webhooks {
+		if h.Timeout.Duration == 0 {
+			h.Timeout.Duration = DefaultTimeout
+		}
+		if h.Retries == nil {
+			r := DefaultRetries
+			h.Retries = &r
+		}
+		hooks[i] = h
+	}
+	c.Webhooks = hooks
+	return c
+}
+
+// wants reports whether the webhook receives events of kind.
+func (h Webhook) wants(kind string) bool {
+	if len(h.Events) == 0 {
+		return true
+	}
+	for _, e := range h.Events {
+		if e == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks every field and names each bad one (as alerts.<field>), one error a line.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("alerts."+format, a...)) }
+	names := map[string]int{}
+	for i, h := range c.Webhooks {
+		switch prev, dup := names[h.Name]; {
+		case h.Name == "":
+			bad("webhooks[%d].name: required", i)
+		case dup:
+			bad("webhooks[%d].name: %q is also webhooks[%d]", i, h.Name, prev)
+		default:
+			names[h.Name] = i
+		}
+		u, err := url.Parse(h.URL)
+		switch {
+		case h.URL == "":
+			bad("webhooks[%d].url: required", i)
+		case err != nil:
+			bad("webhooks[%d].url: %q is not a URL", i, h.URL)
+		case u.Scheme != "http" && u.Scheme != "https":
+			bad("webhooks[%d].url: must be http or https", i)
+		case u.Host == "":
+			bad("webhooks[%d].url: %q has no host", i, h.URL)
+		}
+		for j, e := range h.Events {
+			if e != KindTransition && e != KindCompliance {
+				bad("webhooks[%d].events[%d]: %q is not %s or %s", i, j, e, KindTransition, KindCompliance)
+			}
+		}
+		if h.Timeout.Duration < 0 {
+			bad("webhooks[%d].timeout: %s is negative", i, h.Timeout.Duration)
+		}
+		if h.Retries != nil && (*h.Retries < 0 || *h.Retries > maxRetries) {
+			bad("webhooks[%d].retries: %d is not between 0 and %d", i, *h.Retries, maxRetries)
+		}
+	}
+	for i, p := range c.Watch {
+		if !store.ValidName(p.Domain) {
+			bad("watch[%d].domain: %q is not a domain name", i, p.Domain)
+		}
+		if p.Network != AnyNetwork && !store.ValidNetwork(p.Network) {
+			bad("watch[%d].network: %q is not a network name or %q", i, p.Network, AnyNetwork)
+		}
+	}
+	for i, id := range c.Orders {
+		if !store.ValidName(id) {
+			bad("orders[%d]: %q is not an order ID", i, id)
+		}
+	}
+	if d := c.Interval.Duration; d != 0 && d < time.Second {
+		bad("interval: %s is less than 1s", d)
+	}
+	if d := c.Lookback.Duration; d != 0 && d < time.Hour {
+		bad("lookback: %s is less than 1h", d)
+	}
+	if c.Queue < 0 {
+		bad("queue: %d is negative", c.Queue)
+	}
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration written as a Go duration ("90s", "1m") or in days ("7d").
+type Duration struct{ time.Duration }
+
+// ParseDuration parses a Go duration or a whole number of days followed by "d".
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d < 0 || d > 100*365 {
+			return 0, fmt.Errorf("%q is not a duration (want e.g. 90s, 1m, 7d)", s)
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (want e.g. 90s, 1m, 7d)", s)
+	}
+	return d, nil
+}
+
+// UnmarshalYAML parses a non-negative duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (want e.g. 90s, 1m, 7d)", n.Line, n.Value)}}
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
