@@ -1,0 +1,170 @@
+// Package web is the collector's dashboard: server-rendered pages (html/template, assets
+// embedded, no CDN, works offline) that show a domain's heatmap of networks × time coloured
+// by state, the measurements behind each cell, the orders and each network's compliance,
+// and admin pages (order upload) behind the admin token. The pages and colours are
+// documented in docs/dashboard.md.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/orders"
+	"github.com/pantau-dev/pantau/timeline"
+)
+
+// Data answers the dashboard's questions (collector/report's Service implements it).
+type Data interface {
+	Timelines(ctx context.Context, q report.Query) ([]timeline.Timeline, error)
+	Orders() []orders.Order
+	Order(id string) (orders.Order, bool)
+	Compliance(ctx context.Context, id string, at time.Time) (orders.Report, error)
+	PutOrder(ctx context.Context, yaml []byte) (orders.Order, error)
+}
+
+// Lister lists stored measurements (collector/store's Store implements it).
+type Lister interface {
+	Measurements(ctx context.Context, f store.Filter) ([]store.StoredMeasurement, string, error)
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// dash serves the dashboard.
+type dash struct {
+	data  Data
+	ms    Lister
+	log   *slog.Logger
+	pages map[string]*template.Template
+	admin *admin // nil when admin is disabled
+	now   func() time.Time
+}
+
+// New returns the dashboard's handler. Mount it at "/": it serves the pages, /static/ and
+// /admin/ (404 when adminToken is empty), and nothing under /api/.
+func New(d Data, m Lister, adminToken string, log *slog.Logger) http.Handler {
+	return newDash(d, m, adminToken, log, time.Now)
+}
+
+func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() time.Time) http.Handler {
+	h := &dash{data: d, ms: m, log: log, pages: parsePages(), now: now}
+	if adminToken != "" {
+		h.admin = newAdmin(adminToken, now)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.home)
+	mux.HandleFunc("GET /cell", h.cell)
+	mux.HandleFunc("GET /raw", h.raw)
+	mux.HandleFunc("GET /orders", h.orderList)
+	mux.HandleFunc("GET /orders/{id}", h.orderPage)
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
+	mux.HandleFunc("GET /admin/login", h.loginForm)
+	mux.HandleFunc("POST /admin/login", h.login)
+	mux.HandleFunc("POST /admin/logout", h.logout)
+	mux.HandleFunc("GET /admin/{$}", h.adminPage)
+	mux.HandleFunc("POST /admin/orders", h.upload)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
+	})
+	return secure(mux)
+}
+
+// secure sets the headers every answer carries: no framing, no sniffing, nothing loaded
+// from anywhere but the collector itself.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cacheFor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parsePages parses each page with the shared layout. The templates are embedded, so a
+// parse error is a programming error caught by every test.
+func parsePages() map[string]*template.Template {
+	names := []string{"home", "cell", "orders", "order", "login", "admin", "error"}
+	out := make(map[string]*template.Template, len(names))
+	for _, n := range names {
+		out[n] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html"))
+	}
+	return out
+}
+
+// page is what every template gets: the page's own data and the layout's.
+type page struct {
+	Title  string
+	Nav    string // the active section: "map" or "orders" or "admin"
+	Admin  bool   // admin is enabled
+	Authed bool   // the viewer is logged in as admin
+	CSRF   string // form token of the admin session
+	Data   any
+}
+
+// render executes a page into a buffer first, so a template error becomes a clean 500.
+func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Admin = h.admin != nil
+	if h.admin != nil {
+		if s, ok := h.admin.session(r); ok {
+			p.Authed, p.CSRF = true, h.admin.csrf(s)
+		}
+	}
+	var buf bytes.Buffer
+	if err := h.pages[name].Execute(&buf, p); err != nil {
+		h.log.Error("dashboard template failed", "page", name, "err", err)
+		http.Error(w, "internal error: the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail answers with the error page.
+func (h *dash) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.render(w, r, status, "error", page{Title: http.StatusText(status), Data: errorData{Status: status, Message: msg}})
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+// failErr answers for an error from Data or the store: 400 for a bad filter, 404 for an
+// 503 when storage is unavailable, 500 otherwise (logged).
+func (h *dash) failErr(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, store.ErrBadFilter):
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "5")
+		h.fail(w, r, http.StatusServiceUnavailable, "storage unavailable: try again shortly")
+		h.log.Warn("dashboard: storage unavailable", "what", what, "err", err)
+	default:
+		h.log.Error("dashboard: query failed", "what", what, "err", err)
+		h.fail(w, r, http.StatusInternalServerError, what+" failed: "+err.Error())
+	}
+}
