@@ -51,12 +51,16 @@ type WebhookStats struct {
 	Sent, Failed, Pending, Dropped int64
 }
 
-// New returns a Watcher for a valid cfg, with the state file's memory when there is one.
+// New returns a Watcher for a valid cfg, with the state file's memory when there is one
+// (log nil: no logging).
 func New(cfg Config, d Data, log *slog.Logger) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	st, err := loadState(cfg.StateFile)
 	if err != nil {
 		return nil, err

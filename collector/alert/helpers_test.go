@@ -1,0 +1,162 @@
+package alert_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/alert"
+	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/orders"
+	"github.com/pantau-dev/pantau/timeline"
+)
+
+// receiver is a real webhook endpoint on 127.0.0.1 that records what it accepts and answers
+// 500 to the next fail requests.
+type receiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	fail     int
+	attempts int
+	got      []delivery
+}
+
+type delivery struct {
+	body   string
+	header http.Header
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, err := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.attempts++
+		if err != nil || req.Method != http.MethodPost || r.fail > 0 {
+			r.fail--
+			http.Error(w, "receiver down", http.StatusInternalServerError)
+			return
+		}
+		r.got = append(r.got, delivery{string(b), req.Header.Clone()})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) setFail(n int) {
+	r.mu.Lock()
+	r.fail = n
+	r.mu.Unlock()
+}
+
+func (r *receiver) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+func (r *receiver) bodies() []string {
+	var out []string
+	for _, d := range r.deliveries() {
+		out = append(out, d.body)
+	}
+	return out
+}
+
+// data serves timelines and compliance reports from memory, as report.Service would from
+// storage.
+type data struct {
+	mu      sync.Mutex
+	tls     []timeline.Timeline
+	orders  []orders.Order
+	reports map[string]orders.Report
+	queries []report.Query
+}
+
+func (d *data) Timelines(ctx context.Context, q report.Query) ([]timeline.Timeline, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.queries = append(d.queries, q)
+	var out []timeline.Timeline
+	for _, tl := range d.tls {
+		if tl.Domain == q.Domain && (q.Network == "" || tl.Network == q.Network) {
+			out = append(out, tl)
+		}
+	}
+	return out, nil
+}
+
+func (d *data) Orders() []orders.Order {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.orders
+}
+
+func (d *data) Compliance(ctx context.Context, id string, at time.Time) (orders.Report, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.reports[id]
+	if !ok {
+		return r, fmt.Errorf("order %s: not found", id)
+	}
+	r.At = at
+	return r, nil
+}
+
+func (d *data) setTimelines(tls ...timeline.Timeline) {
+	d.mu.Lock()
+	d.tls = tls
+	d.mu.Unlock()
+}
+
+func (d *data) setReport(r orders.Report) {
+	d.mu.Lock()
+	if d.reports == nil {
+		d.reports = map[string]orders.Report{}
+	}
+	d.reports[r.Order.ID] = r
+	d.mu.Unlock()
+}
+
+// clock is a settable time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func newWatcher(t *testing.T, cfg alert.Config, d alert.Data, c *clock) *alert.Watcher {
+	t.Helper()
+	w, err := alert.New(cfg, d, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert.SetClock(w, c.now)
+	alert.SetBackoff(w, 10*time.Millisecond, 50*time.Millisecond)
+	return w
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
