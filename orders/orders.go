@@ -30,7 +30,26 @@ type Order struct {
 	// Supersedes names an earlier order this one replaces (a lift of a block).
 	Supersedes string   `json:"supersedes,omitempty" yaml:"supersedes"`
 	Sources    []string `json:"sources,omitempty" yaml:"sources"` // public references
+
+	// File is where the order came from: the YAML file's path, or "seeds/NAME.yaml" for a
+	// bundled seed order. Not part of the YAML.
+	File string `json:"file,omitempty" yaml:"-"`
+	// Skipped lists the entries of TargetList that are not host names (IP addresses), which
+	// an order about names leaves out. Not part of the YAML.
+	Skipped []string `json:"skipped,omitempty" yaml:"-"`
 }
+
+// DefaultGrace is the grace period of an order that gives none: two days, the time the
+// Indonesian ISPs were reported to take to apply a Kominfo instruction. A grace of 0s
+// must be written out.
+const DefaultGrace = 48 * time.Hour
+
+// Lookback is how much history before an order's Effective time the caller of Comply
+// provides, so that the state a network was in when the order took effect is confirmed.
+const Lookback = 7 * 24 * time.Hour
+
+// MaxCounter bounds the counter-evidence sample of a DomainReport and of a NetworkReport.
+const MaxCounter = 10
 
 // Status is a compliance status.
 type Status string
@@ -60,9 +79,12 @@ type NetworkReport struct {
 	TimeToEffectS *float64 `json:"time_to_effect_s"`
 	// Share of measurements since Effective+Grace consistent with the order (0..1), and the
 	// counts it comes from.
-	Share        float64        `json:"share"`
-	Consistent   int            `json:"consistent"`
-	Measurements int            `json:"measurements"`
+	Share        float64 `json:"share"`
+	Consistent   int     `json:"consistent"`
+	Measurements int     `json:"measurements"`
+	// Undecided counts the down and inconclusive measurements of the same span: neither
+	// consistent nor counter-evidence, and not in Measurements.
+	Undecided    int            `json:"undecided"`
 	Domains      []DomainReport `json:"domains"`
 	Counter      []timeline.Obs `json:"counter_evidence"` // a bounded sample, newest first
 	CounterTotal int            `json:"counter_total"`
@@ -78,6 +100,7 @@ type DomainReport struct {
 	Share         float64        `json:"share"`
 	Consistent    int            `json:"consistent"`
 	Measurements  int            `json:"measurements"`
+	Undecided     int            `json:"undecided"`        // down and inconclusive, not in Measurements
 	Counter       []timeline.Obs `json:"counter_evidence"` // a bounded sample, newest first
 	CounterTotal  int            `json:"counter_total"`
 	Gaps          int            `json:"gaps"` // coverage gaps since Effective
