@@ -147,9 +147,9 @@ type cellData struct {
 	From, To        time.Time
 	Items           []store.StoredMeasurement
 	Counts          []statusCount // measurements per status, on this page
-	Next            string // href of the next page
-	Evidence        string // href of the evidence bundle
-	Back            string // href of the heatmap
+	Next            string        // href of the next page
+	Evidence        string        // href of the evidence bundle
+	Back            string        // href of the heatmap
 }
 
 // cell lists the measurements behind one heatmap cell.
