@@ -1,5 +1,5 @@
-// Package cli is the collector's command line: `serve` and `token issue`. Exit codes: 0
-// done, 2 usage or configuration error, 1 a failure while running.
+// Package cli is the collector's command line: `serve`, `token issue` and `query`. Exit
+// codes: 0 done, 2 usage or configuration error, 1 a failure while running.
 package cli
 
 import (
@@ -24,6 +24,11 @@ commands:
   serve --config collector.yaml      run the collector
   token issue --probe ID --network NAME --asn N --country CC [--expires D]
                                      print a probe token signed with the secret
+  query timeline --domain D [--network N] [--from T] [--to T]
+  query changes [--since T] [--to T]
+  query compliance --order ID [--at T]
+                                     ask a running collector (--url, $PANTAU_COLLECTOR);
+                                     print a table, or --format json|csv
   version                            print the version
 `
 
@@ -47,6 +52,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	case args[0] == "token" && len(args) > 1 && args[1] == "issue":
 		name = "token issue"
 		err = tokenIssueCmd(args[2:], stdout, stderr, getenv)
+	case args[0] == "query":
+		name = strings.Join(args[:min(2, len(args))], " ")
+		err = queryCmd(ctx, args[1:], stdout, stderr, getenv)
 	case args[0] == "version":
 		fmt.Fprintln(stdout, "pantau collector", Version)
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
