@@ -1,0 +1,263 @@
+package web
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const adminToken = "s3cret-admin-token-for-tests"
+
+var (
+	formRE = regexp.MustCompile(`name="form" value="([^"]+)"`)
+	csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+// login logs c in on srv with token and returns the answer to the login POST.
+func login(t *testing.T, c *http.Client, base, token string) (*http.Response, string) {
+	t.Helper()
+	_, page := get(t, c, base+"/admin/login")
+	m := formRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("login form without its token:\n%s", page)
+	}
+	resp, err := c.PostForm(base+"/admin/login", url.Values{"form": {m[1]}, "token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := readBody(t, resp)
+	return resp, body
+}
+
+// csrfOf returns the admin page's form token.
+func csrfOf(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	code, page := get(t, c, base+"/admin/")
+	m := csrfRE.FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("admin page %d without a form token:\n%s", code, page)
+	}
+	return m[1]
+}
+
+// upload posts an order as a multipart form, the way the admin page's form does.
+func upload(t *testing.T, c *http.Client, base, csrf, text string, file []byte) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", csrf)
+	_ = mw.WriteField("yaml", text)
+	if file != nil {
+		fw, _ := mw.CreateFormFile("file", "order.yaml")
+		_, _ = fw.Write(file)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/admin/orders", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readBody(t, resp)
+}
+
+func TestAdminLogin(t *testing.T) {
+	srv := serve(t, newFixed(), nil, adminToken)
+	tests := []struct {
+		name, token string
+		code        int
+		msg         string
+	}{
+		{"wrong token", "guess", http.StatusUnauthorized, "token: not the admin token"},
+		{"empty token", "", http.StatusUnauthorized, "token: not the admin token"},
+		{"a prefix of the token", adminToken[:10], http.StatusUnauthorized, "token: not the admin token"},
+		{"the token", adminToken, http.StatusSeeOther, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := client(t)
+			resp, body := login(t, c, srv.URL, tt.token)
+			if resp.StatusCode != tt.code || !strings.Contains(body, tt.msg) {
+				t.Fatalf("%d, want %d with %q:\n%s", resp.StatusCode, tt.code, tt.msg, body)
+			}
+			var session *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == sessionCookie {
+					session = ck
+				}
+			}
+			if tt.code != http.StatusSeeOther {
+				if session != nil {
+					t.Errorf("a session cookie after a refused login: %v", session)
+				}
+				return
+			}
+			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/" {
+				t.Fatalf("session cookie %v: want HttpOnly, SameSite=Strict, Path=/", session)
+			}
+			if strings.Contains(session.Value, adminToken) || strings.Contains(session.Raw, adminToken) {
+				t.Error("the session cookie holds the token")
+			}
+			if loc := resp.Header.Get("Location"); loc != "/admin/" {
+				t.Errorf("redirect to %q", loc)
+			}
+			_, page := get(t, c, srv.URL+"/admin/")
+			mustContain(t, page, `<h2>Upload an order</h2>`, `enctype="multipart/form-data"`, `<button type="submit">Log out</button>`)
+		})
+	}
+}
+
+func TestAdminLoginFormToken(t *testing.T) {
+	srv := serve(t, newFixed(), nil, adminToken)
+	// Without the login page's cookie and form token (a cross-site login), or with a form
+	// token of another login page, the token is not even checked.
+	other := client(t)
+	_, otherPage := get(t, other, srv.URL+"/admin/login")
+	tests := []struct {
+		name string
+		form url.Values
+	}{
+		{"no form token", url.Values{"token": {adminToken}}},
+		{"another page's form token", url.Values{"token": {adminToken}, "form": {formRE.FindStringSubmatch(otherPage)[1]}}},
+	}
+	for _, tt := range tests {
+		c := client(t)
+		get(t, c, srv.URL+"/admin/login")
+		resp, err := c.PostForm(srv.URL+"/admin/login", tt.form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := readBody(t, resp)
+		if code != http.StatusForbidden || !strings.Contains(body, "form: expired or not from this page; try again") {
+			t.Errorf("%s: %d\n%s", tt.name, code, body)
+		}
+	}
+}
+
+func TestAdminUpload(t *testing.T) {
+	d := newFixed()
+	srv := serve(t, d, nil, adminToken)
+	c := client(t)
+	login(t, c, srv.URL, adminToken)
+	csrf := csrfOf(t, c, srv.URL)
+
+	code, body := upload(t, c, srv.URL, csrf, "title: no id\n", nil)
+	if code != http.StatusBadRequest {
+		t.Errorf("invalid order: %d", code)
+	}
+	mustContain(t, body, `<p class="error" role="alert" id="error">upload.yaml:1: id: required</p>`, `<textarea name="yaml" rows="18" cols="80" spellcheck="false">title: no id
+</textarea>`)
+
+	code, body = upload(t, c, srv.URL, csrf, "", []byte("id: lift-1\n"))
+	if code != http.StatusOK {
+		t.Errorf("valid order: %d", code)
+	}
+	mustContain(t, body, `Stored order <a href="/orders/lift-1">lift-1</a>: Block t.me (1 domains, 2 networks).`)
+	if _, ok := d.Order("lift-1"); !ok {
+		t.Error("the order was not stored")
+	}
+
+	code, body = upload(t, c, srv.URL, csrf, "  \n", nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, "yaml: empty: paste an order or choose a file") {
+		t.Errorf("empty upload: %d\n%s", code, body)
+	}
+	if len(d.puts) != 2 {
+		t.Errorf("PutOrder called %d times; want 2", len(d.puts))
+	}
+}
+
+func TestAdminUploadRefused(t *testing.T) {
+	d := newFixed()
+	srv := serve(t, d, nil, adminToken)
+	c := client(t)
+	login(t, c, srv.URL, adminToken)
+	csrf := csrfOf(t, c, srv.URL)
+
+	code, body := upload(t, c, srv.URL, "", "id: x\n", nil)
+	if code != http.StatusForbidden || !strings.Contains(body, "csrf: the form&#39;s token is missing or wrong") {
+		t.Errorf("no csrf token: %d\n%s", code, body)
+	}
+	code, body = upload(t, client(t), srv.URL, csrf, "id: x\n", nil)
+	if code != http.StatusUnauthorized || !strings.Contains(body, "session: log in first") {
+		t.Errorf("no session: %d\n%s", code, body)
+	}
+	// A cross-site form post (the browser names its origin).
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/admin/orders", strings.NewReader(url.Values{"csrf": {csrf}, "yaml": {"id: x\n"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := readBody(t, resp); code != http.StatusForbidden {
+		t.Errorf("cross-origin post: %d", code)
+	}
+	// A tampered session cookie.
+	u, _ := url.Parse(srv.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == sessionCookie {
+			ck.Value = strings.Replace(ck.Value, ".", "x.", 1)
+			c.Jar.SetCookies(u, []*http.Cookie{ck})
+		}
+	}
+	if code, _ := upload(t, c, srv.URL, csrf, "id: x\n", nil); code != http.StatusUnauthorized {
+		t.Errorf("tampered session: %d", code)
+	}
+	if len(d.puts) != 0 {
+		t.Errorf("PutOrder called %d times; want 0", len(d.puts))
+	}
+}
+
+func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
+	var now atomic.Int64
+	now.Store(testNow.UnixNano())
+	srv := httptest.NewServer(newDash(newFixed(), nil, adminToken, quiet(), func() time.Time { return time.Unix(0, now.Load()) }))
+	t.Cleanup(srv.Close)
+	c := client(t)
+	login(t, c, srv.URL, adminToken)
+	csrf := csrfOf(t, c, srv.URL)
+
+	// Logging out ends the session in the browser.
+	resp, err := c.PostForm(srv.URL+"/admin/logout", url.Values{"csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := readBody(t, resp); code != http.StatusSeeOther {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _ := get(t, c, srv.URL+"/admin/"); code != http.StatusSeeOther {
+		t.Errorf("admin page after logout: %d; want a redirect to the login", code)
+	}
+
+	login(t, c, srv.URL, adminToken)
+	csrfOf(t, c, srv.URL)
+	now.Add(int64(sessionTTL))
+	if code, _ := get(t, c, srv.URL+"/admin/"); code != http.StatusSeeOther {
+		t.Errorf("admin page after %s: %d; want a redirect to the login", sessionTTL, code)
+	}
+}
+
+func TestAdminDisabledWithoutToken(t *testing.T) {
+	srv := serve(t, newFixed(), nil, "")
+	c := client(t)
+	for _, p := range []string{"/admin/login", "/admin/orders", "/admin/logout"} {
+		resp, err := c.PostForm(srv.URL+p, url.Values{"token": {""}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := readBody(t, resp); code != http.StatusNotFound {
+			t.Errorf("POST %s: %d; want 404", p, code)
+		}
+	}
+	_, body := get(t, c, srv.URL+"/")
+	if strings.Contains(body, `href="/admin/"`) {
+		t.Error("the menu links to disabled admin pages")
+	}
+}
