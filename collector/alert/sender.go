@@ -46,10 +46,20 @@ func newHook(cfg Webhook, minWait, maxWait time.Duration) *hook {
 	hc.RetryMax = *cfg.Retries
 	hc.RetryWaitMin = minWait
 	hc.RetryWaitMax = maxWait
+	hc.Backoff = jitterBackoff
 	hc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	hc.HTTPClient.Timeout = cfg.Timeout.Duration
 	hc.Logger = nil // its lines carry the URL, which may hold a token; Check logs failures
 	return &hook{cfg: cfg, hc: hc}
+}
+
+// jitterBackoff is exponential backoff with jitter, but a receiver's Retry-After (429, 503)
+// is honoured as given.
+func jitterBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		return retryablehttp.DefaultBackoff(min, max, attempt, resp)
+	}
+	return retryablehttp.LinearJitterBackoff(min, retryablehttp.DefaultBackoff(min, max, attempt, nil), attempt, nil)
 }
 
 // enqueue adds e, dropping the oldest event when the queue is full; it returns how many
