@@ -45,7 +45,8 @@ type Params struct {
 	// K consecutive agreeing measurements confirm a state.
 	K int `json:"k" yaml:"k"`
 	// M distinct probes must be among them (capped at the number of probes that measured
-	// the pair in the window, so a network with one probe can still confirm).
+	// the pair decisively within MaxSilence before the confirming measurement, so a network
+	// with one probe, or whose other probes are away, can still confirm).
 	M int `json:"m" yaml:"m"`
 	// MaxSilence: no measurement of the pair and no heartbeat of its probes for longer than
 	// this is a gap in coverage.
@@ -65,6 +66,9 @@ type Period struct {
 	Measurements int       `json:"measurements"` // measurements agreeing with State
 	Disagreeing  int       `json:"disagreeing"`  // measurements in the period with another state
 	Probes       int       `json:"probes"`       // distinct probes that reported State
+	// Inconclusive measurements in a decisive period: they neither agree nor disagree.
+	// Measurements + Disagreeing + Inconclusive is every measurement in the period.
+	Inconclusive int `json:"inconclusive"`
 }
 
 // Transition is a confirmed change of state.
@@ -105,4 +109,6 @@ type Timeline struct {
 	Gaps         []Gap        `json:"gaps"`
 	Measurements int          `json:"measurements"`
 	Probes       int          `json:"probes"`
+	// Unconfirmed counts the measurements before the first confirmed period (in no period).
+	Unconfirmed int `json:"unconfirmed"`
 }
