@@ -1,0 +1,133 @@
+package orders
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pantau-dev/pantau/timeline"
+)
+
+// The 2017 Telegram case, in hours after the block's Effective time (eff, 14 July 2017
+// 00:00 WIB): each ISP applies the block after its own delay; the lift (effective at
+// liftAt, 10 August 2017 00:00 WIB) is applied after 2 h, but on Telkomsel and XL Axiata
+// t.me and four web.telegram.org hosts stay blocked, as the press found.
+const (
+	liftAt   = 27 * 24.0 // 10 August 2017 00:00 WIB
+	applied  = 2.0       // the lift is applied this long after liftAt
+	caseEnd  = liftAt + 72
+	caseStep = 0.5 // a measurement every 30 min, from two probes in turn
+)
+
+// blockDelay is when each ISP applied the block, in hours after eff.
+var blockDelay = map[string]float64{"Telkom Indonesia": 20, "Telkomsel": 5, "XL Axiata": 6, "Indosat Ooredoo": 30}
+
+// stayedBlocked are the names the lift did not reach on Telkomsel and XL Axiata.
+var stayedBlocked = []string{"t.me", "venus.web.telegram.org", "pluto.web.telegram.org", "flora.web.telegram.org", "flora-1.web.telegram.org"}
+
+func partial(network, domain string) bool {
+	return (network == "Telkomsel" || network == "XL Axiata") && slices.Contains(stayedBlocked, domain)
+}
+
+// telegramCase returns the observations of the case and the timelines an engine with
+// K=3 would confirm from them (each state confirmed by its third measurement).
+func telegramCase() ([]timeline.Obs, []timeline.Timeline) {
+	var obs []timeline.Obs
+	var tls []timeline.Timeline
+	for _, n := range isps {
+		for _, d := range telegram {
+			b := blockDelay[n]
+			spans := []span{{A, -48, b - caseStep}, {B, b, caseEnd}}
+			o := cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, caseEnd, caseStep))
+			if !partial(n, d) {
+				lift := liftAt + applied
+				spans = []span{{A, -48, b - caseStep}, {B, b, lift - caseStep}, {A, lift, caseEnd}}
+				o = cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, lift-caseStep, caseStep), run(d, n, A, lift, caseEnd, caseStep))
+			}
+			t := tl(d, n, caseEnd, spans...)
+			for i := range t.Periods { // confirmed by the third measurement
+				t.Periods[i].Confirmed = t.Periods[i].Since.Add(time.Duration(2 * caseStep * float64(time.Hour)))
+			}
+			tls, obs = append(tls, t), append(obs, o...)
+		}
+	}
+	return obs, tls
+}
+
+func TestTelegramPartialLift(t *testing.T) {
+	obs, tls := telegramCase()
+	checkTelegram(t, tls, obs)
+}
+
+// checkTelegram checks the seed orders' reports on the case.
+func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
+	t.Helper()
+	seeds := Seeds()
+	block, lift := seeds[0], seeds[1]
+	if !block.Effective.Equal(eff) || !lift.Effective.Equal(h(liftAt)) {
+		t.Fatalf("the seeds' times moved: %v, %v", block.Effective, lift.Effective)
+	}
+
+	// The block, the day before the lift: every ISP complied, each after its delay.
+	r := Comply(block, tls, obs, h(liftAt-24))
+	if r.Status != Compliant {
+		t.Errorf("block: %s, want compliant", r.Status)
+	}
+	for _, nr := range r.Networks {
+		if nr.Status != Compliant || nr.TimeToEffectS == nil || *nr.TimeToEffectS != blockDelay[nr.Network]*3600 ||
+			nr.CounterTotal != 0 || nr.Share != 1 || len(nr.Domains) != 11 {
+			t.Errorf("block on %s: %s, time to effect %v s, share %g, counter %d; want compliant after %g h",
+				nr.Network, nr.Status, deref64(nr.TimeToEffectS), nr.Share, nr.CounterTotal, blockDelay[nr.Network])
+		}
+	}
+
+	// The lift, a day after its grace: Telkomsel and XL Axiata did not comply for the five.
+	r = Comply(lift, tls, obs, h(caseEnd))
+	if r.Status != NonCompliant {
+		t.Errorf("lift: %s, want non-compliant", r.Status)
+	}
+	perDomainAfterGrace := int((caseEnd-(liftAt+48))/caseStep) + 1 // measurements from the end of the grace period
+	for _, nr := range r.Networks {
+		part := nr.Network == "Telkomsel" || nr.Network == "XL Axiata"
+		var non []string
+		for _, dr := range nr.Domains {
+			switch {
+			case dr.Status == NonCompliant:
+				non = append(non, dr.Domain)
+				if dr.Current != B || dr.Effect != nil || dr.CounterTotal != perDomainAfterGrace || dr.Share != 0 ||
+					len(dr.Counter) != MaxCounter || dr.Counter[0].At != h(caseEnd) || dr.Counter[0].Status != B {
+					t.Errorf("lift on %s, %s: %+v", nr.Network, dr.Domain, dr)
+				}
+			case dr.Status != Compliant || dr.Current != A || dr.TimeToEffectS == nil || *dr.TimeToEffectS != applied*3600 ||
+				dr.Share != 1 || dr.CounterTotal != 0:
+				t.Errorf("lift on %s, %s: %s current %s, time to effect %v s", nr.Network, dr.Domain, dr.Status, dr.Current, deref64(dr.TimeToEffectS))
+			}
+		}
+		switch {
+		case part && (nr.Status != NonCompliant || !slices.Equal(non, stayedBlocked) || nr.TimeToEffectS != nil ||
+			nr.CounterTotal != 5*perDomainAfterGrace || len(nr.Counter) != MaxCounter):
+			t.Errorf("lift on %s: %s, non-compliant %q, time to effect %v, counter %d; want non-compliant for %q",
+				nr.Network, nr.Status, non, deref64(nr.TimeToEffectS), nr.CounterTotal, stayedBlocked)
+		case !part && (nr.Status != Compliant || len(non) != 0 || nr.TimeToEffectS == nil || *nr.TimeToEffectS != applied*3600):
+			t.Errorf("lift on %s: %s, non-compliant %q, time to effect %v", nr.Network, nr.Status, non, deref64(nr.TimeToEffectS))
+		}
+		if part {
+			want := float64(6*perDomainAfterGrace) / float64(11*perDomainAfterGrace)
+			if nr.Share != want || nr.Measurements != 11*perDomainAfterGrace {
+				t.Errorf("lift on %s: share %g of %d, want %g", nr.Network, nr.Share, nr.Measurements, want)
+			}
+			for _, c := range nr.Counter {
+				if !slices.Contains(stayedBlocked, c.Domain) || c.Status != B || c.Network != nr.Network {
+					t.Errorf("lift on %s: counter-evidence %+v", nr.Network, c)
+				}
+			}
+		}
+	}
+}
+
+func deref64(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
