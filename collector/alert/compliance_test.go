@@ -98,6 +98,9 @@ func TestStateFile(t *testing.T) {
 	}
 	d := &data{orders: []orders.Order{{ID: block}}}
 	d.setReport(rep(block, orders.Pending, "Telkomsel", orders.Pending))
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(2*time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(2*time.Hour), t0.Add(7*time.Hour), timeline.Accessible, "")
 	c := &clock{t: t0}
 	check := func(w *alert.Watcher, wantErr bool) {
 		t.Helper()
@@ -107,8 +110,6 @@ func TestStateFile(t *testing.T) {
 	}
 	w1 := newWatcher(t, cfg, d, c)
 	check(w1, false)
-	a := tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(time.Hour))
-	d.setTimelines(tline("t.me", "Telkomsel", a))
 	d.setReport(rep(block, orders.Compliant, "Telkomsel", orders.Compliant))
 	c.set(t0.Add(2 * time.Hour))
 	check(w1, true)
@@ -116,11 +117,9 @@ func TestStateFile(t *testing.T) {
 		t.Fatalf("stats %+v, want 3 pending", s)
 	}
 
-	// Restart with the receiver back: the queue is delivered; a transition confirmed while
-	// the watcher was down is found (the start is kept).
+	// Restart with the receiver back: the queue is delivered; the lift, confirmed while the
+	// watcher was down, is found (the start is kept).
 	r.setFail(0)
-	b := tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(2*time.Hour))
-	d.setTimelines(tline("t.me", "Telkomsel", a, b))
 	c.set(t0.Add(5 * time.Hour))
 	w2 := newWatcher(t, cfg, d, c)
 	if s := w2.Stats(); s.Pending != 3 {
@@ -154,9 +153,15 @@ func TestRemovedWebhookDropsCounted(t *testing.T) {
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "old", URL: r.URL, Retries: intp(0)}},
 		Watch: []alert.Pair{{Domain: "t.me", Network: "*"}}, StateFile: path}
 	d := &data{}
-	d.setTimelines(tline("t.me", "Telkomsel", tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0)))
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(3*time.Hour), timeline.Blocked, "dns")
 	c := &clock{t: t0}
-	if err := newWatcher(t, cfg, d, c).Check(ctx(t)); err == nil {
+	old := newWatcher(t, cfg, d, c)
+	if err := old.Check(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0.Add(2 * time.Hour))
+	if err := old.Check(ctx(t)); err == nil {
 		t.Fatal("no error from a failing webhook")
 	}
 	cfg.Webhooks[0].Name = "new"
@@ -171,15 +176,25 @@ func TestRun(t *testing.T) {
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}},
 		Interval: alert.Duration{Duration: time.Second}}
 	d := &data{}
-	d.setTimelines(tline("t.me", "Telkomsel", tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0)))
-	w := newWatcher(t, cfg, d, &clock{t: t0})
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(3*time.Hour), timeline.Blocked, "dns")
+	c := &clock{t: t0}
+	w := newWatcher(t, cfg, d, c)
 	runCtx, cancel := context.WithCancel(ctx(t))
 	done := make(chan struct{})
 	go func() { w.Run(runCtx); close(done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for w.Stats().Sent == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// Wait (bounded) for the first check, at t0, then for a later one to send the block.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("Run: no %s after 30s", what)
+			}
+		}
 	}
+	waitFor("first check", func() bool { d.mu.Lock(); defer d.mu.Unlock(); return len(d.queries) > 0 })
+	c.set(t0.Add(2 * time.Hour))
+	waitFor("delivery", func() bool { return w.Stats().Sent > 0 })
 	cancel()
 	<-done
 	if n := len(r.bodies()); n != 1 {

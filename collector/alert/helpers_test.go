@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,11 +72,11 @@ func (r *receiver) bodies() []string {
 	return out
 }
 
-// data serves timelines and compliance reports from memory, as report.Service would from
-// storage.
+// data serves timelines built by the timeline engine from observations, and compliance
+// reports, from memory, as report.Service does from storage.
 type data struct {
 	mu      sync.Mutex
-	tls     []timeline.Timeline
+	obs     []timeline.Obs
 	orders  []orders.Order
 	reports map[string]orders.Report
 	queries []report.Query
@@ -86,12 +87,26 @@ func (d *data) Timelines(ctx context.Context, q report.Query) ([]timeline.Timeli
 	defer d.mu.Unlock()
 	d.queries = append(d.queries, q)
 	var out []timeline.Timeline
-	for _, tl := range d.tls {
+	for _, tl := range timeline.BuildAll(d.obs, nil, q.From, q.To, timeline.Params{}) {
 		if tl.Domain == q.Domain && (q.Network == "" || tl.Network == q.Network) {
 			out = append(out, tl)
 		}
 	}
 	return out, nil
+}
+
+// add adds observations of (domain, network) from two probes in [from, to): the first
+// every 15 minutes from from, the second 7 minutes after each.
+func (d *data) add(domain, network string, from, to time.Time, st timeline.State, method string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for t := from; t.Before(to); t = t.Add(15 * time.Minute) {
+		for i, at := range []time.Time{t, t.Add(7 * time.Minute)} {
+			probe := fmt.Sprintf("%s-%d", strings.ToLower(network), i+1)
+			d.obs = append(d.obs, timeline.Obs{At: at, ID: fmt.Sprintf("%s-%s-%d", probe, domain, at.Unix()), Probe: probe,
+				Network: network, Domain: domain, Status: st, Method: method})
+		}
+	}
 }
 
 func (d *data) Orders() []orders.Order {
@@ -109,12 +124,6 @@ func (d *data) Compliance(ctx context.Context, id string, at time.Time) (orders.
 	}
 	r.At = at
 	return r, nil
-}
-
-func (d *data) setTimelines(tls ...timeline.Timeline) {
-	d.mu.Lock()
-	d.tls = tls
-	d.mu.Unlock()
 }
 
 func (d *data) setReport(r orders.Report) {

@@ -19,12 +19,10 @@ import (
 
 var t0 = time.Date(2017, 7, 14, 12, 0, 0, 0, time.UTC)
 
+// tr is the transition the engine confirms for observations added by data.add whose state
+// changes at at: the third agreeing measurement (defaults k=3, m=2) comes 15 minutes later.
 func tr(domain, network string, from, to timeline.State, method string, at time.Time) timeline.Transition {
-	return timeline.Transition{Domain: domain, Network: network, From: from, To: to, Method: method, At: at, Confirmed: at.Add(30 * time.Minute)}
-}
-
-func tline(domain, network string, trs ...timeline.Transition) timeline.Timeline {
-	return timeline.Timeline{Domain: domain, Network: network, Transitions: trs}
+	return timeline.Transition{Domain: domain, Network: network, From: from, To: to, Method: method, At: at, Confirmed: at.Add(15 * time.Minute)}
 }
 
 // transitionBody is the documented JSON of a transition event.
@@ -42,11 +40,13 @@ func TestTransitionDeliveredSignedOnce(t *testing.T) {
 			{Name: "regulator", URL: plain.URL, Events: []string{"compliance"}}},
 		Watch: []alert.Pair{{Domain: "t.me", Network: "Telkomsel"}},
 	}
-	blockedBefore := tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(-2*time.Hour))
-	first := tr("t.me", "Telkomsel", timeline.Unknown, timeline.Accessible, "", t0.Add(-48*time.Hour))
 	d := &data{}
-	d.setTimelines(tline("t.me", "Telkomsel", first, blockedBefore),
-		tline("t.me", "Indosat", tr("t.me", "Indosat", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour))))
+	// Blocked two hours before the watcher starts (not news), lifted an hour after (news).
+	d.add("t.me", "Telkomsel", t0.Add(-48*time.Hour), t0.Add(-2*time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(-2*time.Hour), t0.Add(time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(6*time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Indosat", t0.Add(-48*time.Hour), t0.Add(time.Hour), timeline.Blocked, "http") // not watched
+	d.add("t.me", "Indosat", t0.Add(time.Hour), t0.Add(6*time.Hour), timeline.Accessible, "")
 	c := &clock{t: t0}
 	w := newWatcher(t, cfg, d, c)
 	if err := w.Check(ctx(t)); err != nil {
@@ -56,9 +56,6 @@ func TestTransitionDeliveredSignedOnce(t *testing.T) {
 		t.Fatalf("baseline check sent %q: transitions confirmed before the watcher started are not news", got)
 	}
 
-	lifted := tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour))
-	d.setTimelines(tline("t.me", "Telkomsel", first, blockedBefore, lifted),
-		tline("t.me", "Indosat", tr("t.me", "Indosat", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour))))
 	c.set(t0.Add(2 * time.Hour))
 	for range 2 { // the second check finds the same transition: not sent again
 		if err := w.Check(ctx(t)); err != nil {
@@ -75,6 +72,7 @@ func TestTransitionDeliveredSignedOnce(t *testing.T) {
 	if !hexID.MatchString(id) {
 		t.Errorf("X-Pantau-Delivery %q: want 32 hex digits", id)
 	}
+	lifted := tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour))
 	if want := transitionBody(id, lifted, t0.Add(2*time.Hour)); got[0].body != want {
 		t.Errorf("body\n got %s\nwant %s", got[0].body, want)
 	}
@@ -104,15 +102,18 @@ func TestWatchEveryNetwork(t *testing.T) {
 	r := newReceiver(t)
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}}}
 	d := &data{}
+	for _, x := range []struct {
+		domain, network, method string
+		blocked                 time.Duration
+	}{{"t.me", "Telkomsel", "dns", 2 * time.Hour}, {"t.me", "Indosat", "http", time.Hour}, {"web.telegram.org", "Indosat", "http", time.Hour}} {
+		d.add(x.domain, x.network, t0.Add(-24*time.Hour), t0.Add(x.blocked), timeline.Accessible, "")
+		d.add(x.domain, x.network, t0.Add(x.blocked), t0.Add(6*time.Hour), timeline.Blocked, x.method)
+	}
 	c := &clock{t: t0}
 	w := newWatcher(t, cfg, d, c)
 	if err := w.Check(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	a := tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(2*time.Hour))
-	b := tr("t.me", "Indosat", timeline.Accessible, timeline.Blocked, "http", t0.Add(time.Hour))
-	other := tr("web.telegram.org", "Indosat", timeline.Accessible, timeline.Blocked, "http", t0.Add(time.Hour))
-	d.setTimelines(tline("t.me", "Telkomsel", a), tline("t.me", "Indosat", b), tline("web.telegram.org", "Indosat", other))
 	c.set(t0.Add(3 * time.Hour))
 	if err := w.Check(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -121,7 +122,10 @@ func TestWatchEveryNetwork(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("got %q, want Indosat then Telkomsel", r.bodies())
 	}
-	for i, want := range []timeline.Transition{b, a} { // oldest confirmation first
+	for i, want := range []timeline.Transition{ // oldest confirmation first
+		tr("t.me", "Indosat", timeline.Accessible, timeline.Blocked, "http", t0.Add(time.Hour)),
+		tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(2*time.Hour)),
+	} {
 		if w := transitionBody(got[i].header.Get("X-Pantau-Delivery"), want, c.now()); got[i].body != w {
 			t.Errorf("delivery %d\n got %s\nwant %s", i, got[i].body, w)
 		}
@@ -133,14 +137,18 @@ func TestWatchEveryNetwork(t *testing.T) {
 
 func TestRetriedWithinOneCheck(t *testing.T) {
 	r := newReceiver(t)
-	r.setFail(2)
+	r.setFail(2) // nothing is sent at the first check
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}}}
 	d := &data{}
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(6*time.Hour), timeline.Blocked, "dns")
 	c := &clock{t: t0}
 	w := newWatcher(t, cfg, d, c)
-	d.setTimelines(tline("t.me", "Telkomsel", tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0)))
-	if err := w.Check(ctx(t)); err != nil {
-		t.Fatal(err)
+	for _, now := range []time.Time{t0, t0.Add(2 * time.Hour)} {
+		c.set(now)
+		if err := w.Check(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r.mu.Lock()
 	attempts := r.attempts
@@ -158,15 +166,15 @@ func TestFailingWebhookRetriedAtNextCheck(t *testing.T) {
 	r.setFail(3)
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL, Retries: intp(1)}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}}}
 	d := &data{}
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(2*time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(2*time.Hour), t0.Add(6*time.Hour), timeline.Accessible, "")
 	c := &clock{t: t0}
 	w := newWatcher(t, cfg, d, c)
-	a := tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0)
-	b := tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour))
 	if err := w.Check(ctx(t)); err != nil { // the start
 		t.Fatal(err)
 	}
-	d.setTimelines(tline("t.me", "Telkomsel", a, b))
-	c.set(t0.Add(2 * time.Hour))
+	c.set(t0.Add(3 * time.Hour))
 	err := w.Check(ctx(t))
 	if err == nil || !strings.HasPrefix(err.Error(), "webhook ops: event ") || !strings.HasSuffix(err.Error(), ": 500 Internal Server Error: receiver down") {
 		t.Fatalf("first check: error %v, want the webhook's failure", err)
@@ -174,7 +182,7 @@ func TestFailingWebhookRetriedAtNextCheck(t *testing.T) {
 	if s := w.Stats(); s.Sent != 0 || s.Failed != 1 || s.Pending != 2 {
 		t.Errorf("after the failure: stats %+v, want 1 failed and 2 pending", s)
 	}
-	c.set(t0.Add(3 * time.Hour))
+	c.set(t0.Add(4 * time.Hour))
 	if err := w.Check(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -193,18 +201,16 @@ func TestQueueOverflowCounted(t *testing.T) {
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL, Retries: intp(0)}}, Queue: 2,
 		Watch: []alert.Pair{{Domain: "t.me", Network: "*"}}}
 	d := &data{}
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(2*time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(2*time.Hour), t0.Add(3*time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(3*time.Hour), t0.Add(6*time.Hour), timeline.Blocked, "tls")
 	c := &clock{t: t0}
 	w := newWatcher(t, cfg, d, c)
-	trs := []timeline.Transition{
-		tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0),
-		tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(time.Hour)),
-		tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "tls", t0.Add(2*time.Hour)),
-	}
 	if err := w.Check(ctx(t)); err != nil { // the start
 		t.Fatal(err)
 	}
-	d.setTimelines(tline("t.me", "Telkomsel", trs...))
-	c.set(t0.Add(3 * time.Hour))
+	c.set(t0.Add(4 * time.Hour))
 	if err := w.Check(ctx(t)); err == nil {
 		t.Fatal("no error from a failing webhook")
 	}
