@@ -12,7 +12,8 @@ import (
 // (the rules are in docs/orders.md). tls are the (domain, network) timelines of the
 // order's scope, built over [o.Effective-Lookback, at]; obs are the observations behind
 // them. Timelines and observations of other domains or networks, per-probe timelines
-// (Probe set) and observations after at are ignored. It is pure: the same input gives
+// (Probe set) and observations outside [o.Effective, at) are ignored: the window of
+// the timelines ends before at, as timeline.Build's does. It is pure: the same input gives
 // the same report.
 func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) Report {
 	byPair := map[pair]timeline.Timeline{}
@@ -23,7 +24,7 @@ func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) 
 	}
 	obsByPair := map[pair][]timeline.Obs{}
 	for _, ob := range obs {
-		if !ob.At.Before(o.Effective) && !ob.At.After(at) {
+		if !ob.At.Before(o.Effective) && ob.At.Before(at) {
 			p := pair{ob.Domain, ob.Network}
 			obsByPair[p] = append(obsByPair[p], ob)
 		}
@@ -67,8 +68,8 @@ func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) 
 
 type pair struct{ domain, network string }
 
-// complyDomain reports one domain on one network. obs are its observations from
-// Effective to at.
+// complyDomain reports one domain on one network. obs are its observations in
+// [Effective, at).
 func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool, obs []timeline.Obs, at time.Time) DomainReport {
 	dr := DomainReport{Domain: domain, Status: Unknown, Current: timeline.Unknown}
 	due := o.Effective.Add(o.Grace)
@@ -95,7 +96,7 @@ func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool
 	if haveTimeline {
 		for i := range t.Periods {
 			p := &t.Periods[i]
-			if p.Confirmed.After(at) {
+			if !p.Confirmed.Before(at) {
 				break
 			}
 			current = p

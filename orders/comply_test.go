@@ -74,11 +74,11 @@ func TestComplyDomain(t *testing.T) {
 		// consistent, decisive measurements, undecided, counter total
 		consistent, measurements, undecided, counter int
 	}{
-		{name: "no coverage", at: 10, status: Unknown, current: timeline.Unknown, tte: -1},
+		{name: "no coverage", at: 10.25, status: Unknown, current: timeline.Unknown, tte: -1},
 		{name: "no coverage within grace", at: 1, status: Pending, current: timeline.Unknown, tte: -1},
 		{name: "before the order", at: -1, tls: []timeline.Timeline{tl(d, n, -1, span{A, -48, -1})},
 			obs: run(d, n, A, -48, -1, 1), status: Pending, current: A, tte: -1},
-		{name: "coverage only before effective", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, -1})},
+		{name: "coverage only before effective", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, -1})},
 			obs: run(d, n, A, -48, -1, 1), status: Unknown, current: A, tte: -1},
 		{name: "within grace, not yet", at: 1.5, tls: []timeline.Timeline{tl(d, n, 1.5, span{A, -48, 1.5})},
 			obs: run(d, n, A, -48, 1.5, 0.25), status: Pending, current: A, tte: -1},
@@ -86,32 +86,32 @@ func TestComplyDomain(t *testing.T) {
 			obs: cat(run(d, n, A, -48, 0.5, 0.25), run(d, n, B, 0.75, 1.5, 0.25)), status: Compliant, current: B, tte: 0.75},
 		{name: "confirmed after at is not yet known", at: 1, tls: []timeline.Timeline{tl(d, n, 1.5, span{A, -48, 0.5}, span{B, 0.75, 1.5})},
 			obs: cat(run(d, n, A, -48, 0.5, 0.25), run(d, n, B, 0.75, 1.5, 0.25)), status: Pending, current: A, tte: -1},
-		{name: "complied in time", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0.5}, span{B, 0.75, 10})},
+		{name: "complied in time", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0.5}, span{B, 0.75, 10})},
 			obs: cat(run(d, n, A, -48, 0.5, 0.25), run(d, n, B, 0.75, 10, 0.25)), status: Compliant, current: B, tte: 0.75,
 			consistent: 33, measurements: 33},
-		{name: "compliance reached late", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 4.75}, span{B, 5, 10})},
+		{name: "compliance reached late", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 4.75}, span{B, 5, 10})},
 			obs: cat(run(d, n, A, -48, 4.75, 0.25), run(d, n, B, 5, 10, 0.25)), status: Compliant, current: B, tte: 5,
 			consistent: 21, measurements: 33, counter: 12},
-		{name: "blocked before the order", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{B, -5, 10})},
+		{name: "blocked before the order", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{B, -5, 10})},
 			obs: run(d, n, B, -5, 10, 1), status: Compliant, current: B, tte: 0, consistent: 9, measurements: 9},
-		{name: "blocked before, lifted before the order", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{B, -5, -3}, span{A, -2, 10})},
+		{name: "blocked before, lifted before the order", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{B, -5, -3}, span{A, -2, 10})},
 			obs: cat(run(d, n, B, -5, -3, 1), run(d, n, A, -2, 10, 1)), status: NonCompliant, current: A, tte: -1,
 			measurements: 9, counter: 9},
-		{name: "never complied", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 10})},
+		{name: "never complied", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 10})},
 			obs: run(d, n, A, -48, 10, 1), status: NonCompliant, current: A, tte: -1, measurements: 9, counter: 9},
-		{name: "relapse after compliance", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0}, span{B, 1, 5}, span{A, 6, 10})},
+		{name: "relapse after compliance", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0}, span{B, 1, 5}, span{A, 6, 10})},
 			obs: cat(run(d, n, A, -48, 0, 1), run(d, n, B, 1, 5, 1), run(d, n, A, 6, 10, 1)), status: NonCompliant, current: A, tte: 1,
 			consistent: 4, measurements: 9, counter: 5},
 		{name: "relapse within grace", at: 1.9, tls: []timeline.Timeline{tl(d, n, 1.9, span{B, 0.5, 1}, span{A, 1.25, 1.75})},
 			obs: cat(run(d, n, B, 0.5, 1, 0.25), run(d, n, A, 1.25, 1.75, 0.25)), status: Pending, current: A, tte: 0.5},
-		{name: "down everywhere after grace", at: 10, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0}, span{D, 1, 10})},
+		{name: "down everywhere after grace", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10, span{A, -48, 0}, span{D, 1, 10})},
 			obs: cat(run(d, n, A, -48, 0, 1), run(d, n, D, 1, 10, 1), run(d, n, I, 9.5, 9.5, 1)), status: Unknown, current: D, tte: -1,
 			undecided: 10},
-		{name: "unconfirmed measurements only", at: 10, tls: []timeline.Timeline{tl(d, n, 10)},
+		{name: "unconfirmed measurements only", at: 10.25, tls: []timeline.Timeline{tl(d, n, 10)},
 			obs: run(d, n, B, 9, 9.5, 0.5), status: Unknown, current: timeline.Unknown, tte: -1, consistent: 2, measurements: 2},
-		{name: "per-probe timeline and later observations ignored", at: 10,
+		{name: "per-probe timeline and observations from at ignored", at: 10,
 			tls: []timeline.Timeline{{Domain: d, Network: n, Probe: "p0", Current: B, Periods: []timeline.Period{{State: B, Since: h(1), Confirmed: h(1), LastSeen: h(9)}}}},
-			obs: run(d, n, B, 11, 12, 1), status: Unknown, current: timeline.Unknown, tte: -1},
+			obs: run(d, n, B, 10, 12, 1), status: Unknown, current: timeline.Unknown, tte: -1},
 	}
 	for _, tc := range tests {
 		r := Comply(testOrder([]string{d}, []string{n}), tc.tls, tc.obs, h(tc.at))
@@ -174,7 +174,7 @@ func TestComplyNetworks(t *testing.T) {
 		run(a, "Unmeasured", B, 1, 10, 1), run(b, "Unmeasured", B, 1, 10, 1),
 		run(a, "Elsewhere", A, -48, 10, 1), run("d.example", "Late", A, -48, 10, 1),
 	)
-	r := Comply(o, tls, obs, h(10))
+	r := Comply(o, tls, obs, h(10.25))
 	type net struct {
 		status  Status
 		tte     float64

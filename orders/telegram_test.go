@@ -32,17 +32,18 @@ func partial(network, domain string) bool {
 // telegramCase returns the observations of the case and the timelines an engine with
 // K=3 would confirm from them (each state confirmed by its third measurement).
 func telegramCase() ([]timeline.Obs, []timeline.Timeline) {
+	const last = caseEnd - caseStep // the window ends before caseEnd, as timeline.Build's
 	var obs []timeline.Obs
 	var tls []timeline.Timeline
 	for _, n := range isps {
 		for _, d := range telegram {
 			b := blockDelay[n]
-			spans := []span{{A, -48, b - caseStep}, {B, b, caseEnd}}
-			o := cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, caseEnd, caseStep))
+			spans := []span{{A, -48, b - caseStep}, {B, b, last}}
+			o := cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, last, caseStep))
 			if !partial(n, d) {
 				lift := liftAt + applied
-				spans = []span{{A, -48, b - caseStep}, {B, b, lift - caseStep}, {A, lift, caseEnd}}
-				o = cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, lift-caseStep, caseStep), run(d, n, A, lift, caseEnd, caseStep))
+				spans = []span{{A, -48, b - caseStep}, {B, b, lift - caseStep}, {A, lift, last}}
+				o = cat(run(d, n, A, -48, b-caseStep, caseStep), run(d, n, B, b, lift-caseStep, caseStep), run(d, n, A, lift, last, caseStep))
 			}
 			t := tl(d, n, caseEnd, spans...)
 			for i := range t.Periods { // confirmed by the third measurement
@@ -86,7 +87,7 @@ func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
 	if r.Status != NonCompliant {
 		t.Errorf("lift: %s, want non-compliant", r.Status)
 	}
-	perDomainAfterGrace := int((caseEnd-(liftAt+48))/caseStep) + 1 // measurements from the end of the grace period
+	perDomainAfterGrace := int((caseEnd - (liftAt + 48)) / caseStep) // measurements from the end of the grace period
 	for _, nr := range r.Networks {
 		part := nr.Network == "Telkomsel" || nr.Network == "XL Axiata"
 		var non []string
@@ -95,8 +96,9 @@ func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
 			case dr.Status == NonCompliant:
 				non = append(non, dr.Domain)
 				if dr.Current != B || dr.Effect != nil || dr.CounterTotal != perDomainAfterGrace || dr.Share != 0 ||
-					len(dr.Counter) != MaxCounter || dr.Counter[0].At != h(caseEnd) || dr.Counter[0].Status != B {
-					t.Errorf("lift on %s, %s: %+v", nr.Network, dr.Domain, dr)
+					len(dr.Counter) != MaxCounter || dr.Counter[0].At != h(caseEnd-caseStep) || dr.Counter[0].Status != B {
+					t.Errorf("lift on %s, %s: current %s, effect %v, counter-evidence %d of %d from %v, share %g",
+						nr.Network, dr.Domain, dr.Current, dr.Effect, len(dr.Counter), dr.CounterTotal, newestAt(dr.Counter), dr.Share)
 				}
 			case dr.Status != Compliant || dr.Current != A || dr.TimeToEffectS == nil || *dr.TimeToEffectS != applied*3600 ||
 				dr.Share != 1 || dr.CounterTotal != 0:
@@ -130,4 +132,11 @@ func deref64(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+func newestAt(obs []timeline.Obs) any {
+	if len(obs) == 0 {
+		return nil
+	}
+	return obs[0].At
 }
