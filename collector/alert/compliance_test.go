@@ -45,16 +45,25 @@ func checkBodies(t *testing.T, r *receiver, want ...func(id string) string) {
 
 func TestComplianceChanges(t *testing.T) {
 	r, transitionsOnly := newReceiver(t), newReceiver(t)
-	const block, lift = "kominfo-2017-telegram-block", "kominfo-2017-telegram-lift"
+	const block, lift = "test-block", "test-lift"
 	cfg := alert.Config{
 		Webhooks: []alert.Webhook{{Name: "regulator", URL: r.URL, Events: []string{"compliance"}},
 			{Name: "ops", URL: transitionsOnly.URL, Events: []string{"transition"}}},
+		Watch:  []alert.Pair{{Domain: "t.me", Network: "*"}},
 		Orders: []string{block, "kominfo-2099-missing"},
 	}
-	d := &data{orders: []orders.Order{{ID: block}, {ID: lift}}}
-	d.setReport(rep(block, orders.Pending, "Telkomsel", orders.Pending, "Indosat", orders.Pending))
-	d.setReport(rep(lift, orders.Pending, "Telkomsel", orders.Pending))
-	c := &clock{t: t0}
+	scope := []string{"t.me", "web.telegram.org"}
+	d := &data{orders: []orders.Order{
+		{ID: block, Domains: scope, Expect: timeline.Blocked, Effective: t0, Grace: 48 * time.Hour, Networks: []string{"Telkomsel", "Indosat"}},
+		{ID: lift, Domains: scope, Expect: timeline.Accessible, Effective: t0, Networks: []string{"Telkomsel", "Indosat"}}, // not watched
+	}}
+	// Telkomsel blocks both names three hours after the order; Indosat never does.
+	for _, domain := range scope {
+		d.add(domain, "Telkomsel", t0.Add(-24*time.Hour), t0.Add(3*time.Hour), timeline.Accessible, "")
+		d.add(domain, "Telkomsel", t0.Add(3*time.Hour), t0.Add(80*time.Hour), timeline.Blocked, "dns")
+		d.add(domain, "Indosat", t0.Add(-24*time.Hour), t0.Add(80*time.Hour), timeline.Accessible, "")
+	}
+	c := &clock{t: t0.Add(time.Hour)}
 	w := newWatcher(t, cfg, d, c)
 	if err := w.Check(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -62,14 +71,16 @@ func TestComplianceChanges(t *testing.T) {
 	if b := r.bodies(); len(b) != 0 {
 		t.Fatalf("the first report is the baseline, got %q", b)
 	}
-	d.setReport(rep(block, orders.NonCompliant, "Telkomsel", orders.Compliant, "Indosat", orders.NonCompliant, "XL", orders.Unknown))
-	d.setReport(rep(lift, orders.NonCompliant, "Telkomsel", orders.NonCompliant)) // not watched
 	at := t0.Add(72 * time.Hour)
 	c.set(at)
 	for range 2 { // unchanged at the second check: nothing more
 		if err := w.Check(ctx(t)); err != nil {
 			t.Fatal(err)
 		}
+		if rep, _ := d.Compliance(ctx(t), block, c.now()); rep.Status != orders.NonCompliant {
+			t.Fatalf("report at %s: %s, want non-compliant", c.now(), rep.Status)
+		}
+		c.set(c.now().Add(time.Hour))
 	}
 	checkBodies(t, r,
 		func(id string) string { return complianceBody(id, block, "", orders.Pending, orders.NonCompliant, at) },
@@ -79,8 +90,8 @@ func TestComplianceChanges(t *testing.T) {
 		func(id string) string {
 			return complianceBody(id, block, "Indosat", orders.Pending, orders.NonCompliant, at)
 		})
-	if b := transitionsOnly.bodies(); len(b) != 0 {
-		t.Errorf("transition-only webhook got %q", b)
+	if b := transitionsOnly.bodies(); len(b) != 1 || !strings.Contains(b[0], `"network":"Telkomsel","from":"accessible","to":"blocked"`) {
+		t.Errorf("transition-only webhook got %q, want t.me blocked on Telkomsel", b)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,15 +116,28 @@ func (d *data) Orders() []orders.Order {
 	return d.orders
 }
 
+// Compliance answers a report set with setReport, else computes the order's compliance from
+// the observations as report.Service does: timelines of the order's scope over
+// [Effective-Lookback, at), then orders.Comply.
 func (d *data) Compliance(ctx context.Context, id string, at time.Time) (orders.Report, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r, ok := d.reports[id]
-	if !ok {
-		return r, fmt.Errorf("order %s: not found", id)
+	if r, ok := d.reports[id]; ok {
+		r.At = at
+		return r, nil
 	}
-	r.At = at
-	return r, nil
+	i := slices.IndexFunc(d.orders, func(o orders.Order) bool { return o.ID == id })
+	if i < 0 {
+		return orders.Report{}, fmt.Errorf("order %s: not found", id)
+	}
+	o := d.orders[i]
+	var tls []timeline.Timeline
+	for _, domain := range o.Domains {
+		for _, network := range o.Networks {
+			tls = append(tls, timeline.Build(domain, network, d.obs, nil, o.Effective.Add(-orders.Lookback), at, timeline.Params{}))
+		}
+	}
+	return orders.Comply(o, tls, d.obs, at), nil
 }
 
 func (d *data) setReport(r orders.Report) {
