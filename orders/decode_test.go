@@ -73,6 +73,18 @@ func TestParseTargetList(t *testing.T) {
 	}
 }
 
+// TestParseScheduleList takes the names of the probes' own Telegram list, from an order
+// in a folder beside schedules/ (this package's folder stands in for it).
+func TestParseScheduleList(t *testing.T) {
+	o, err := Parse("x.yaml", []byte(ok+"target_list: ../schedules/lists/id-telegram-web-2017.txt\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.Domains, telegram) || len(o.Skipped) != 5 || o.Skipped[0] != "tcp://149.154.175.50:443" {
+		t.Errorf("domains %q, skipped %q", o.Domains, o.Skipped)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	long := strings.Repeat("a", 65)
 	tests := []struct{ name, yaml, want string }{

@@ -57,11 +57,12 @@ func telegramCase() ([]timeline.Obs, []timeline.Timeline) {
 
 func TestTelegramPartialLift(t *testing.T) {
 	obs, tls := telegramCase()
-	checkTelegram(t, tls, obs)
+	checkTelegram(t, func(Order, time.Time) []timeline.Timeline { return tls }, obs)
 }
 
-// checkTelegram checks the seed orders' reports on the case.
-func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
+// checkTelegram checks the seed orders' reports on the case; build gives the timelines
+// for an order's report at a time.
+func checkTelegram(t *testing.T, build func(o Order, at time.Time) []timeline.Timeline, obs []timeline.Obs) {
 	t.Helper()
 	seeds := Seeds()
 	block, lift := seeds[0], seeds[1]
@@ -70,7 +71,7 @@ func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
 	}
 
 	// The block, the day before the lift: every ISP complied, each after its delay.
-	r := Comply(block, tls, obs, h(liftAt-24))
+	r := Comply(block, build(block, h(liftAt-24)), obs, h(liftAt-24))
 	if r.Status != Compliant {
 		t.Errorf("block: %s, want compliant", r.Status)
 	}
@@ -83,7 +84,7 @@ func checkTelegram(t *testing.T, tls []timeline.Timeline, obs []timeline.Obs) {
 	}
 
 	// The lift, a day after its grace: Telkomsel and XL Axiata did not comply for the five.
-	r = Comply(lift, tls, obs, h(caseEnd))
+	r = Comply(lift, build(lift, h(caseEnd)), obs, h(caseEnd))
 	if r.Status != NonCompliant {
 		t.Errorf("lift: %s, want non-compliant", r.Status)
 	}
@@ -139,4 +140,18 @@ func newestAt(obs []timeline.Obs) any {
 		return nil
 	}
 	return obs[0].At
+}
+
+// TestTelegramFromObservations goes the way the collector does: observations, then the
+// timeline engine with its default parameters, then Comply.
+func TestTelegramFromObservations(t *testing.T) {
+	obs, _ := telegramCase()
+	build := func(o Order, at time.Time) []timeline.Timeline {
+		tls := timeline.BuildAll(obs, nil, o.Effective.Add(-Lookback), at, timeline.DefaultParams())
+		if len(tls) != len(telegram)*len(isps) {
+			t.Fatalf("%s: %d timelines, want %d", o.ID, len(tls), len(telegram)*len(isps))
+		}
+		return tls
+	}
+	checkTelegram(t, build, obs)
 }
