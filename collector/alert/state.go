@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/orders"
+	"github.com/pantau-dev/pantau/timeline"
 )
 
 const stateVersion = 1
@@ -23,6 +24,8 @@ type state struct {
 	// Seen holds the keys of the transitions already alerted, with their confirmation times
 	// (pruned once older than the lookback, when no check can find them again).
 	Seen map[string]time.Time `json:"seen"`
+	// Last holds the last confirmed state of each watched pair ("domain network") seen.
+	Last map[string]timeline.State `json:"last"`
 	// Compliance holds the last known status per order ID and network ("" overall).
 	Compliance map[string]map[string]orders.Status `json:"compliance"`
 	// Pending holds the undelivered events per webhook name, oldest first.
@@ -30,7 +33,7 @@ type state struct {
 }
 
 func newState() state {
-	return state{Version: stateVersion, Seen: map[string]time.Time{},
+	return state{Version: stateVersion, Seen: map[string]time.Time{}, Last: map[string]timeline.State{},
 		Compliance: map[string]map[string]orders.Status{}, Pending: map[string][]Event{}}
 }
 
@@ -56,6 +59,9 @@ func loadState(path string) (state, error) {
 	}
 	if st.Seen == nil {
 		st.Seen = map[string]time.Time{}
+	}
+	if st.Last == nil {
+		st.Last = map[string]timeline.State{}
 	}
 	if st.Compliance == nil {
 		st.Compliance = map[string]map[string]orders.Status{}

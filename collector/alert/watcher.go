@@ -185,17 +185,30 @@ func (w *Watcher) transitions(ctx context.Context, now time.Time) ([]Event, erro
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var events []Event
+	done := map[string]bool{} // a pair can be watched twice (by name and by "*")
 	for _, t := range found {
-		// The first confirmed state of a window is where the window starts, not a change.
-		if t.From == timeline.Unknown || t.To == timeline.Unknown || t.Confirmed.Before(w.st.Started) {
+		k, pair := transitionKey(t), t.Domain+" "+t.Network
+		if done[k] {
 			continue
 		}
-		k := transitionKey(t)
-		if _, ok := w.st.Seen[k]; ok {
+		done[k] = true
+		last, known := w.st.Last[pair]
+		// The first confirmed state of a window is where the window starts, not a change;
+		// it is the pair's baseline only when nothing is known of the pair yet.
+		if t.From == timeline.Unknown || t.To == timeline.Unknown {
+			if !known && t.To != timeline.Unknown {
+				w.st.Last[pair] = t.To
+			}
 			continue
+		}
+		// Fire what was not sent, happened since the watcher first started, and changes the
+		// pair's last known state (a window may see a change again from another start).
+		_, seen := w.st.Seen[k]
+		if !seen && !t.Confirmed.Before(w.st.Started) && (!known || t.To != last) {
+			events = append(events, transitionEvent(t))
 		}
 		w.st.Seen[k] = t.Confirmed
-		events = append(events, transitionEvent(t))
+		w.st.Last[pair] = t.To
 	}
 	return events, errors.Join(errs...)
 }

@@ -248,3 +248,70 @@ func TestDamagedStateFile(t *testing.T) {
 		t.Errorf("New: %v", err)
 	}
 }
+
+// TestLateMeasurements: a probe's backlog arriving late reveals changes confirmed before
+// the last check; they fire then, in order.
+func TestLateMeasurements(t *testing.T) {
+	r := newReceiver(t)
+	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "Telkomsel"}}}
+	d := &data{}
+	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(2*time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(3*time.Hour), t0.Add(6*time.Hour), timeline.Blocked, "dns")
+	c := &clock{t: t0}
+	w := newWatcher(t, cfg, d, c)
+	check := func(at time.Time) {
+		t.Helper()
+		c.set(at)
+		if err := w.Check(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(t0)
+	check(t0.Add(5 * time.Hour))
+	d.add("t.me", "Telkomsel", t0.Add(2*time.Hour), t0.Add(3*time.Hour), timeline.Accessible, "") // the backlog
+	check(t0.Add(5*time.Hour + 30*time.Minute))
+	check(t0.Add(6 * time.Hour))
+	got := r.deliveries()
+	if len(got) != 3 {
+		t.Fatalf("got %q, want 3 transitions", r.bodies())
+	}
+	for i, want := range []struct {
+		tr     timeline.Transition
+		sentAt time.Time
+	}{
+		{tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(time.Hour)), t0.Add(5 * time.Hour)},
+		{tr("t.me", "Telkomsel", timeline.Blocked, timeline.Accessible, "", t0.Add(2*time.Hour)), t0.Add(5*time.Hour + 30*time.Minute)},
+		{tr("t.me", "Telkomsel", timeline.Accessible, timeline.Blocked, "dns", t0.Add(3*time.Hour)), t0.Add(5*time.Hour + 30*time.Minute)},
+	} {
+		if w := transitionBody(got[i].header.Get("X-Pantau-Delivery"), want.tr, want.sentAt); got[i].body != w {
+			t.Errorf("delivery %d\n got %s\nwant %s", i, got[i].body, w)
+		}
+	}
+}
+
+// TestWindowSlides: once a state has lasted longer than the lookback, the window starts
+// inside it (a first state, from unknown): that is not a change, and the next real change
+// still fires.
+func TestWindowSlides(t *testing.T) {
+	r := newReceiver(t)
+	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}},
+		Lookback: alert.Duration{Duration: 24 * time.Hour}}
+	d := &data{}
+	d.add("t.me", "Telkomsel", t0.Add(-48*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
+	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(72*time.Hour), timeline.Blocked, "dns")
+	d.add("t.me", "Telkomsel", t0.Add(72*time.Hour), t0.Add(80*time.Hour), timeline.Accessible, "")
+	c := &clock{t: t0}
+	w := newWatcher(t, cfg, d, c)
+	for h := 0; h <= 76; h += 2 {
+		c.set(t0.Add(time.Duration(h) * time.Hour))
+		if err := w.Check(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := r.bodies()
+	if len(got) != 2 || !strings.Contains(got[0], `"from":"accessible","to":"blocked"`) ||
+		!strings.Contains(got[1], `"from":"blocked","to":"accessible"`) {
+		t.Errorf("got %q, want the block and the lift only", got)
+	}
+}
