@@ -13,8 +13,7 @@ import (
 func Build(domain, network string, obs []Obs, beats []Beat, from, to time.Time, p Params) Timeline {
 	g := groupObs(obs, from, to, false, func(o *Obs) bool { return o.Domain == domain && o.Network == network })
 	if len(g.keys) == 0 {
-		g.keys = []groupKey{{domain: domain, network: network}}
-		g.idx = [][]int32{nil}
+		g.keys, g.off = []groupKey{{domain: domain, network: network}}, []int{0, 0}
 	}
 	return g.timelines(beats, from, to, p)[0]
 }
@@ -35,25 +34,37 @@ func BuildProbes(obs []Obs, beats []Beat, from, to time.Time, p Params) []Timeli
 
 type groupKey struct{ domain, network, probe string }
 
-// groups are the observations split into series: idx[k] lists the positions in obs of
-// series keys[k] in time order; pid numbers the probes.
+// row is one observation as the engine reads it: compact, so that a series is walked
+// through contiguous memory rather than across the caller's whole slice.
+type row struct {
+	at     int64 // At in Unix nanoseconds
+	orig   int32 // index in the caller's slice (for the exact times and IDs)
+	pid    int32 // probe number
+	code   int8  // cAccessible..cInconclusive
+	method int8  // index in groups.methods; -1 for none
+}
+
+// groups are the observations split into series: rows[off[k]:off[k+1]] is series keys[k]
+// in time order (then ID, then probe).
 type groups struct {
 	obs      []Obs
 	perProbe bool
 	keys     []groupKey
-	idx      [][]int32
-	pid      []int32
+	rows     []row
+	off      []int
 	probes   []string // by number
+	methods  []string // by number
 }
 
 // groupObs splits obs into series with two passes over the input and one sort per series
 // (skipped when the input is already in time order, as the store returns it).
 func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool) *groups {
-	g := &groups{obs: obs, perProbe: perProbe, pid: make([]int32, len(obs))}
+	g := &groups{obs: obs, perProbe: perProbe}
 	gid := make([]int32, len(obs))
+	pid := make([]int32, len(obs))
 	byKey := map[groupKey]int32{}
 	byProbe := map[string]int32{}
-	var counts []int32
+	var counts []int
 	lastProbe, lastPID := "", int32(-1)
 	for i := range obs {
 		o := &obs[i]
@@ -70,7 +81,7 @@ func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool
 			}
 			lastProbe, lastPID = o.Probe, q
 		}
-		g.pid[i] = lastPID
+		pid[i] = lastPID
 		k := groupKey{domain: o.Domain, network: o.Network}
 		if perProbe {
 			k.probe = o.Probe
@@ -85,33 +96,7 @@ func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool
 		gid[i] = n
 		counts[n]++
 	}
-	// one backing array, cut per series
-	all := make([]int32, 0, len(obs))
-	g.idx = make([][]int32, len(g.keys))
-	for k, c := range counts {
-		g.idx[k] = all[len(all) : len(all) : len(all)+int(c)]
-		all = all[:len(all)+int(c)]
-	}
-	for i, n := range gid {
-		if n >= 0 {
-			g.idx[n] = append(g.idx[n], int32(i))
-		}
-	}
-	byTime := func(a, b int32) int {
-		x, y := &obs[a], &obs[b]
-		if c := x.At.Compare(y.At); c != 0 {
-			return c
-		}
-		if c := strings.Compare(x.ID, y.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Probe, y.Probe)
-	}
-	for _, ix := range g.idx {
-		if !slices.IsSortedFunc(ix, byTime) {
-			slices.SortStableFunc(ix, byTime)
-		}
-	}
+	// series in key order, each a contiguous stretch of rows
 	order := make([]int, len(g.keys))
 	for k := range order {
 		order[k] = k
@@ -120,12 +105,55 @@ func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool
 		x, y := g.keys[a], g.keys[b]
 		return cmp.Or(cmp.Compare(x.domain, y.domain), cmp.Compare(x.network, y.network), cmp.Compare(x.probe, y.probe))
 	})
-	keys, idx := make([]groupKey, len(order)), make([][]int32, len(order))
+	next := make([]int, len(g.keys)) // where the next row of each series goes
+	keys := make([]groupKey, len(order))
+	g.off = make([]int, len(order)+1)
 	for k, o := range order {
-		keys[k], idx[k] = g.keys[o], g.idx[o]
+		keys[k] = g.keys[o]
+		next[o] = g.off[k]
+		g.off[k+1] = g.off[k] + counts[o]
 	}
-	g.keys, g.idx = keys, idx
+	g.keys = keys
+	g.rows = make([]row, g.off[len(order)])
+	for i, n := range gid {
+		if n < 0 {
+			continue
+		}
+		o := &obs[i]
+		r := row{at: o.At.UnixNano(), orig: int32(i), pid: pid[i], code: int8(code(o.Status)), method: -1}
+		if r.code == cBlocked && o.Method != "" {
+			r.method = g.method(o.Method)
+		}
+		g.rows[next[n]] = r
+		next[n]++
+	}
+	byTime := func(a, b row) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		x, y := &obs[a.orig], &obs[b.orig]
+		return cmp.Or(strings.Compare(x.ID, y.ID), strings.Compare(x.Probe, y.Probe), cmp.Compare(a.orig, b.orig))
+	}
+	for k := range g.keys {
+		rs := g.rows[g.off[k]:g.off[k+1]]
+		if !slices.IsSortedFunc(rs, byTime) {
+			slices.SortFunc(rs, byTime)
+		}
+	}
 	return g
+}
+
+func (g *groups) method(m string) int8 {
+	for k, x := range g.methods {
+		if x == m {
+			return int8(k)
+		}
+	}
+	if len(g.methods) == 127 { // more distinct methods than any verdict has: keep the name out
+		return -1
+	}
+	g.methods = append(g.methods, m)
+	return int8(len(g.methods) - 1)
 }
 
 // timelines computes the timeline of every series.
@@ -137,9 +165,31 @@ func (g *groups) timelines(beats []Beat, from, to time.Time, p Params) []Timelin
 	// heartbeat times per (network, probe), sorted
 	type np struct{ network, probe string }
 	byNP := map[np][]time.Time{}
+	nets := map[string]bool{}
+	for _, k := range g.keys {
+		nets[k.network] = true
+	}
+	var last np
+	var lastTS []time.Time
+	lastNet, lastIn := "", false
 	for _, b := range beats {
+		if b.Network != lastNet || lastTS == nil {
+			lastNet, lastIn = b.Network, nets[b.Network]
+		}
+		if !lastIn {
+			continue // a network without a series here
+		}
 		k := np{b.Network, b.Probe}
-		byNP[k] = append(byNP[k], b.At)
+		if k != last || lastTS == nil {
+			if lastTS != nil {
+				byNP[last] = lastTS
+			}
+			last, lastTS = k, byNP[k]
+		}
+		lastTS = append(lastTS, b.At)
+	}
+	if lastTS != nil {
+		byNP[last] = lastTS
 	}
 	for _, ts := range byNP {
 		if !slices.IsSortedFunc(ts, time.Time.Compare) {
@@ -168,7 +218,7 @@ func (g *groups) timelines(beats []Beat, from, to time.Time, p Params) []Timelin
 			}
 			return seriesBeats
 		}
-		sr := series{obs: g.obs, pid: g.pid, idx: g.idx[k], beatsOf: beatsOf}
+		sr := series{obs: g.obs, rows: g.rows[g.off[k]:g.off[k+1]], methods: g.methods, beatsOf: beatsOf}
 		s.timeline(&sr, from, to, p, tl)
 	}
 	return out

@@ -96,7 +96,7 @@ func TestBuild(t *testing.T) {
 			spec: every(0, 45, 15, "A", "a") + every(300, 360, 15, "A", "a"), to: 360,
 			want: "accessible 0>30 # nh 30-300", counts: "7/0/0 p1 [0,345] until 360"},
 		{name: "heartbeats but no measurements: a no_measurement gap",
-			spec:  every(0, 45, 15, "A", "a") + every(300, 360, 15, "A", "a"), to: 360,
+			spec: every(0, 45, 15, "A", "a") + every(300, 360, 15, "A", "a"), to: 360,
 			beats: beats("telkomsel", "A", 0, 360, 5),
 			want:  "accessible 0>30 # nm 30-300"},
 		{name: "heartbeats stop during the silence: both reasons, tiling it",

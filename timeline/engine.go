@@ -1,6 +1,9 @@
 package timeline
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Internal state codes: the decisive states first, then inconclusive (which also takes any
 // status the engine does not know, so that nothing is dropped).
@@ -11,6 +14,8 @@ const (
 	cInconclusive
 	cNone = -1
 )
+
+const noTime = math.MinInt64
 
 var codeState = [...]State{Accessible, Blocked, Down, Inconclusive}
 
@@ -26,24 +31,26 @@ func code(s State) int {
 	return cInconclusive
 }
 
-// series is one timeline's input: obs[idx[0]], obs[idx[1]], ... in time order, pid[i] the
-// engine-wide number of obs[i].Probe, and beatsOf gives the heartbeat times (each
-// sorted) that count for the series, given its probes.
+// series is one timeline's input: its rows in time order, the caller's observations they
+// point to, the method names, and beatsOf, which gives the heartbeat times (each sorted)
+// that count for the series, given its probes.
 type series struct {
 	obs     []Obs
-	pid     []int32
-	idx     []int32
+	rows    []row
+	methods []string
 	beatsOf func(probes []int32) [][]time.Time
 }
 
+func (sr *series) at(pos int) time.Time { return sr.obs[sr.rows[pos].orig].At }
+
 // scratch is reused across series: per-probe slices indexed by engine-wide probe number.
 type scratch struct {
-	vote    []int       // the probe's latest decisive state, cNone if none
-	voteAt  []time.Time // and when
-	lastAny []time.Time // the probe's latest measurement of any kind
-	streak  []int       // position of the first measurement of the probe's current streak
-	streakN []int       // measurements in it
-	stamp   []int32     // == runID when the probe is already counted in a run
+	vote    []int   // the probe's latest decisive state, cNone if none
+	voteAt  []int64 // and when (Unix nanoseconds)
+	lastAny []int64 // the probe's latest measurement of any kind; noTime if none
+	streak  []int   // position of the first measurement of the probe's current streak
+	streakN []int   // measurements in it
+	stamp   []int32 // == runID when the probe is already counted in a run
 	runID   int32
 	probes  []int32 // the probes of the current series
 	gap     gapper
@@ -52,8 +59,8 @@ type scratch struct {
 func newScratch(probes int) *scratch {
 	return &scratch{
 		vote:    make([]int, probes),
-		voteAt:  make([]time.Time, probes),
-		lastAny: make([]time.Time, probes),
+		voteAt:  make([]int64, probes),
+		lastAny: make([]int64, probes),
 		streak:  make([]int, probes),
 		streakN: make([]int, probes),
 		stamp:   make([]int32, probes),
@@ -76,8 +83,8 @@ type mark struct{ state, start, confirmed int }
 // vote nor break a streak; they are confirmed as a state only while nothing decisive is.
 func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 	s.probes = s.probes[:0]
-	for _, i := range sr.idx {
-		q := sr.pid[i]
+	for k := range sr.rows {
+		q := sr.rows[k].pid
 		if s.stamp[q] != -1 {
 			s.stamp[q] = -1
 			s.probes = append(s.probes, q)
@@ -85,24 +92,29 @@ func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 	}
 	for _, q := range s.probes {
 		s.stamp[q] = 0
-		s.vote[q], s.voteAt[q], s.lastAny[q] = cNone, time.Time{}, time.Time{}
+		s.vote[q], s.lastAny[q] = cNone, noTime
 	}
 	s.gap.beats = sr.beatsOf(s.probes)
 	var marks []mark
 	cur, curPos := cNone, -1 // the confirmed state and the position that confirmed it
 	inc := struct{ start, n, distinct int }{start: -1}
-	prev := from
-	for pos, i := range sr.idx {
-		o := &sr.obs[i]
-		q := sr.pid[i]
-		if o.At.Sub(prev) > p.MaxSilence {
-			s.gap.silence(prev, o.At) // every vote has expired: streaks restart below
+	maxS := int64(p.MaxSilence)
+	prev, prevPos := from.UnixNano(), -1
+	for pos := range sr.rows {
+		r := &sr.rows[pos]
+		q := r.pid
+		if r.at-prev > maxS {
+			a := from
+			if prevPos >= 0 {
+				a = sr.at(prevPos)
+			}
+			s.gap.silence(a, sr.at(pos)) // every vote has expired: streaks restart below
 			inc.start = -1
 		}
-		prev = o.At
-		c := code(o.Status)
+		prev, prevPos = r.at, pos
+		c := int(r.code)
 		if c == cInconclusive {
-			s.lastAny[q] = o.At
+			s.lastAny[q] = r.at
 			if cur != cNone {
 				continue // neither confirms nor breaks anything once a state is confirmed
 			}
@@ -115,7 +127,7 @@ func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 				s.stamp[q] = s.runID
 				inc.distinct++
 			}
-			if inc.n >= p.K && inc.distinct >= s.quorum(p, o.At, s.lastAny) {
+			if inc.n >= p.K && inc.distinct >= s.quorum(p, r.at, s.lastAny) {
 				marks = append(marks, mark{cInconclusive, inc.start, pos})
 				cur, curPos = cInconclusive, pos
 				for _, q := range s.probes {
@@ -125,32 +137,37 @@ func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 			continue
 		}
 		inc.start = -1 // a decisive measurement breaks an inconclusive run
-		if s.vote[q] != c || o.At.Sub(s.voteAt[q]) > p.MaxSilence {
+		if s.vote[q] != c || r.at-s.voteAt[q] > maxS {
 			s.streak[q], s.streakN[q] = pos, 0
 		}
-		s.vote[q], s.voteAt[q], s.lastAny[q] = c, o.At, o.At
+		s.vote[q], s.voteAt[q], s.lastAny[q] = c, r.at, r.at
 		s.streakN[q]++
 		if c == cur {
 			continue
 		}
-		if since, ok := s.decide(p, c, curPos, o.At); ok {
+		if since, ok := s.decide(p, c, curPos, r.at); ok {
 			marks = append(marks, mark{c, since, pos})
 			cur, curPos = c, pos
 		}
 	}
-	if to.Sub(prev) > p.MaxSilence {
-		s.gap.silence(prev, to)
+	if to.UnixNano()-prev > maxS {
+		a := from
+		if prevPos >= 0 {
+			a = sr.at(prevPos)
+		}
+		s.gap.silence(a, to)
 	}
 	return marks
 }
 
 // decide applies the plurality, quorum and K rules for state c at time at, and returns
 // the position where the new period starts.
-func (s *scratch) decide(p Params, c, curPos int, at time.Time) (int, bool) {
+func (s *scratch) decide(p Params, c, curPos int, at int64) (int, bool) {
+	maxS := int64(p.MaxSilence)
 	var votes [cInconclusive]int
 	active := 0
 	for _, q := range s.probes {
-		if v := s.vote[q]; v != cNone && at.Sub(s.voteAt[q]) <= p.MaxSilence {
+		if v := s.vote[q]; v != cNone && at-s.voteAt[q] <= maxS {
 			votes[v]++
 			active++
 		}
@@ -165,7 +182,7 @@ func (s *scratch) decide(p Params, c, curPos int, at time.Time) (int, bool) {
 	}
 	n, since := 0, -1
 	for _, q := range s.probes {
-		if s.vote[q] != c || at.Sub(s.voteAt[q]) > p.MaxSilence || s.streak[q] <= curPos {
+		if s.vote[q] != c || at-s.voteAt[q] > maxS || s.streak[q] <= curPos {
 			continue // not voting c, or holding c since before the current state (a dissenter)
 		}
 		n += s.streakN[q]
@@ -178,13 +195,13 @@ func (s *scratch) decide(p Params, c, curPos int, at time.Time) (int, bool) {
 
 // quorum is M capped at the number of the series' probes whose latest measurement (of the
 // kind in last) lies within MaxSilence before at: the probes that are taking part.
-func (s *scratch) quorum(p Params, at time.Time, last []time.Time) int {
+func (s *scratch) quorum(p Params, at int64, last []int64) int {
 	if p.M <= 1 {
 		return 1
 	}
 	n := 0
 	for _, q := range s.probes {
-		if t := last[q]; !t.IsZero() && at.Sub(t) <= p.MaxSilence {
+		if t := last[q]; t != noTime && at-t <= int64(p.MaxSilence) {
 			n++
 			if n >= p.M {
 				return p.M

@@ -2,7 +2,7 @@ package timeline
 
 import "time"
 
-// methodRank orders blocking methods for ties: the chain DNS → TCP → TLS → HTTP, then any
+// methodLess orders blocking methods for ties: the chain DNS → TCP → TLS → HTTP, then any
 // other name alphabetically.
 func methodLess(a, b string) bool {
 	rank := func(m string) int {
@@ -24,16 +24,11 @@ func methodLess(a, b string) bool {
 	return a < b
 }
 
-type methodCount struct {
-	method string
-	n      int
-}
-
 // timeline computes one series' timeline: gaps, periods with their statistics, and the
 // transitions between them.
 func (s *scratch) timeline(sr *series, from, to time.Time, p Params, tl *Timeline) {
 	tl.From, tl.To, tl.Current = from, to, Unknown
-	tl.Measurements = len(sr.idx)
+	tl.Measurements = len(sr.rows)
 	s.gap.max, s.gap.gaps = p.MaxSilence, nil
 	marks := s.confirm(sr, from, to, p)
 	tl.Probes = len(s.probes)
@@ -44,38 +39,39 @@ func (s *scratch) timeline(sr *series, from, to time.Time, p Params, tl *Timelin
 	tl.Periods = make([]Period, len(marks))
 	tl.Transitions = make([]Transition, len(marks))
 	if len(marks) == 0 {
-		tl.Unconfirmed = len(sr.idx)
+		tl.Unconfirmed = len(sr.rows)
 		return
 	}
 	tl.Unconfirmed = marks[0].start
-	var methods []methodCount
+	methods := make([]int, len(sr.methods))
 	for k, m := range marks {
-		end := len(sr.idx)
+		end := len(sr.rows)
 		until := to
 		if k+1 < len(marks) {
 			end = marks[k+1].start
-			until = sr.obs[sr.idx[end]].At
+			until = sr.at(end)
 		}
 		s.runID++
 		pd := Period{
 			State:     codeState[m.state],
-			Since:     sr.obs[sr.idx[m.start]].At,
-			Confirmed: sr.obs[sr.idx[m.confirmed]].At,
+			Since:     sr.at(m.start),
+			Confirmed: sr.at(m.confirmed),
 			Until:     until,
 		}
-		methods = methods[:0]
-		for _, i := range sr.idx[m.start:end] {
-			o := &sr.obs[i]
-			switch c := code(o.Status); {
+		clear(methods)
+		last := m.start
+		for pos := m.start; pos < end; pos++ {
+			r := &sr.rows[pos]
+			switch c := int(r.code); {
 			case c == m.state:
 				pd.Measurements++
-				pd.LastSeen = o.At
-				if q := sr.pid[i]; s.stamp[q] != s.runID {
-					s.stamp[q] = s.runID
+				last = pos
+				if s.stamp[r.pid] != s.runID {
+					s.stamp[r.pid] = s.runID
 					pd.Probes++
 				}
-				if c == cBlocked && o.Method != "" {
-					methods = countMethod(methods, o.Method)
+				if r.method >= 0 {
+					methods[r.method]++
 				}
 			case c == cInconclusive:
 				pd.Inconclusive++
@@ -83,8 +79,9 @@ func (s *scratch) timeline(sr *series, from, to time.Time, p Params, tl *Timelin
 				pd.Disagreeing++
 			}
 		}
+		pd.LastSeen = sr.at(last)
+		pd.Method = topMethod(sr.methods, methods)
 		pd.FirstSeen = pd.Since
-		pd.Method = topMethod(methods)
 		tl.Periods[k] = pd
 		from := Unknown
 		if k > 0 {
@@ -98,23 +95,13 @@ func (s *scratch) timeline(sr *series, from, to time.Time, p Params, tl *Timelin
 	tl.Current = tl.Periods[len(tl.Periods)-1].State
 }
 
-func countMethod(ms []methodCount, m string) []methodCount {
-	for k := range ms {
-		if ms[k].method == m {
-			ms[k].n++
-			return ms
-		}
-	}
-	return append(ms, methodCount{m, 1})
-}
-
 // topMethod is the most common method; ties go to the earliest step of the chain.
-func topMethod(ms []methodCount) string {
-	best := methodCount{}
-	for _, m := range ms {
-		if m.n > best.n || (m.n == best.n && methodLess(m.method, best.method)) {
-			best = m
+func topMethod(names []string, counts []int) string {
+	best, n := "", 0
+	for k, c := range counts {
+		if c > n || (c == n && c > 0 && methodLess(names[k], best)) {
+			best, n = names[k], c
 		}
 	}
-	return best.method
+	return best
 }
