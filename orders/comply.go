@@ -22,13 +22,7 @@ func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) 
 			byPair[pair{t.Domain, t.Network}] = t
 		}
 	}
-	obsByPair := map[pair][]timeline.Obs{}
-	for _, ob := range obs {
-		if !ob.At.Before(o.Effective) && ob.At.Before(at) {
-			p := pair{ob.Domain, ob.Network}
-			obsByPair[p] = append(obsByPair[p], ob)
-		}
-	}
+	accs := tally(o, obs, at)
 	r := Report{Order: o, At: at, Networks: make([]NetworkReport, 0, len(o.Networks))}
 	statuses := make([]Status, 0, len(o.Networks))
 	for _, n := range o.Networks {
@@ -39,7 +33,7 @@ func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) 
 		var ds []Status
 		for _, d := range o.Domains {
 			t, ok := byPair[pair{d, n}]
-			dr := complyDomain(o, d, t, ok, obsByPair[pair{d, n}], at)
+			dr := complyDomain(o, d, t, ok, accs[pair{d, n}], at)
 			nr.Domains = append(nr.Domains, dr)
 			ds = append(ds, dr.Status)
 			nr.Consistent += dr.Consistent
@@ -68,30 +62,19 @@ func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) 
 
 type pair struct{ domain, network string }
 
-// complyDomain reports one domain on one network. obs are its observations in
-// [Effective, at).
-func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool, obs []timeline.Obs, at time.Time) DomainReport {
-	dr := DomainReport{Domain: domain, Status: Unknown, Current: timeline.Unknown}
+// complyDomain reports one domain on one network from its timeline and the tally of
+// its observations (nil if none).
+func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool, c *acc, at time.Time) DomainReport {
+	dr := DomainReport{Domain: domain, Status: Unknown, Current: timeline.Unknown, Counter: []timeline.Obs{}}
 	due := o.Effective.Add(o.Grace)
-	var counter []timeline.Obs
-	for _, ob := range obs {
-		if ob.At.Before(due) {
-			continue
-		}
-		switch {
-		case ob.Status == o.Expect:
-			dr.Consistent++
-			dr.Measurements++
-		case decisive(ob.Status):
-			dr.Measurements++
-			dr.CounterTotal++
-			counter = append(counter, ob)
-		default:
-			dr.Undecided++
-		}
+	if c == nil {
+		c = &acc{}
 	}
+	dr.Consistent, dr.Measurements, dr.Undecided, dr.CounterTotal = c.consistent, c.consistent+c.counterTotal, c.undecided, c.counterTotal
 	dr.Share = share(dr.Consistent, dr.Measurements)
-	dr.Counter = newest(counter)
+	if c.counter != nil {
+		dr.Counter = c.counter
+	}
 	var current *timeline.Period
 	if haveTimeline {
 		for i := range t.Periods {
@@ -119,16 +102,83 @@ func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool
 		dr.Current = current.State
 	}
 	switch {
-	case len(obs) > 0 && dr.Current == o.Expect && dr.Effect != nil:
+	case c.since > 0 && dr.Current == o.Expect && dr.Effect != nil:
 		dr.Status = Compliant
 	case at.Before(due):
 		dr.Status = Pending
-	case len(obs) == 0 || !decisive(dr.Current):
+	case c.since == 0 || !decisive(dr.Current):
 		dr.Status = Unknown
 	default:
 		dr.Status = NonCompliant
 	}
 	return dr
+}
+
+// acc tallies the observations of one (domain, network) pair.
+type acc struct {
+	since        int            // observations in [Effective, at)
+	consistent   int            // from the due time: with the expected status
+	undecided    int            // from the due time: down or inconclusive
+	counterTotal int            // from the due time: with the other decisive status
+	counter      []timeline.Obs // the newest counter-evidence, at most MaxCounter, newest first
+}
+
+// tally counts the observations of the order's scope in [Effective, at) in one pass.
+func tally(o Order, obs []timeline.Obs, at time.Time) map[pair]*acc {
+	inScope := map[pair]*acc{}
+	for _, d := range o.Domains {
+		for _, n := range o.Networks {
+			inScope[pair{d, n}] = &acc{}
+		}
+	}
+	due := o.Effective.Add(o.Grace)
+	for i := range obs {
+		ob := &obs[i]
+		if ob.At.Before(o.Effective) || !ob.At.Before(at) {
+			continue
+		}
+		c := inScope[pair{ob.Domain, ob.Network}]
+		if c == nil {
+			continue
+		}
+		c.since++
+		if ob.At.Before(due) {
+			continue
+		}
+		switch {
+		case ob.Status == o.Expect:
+			c.consistent++
+		case decisive(ob.Status):
+			c.counterTotal++
+			c.counter = keepNewest(c.counter, *ob)
+		default:
+			c.undecided++
+		}
+	}
+	return inScope
+}
+
+// keepNewest inserts ob into s, newest first, keeping at most MaxCounter.
+func keepNewest(s []timeline.Obs, ob timeline.Obs) []timeline.Obs {
+	i, _ := slices.BinarySearchFunc(s, ob, newerFirst)
+	if i >= MaxCounter {
+		return s
+	}
+	if len(s) == MaxCounter {
+		s = s[:MaxCounter-1]
+	}
+	return slices.Insert(s, i, ob)
+}
+
+// newerFirst orders observations newest first, then by ID and domain.
+func newerFirst(a, b timeline.Obs) int {
+	if c := b.At.Compare(a.At); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Domain, b.Domain)
 }
 
 // decisive reports whether a state says something about an order: accessible or blocked.
@@ -161,19 +211,10 @@ func seconds(d time.Duration) *float64 {
 	return &s
 }
 
-// newest returns at most MaxCounter observations, newest first (ties by ID, then
-// domain), as a new slice.
+// newest returns at most MaxCounter of obs, newest first, as a new slice.
 func newest(obs []timeline.Obs) []timeline.Obs {
 	out := slices.Clone(obs)
-	slices.SortFunc(out, func(a, b timeline.Obs) int {
-		if c := b.At.Compare(a.At); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Domain, b.Domain)
-	})
+	slices.SortFunc(out, newerFirst)
 	if len(out) > MaxCounter {
 		out = out[:MaxCounter]
 	}
