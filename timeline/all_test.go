@@ -212,3 +212,17 @@ func TestParamsChangeConfirmation(t *testing.T) {
 		t.Errorf("MaxSilence=2h: got %s, want %s", got, want)
 	}
 }
+
+func TestWindowBounds(t *testing.T) {
+	obs := mk(t, "t.me", "telkomsel", every(0, 60, 15, "A", "a"))
+	// an empty window holds nothing
+	tl := Build("t.me", "telkomsel", obs, nil, at(60), at(60), Params{})
+	if got := summary(tl); got != "-" || tl.Measurements != 0 || tl.Current != Unknown {
+		t.Errorf("empty window: %s, %d measurements, current %s", got, tl.Measurements, tl.Current)
+	}
+	// an unset start reads as a silence from the zero time: a gap, not a crash
+	tl = Build("t.me", "telkomsel", obs, nil, time.Time{}, at(60), Params{})
+	if len(tl.Gaps) != 1 || !tl.Gaps[0].From.IsZero() || !tl.Gaps[0].To.Equal(at(0)) || tl.Current != Accessible {
+		t.Errorf("zero from: gaps %+v, current %s", tl.Gaps, tl.Current)
+	}
+}

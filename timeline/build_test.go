@@ -63,7 +63,15 @@ func TestBuild(t *testing.T) {
 				every(5, 180, 15, "B", "b") + every(10, 180, 15, "C", "a"), to: 180,
 			want: "blocked 0>15", counts: "23/13/0 p2 [0,170] until 180"},
 
+		{name: "two of five probes see a block: the network's state holds, with the dissent counted",
+			spec: every(0, 180, 15, "A", "b") + every(3, 180, 15, "B", "b") + every(6, 180, 15, "C", "a") +
+				every(9, 180, 15, "D", "a") + every(12, 180, 15, "E", "a"), to: 180,
+			want: "accessible 6>12", counts: "36/22/0 p3 [6,177] until 180"},
+
 		// inconclusive and down
+		{name: "a probe that only reports inconclusive does not hold a change back",
+			spec: "0:A:a 5:B:i 15:A:a 20:B:i 30:A:a 35:B:i", to: 45,
+			want: "accessible 0>30", counts: "3/0/3 p1 [0,30] until 45"},
 		{name: "inconclusive measurements neither confirm nor break a run",
 			spec: "0:A:b 15:A:i 30:A:b 45:A:i 60:A:b", to: 75,
 			want: "blocked 0>60", counts: "3/0/2 p1 [0,60] until 75"},

@@ -99,16 +99,14 @@ func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 	cur, curPos := cNone, -1 // the confirmed state and the position that confirmed it
 	inc := struct{ start, n, distinct int }{start: -1}
 	maxS := int64(p.MaxSilence)
-	prev, prevPos := from.UnixNano(), -1
+	prev, prevPos := int64(0), -1
 	for pos := range sr.rows {
 		r := &sr.rows[pos]
 		q := r.pid
-		if r.at-prev > maxS {
-			a := from
-			if prevPos >= 0 {
-				a = sr.at(prevPos)
-			}
-			s.gap.silence(a, sr.at(pos)) // every vote has expired: streaks restart below
+		if prevPos < 0 && sr.at(pos).Sub(from) > p.MaxSilence {
+			s.gap.silence(from, sr.at(pos))
+		} else if prevPos >= 0 && r.at-prev > maxS {
+			s.gap.silence(sr.at(prevPos), sr.at(pos)) // every vote has expired: streaks restart below
 			inc.start = -1
 		}
 		prev, prevPos = r.at, pos
@@ -150,11 +148,11 @@ func (s *scratch) confirm(sr *series, from, to time.Time, p Params) []mark {
 			cur, curPos = c, pos
 		}
 	}
-	if to.UnixNano()-prev > maxS {
-		a := from
-		if prevPos >= 0 {
-			a = sr.at(prevPos)
-		}
+	a := from
+	if prevPos >= 0 {
+		a = sr.at(prevPos)
+	}
+	if to.Sub(a) > p.MaxSilence {
 		s.gap.silence(a, to)
 	}
 	return marks

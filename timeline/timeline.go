@@ -42,11 +42,13 @@ type Beat struct {
 // Params tune confirmation and gap detection. Zero fields take the defaults
 // (DefaultParams, documented in docs/timeline.md).
 type Params struct {
-	// K consecutive agreeing measurements confirm a state.
+	// K agreeing measurements confirm a state: consecutive for each probe that switched
+	// to it (another probe's dissent does not reset them).
 	K int `json:"k" yaml:"k"`
-	// M distinct probes must be among them (capped at the number of probes that measured
-	// the pair decisively within MaxSilence before the confirming measurement, so a network
-	// with one probe, or whose other probes are away, can still confirm).
+	// M distinct probes must vote for it (capped at the number of probes taking part: those
+	// whose latest decisive measurement of the pair is within MaxSilence, so a network with
+	// one probe, or whose other probes are away, can still confirm). The state must also
+	// have more votes than any other.
 	M int `json:"m" yaml:"m"`
 	// MaxSilence: no measurement of the pair and no heartbeat of its probes for longer than
 	// this is a gap in coverage.
