@@ -69,7 +69,7 @@ func upload(t *testing.T, c *http.Client, base, csrf, text string, file []byte) 
 }
 
 func TestAdminLogin(t *testing.T) {
-	srv := serve(t, newFixed(), nil, adminToken)
+	srv := serve(t, newData(), nil, adminToken)
 	tests := []struct {
 		name, token string
 		code        int
@@ -115,7 +115,7 @@ func TestAdminLogin(t *testing.T) {
 }
 
 func TestAdminLoginFormToken(t *testing.T) {
-	srv := serve(t, newFixed(), nil, adminToken)
+	srv := serve(t, newData(), nil, adminToken)
 	// Without the login page's cookie and form token (a cross-site login), or with a form
 	// token of another login page, the token is not even checked.
 	other := client(t)
@@ -142,20 +142,21 @@ func TestAdminLoginFormToken(t *testing.T) {
 }
 
 func TestAdminUpload(t *testing.T) {
-	d := newFixed()
+	d := newData()
 	srv := serve(t, d, nil, adminToken)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
 	csrf := csrfOf(t, c, srv.URL)
 
-	code, body := upload(t, c, srv.URL, csrf, "title: no id\n", nil)
+	code, body := upload(t, c, srv.URL, csrf, badOrderYAML, nil)
 	if code != http.StatusBadRequest {
 		t.Errorf("invalid order: %d", code)
 	}
-	mustContain(t, body, `<p class="error" role="alert" id="error">upload.yaml:1: id: required</p>`, `<textarea name="yaml" rows="18" cols="80" spellcheck="false">title: no id
-</textarea>`)
+	// The error names the line and the field; the form keeps the text to correct.
+	mustContain(t, body, `<p class="error" role="alert" id="error">upload.yaml:6: expect: &#34;blockd&#34;: want blocked or accessible</p>`,
+		`spellcheck="false">id: test-block`, `expect: blockd`)
 
-	code, body = upload(t, c, srv.URL, csrf, "", []byte("id: lift-1\n"))
+	code, body = upload(t, c, srv.URL, csrf, "", []byte(strings.Replace(testOrderYAML, "id: test-block", "id: lift-1", 1)))
 	if code != http.StatusOK {
 		t.Errorf("valid order: %d", code)
 	}
@@ -168,13 +169,13 @@ func TestAdminUpload(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "yaml: empty: paste an order or choose a file") {
 		t.Errorf("empty upload: %d\n%s", code, body)
 	}
-	if len(d.puts) != 2 {
-		t.Errorf("PutOrder called %d times; want 2", len(d.puts))
+	if d.puts != 2 {
+		t.Errorf("PutOrder called %d times; want 2", d.puts)
 	}
 }
 
 func TestAdminUploadRefused(t *testing.T) {
-	d := newFixed()
+	d := newData()
 	srv := serve(t, d, nil, adminToken)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
@@ -210,15 +211,15 @@ func TestAdminUploadRefused(t *testing.T) {
 	if code, _ := upload(t, c, srv.URL, csrf, "id: x\n", nil); code != http.StatusUnauthorized {
 		t.Errorf("tampered session: %d", code)
 	}
-	if len(d.puts) != 0 {
-		t.Errorf("PutOrder called %d times; want 0", len(d.puts))
+	if d.puts != 0 {
+		t.Errorf("PutOrder called %d times; want 0", d.puts)
 	}
 }
 
 func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
 	var now atomic.Int64
 	now.Store(testNow.UnixNano())
-	srv := httptest.NewServer(newDash(newFixed(), nil, adminToken, quiet(), func() time.Time { return time.Unix(0, now.Load()) }))
+	srv := httptest.NewServer(newDash(newData(), nil, adminToken, quiet(), func() time.Time { return time.Unix(0, now.Load()) }))
 	t.Cleanup(srv.Close)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
@@ -245,7 +246,7 @@ func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
 }
 
 func TestAdminDisabledWithoutToken(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	c := client(t)
 	for _, p := range []string{"/admin/login", "/admin/orders", "/admin/logout"} {
 		resp, err := c.PostForm(srv.URL+p, url.Values{"token": {""}})

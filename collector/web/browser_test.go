@@ -137,7 +137,7 @@ func near(c color.Color, want color.RGBA, tol int) bool {
 
 func TestBrowserHeatmap(t *testing.T) {
 	ctx := browser(t)
-	srv := serve(t, newFixed(), newStore(t), "")
+	srv := serve(t, newData(), newStore(t), "")
 
 	do(t, ctx, "heatmap", chromedp.Navigate(heatmapURL(srv.URL)), chromedp.WaitVisible(chromedp.CSS("#heatmap")))
 	boxes := run(t, ctx, "cells", chromedp.Evaluate[[]cellBox](cellsJS))
@@ -232,7 +232,7 @@ func checkScreenshot(t *testing.T, shot []byte, boxes []cellBox) {
 
 func TestBrowserOrdersAndAdmin(t *testing.T) {
 	ctx := browser(t)
-	d := newFixed()
+	d := newData()
 	srv := serve(t, d, nil, adminToken)
 
 	do(t, ctx, "orders", chromedp.Navigate(srv.URL+"/orders"),
@@ -242,7 +242,7 @@ func TestBrowserOrdersAndAdmin(t *testing.T) {
 	overall := run(t, ctx, "overall", chromedp.Text(chromedp.CSS("#overall")))
 	networks := run(t, ctx, "networks", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#compliance tbody')).map(b =>
 		b.dataset.network + ': ' + b.querySelector('.net-row .badge').textContent)`))
-	if overall != "non-compliant" || strings.Join(networks, "; ") != "Indosat Ooredoo: non-compliant; Telkomsel: compliant" {
+	if overall != "non-compliant" || strings.Join(networks, "; ") != "Telkomsel: compliant; Indosat Ooredoo: non-compliant" {
 		t.Errorf("compliance: overall %q, networks %q", overall, networks)
 	}
 
@@ -252,15 +252,15 @@ func TestBrowserOrdersAndAdmin(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), adminToken),
 		chromedp.Submit(chromedp.CSS(`input[name="token"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`textarea[name="yaml"]`)),
-		chromedp.SendKeys(chromedp.CSS(`textarea[name="yaml"]`), "title: no id\n"),
+		chromedp.SetValue(chromedp.CSS(`textarea[name="yaml"]`), badOrderYAML),
 		chromedp.Submit(chromedp.CSS(`textarea[name="yaml"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#error")))
 	refused := run(t, ctx, "error", chromedp.Text(chromedp.CSS("#error")))
-	do(t, ctx, "upload", chromedp.SetValue(chromedp.CSS(`textarea[name="yaml"]`), "id: lift-2\n"),
+	do(t, ctx, "upload", chromedp.SetValue(chromedp.CSS(`textarea[name="yaml"]`), strings.Replace(testOrderYAML, "id: test-block", "id: lift-2", 1)),
 		chromedp.Submit(chromedp.CSS(`textarea[name="yaml"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#stored")))
 	stored := run(t, ctx, "stored", chromedp.Text(chromedp.CSS("#stored")))
-	if refused != "upload.yaml:1: id: required" || !strings.HasPrefix(stored, "Stored order lift-2") {
+	if refused != `upload.yaml:6: expect: "blockd": want blocked or accessible` || !strings.HasPrefix(stored, "Stored order lift-2") {
 		t.Errorf("upload: refused %q, stored %q", refused, stored)
 	}
 }

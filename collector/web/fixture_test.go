@@ -2,49 +2,61 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/orders"
 	"github.com/pantau-dev/pantau/timeline"
 )
 
-// fixed is Data holding the data set's timelines and an order's report as values, for the
-// templates while collector/report is not there yet.
-type fixed struct {
+// testParams confirm states as the defaults do; probes measure hourly, so silence counts
+// as a gap after three hours.
+var testParams = timeline.Params{K: 3, M: 2, MaxSilence: 3 * time.Hour}
+
+// engine is Data computed by the real timeline and orders packages from the data set's
+// measurements in memory (what collector/report does from storage).
+type engine struct {
+	obs    []timeline.Obs
 	mu     sync.Mutex
-	tls    []timeline.Timeline
 	orders []orders.Order
-	puts   [][]byte
+	puts   int // PutOrder calls
 }
 
-var testOrder = orders.Order{ID: "test-block", Title: "Block t.me", Authority: "Kominfo", Reference: "T-1/2017",
-	Domains: []string{dsDomain}, Expect: timeline.Blocked, Effective: dsBlock, Grace: 24 * time.Hour, Networks: []string{tsel, isat}}
+// testOrderYAML orders t.me blocked on both networks of the data set from 14 July.
+const testOrderYAML = `id: test-block
+title: Block t.me
+authority: Kominfo
+reference: T-1/2017
+domains: [t.me]
+expect: blocked
+effective: 2017-07-14T00:00:00Z
+grace: 1d
+networks: [Telkomsel, Indosat Ooredoo]
+`
 
-func newFixed() *fixed {
-	tl := func(network string, ps []timeline.Period, gap [2]time.Time) timeline.Timeline {
-		return timeline.Timeline{Domain: dsDomain, Network: network, From: dsFrom, To: dsTo, Current: ps[len(ps)-1].State,
-			Periods: ps, Gaps: []timeline.Gap{{From: gap[0], To: gap[1], Reason: timeline.GapNoHeartbeat}}}
+// badOrderYAML misspells the expected state on line 6.
+var badOrderYAML = strings.Replace(testOrderYAML, "expect: blocked", "expect: blockd", 1)
+
+func newEngine(items []store.Item) *engine {
+	e := &engine{orders: orders.Seeds()}
+	for _, it := range items {
+		e.obs = append(e.obs, timeline.Obs{At: store.PointTime(it.M), ID: it.M.ID, Probe: it.Probe.Probe, Network: it.Probe.Network,
+			Domain: it.M.Domain, Status: timeline.State(it.M.Verdict.Status), Method: it.M.Verdict.Method})
 	}
-	return &fixed{
-		tls: []timeline.Timeline{
-			tl(tsel, []timeline.Period{
-				{State: timeline.Accessible, Since: dsFrom, Until: dsBlock},
-				{State: timeline.Blocked, Method: "dns", Since: dsBlock, Until: dsTo},
-			}, tselGap),
-			tl(isat, []timeline.Period{{State: timeline.Accessible, Since: dsFrom, Until: dsTo}}, isatGap),
-		},
-		orders: []orders.Order{testOrder},
+	if _, err := e.PutOrder(context.Background(), []byte(testOrderYAML)); err != nil {
+		panic(err)
 	}
+	e.puts = 0
+	return e
 }
 
-func (f *fixed) Timelines(_ context.Context, q report.Query) ([]timeline.Timeline, error) {
+func (e *engine) Timelines(_ context.Context, q report.Query) ([]timeline.Timeline, error) {
 	var out []timeline.Timeline
-	for _, tl := range f.tls {
+	for _, tl := range timeline.BuildAll(e.obs, nil, q.From, q.To, testParams) {
 		if tl.Domain == q.Domain && (q.Network == "" || q.Network == tl.Network) {
 			out = append(out, tl)
 		}
@@ -52,14 +64,14 @@ func (f *fixed) Timelines(_ context.Context, q report.Query) ([]timeline.Timelin
 	return out, nil
 }
 
-func (f *fixed) Orders() []orders.Order {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]orders.Order(nil), f.orders...)
+func (e *engine) Orders() []orders.Order {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]orders.Order(nil), e.orders...)
 }
 
-func (f *fixed) Order(id string) (orders.Order, bool) {
-	for _, o := range f.Orders() {
+func (e *engine) Order(id string) (orders.Order, bool) {
+	for _, o := range e.Orders() {
 		if o.ID == id {
 			return o, true
 		}
@@ -67,36 +79,28 @@ func (f *fixed) Order(id string) (orders.Order, bool) {
 	return orders.Order{}, false
 }
 
-func (f *fixed) Compliance(_ context.Context, id string, at time.Time) (orders.Report, error) {
-	o, ok := f.Order(id)
+func (e *engine) Compliance(_ context.Context, id string, at time.Time) (orders.Report, error) {
+	o, ok := e.Order(id)
 	if !ok {
 		return orders.Report{}, fmt.Errorf("order %q: not found", id)
 	}
-	zero := 0.0
-	effect := dsBlock
-	counter := []timeline.Obs{{At: dsBlock.Add(time.Hour), ID: "c0ffee", Probe: "isat-1", Network: isat, Domain: dsDomain, Status: timeline.Accessible}}
-	return orders.Report{Order: o, At: at, Status: orders.NonCompliant, Networks: []orders.NetworkReport{
-		{Network: isat, Status: orders.NonCompliant, Share: 0, Consistent: 0, Measurements: 200, Counter: counter, CounterTotal: 200,
-			Domains: []orders.DomainReport{{Domain: dsDomain, Status: orders.NonCompliant, Current: timeline.Accessible, Measurements: 200, Counter: counter, CounterTotal: 200}}},
-		{Network: tsel, Status: orders.Compliant, TimeToEffectS: &zero, Share: 1, Consistent: 170, Measurements: 170,
-			Domains: []orders.DomainReport{{Domain: dsDomain, Status: orders.Compliant, Current: timeline.Blocked, Effect: &effect, TimeToEffectS: &zero,
-				Share: 1, Consistent: 170, Measurements: 170, Gaps: 1}}},
-	}}, nil
+	return orders.Comply(o, timeline.BuildAll(e.obs, nil, o.Effective.Add(-orders.Lookback), at, testParams), e.obs, at), nil
 }
 
-// PutOrder stores an order whose YAML holds "id: X"; anything else is refused the way
-// orders.Parse refuses a missing field.
-func (f *fixed) PutOrder(_ context.Context, yaml []byte) (orders.Order, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.puts = append(f.puts, yaml)
-	for _, line := range strings.Split(string(yaml), "\n") {
-		if id, ok := strings.CutPrefix(line, "id: "); ok {
-			o := testOrder
-			o.ID = id
-			f.orders = append(f.orders, o)
+func (e *engine) PutOrder(_ context.Context, yaml []byte) (orders.Order, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.puts++
+	o, err := orders.Parse("upload.yaml", yaml)
+	if err != nil {
+		return o, err
+	}
+	for i := range e.orders {
+		if e.orders[i].ID == o.ID {
+			e.orders[i] = o
 			return o, nil
 		}
 	}
-	return orders.Order{}, errors.New("upload.yaml:1: id: required")
+	e.orders = append(e.orders, o)
+	return o, nil
 }

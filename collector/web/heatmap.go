@@ -227,14 +227,20 @@ func topKey(m map[string]time.Duration) string {
 }
 
 // Label is the cell's text for title and aria-label: network, time range, and the
-// states with their durations, e.g. "Telkomsel 2017-07-14 00:00–06:00 UTC: blocked (dns) 6h".
+// states with their durations to the minute, longest first, e.g. "Telkomsel 2017-07-14 00:00–06:00 UTC: blocked (dns) 6h".
 func (c Cell) Label(network string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: ", network, rangeText(c.From, c.To))
-	for i, p := range c.Parts {
-		if i > 0 {
+	n := 0
+	for _, p := range c.Parts {
+		d := p.D.Round(time.Minute)
+		if d == 0 {
+			continue // slivers (measurement times carry sub-millisecond offsets)
+		}
+		if n > 0 {
 			b.WriteString(", ")
 		}
+		n++
 		name := p.State
 		switch {
 		case p.State == gapClass:
@@ -242,7 +248,10 @@ func (c Cell) Label(network string) string {
 		case p.State == string(timeline.Blocked) && c.Method != "":
 			name += " (" + c.Method + ")"
 		}
-		fmt.Fprintf(&b, "%s %s", name, shortDur(p.D))
+		fmt.Fprintf(&b, "%s %s", name, shortDur(d))
+	}
+	if n == 0 {
+		b.WriteString(c.State)
 	}
 	return b.String()
 }
@@ -264,10 +273,10 @@ func rangeText(from, to time.Time) string {
 
 // shortDur writes d as "6h", "1h30m", "45m", "1d".
 func shortDur(d time.Duration) string {
+	d = d.Round(time.Minute)
 	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
-	d = d.Round(time.Minute)
 	h, m := d/time.Hour, (d%time.Hour)/time.Minute
 	switch {
 	case h > 0 && m > 0:

@@ -85,6 +85,10 @@ func TestCellLabel(t *testing.T) {
 			"Indosat Ooredoo 2017-07-14 18:00–2017-07-15 06:00 UTC: no coverage 12h"},
 		{Cell{From: at(0), To: at(0.01), State: "unknown", Parts: []Part{{"unknown", 36 * time.Second}}},
 			"Indosat Ooredoo 2017-07-14 00:00–00:00 UTC: unknown 1m"},
+		{Cell{From: at(0), To: at(24), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 24*time.Hour - time.Millisecond}, {"accessible", time.Millisecond}}},
+			"Indosat Ooredoo 2017-07-14 00:00–24:00 UTC: blocked (dns) 1d"},
+		{Cell{From: at(0), To: at(0), State: "gap"},
+			"Indosat Ooredoo 2017-07-14 00:00–00:00 UTC: gap"},
 	}
 	for _, tt := range tests {
 		if got := tt.c.Label("Indosat Ooredoo"); got != tt.want {

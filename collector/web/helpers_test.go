@@ -44,6 +44,12 @@ var dsProbes = []store.Identity{
 	{Probe: "isat-2", Network: isat, Country: "ID", ASN: 4761},
 }
 
+// testItems is the data set, made once per test binary.
+var testItems = dataset()
+
+// newData returns Data computed from the data set.
+func newData() *engine { return newEngine(testItems) }
+
 // dataset returns the data set's measurements.
 func dataset() []store.Item {
 	var out []store.Item
@@ -95,7 +101,7 @@ func newStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	if err := s.Write(testCtx(t), dataset()); err != nil {
+	if err := s.Write(testCtx(t), testItems); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	return s

@@ -56,7 +56,7 @@ var wantCells = []string{
 }
 
 func TestHeatmap(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	code, body := get(t, client(t), heatmapURL(srv.URL))
 	if code != http.StatusOK {
 		t.Fatalf("status %d:\n%s", code, body)
@@ -76,7 +76,7 @@ func TestHeatmap(t *testing.T) {
 }
 
 func TestHomeWithoutDomainSuggestsOrderDomains(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	code, body := get(t, client(t), srv.URL+"/")
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -88,7 +88,7 @@ func TestHomeWithoutDomainSuggestsOrderDomains(t *testing.T) {
 }
 
 func TestHeatmapDefaultsToTheLast30DaysIn6HourCells(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	_, body := get(t, client(t), srv.URL+"/?domain=t.me")
 	// testNow is 20 July 00:00: cells from 20 June 06:00 (30 days before the end of the
 	// cell holding now) to 20 July 06:00.
@@ -99,7 +99,7 @@ func TestHeatmapDefaultsToTheLast30DaysIn6HourCells(t *testing.T) {
 }
 
 func TestHomeErrors(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	tests := []struct {
 		query string
 		code  int
@@ -121,7 +121,7 @@ func TestHomeErrors(t *testing.T) {
 
 func TestCellPageListsTheMeasurements(t *testing.T) {
 	st := newStore(t)
-	srv := serve(t, newFixed(), st, "")
+	srv := serve(t, newData(), st, "")
 	c := client(t)
 	code, body := get(t, c, srv.URL+cellHref(dsDomain, tsel, dsBlock, dsBlock.Add(6*time.Hour)))
 	if code != http.StatusOK {
@@ -161,13 +161,13 @@ func TestCellPageListsTheMeasurements(t *testing.T) {
 }
 
 func TestCellPageOfAGap(t *testing.T) {
-	srv := serve(t, newFixed(), newStore(t), "")
+	srv := serve(t, newData(), newStore(t), "")
 	_, body := get(t, client(t), srv.URL+cellHref(dsDomain, tsel, tselGap[0], tselGap[1]))
 	mustContain(t, body, `No measurements of t.me on Telkomsel in this range: a gap in coverage.`)
 }
 
 func TestCellAndRawErrors(t *testing.T) {
-	srv := serve(t, newFixed(), newStore(t), "")
+	srv := serve(t, newData(), newStore(t), "")
 	tests := []struct {
 		path string
 		code int
@@ -189,7 +189,7 @@ func TestCellAndRawErrors(t *testing.T) {
 }
 
 func TestOrdersPages(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	c := client(t)
 	code, body := get(t, c, srv.URL+"/orders")
 	if code != http.StatusOK {
@@ -203,9 +203,9 @@ func TestOrdersPages(t *testing.T) {
 	}
 	mustContain(t, body, `<h2>Compliance at 2017-07-20 00:00 UTC: <span id="overall" class="badge c-non-compliant">non-compliant</span></h2>`,
 		`<tbody data-network="Telkomsel">`,
-		`<tr class="domain-row" data-domain="t.me"><td>t.me</td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>170 / 170</td>`,
-		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">200</a>`,
-		`Counter-evidence on Indosat Ooredoo: 1 of 200`)
+		`<tr class="domain-row" data-domain="t.me"><td>t.me</td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
+		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">240</a>`,
+		`Counter-evidence on Indosat Ooredoo: 10 of 240, newest first`)
 
 	code, body = get(t, c, srv.URL+"/orders/nope")
 	if code != http.StatusNotFound || !strings.Contains(body, "order: no order &#34;nope&#34;") {
@@ -214,7 +214,7 @@ func TestOrdersPages(t *testing.T) {
 }
 
 func TestHeadersStaticAndNotFound(t *testing.T) {
-	srv := serve(t, newFixed(), nil, "")
+	srv := serve(t, newData(), nil, "")
 	c := client(t)
 	resp, err := c.Get(srv.URL + "/")
 	if err != nil {
