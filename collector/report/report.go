@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/timeline"
 )
 
 // Query selects timelines. Domain is required; Network empty means every network that
@@ -26,13 +27,20 @@ type Query struct {
 // Bundle is an evidence bundle: the measurements behind the state of a domain on a network
 // at a time, raw and hashed, as a regulator can archive it.
 type Bundle struct {
-	Domain      string         `json:"domain"`
-	Network     string         `json:"network"`
-	At          time.Time      `json:"at"`
-	State       string         `json:"state"` // the confirmed state at At
-	Since       *time.Time     `json:"since"` // start of that state's period
-	GeneratedAt time.Time      `json:"generated_at"`
-	Items       []EvidenceItem `json:"measurements"`
+	Domain      string     `json:"domain"`
+	Network     string     `json:"network"`
+	At          time.Time  `json:"at"`
+	State       string     `json:"state"` // the confirmed state at At
+	Since       *time.Time `json:"since"` // start of that state's period
+	GeneratedAt time.Time  `json:"generated_at"`
+	// Period is the confirmed period covering At (nil when none does: in a gap, or before
+	// the first confirmed state), and Params the rules that confirmed it.
+	Period *timeline.Period `json:"period"`
+	Params timeline.Params  `json:"params"`
+	Items  []EvidenceItem   `json:"measurements"`
+	// Missing counts measurements behind the state that could not be read back (deleted
+	// while the bundle was made); they are not in Items.
+	Missing int `json:"missing"`
 	// SHA256 is the hex SHA-256 of the concatenated Items[i].SHA256 values in order, so the
 	// bundle as a whole can be cited by one hash.
 	SHA256 string `json:"sha256"`

@@ -286,3 +286,65 @@ func parseFluxTime(s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// Domains returns the domains with reach points matching f (Domains ignored), sorted. It
+// reads one point per series.
+func (s *Store) Domains(ctx context.Context, f ObsFilter) ([]string, error) {
+	f.Domains = nil
+	p, err := newObsPlan(f, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	flux := fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._measurement == %q%s and r._field == "status")
+  |> first()
+  |> keep(columns: ["domain"])
+  |> group()
+  |> distinct(column: "domain")`,
+		fluxString(s.cfg.Bucket), fluxTime(p.from), fluxTime(p.to), Reach, p.others)
+	seen := map[string]bool{}
+	err = s.stream(ctx, flux, []string{"_value"}, func(v []string) error {
+		seen[strings.Clone(v[0])] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	delete(seen, "")
+	out := make([]string, 0, len(seen))
+	for d := range seen {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// RawJSON returns the stored JSON of the reach points matching f, by measurement ID:
+// `raw`, `raw_1`, … concatenated, exactly the bytes the collector wrote. Keep f's range
+// short: this reads the largest field.
+func (s *Store) RawJSON(ctx context.Context, f ObsFilter) (map[string]string, error) {
+	p, err := newObsPlan(f, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	flux := fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._measurement == %q%s%s and (r._field == "id" or r._field =~ /^raw(_[0-9]+)?$/))
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
+		fluxString(s.cfg.Bucket), fluxTime(p.from), fluxTime(p.to), Reach, p.domains, p.others)
+	cols := []string{"_time", "id"}
+	for i := range maxRawChunks {
+		cols = append(cols, rawField(i))
+	}
+	out := map[string]string{}
+	err = s.stream(ctx, flux, cols, func(v []string) error {
+		at, err := parseFluxTime(v[0])
+		if err != nil || !at.Before(p.to) || v[1] == "" {
+			return err
+		}
+		out[strings.Clone(v[1])] = strings.Join(v[2:], "")
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,95 @@
+package report
+
+import (
+	"encoding/csv"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pantau-dev/pantau/orders"
+	"github.com/pantau-dev/pantau/timeline"
+)
+
+// writeCSV answers rows (the first is the header) as a CSV download named name.csv.
+func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(name, `"`, "")+`.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.WriteAll(rows)
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func optSeconds(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return ftoa(*f)
+}
+
+// timelineCSV has one row per period and per gap, in time order within each timeline.
+func timelineCSV(tls []timeline.Timeline) [][]string {
+	rows := [][]string{{"domain", "network", "probe", "kind", "state", "method", "since", "confirmed", "first_seen",
+		"last_seen", "until", "measurements", "disagreeing", "probes", "gap_reason"}}
+	for _, tl := range tls {
+		var body [][]string
+		for _, p := range tl.Periods {
+			body = append(body, []string{tl.Domain, tl.Network, tl.Probe, "period", string(p.State), p.Method, ts(p.Since),
+				ts(p.Confirmed), ts(p.FirstSeen), ts(p.LastSeen), ts(p.Until), itoa(p.Measurements), itoa(p.Disagreeing), itoa(p.Probes), ""})
+		}
+		for _, g := range tl.Gaps {
+			body = append(body, []string{tl.Domain, tl.Network, tl.Probe, "gap", "", "", ts(g.From), "", "", "", ts(g.To), "", "", "", g.Reason})
+		}
+		slices.SortStableFunc(body, func(a, b []string) int { return strings.Compare(a[6], b[6]) })
+		rows = append(rows, body...)
+	}
+	return rows
+}
+
+func transitionsCSV(trs []timeline.Transition) [][]string {
+	rows := [][]string{{"domain", "network", "probe", "from", "to", "method", "at", "confirmed"}}
+	for _, t := range trs {
+		rows = append(rows, []string{t.Domain, t.Network, t.Probe, string(t.From), string(t.To), t.Method, ts(t.At), ts(t.Confirmed)})
+	}
+	return rows
+}
+
+func ordersCSV(list []orders.Order) [][]string {
+	rows := [][]string{{"id", "title", "authority", "reference", "expect", "effective", "grace_s", "domains", "networks", "supersedes"}}
+	for _, o := range list {
+		rows = append(rows, []string{o.ID, o.Title, o.Authority, o.Reference, string(o.Expect), ts(o.Effective),
+			ftoa(o.Grace.Seconds()), strings.Join(o.Domains, " "), strings.Join(o.Networks, "; "), o.Supersedes})
+	}
+	return rows
+}
+
+// complianceCSV has one row per network and domain, with the network's figures repeated.
+func complianceCSV(r orders.Report) [][]string {
+	rows := [][]string{{"order", "at", "order_status", "network", "network_status", "network_time_to_effect_s",
+		"network_share", "domain", "status", "current", "effect", "time_to_effect_s", "share", "consistent",
+		"measurements", "undecided", "counter_total", "gaps"}}
+	for _, n := range r.Networks {
+		for _, d := range n.Domains {
+			effect := ""
+			if d.Effect != nil {
+				effect = ts(*d.Effect)
+			}
+			rows = append(rows, []string{r.Order.ID, ts(r.At), string(r.Status), n.Network, string(n.Status),
+				optSeconds(n.TimeToEffectS), ftoa(n.Share), d.Domain, string(d.Status), string(d.Current), effect,
+				optSeconds(d.TimeToEffectS), ftoa(d.Share), itoa(d.Consistent), itoa(d.Measurements), itoa(d.Undecided),
+				itoa(d.CounterTotal), itoa(d.Gaps)})
+		}
+	}
+	return rows
+}
