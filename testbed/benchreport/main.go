@@ -29,9 +29,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pantau-dev/pantau/collector/report"
 )
 
 func main() { os.Exit(run()) }
@@ -42,7 +45,8 @@ type config struct {
 	days, perNet, batch, writers, gens      int
 	requests, runs                          int
 	maxP95, maxCompliance                   time.Duration
-	keep, reuse, check                      bool
+	cadence, beat                           time.Duration
+	keep, reuse, check, noCache             bool
 }
 
 func run() int {
@@ -51,6 +55,8 @@ func run() int {
 	flag.StringVar(&start, "start", "", "first day of the data set, YYYY-MM-DD (default: 30 days before today, UTC)")
 	flag.IntVar(&c.days, "days", 30, "days of data")
 	flag.IntVar(&c.perNet, "probes-per-network", 5, "probes on each of the 10 networks")
+	flag.DurationVar(&c.cadence, "cadence", 15*time.Minute, "between two measurements of a domain by a probe")
+	flag.DurationVar(&c.beat, "beat", 5*time.Minute, "between two heartbeats of a probe (must divide --cadence)")
 	flag.StringVar(&c.list, "list", "schedules/lists/id-telegram-web-2017.txt", "the domains (host names of the list)")
 	flag.IntVar(&c.batch, "batch", 5000, "points per write request")
 	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
@@ -59,6 +65,7 @@ func run() int {
 	flag.BoolVar(&c.reuse, "reuse", false, "the database already holds the data set (from --keep): do not write it")
 	flag.BoolVar(&c.keep, "keep", false, "keep the database at the end")
 	flag.StringVar(&c.collector, "collector", "", "measure this running collector (its store must read the database) instead of one in this process")
+	flag.BoolVar(&c.noCache, "no-cache", false, "disable the report's cache of observations and heartbeats (every request reads InfluxDB)")
 	flag.IntVar(&c.requests, "timelines", 100, "timeline requests")
 	flag.IntVar(&c.runs, "compliance-runs", 5, "compliance report requests")
 	flag.DurationVar(&c.maxP95, "max-timeline-p95", 300*time.Millisecond, "goal: p95 timeline latency at most this")
@@ -82,6 +89,9 @@ func run() int {
 		return 2
 	case c.days < 10 || c.perNet < 2 || c.batch < 1 || c.writers < 1 || c.gens < 1 || c.requests < 1 || c.runs < 1:
 		fmt.Fprintln(os.Stderr, "benchreport: want --days ≥ 10, --probes-per-network ≥ 2 and --batch, --writers, --generators, --timelines, --compliance-runs ≥ 1")
+		return 2
+	case c.beat <= 0 || c.cadence < c.beat || c.cadence%c.beat != 0 || c.cadence > time.Hour:
+		fmt.Fprintln(os.Stderr, "benchreport: want --beat > 0 dividing --cadence, and --cadence ≤ 1h")
 		return 2
 	case c.reuse && c.db == "":
 		fmt.Fprintln(os.Stderr, "benchreport: --reuse needs --db")
@@ -110,6 +120,7 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 		return nil, err
 	}
 	w := newWorld(c.start, c.days, c.perNet, domains)
+	w.cadence, w.beat = c.cadence, c.beat
 	if c.db == "" {
 		c.db = fmt.Sprintf("benchreport_%d", time.Now().Unix())
 	}
@@ -132,18 +143,24 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 		fmt.Printf("write: %d points (%d reach, %d probe_status, %d probe_schedule) in %.1fs: %.0f points/s (%d-point requests, %d writers, %d generators)\n",
 			n.total(), n.reach.Load(), n.beats.Load(), n.schedule.Load(), took.Seconds(), float64(n.total())/took.Seconds(), c.batch, c.writers, c.gens)
 	}
+	fmt.Println(loadAvg())
 	if err := verifyCounts(ctx, c.influx, c.db, w); err != nil {
 		return nil, err
 	}
 
 	base := c.collector
+	var st *timedStore
 	if base == "" {
-		url, stop, err := serveCollector(ctx, c.influx, bucket, w, log)
+		cache := report.CacheConfig{}
+		if c.noCache {
+			cache.MaxItems = -1
+		}
+		url, s, stop, err := serveCollector(ctx, c.influx, bucket, w, cache, log)
 		if err != nil {
 			return nil, err
 		}
 		defer stop()
-		base = url
+		base, st = url, s
 	}
 	stopProfile, err := profile(c.cpuProfile)
 	if err != nil {
@@ -156,15 +173,25 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	reads := func(what string) {
+		if st != nil {
+			obs, beats := st.take()
+			fmt.Printf("  %s: store reads: observations %v; heartbeats %v\n", what, obs, beats)
+		}
+	}
+	reads("the first timeline")
 	lat, err := timelines(ctx, client, base, w, c.requests, 1)
 	if err != nil {
 		return nil, err
 	}
+	reads(fmt.Sprintf("%d timelines", c.requests))
 	clat, rep, err := compliance(ctx, client, base, w, orderID, c.runs)
 	if err != nil {
 		return nil, err
 	}
+	reads(fmt.Sprintf("%d compliance reports", c.runs))
 	stopProfile()
+	fmt.Println(loadAvg())
 
 	p50, p95 := pct(lat, 0.5), pct(lat, 0.95)
 	fmt.Printf("timeline: %d requests (random domain × network, %d days each): p50 %v, p95 %v, max %v (goal p95 ≤ %v); the first, cold: %v\n",
@@ -225,6 +252,16 @@ func readList(path string) ([]string, error) {
 		return nil, fmt.Errorf("--list: %s holds no host names", path)
 	}
 	return out, s.Err()
+}
+
+// loadAvg describes the machine's load: numbers taken on a busy machine are disturbed.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "(load average unknown)"
+	}
+	return fmt.Sprintf("(load average %s %s %s on %d CPUs: other work on the machine disturbs the numbers)", f[0], f[1], f[2], runtime.NumCPU())
 }
 
 func pct(ds []time.Duration, p float64) time.Duration {
