@@ -162,6 +162,7 @@ func TestBrowserHeatmap(t *testing.T) {
 	do(t, ctx, "click a cell",
 		chromedp.Click(chromedp.CSS(`tr[data-network="Telkomsel"] a.cell[data-from="2017-07-14T00:00:00Z"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#measurements")))
+	keepScreenshot(t, "cell.png", run(t, ctx, "page", chromedp.Screenshot(chromedp.CSS("body"))))
 	heading := run(t, ctx, "heading", chromedp.Text(chromedp.CSS("h1")))
 	rows := run(t, ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll('#measurements tbody tr').length`))
 	evidence := run(t, ctx, "evidence", chromedp.AttributeValue(chromedp.CSS("#evidence"), "href")).Value
@@ -239,6 +240,7 @@ func TestBrowserOrdersAndAdmin(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#orders")),
 		chromedp.Click(chromedp.CSS(`a[href="/orders/test-block"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#compliance")))
+	keepScreenshot(t, "order.png", run(t, ctx, "page", chromedp.Screenshot(chromedp.CSS("body"))))
 	overall := run(t, ctx, "overall", chromedp.Text(chromedp.CSS("#overall")))
 	networks := run(t, ctx, "networks", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#compliance tbody')).map(b =>
 		b.dataset.network + ': ' + b.querySelector('.net-row .badge').textContent)`))

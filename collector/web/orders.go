@@ -80,10 +80,19 @@ var funcs = template.FuncMap{
 	"counterHref": func(o orders.Order, network, domain string, at time.Time) string {
 		return cellHref(domain, network, o.Effective.Add(o.Grace), at)
 	},
-	"join":       func(s []string) string { return strings.Join(s, ", ") },
-	"state":      func(s timeline.State) string { return string(s) },
-	"inc":        func(n int) int { return n + 1 },
-	"statusText": http.StatusText,
+	"orderMapHref": orderMapHref,
+	"join":         func(s []string) string { return strings.Join(s, ", ") },
+	"state":        func(s timeline.State) string { return string(s) },
+	"inc":          func(n int) int { return n + 1 },
+	"statusText":   http.StatusText,
+}
+
+// orderMapHref is the heatmap of a domain around an order: a week before it took effect
+// to three weeks after, in 6-hour cells.
+func orderMapHref(o orders.Order, domain string) string {
+	day := o.Effective.UTC().Truncate(24 * time.Hour)
+	return "/?" + url.Values{"domain": {domain}, "from": {day.AddDate(0, 0, -7).Format(time.DateOnly)},
+		"to": {day.AddDate(0, 0, 21).Format(time.DateOnly)}, "step": {"6h"}}.Encode()
 }
 
 func optTime(t *time.Time) string {

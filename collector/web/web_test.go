@@ -203,7 +203,7 @@ func TestOrdersPages(t *testing.T) {
 	}
 	mustContain(t, body, `<h2>Compliance at 2017-07-20 00:00 UTC: <span id="overall" class="badge c-non-compliant">non-compliant</span></h2>`,
 		`<tbody data-network="Telkomsel">`,
-		`<tr class="domain-row" data-domain="t.me"><td>t.me</td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
+		`<tr class="domain-row" data-domain="t.me"><td><a href="/?domain=t.me&amp;from=2017-07-07&amp;step=6h&amp;to=2017-08-04">t.me</a></td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
 		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">240</a>`,
 		`Counter-evidence on Indosat Ooredoo: 10 of 240, newest first`)
 
