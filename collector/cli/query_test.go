@@ -1,15 +1,23 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/influxtest"
+	"github.com/pantau-dev/pantau/measurement"
 	"github.com/pantau-dev/pantau/orders"
 	"github.com/pantau-dev/pantau/timeline"
 )
@@ -251,5 +259,126 @@ func TestQueryUnreachable(t *testing.T) {
 	if want := "collector query changes: http://" + addr + "/api/v1/changes?since="; code != 1 || !strings.HasPrefix(errOut, want) ||
 		!strings.HasSuffix(errOut, ": connect: connection refused\n") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// The collector fixture: measurements of two names every 30 minutes by three probes on two
+// networks, 12 to 18 July 2017 (probe i measures t.me at :0i and :3i, web.telegram.org ten
+// minutes later), and heartbeats between them. Telkomsel blocks both names by DNS from 14 July
+// 03:00; Indosat Ooredoo blocks web.telegram.org over HTTP from 06:00, never t.me.
+var (
+	fxStart  = time.Date(2017, 7, 12, 0, 0, 0, 0, time.UTC)
+	fxEnd    = time.Date(2017, 7, 18, 0, 0, 0, 0, time.UTC)
+	fxProbes = []store.Identity{
+		{Probe: "tsel-1", Network: "Telkomsel", Country: "ID", ASN: 23693},
+		{Probe: "tsel-2", Network: "Telkomsel", Country: "ID", ASN: 23693},
+		{Probe: "isat-1", Network: "Indosat Ooredoo", Country: "ID", ASN: 4761},
+	}
+)
+
+const fxOrder = `id: test-telegram
+authority: Kominfo
+reference: test
+domains: [t.me, web.telegram.org]
+expect: blocked
+effective: 2017-07-14T00:00:00Z
+grace: 24h
+networks: [Telkomsel, Indosat Ooredoo]
+`
+
+func fxVerdict(network, domain string, at time.Time) (string, string) {
+	switch {
+	case network == "Telkomsel" && !at.Before(jul14.Add(3*hour)):
+		return "blocked", "dns"
+	case network == "Indosat Ooredoo" && domain == "web.telegram.org" && !at.Before(jul14.Add(6*hour)):
+		return "blocked", "http"
+	}
+	return "accessible", ""
+}
+
+// reportAPI serves the report API of a real store over the fixture.
+func reportAPI(t *testing.T) string {
+	url, _ := influxtest.Server(t)
+	st, err := store.New(store.Config{URL: url, Bucket: influxtest.NewBucket(t), Timeout: time.Minute}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var items []store.Item
+	for at := fxStart; at.Before(fxEnd); at = at.Add(30 * time.Minute) {
+		for i, p := range fxProbes {
+			if err := st.WriteHeartbeat(ctx, store.HeartbeatItem{H: &measurement.Heartbeat{SentAt: at.Add(15 * time.Minute)},
+				Probe: p, ReceivedAt: at.Add(15 * time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			for j, d := range []string{"t.me", "web.telegram.org"} {
+				m := &measurement.Measurement{ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + d + "/", Kind: "web",
+					Domain: d, Port: 443, StartedAt: at.Add(time.Duration(i+10*j) * time.Minute), RuntimeMS: 100,
+					Software: measurement.Software{Name: "pantau", Version: "test"}}
+				m.Verdict.Status, m.Verdict.Method = fxVerdict(p.Network, d, m.StartedAt)
+				items = append(items, store.Item{M: m, Probe: p, ReceivedAt: m.StartedAt.Add(time.Minute)})
+			}
+		}
+	}
+	if err := st.Write(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "test-telegram.yaml"), []byte(fxOrder), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := report.New(report.Config{Source: st, OrdersDir: dir, Now: func() time.Time { return fxEnd }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.Handler(""))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestQueryCollector(t *testing.T) {
+	getenv := env(map[string]string{"PANTAU_COLLECTOR": reportAPI(t)})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"timeline", "--domain", "t.me", "--from", "2017-07-12", "--to", "2017-07-18"}, `
+NETWORK          STATE       METHOD  SINCE             UNTIL             FIRST SEEN        LAST SEEN         MEASUREMENTS  PROBES
+Indosat Ooredoo  accessible  -       2017-07-12 00:02  2017-07-18 00:00  2017-07-12 00:02  2017-07-17 23:32  288           1
+Telkomsel        accessible  -       2017-07-12 00:00  2017-07-14 03:00  2017-07-12 00:00  2017-07-14 02:31  204           2
+Telkomsel        blocked     dns     2017-07-14 03:00  2017-07-18 00:00  2017-07-14 03:00  2017-07-17 23:31  372           2
+`},
+		{[]string{"changes", "--since", "2017-07-13", "--to", "2017-07-18"}, `
+CONFIRMED         DOMAIN            NETWORK          FROM        TO       METHOD  SINCE
+2017-07-14 03:30  t.me              Telkomsel        accessible  blocked  dns     2017-07-14 03:00
+2017-07-14 03:40  web.telegram.org  Telkomsel        accessible  blocked  dns     2017-07-14 03:10
+2017-07-14 07:12  web.telegram.org  Indosat Ooredoo  accessible  blocked  http    2017-07-14 06:12
+`},
+		{[]string{"compliance", "--order", "test-telegram", "--at", "2017-07-18"}, `
+order test-telegram: Kominfo, test
+expects blocked from 2017-07-14 00:00 UTC, grace 1d; status at 2017-07-18 00:00 UTC: non-compliant
+
+NETWORK          DOMAIN            STATUS         TIME TO EFFECT  SHARE             CURRENT     COUNTER-EVIDENCE  GAPS
+Telkomsel        all               compliant      3h10m           100.0% (576/576)  -           0                 -
+Telkomsel        t.me              compliant      3h              100.0% (288/288)  blocked     0                 0
+Telkomsel        web.telegram.org  compliant      3h10m           100.0% (288/288)  blocked     0                 0
+Indosat Ooredoo  all               non-compliant  -               50.0% (144/288)   -           144               -
+Indosat Ooredoo  t.me              non-compliant  -               0.0% (0/144)      accessible  144               0
+Indosat Ooredoo  web.telegram.org  compliant      6h12m           100.0% (144/144)  blocked     0                 0
+`},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			code, out, errOut := run(t, getenv, append([]string{"query"}, tc.args...)...)
+			if code != 0 || errOut != "" || out != tc.want[1:] {
+				t.Errorf("exit %d, stderr %q, stdout\n%s\nwant\n%s", code, errOut, out, tc.want[1:])
+			}
+		})
+	}
+	code, out, errOut := run(t, getenv, "query", "changes", "--since", "2017-07-13", "--to", "2017-07-18", "--format", "json")
+	var v struct{ Changes []timeline.Transition }
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || errOut != "" || err != nil || len(v.Changes) == 0 {
+		t.Errorf("json: exit %d, stderr %q, %v, stdout %s", code, errOut, err, out)
 	}
 }
