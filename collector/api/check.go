@@ -1,14 +1,12 @@
 package api
 
 import (
-	"bytes"
+	"encoding"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/measurement"
@@ -18,213 +16,138 @@ var (
 	measurementType = reflect.TypeFor[measurement.Measurement]()
 	heartbeatType   = reflect.TypeFor[measurement.Heartbeat]()
 	timeType        = reflect.TypeFor[time.Time]()
+	// measurementPlan is compiled once, on first use: it only depends on the type.
+	measurementPlan = sync.OnceValue(func() *plan { return compile(measurementType) })
 )
 
-// checkJSON walks the JSON document b along the Go type t and reports the first value
-// encoding/json would accept loosely or refuse without saying where: an unknown or
-// duplicate key (keys match exactly, not case-insensitively), a value of the wrong JSON
-// type, null for a field that cannot be null, a number out of range, a bad time, and data
-// after the document. Errors name the path, e.g. `dns[0].answers[1].ttl`.
+// checkJSON reports the first problem decodeStrict finds in the JSON document b for the
+// Go type t (see decodeStrict), decoding into a throw-away value.
 func checkJSON(b []byte, t reflect.Type) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	c := checker{dec: dec}
-	if err := c.value(t, ""); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("data after the JSON object at byte %d", dec.InputOffset())
-	}
-	return nil
+	return decodeStrict(b, compile(t), reflect.New(t).Elem())
 }
 
-type checker struct{ dec *json.Decoder }
+// planKind is what the decoder does with one Go type.
+type planKind uint8
 
-// token reads the next token; a syntax error names the path it was found in.
-func (c *checker) token(path string) (json.Token, error) {
-	tok, err := c.dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%s%s", at(path), jsonError(err))
-	}
-	return tok, nil
+const (
+	pString planKind = iota
+	pBool
+	pInt
+	pUint
+	pFloat
+	pTime
+	pStruct
+	pMap
+	pSlice
+	pPointer
+	pUnsupported
+)
+
+// plan says how to decode JSON into one Go type: compiled once per type from reflection.
+type plan struct {
+	kind   planKind
+	t      reflect.Type
+	elem   *plan             // pointer, slice and map elements
+	fields map[string]*field // struct members by exact JSON name
+	n      int               // number of fields
 }
 
-// at prefixes an error message with path, when there is one.
-func at(path string) string {
-	if path == "" {
-		return ""
-	}
-	return path + ": "
+// field is one JSON member of a struct, with the fields of embedded structs promoted.
+type field struct {
+	name  string
+	index []int // reflect.Value.FieldByIndex
+	ord   int   // 0..n-1, for duplicate detection
+	p     *plan
 }
 
-// value checks the next JSON value against t.
-func (c *checker) value(t reflect.Type, path string) error {
-	tok, err := c.token(path)
-	if err != nil {
-		return err
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// compile returns the plan of t. Types encoding/json would treat specially (custom
+// unmarshalers other than time.Time's, []byte, interfaces) are unsupported: decoding
+// them is an error, never a silent difference from encoding/json.
+func compile(t reflect.Type) *plan {
+	return compileInto(t, map[reflect.Type]*plan{})
+}
+
+func compileInto(t reflect.Type, done map[reflect.Type]*plan) *plan {
+	if p := done[t]; p != nil {
+		return p
 	}
-	if tok == nil { // null
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map:
-			return nil
+	p := &plan{t: t}
+	done[t] = p
+	custom := t != timeType && (t.Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(jsonUnmarshaler) ||
+		t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler))
+	switch k := t.Kind(); {
+	case t == timeType:
+		p.kind = pTime
+	case k == reflect.Pointer:
+		p.kind, p.elem = pPointer, compileInto(t.Elem(), done)
+	case custom:
+		p.kind = pUnsupported
+	case k == reflect.String:
+		p.kind = pString
+	case k == reflect.Bool:
+		p.kind = pBool
+	case k >= reflect.Int && k <= reflect.Int64:
+		p.kind = pInt
+	case k >= reflect.Uint && k <= reflect.Uint64:
+		p.kind = pUint
+	case k == reflect.Float32 || k == reflect.Float64:
+		p.kind = pFloat
+	case k == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
+		p.kind, p.elem = pSlice, compileInto(t.Elem(), done)
+	case k == reflect.Map && t.Key().Kind() == reflect.String:
+		p.kind, p.elem = pMap, compileInto(t.Elem(), done)
+	case k == reflect.Struct:
+		p.kind, p.fields = pStruct, map[string]*field{}
+		for _, f := range fieldsOf(t, nil) {
+			f.ord = p.n
+			f.p = compileInto(t.FieldByIndex(f.index).Type, done)
+			p.fields[f.name] = f
+			p.n++
 		}
-		return c.mismatch(path, tok, t)
+	default:
+		p.kind = pUnsupported
 	}
-	orig := t // for messages: "a string or null"
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	return p
+}
+
+// fieldsOf lists the JSON members of struct t (reached through index), with the fields
+// of embedded structs without a JSON name promoted unless an outer field has their name,
+// as encoding/json does.
+func fieldsOf(t reflect.Type, index []int) []*field {
+	var out []*field
+	names := map[string]bool{}
+	var embedded []reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		idx := append(index[:len(index):len(index)], i)
+		switch {
+		case name == "-" || !f.IsExported() && !f.Anonymous:
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			f.Index = idx
+			embedded = append(embedded, f)
+		default:
+			if name == "" {
+				name = f.Name
+			}
+			names[name] = true
+			out = append(out, &field{name: name, index: idx})
+		}
 	}
-	if t == timeType {
-		s, ok := tok.(string)
-		if !ok {
-			return c.mismatch(path, tok, orig)
-		}
-		var tt time.Time
-		if err := tt.UnmarshalText([]byte(s)); err != nil {
-			return fmt.Errorf("%s%q is not an RFC 3339 time", at(path), clip(s))
-		}
-		return nil
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if tok != json.Delim('{') {
-			return c.mismatch(path, tok, orig)
-		}
-		return c.object(fieldsOf(t), path)
-	case reflect.Map:
-		if tok != json.Delim('{') {
-			return c.mismatch(path, tok, orig)
-		}
-		return c.mapValues(t, path)
-	case reflect.Slice:
-		if tok != json.Delim('[') {
-			return c.mismatch(path, tok, orig)
-		}
-		for i := 0; c.dec.More(); i++ {
-			if err := c.value(t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+	for _, e := range embedded {
+		for _, f := range fieldsOf(e.Type, e.Index) {
+			if !names[f.name] {
+				names[f.name] = true
+				out = append(out, f)
 			}
 		}
-		_, err := c.token(path)
-		return err
-	case reflect.String:
-		if _, ok := tok.(string); !ok {
-			return c.mismatch(path, tok, orig)
-		}
-	case reflect.Bool:
-		if _, ok := tok.(bool); !ok {
-			return c.mismatch(path, tok, orig)
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		n, ok := tok.(json.Number)
-		if !ok {
-			return c.mismatch(path, tok, orig)
-		}
-		return number(path, string(n), t)
-	default:
-		return fmt.Errorf("%scannot check a %s", at(path), t)
 	}
-	return nil
-}
-
-// object checks the members of an object whose '{' was read.
-func (c *checker) object(fields map[string]reflect.Type, path string) error {
-	seen := map[string]bool{}
-	for c.dec.More() {
-		tok, err := c.token(path)
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string) // object keys are always strings
-		p := key
-		if path != "" {
-			p = path + "." + key
-		}
-		ft, ok := fields[key]
-		switch {
-		case !ok:
-			return fmt.Errorf("%sunknown field %q", at(path), clip(key))
-		case seen[key]:
-			return fmt.Errorf("%s: given twice", p)
-		}
-		seen[key] = true
-		if err := c.value(ft, p); err != nil {
-			return err
-		}
-	}
-	_, err := c.token(path)
-	return err
-}
-
-// mapValues checks the members of a JSON object decoded into a Go map with string keys.
-func (c *checker) mapValues(t reflect.Type, path string) error {
-	seen := map[string]bool{}
-	for c.dec.More() {
-		tok, err := c.token(path)
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		p := fmt.Sprintf("%s[%q]", path, clip(key))
-		if seen[key] {
-			return fmt.Errorf("%s: given twice", p)
-		}
-		seen[key] = true
-		if err := c.value(t.Elem(), p); err != nil {
-			return err
-		}
-	}
-	_, err := c.token(path)
-	return err
-}
-
-// number checks that the JSON number s fits t.
-func number(path, s string, t reflect.Type) error {
-	var err error
-	kind := "an integer"
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		_, err = strconv.ParseInt(s, 10, t.Bits())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		kind = "an unsigned integer"
-		_, err = strconv.ParseUint(s, 10, t.Bits())
-	default:
-		kind = "a number"
-		_, err = strconv.ParseFloat(s, t.Bits())
-	}
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, strconv.ErrRange) {
-		return fmt.Errorf("%s%s is out of range for %s", at(path), clip(s), kind)
-	}
-	return fmt.Errorf("%s%s is not %s", at(path), clip(s), kind)
-}
-
-// mismatch describes a JSON value of the wrong type.
-func (c *checker) mismatch(path string, tok json.Token, t reflect.Type) error {
-	var got string
-	switch tok.(type) {
-	case nil:
-		got = "null"
-	case string:
-		got = "a string"
-	case bool:
-		got = "a boolean"
-	case json.Number:
-		got = "a number"
-	case json.Delim:
-		got = "an object"
-		if tok == json.Delim('[') {
-			got = "an array"
-		}
-	}
-	if path == "" {
-		return fmt.Errorf("want a JSON object, got %s", got)
-	}
-	return fmt.Errorf("%s: cannot be %s (want %s)", path, got, want(t))
+	return out
 }
 
 // want names the JSON form of t.
@@ -251,33 +174,12 @@ func want(t reflect.Type) string {
 	return "a number"
 }
 
-// fieldsOf maps the JSON names of struct t's fields to their types, with the fields of
-// embedded structs without a JSON name promoted unless an outer field has their name,
-// as encoding/json does.
-func fieldsOf(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	var embedded []reflect.Type
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-" || !f.IsExported() && !f.Anonymous:
-		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
-			embedded = append(embedded, f.Type)
-		case name == "":
-			out[f.Name] = f.Type
-		default:
-			out[name] = f.Type
-		}
+// at prefixes an error message with path, when there is one.
+func at(path string) string {
+	if path == "" {
+		return ""
 	}
-	for _, e := range embedded {
-		for k, v := range fieldsOf(e) {
-			if _, ok := out[k]; !ok {
-				out[k] = v
-			}
-		}
-	}
-	return out
+	return path + ": "
 }
 
 // clip shortens s for an error message.
@@ -286,4 +188,37 @@ func clip(s string) string {
 		return strings.ToValidUTF8(s[:64], "") + "…"
 	}
 	return s
+}
+
+// segment is one step of the path to a value: a struct member, an array index or a map
+// key. Paths are rendered only for error messages.
+type segment struct {
+	key   string
+	index int
+	kind  uint8 // segField, segIndex, segKey
+}
+
+const (
+	segField uint8 = iota
+	segIndex
+	segKey
+)
+
+// renderPath renders a path as in `dns[0].answers[1].ttl` or `http[0].headers["Server"]`.
+func renderPath(path []segment) string {
+	var b strings.Builder
+	for _, s := range path {
+		switch s.kind {
+		case segField:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.key)
+		case segIndex:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case segKey:
+			fmt.Fprintf(&b, "[%q]", clip(s.key))
+		}
+	}
+	return b.String()
 }

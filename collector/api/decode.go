@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
 	"github.com/pantau-dev/pantau/measurement"
@@ -78,15 +79,9 @@ func splitBatch(b []byte, maxItems int) ([]json.RawMessage, error) {
 // field as a path, e.g. `dns[0].answers[1].ttl: -1 is out of range for an unsigned
 // integer`; Validate's errors follow, one a line. Empty lists decode as [].
 func DecodeItem(b []byte, now time.Time) (*measurement.Measurement, error) {
-	if err := checkJSON(b, measurementType); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m measurement.Measurement
-	if err := dec.Decode(&m); err != nil {
-		// checkJSON accepted it, so this should not happen; still, never accept it.
-		return nil, errors.New(jsonError(err))
+	if err := decodeStrict(b, measurementPlan(), reflect.ValueOf(&m).Elem()); err != nil {
+		return nil, err
 	}
 	if err := m.Validate(now); err != nil {
 		return nil, err

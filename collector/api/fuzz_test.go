@@ -19,8 +19,10 @@ var fuzzNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // FuzzDecodeItem feeds arbitrary bytes to DecodeItem. It must never panic, must explain
 // every refusal, and whatever it accepts must be valid, decode to the same value with
-// plain encoding/json (the strict checker accepts nothing json reads differently), and
-// survive a second round through DecodeItem unchanged. The checked-in corpus
+// plain encoding/json (the strict decoder accepts nothing json reads differently), and
+// survive a second round through DecodeItem unchanged. It must also accept and refuse
+// exactly what the Token-walk checker it replaced did (ReferenceDecodeItem), with the same
+// messages for what that checker refused. The checked-in corpus
 // (testdata/fuzz/FuzzDecodeItem) holds truncated JSON, huge numbers, unicode and nested
 // garbage besides these seeds.
 func FuzzDecodeItem(f *testing.F) {
@@ -35,6 +37,15 @@ func FuzzDecodeItem(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := api.DecodeItem(b, fuzzNow)
+		ref, fromCheck, refErr := api.ReferenceDecodeItem(b, fuzzNow)
+		switch {
+		case (err == nil) != (refErr == nil):
+			t.Fatalf("error %v; the reference checker's %v", err, refErr)
+		case err != nil && fromCheck && err.Error() != refErr.Error():
+			t.Fatalf("error\n%s\nthe reference checker's\n%s", err, refErr)
+		case err == nil && !reflect.DeepEqual(m, ref):
+			t.Fatalf("the reference checker decodes it differently:\n%+v\n%+v", *ref, *m)
+		}
 		if err != nil {
 			if m != nil || err.Error() == "" {
 				t.Fatalf("error %q with measurement %v", err, m)
