@@ -12,7 +12,6 @@ import (
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
 )
 
 // TestSmallDataSet runs the benchmark's pipeline on a smaller data set (20 probes, three
@@ -48,18 +47,14 @@ func TestSmallDataSet(t *testing.T) {
 	}
 	defer stop()
 	client := &http.Client{Timeout: 2 * time.Minute}
+	var pairs []pair
 	for _, d := range w.domains {
 		for i := range w.networks {
-			var r struct{ Timelines []timeline.Timeline }
-			q := map[string][]string{"domain": {d}, "network": {w.networks[i].name},
-				"from": {w.start.Format(time.RFC3339)}, "to": {w.end().Format(time.RFC3339)}}
-			if _, err := get(ctx, client, base, "/api/v1/timeline", q, &r); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.checkTimeline(d, &w.networks[i], r.Timelines); err != nil {
-				t.Errorf("%s on %s: %v", d, w.networks[i].name, err)
-			}
+			pairs = append(pairs, pair{d, &w.networks[i]})
 		}
+	}
+	if _, err := timelines(ctx, client, base, w, pairs); err != nil {
+		t.Fatal(err)
 	}
 	_, rep, err := compliance(ctx, client, base, w, orderID, 1)
 	if err != nil {

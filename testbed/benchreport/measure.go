@@ -43,25 +43,44 @@ func get(ctx context.Context, client *http.Client, base, path string, query url.
 	return d, nil
 }
 
-// timelines requests n timelines of random (domain, network) pairs over the whole data set
-// and checks each answer. It returns the latencies in request order.
-func timelines(ctx context.Context, client *http.Client, base string, w *world, n int, seed uint64) ([]time.Duration, error) {
+// pair is a (domain, network) pair to request the timeline of.
+type pair struct {
+	domain string
+	net    *network
+}
+
+// randomPairs returns n random pairs; with eachDomain, one per domain (in order) instead.
+func (w *world) randomPairs(n int, eachDomain bool, seed uint64) []pair {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	var lat []time.Duration
+	var out []pair
+	if eachDomain {
+		for _, d := range w.domains {
+			out = append(out, pair{d, &w.networks[rng.IntN(len(w.networks))]})
+		}
+		return out
+	}
 	for range n {
-		d := w.domains[rng.IntN(len(w.domains))]
-		net := &w.networks[rng.IntN(len(w.networks))]
+		out = append(out, pair{w.domains[rng.IntN(len(w.domains))], &w.networks[rng.IntN(len(w.networks))]})
+	}
+	return out
+}
+
+// timelines requests the timelines of pairs over the whole data set, one after the
+// other, and checks each answer. It returns the latencies in request order.
+func timelines(ctx context.Context, client *http.Client, base string, w *world, pairs []pair) ([]time.Duration, error) {
+	var lat []time.Duration
+	for _, p := range pairs {
 		var r struct {
 			Timelines []timeline.Timeline `json:"timelines"`
 		}
-		q := url.Values{"domain": {d}, "network": {net.name}, "from": {w.start.Format(time.RFC3339)}, "to": {w.end().Format(time.RFC3339)}}
+		q := url.Values{"domain": {p.domain}, "network": {p.net.name}, "from": {w.start.Format(time.RFC3339)}, "to": {w.end().Format(time.RFC3339)}}
 		took, err := get(ctx, client, base, "/api/v1/timeline", q, &r)
 		if err != nil {
 			return lat, err
 		}
 		lat = append(lat, took)
-		if err := w.checkTimeline(d, net, r.Timelines); err != nil {
-			return lat, fmt.Errorf("timeline of %s on %s: %w", d, net.name, err)
+		if err := w.checkTimeline(p.domain, p.net, r.Timelines); err != nil {
+			return lat, fmt.Errorf("timeline of %s on %s: %w", p.domain, p.net.name, err)
 		}
 	}
 	return lat, nil
