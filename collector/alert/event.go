@@ -55,12 +55,11 @@ type complianceJSON struct {
 
 // body is the JSON a webhook receives, with every documented field present.
 func (e Event) body(sentAt time.Time) ([]byte, error) {
-	sentAt = sentAt.UTC()
 	if e.Type == KindTransition {
 		return json.Marshal(transitionJSON{e.Type, e.ID, e.Domain, e.Network, e.From, e.To, e.Method,
-			e.At.UTC(), e.Confirmed.UTC(), sentAt})
+			ms(e.At), ms(e.Confirmed), ms(sentAt)})
 	}
-	return json.Marshal(complianceJSON{e.Type, e.ID, e.Order, e.Network, e.From, e.To, e.At.UTC(), sentAt})
+	return json.Marshal(complianceJSON{e.Type, e.ID, e.Order, e.Network, e.From, e.To, ms(e.At), ms(sentAt)})
 }
 
 // eventID hashes the parts that make an event what it is.
@@ -69,14 +68,18 @@ func eventID(parts ...string) string {
 	return hex.EncodeToString(h[:16])
 }
 
+// ms truncates to the precision of measurement times: the store's point times may carry a
+// sub-millisecond tiebreak, which is not part of when a measurement was made.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
 // transitionKey is what makes a transition the same one across checks.
 func transitionKey(t timeline.Transition) string {
-	return eventID(KindTransition, t.Domain, t.Network, t.Confirmed.UTC().Format(time.RFC3339Nano), string(t.To))
+	return eventID(KindTransition, t.Domain, t.Network, ms(t.Confirmed).Format(time.RFC3339Nano), string(t.To))
 }
 
 func transitionEvent(t timeline.Transition) Event {
 	return Event{Type: KindTransition, ID: transitionKey(t), Domain: t.Domain, Network: t.Network,
-		From: string(t.From), To: string(t.To), Method: t.Method, At: t.At, Confirmed: t.Confirmed}
+		From: string(t.From), To: string(t.To), Method: t.Method, At: ms(t.At), Confirmed: ms(t.Confirmed)}
 }
 
 func complianceEvent(order, network string, from, to orders.Status, at time.Time) Event {
