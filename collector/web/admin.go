@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/orders"
 )
 
@@ -238,9 +239,18 @@ func (h *dash) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := h.data.PutOrder(r.Context(), body)
 	if err != nil {
-		h.log.Info("dashboard: order upload refused", "err", err)
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(err, report.ErrBadOrder):
+			h.log.Info("dashboard: order upload refused", "err", err)
+		case errors.Is(err, report.ErrUploadsDisabled):
+			status = http.StatusConflict
+		default:
+			status = http.StatusInternalServerError
+			h.log.Error("dashboard: order upload failed", "err", err)
+		}
 		d.Error = err.Error()
-		h.render(w, r, http.StatusBadRequest, "admin", page{Title: "Admin", Nav: "admin", Data: d})
+		h.render(w, r, status, "admin", page{Title: "Admin", Nav: "admin", Data: d})
 		return
 	}
 	h.log.Info("dashboard: order stored", "order", o.ID)

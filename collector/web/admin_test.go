@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/collector/report"
 )
 
 const adminToken = "s3cret-admin-token-for-tests"
@@ -69,7 +71,7 @@ func upload(t *testing.T, c *http.Client, base, csrf, text string, file []byte) 
 }
 
 func TestAdminLogin(t *testing.T) {
-	srv := serve(t, newData(), nil, adminToken)
+	srv, _ := serveStack(t, adminToken)
 	tests := []struct {
 		name, token string
 		code        int
@@ -115,7 +117,7 @@ func TestAdminLogin(t *testing.T) {
 }
 
 func TestAdminLoginFormToken(t *testing.T) {
-	srv := serve(t, newData(), nil, adminToken)
+	srv, _ := serveStack(t, adminToken)
 	// Without the login page's cookie and form token (a cross-site login), or with a form
 	// token of another login page, the token is not even checked.
 	other := client(t)
@@ -142,8 +144,7 @@ func TestAdminLoginFormToken(t *testing.T) {
 }
 
 func TestAdminUpload(t *testing.T) {
-	d := newData()
-	srv := serve(t, d, nil, adminToken)
+	srv, s := serveStack(t, adminToken)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
 	csrf := csrfOf(t, c, srv.URL)
@@ -161,22 +162,21 @@ func TestAdminUpload(t *testing.T) {
 		t.Errorf("valid order: %d", code)
 	}
 	mustContain(t, body, `Stored order <a href="/orders/lift-1">lift-1</a>: Block t.me (1 domains, 2 networks).`)
-	if _, ok := d.Order("lift-1"); !ok {
-		t.Error("the order was not stored")
+	if o, ok := s.svc.Order("lift-1"); !ok || o.Title != "Block t.me" {
+		t.Errorf("the order was not stored: %+v", o)
 	}
 
 	code, body = upload(t, c, srv.URL, csrf, "  \n", nil)
 	if code != http.StatusBadRequest || !strings.Contains(body, "yaml: empty: paste an order or choose a file") {
 		t.Errorf("empty upload: %d\n%s", code, body)
 	}
-	if d.puts != 2 {
-		t.Errorf("PutOrder called %d times; want 2", d.puts)
+	if got := s.orderFiles(t); strings.Join(got, " ") != "lift-1.yaml test-block.yaml" {
+		t.Errorf("orders folder: %v", got)
 	}
 }
 
 func TestAdminUploadRefused(t *testing.T) {
-	d := newData()
-	srv := serve(t, d, nil, adminToken)
+	srv, s := serveStack(t, adminToken)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
 	csrf := csrfOf(t, c, srv.URL)
@@ -211,15 +211,30 @@ func TestAdminUploadRefused(t *testing.T) {
 	if code, _ := upload(t, c, srv.URL, csrf, "id: x\n", nil); code != http.StatusUnauthorized {
 		t.Errorf("tampered session: %d", code)
 	}
-	if d.puts != 0 {
-		t.Errorf("PutOrder called %d times; want 0", d.puts)
+	if got := s.orderFiles(t); strings.Join(got, " ") != "test-block.yaml" {
+		t.Errorf("orders folder: %v", got)
+	}
+}
+
+func TestAdminUploadWithoutOrdersFolder(t *testing.T) {
+	svc, err := report.New(report.Config{Source: newStore(t), Params: testParams, Now: func() time.Time { return testNow }}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, svc, nil, adminToken)
+	c := client(t)
+	login(t, c, srv.URL, adminToken)
+	code, body := upload(t, c, srv.URL, csrfOf(t, c, srv.URL), testOrderYAML, nil)
+	if code != http.StatusConflict || !strings.Contains(body, "order uploads are disabled: no orders_dir is configured") {
+		t.Errorf("%d\n%s", code, body)
 	}
 }
 
 func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
 	var now atomic.Int64
 	now.Store(testNow.UnixNano())
-	srv := httptest.NewServer(newDash(newData(), nil, adminToken, quiet(), func() time.Time { return time.Unix(0, now.Load()) }))
+	s := newStack(t)
+	srv := httptest.NewServer(newDash(s.svc, s.st, adminToken, quiet(), func() time.Time { return time.Unix(0, now.Load()) }))
 	t.Cleanup(srv.Close)
 	c := client(t)
 	login(t, c, srv.URL, adminToken)
@@ -246,7 +261,7 @@ func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
 }
 
 func TestAdminDisabledWithoutToken(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	c := client(t)
 	for _, p := range []string{"/admin/login", "/admin/orders", "/admin/logout"} {
 		resp, err := c.PostForm(srv.URL+p, url.Values{"token": {""}})

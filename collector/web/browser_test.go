@@ -137,7 +137,7 @@ func near(c color.Color, want color.RGBA, tol int) bool {
 
 func TestBrowserHeatmap(t *testing.T) {
 	ctx := browser(t)
-	srv := serve(t, newData(), newStore(t), "")
+	srv, _ := serveStack(t, "")
 
 	do(t, ctx, "heatmap", chromedp.Navigate(heatmapURL(srv.URL)), chromedp.WaitVisible(chromedp.CSS("#heatmap")))
 	boxes := run(t, ctx, "cells", chromedp.Evaluate[[]cellBox](cellsJS))
@@ -233,8 +233,7 @@ func checkScreenshot(t *testing.T, shot []byte, boxes []cellBox) {
 
 func TestBrowserOrdersAndAdmin(t *testing.T) {
 	ctx := browser(t)
-	d := newData()
-	srv := serve(t, d, nil, adminToken)
+	srv, _ := serveStack(t, adminToken)
 
 	do(t, ctx, "orders", chromedp.Navigate(srv.URL+"/orders"),
 		chromedp.WaitVisible(chromedp.CSS("#orders")),

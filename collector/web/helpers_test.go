@@ -7,13 +7,17 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/timeline"
 )
 
 // The data set every test shows: t.me measured hourly on two networks by two probes each,
@@ -47,8 +51,68 @@ var dsProbes = []store.Identity{
 // testItems is the data set, made once per test binary.
 var testItems = dataset()
 
-// newData returns Data computed from the data set.
-func newData() *engine { return newEngine(testItems) }
+// testParams confirm states as the defaults do; probes measure hourly, so silence counts
+// as a gap after three hours.
+var testParams = timeline.Params{K: 3, M: 2, MaxSilence: 3 * time.Hour}
+
+// testOrderYAML orders t.me blocked on both networks of the data set from 14 July.
+const testOrderYAML = `id: test-block
+title: Block t.me
+authority: Kominfo
+reference: T-1/2017
+domains: [t.me]
+expect: blocked
+effective: 2017-07-14T00:00:00Z
+grace: 1d
+networks: [Telkomsel, Indosat Ooredoo]
+`
+
+// badOrderYAML misspells the expected state on line 6.
+var badOrderYAML = strings.Replace(testOrderYAML, "expect: blocked", "expect: blockd", 1)
+
+// stack is the real collector side the dashboard runs on: the data set in a fresh
+// database of the test InfluxDB, and the report service over it with the seed orders
+// and testOrderYAML in its orders folder.
+type stack struct {
+	svc *report.Service
+	st  *store.Store
+	dir string // the orders folder
+}
+
+func newStack(t *testing.T) stack {
+	t.Helper()
+	st := newStore(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "test-block.yaml"), []byte(testOrderYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := report.New(report.Config{Source: st, OrdersDir: dir, Params: testParams, Now: func() time.Time { return testNow }}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stack{svc: svc, st: st, dir: dir}
+}
+
+// orderFiles lists the files of the stack's orders folder.
+func (s stack) orderFiles(t *testing.T) []string {
+	t.Helper()
+	es, err := os.ReadDir(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// serveStack serves the dashboard on the stack.
+func serveStack(t *testing.T, token string) (*httptest.Server, stack) {
+	t.Helper()
+	s := newStack(t)
+	return serve(t, s.svc, s.st, token), s
+}
 
 // dataset returns the data set's measurements.
 func dataset() []store.Item {
@@ -73,6 +137,23 @@ func dataset() []store.Item {
 	return out
 }
 
+// writeBeats writes a probe's heartbeats, at half past each hour it was on.
+func writeBeats(ctx context.Context, s *store.Store, p store.Identity) error {
+	gap := tselGap
+	if p.Network == isat {
+		gap = isatGap
+	}
+	for at := dsFrom.Add(30 * time.Minute); at.Before(dsTo); at = at.Add(time.Hour) {
+		if !at.Before(gap[0]) && at.Before(gap[1]) {
+			continue
+		}
+		if err := s.WriteHeartbeat(ctx, store.HeartbeatItem{H: &measurement.Heartbeat{SentAt: at}, Probe: p, ReceivedAt: at}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func measured(domain string, started time.Time, v measurement.Verdict) *measurement.Measurement {
 	return &measurement.Measurement{
 		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/", Kind: "web", Domain: domain,
@@ -92,7 +173,8 @@ func testCtx(t *testing.T) context.Context {
 	return c
 }
 
-// newStore returns a store on a fresh database of the test InfluxDB holding the data set.
+// newStore returns a store on a fresh database of the test InfluxDB holding the data set:
+// its measurements, and the probes' hourly heartbeats (none while they were off).
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
 	url, _ := influxtest.Server(t)
@@ -103,6 +185,17 @@ func newStore(t *testing.T) *store.Store {
 	t.Cleanup(s.Close)
 	if err := s.Write(testCtx(t), testItems); err != nil {
 		t.Fatalf("Write: %v", err)
+	}
+	errs := make(chan error, len(dsProbes))
+	for _, p := range dsProbes {
+		go func() {
+			errs <- writeBeats(testCtx(t), s, p)
+		}()
+	}
+	for range dsProbes {
+		if err := <-errs; err != nil {
+			t.Fatalf("WriteHeartbeat: %v", err)
+		}
 	}
 	return s
 }

@@ -159,6 +159,8 @@ func (h *dash) failErr(w http.ResponseWriter, r *http.Request, what string, err 
 	switch {
 	case errors.Is(err, store.ErrBadFilter):
 		h.fail(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, report.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "5")
 		h.fail(w, r, http.StatusServiceUnavailable, "storage unavailable: try again shortly")

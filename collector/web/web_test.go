@@ -56,7 +56,7 @@ var wantCells = []string{
 }
 
 func TestHeatmap(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	code, body := get(t, client(t), heatmapURL(srv.URL))
 	if code != http.StatusOK {
 		t.Fatalf("status %d:\n%s", code, body)
@@ -76,7 +76,7 @@ func TestHeatmap(t *testing.T) {
 }
 
 func TestHomeWithoutDomainSuggestsOrderDomains(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	code, body := get(t, client(t), srv.URL+"/")
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -88,7 +88,7 @@ func TestHomeWithoutDomainSuggestsOrderDomains(t *testing.T) {
 }
 
 func TestHeatmapDefaultsToTheLast30DaysIn6HourCells(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	_, body := get(t, client(t), srv.URL+"/?domain=t.me")
 	// testNow is 20 July 00:00: cells from 20 June 06:00 (30 days before the end of the
 	// cell holding now) to 20 July 06:00.
@@ -99,7 +99,7 @@ func TestHeatmapDefaultsToTheLast30DaysIn6HourCells(t *testing.T) {
 }
 
 func TestHomeErrors(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	tests := []struct {
 		query string
 		code  int
@@ -109,6 +109,8 @@ func TestHomeErrors(t *testing.T) {
 		{"domain=t.me&from=yesterday", 400, `from: &#34;yesterday&#34; is neither a date (2006-01-02) nor an RFC 3339 time`},
 		{"domain=t.me&from=2017-07-20&to=2017-07-10", 400, `from: 2017-07-20T00:00:00Z is not before to: 2017-07-11T00:00:00Z`},
 		{"domain=t.me&from=2017-01-01&to=2017-07-01&step=1h", 400, `step: 1h over 4368h0m0s makes 4368 cells (at most 800)`},
+		{"domain=t.me&from=2017-01-01&to=2017-07-01&step=1d", 400, `from: 2017-01-01T00:00:00Z to 2017-07-02T00:00:00Z is longer than 90 days`},
+		{"domain=t.me%2Fx", 400, `domain: &#34;t.me/x&#34; may hold only letters, digits`},
 		{"domain=nothing.example", 200, `No network measured nothing.example between`},
 	}
 	for _, tt := range tests {
@@ -120,8 +122,7 @@ func TestHomeErrors(t *testing.T) {
 }
 
 func TestCellPageListsTheMeasurements(t *testing.T) {
-	st := newStore(t)
-	srv := serve(t, newData(), st, "")
+	srv, _ := serveStack(t, "")
 	c := client(t)
 	code, body := get(t, c, srv.URL+cellHref(dsDomain, tsel, dsBlock, dsBlock.Add(6*time.Hour)))
 	if code != http.StatusOK {
@@ -161,13 +162,13 @@ func TestCellPageListsTheMeasurements(t *testing.T) {
 }
 
 func TestCellPageOfAGap(t *testing.T) {
-	srv := serve(t, newData(), newStore(t), "")
+	srv, _ := serveStack(t, "")
 	_, body := get(t, client(t), srv.URL+cellHref(dsDomain, tsel, tselGap[0], tselGap[1]))
 	mustContain(t, body, `No measurements of t.me on Telkomsel in this range: a gap in coverage.`)
 }
 
 func TestCellAndRawErrors(t *testing.T) {
-	srv := serve(t, newData(), newStore(t), "")
+	srv, _ := serveStack(t, "")
 	tests := []struct {
 		path string
 		code int
@@ -189,7 +190,7 @@ func TestCellAndRawErrors(t *testing.T) {
 }
 
 func TestOrdersPages(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	c := client(t)
 	code, body := get(t, c, srv.URL+"/orders")
 	if code != http.StatusOK {
@@ -207,6 +208,11 @@ func TestOrdersPages(t *testing.T) {
 		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">240</a>`,
 		`Counter-evidence on Indosat Ooredoo: 10 of 240, newest first`)
 
+	code, body = get(t, c, srv.URL+"/orders/test-block?at=2017-01-01")
+	if code != http.StatusBadRequest || !strings.Contains(body, "at: 2017-01-01T00:00:00Z is more than 168h0m0s before the order took effect (2017-07-14T00:00:00Z)") {
+		t.Errorf("compliance long before the order: %d\n%s", code, body)
+	}
+
 	code, body = get(t, c, srv.URL+"/orders/nope")
 	if code != http.StatusNotFound || !strings.Contains(body, "order: no order &#34;nope&#34;") {
 		t.Errorf("unknown order: %d\n%s", code, body)
@@ -214,7 +220,7 @@ func TestOrdersPages(t *testing.T) {
 }
 
 func TestHeadersStaticAndNotFound(t *testing.T) {
-	srv := serve(t, newData(), nil, "")
+	srv, _ := serveStack(t, "")
 	c := client(t)
 	resp, err := c.Get(srv.URL + "/")
 	if err != nil {
