@@ -157,7 +157,9 @@ func TestStateFile(t *testing.T) {
 	}
 }
 
-func TestRemovedWebhookDropsCounted(t *testing.T) {
+// TestRestartDropsCounted: events a restart cannot keep (a shorter queue, a webhook gone)
+// are counted as dropped.
+func TestRestartDropsCounted(t *testing.T) {
 	r := newReceiver(t)
 	r.setFail(1000)
 	path := filepath.Join(t.TempDir(), "alerts.json")
@@ -175,10 +177,23 @@ func TestRemovedWebhookDropsCounted(t *testing.T) {
 	if err := old.Check(ctx(t)); err == nil {
 		t.Fatal("no error from a failing webhook")
 	}
-	cfg.Webhooks[0].Name = "new"
+	d.add("t.me", "Telkomsel", t0.Add(3*time.Hour), t0.Add(4*time.Hour), timeline.Accessible, "")
+	c.set(t0.Add(4 * time.Hour))
+	if err := old.Check(ctx(t)); err == nil {
+		t.Fatal("no error from a failing webhook")
+	}
+	if s := old.Stats(); s.Pending != 2 {
+		t.Fatalf("stats %+v, want 2 pending", s)
+	}
+	cfg.Queue = 1 // a restart with a shorter queue keeps the newest
 	w := newWatcher(t, cfg, d, c)
-	if s := w.Stats(); s.Dropped != 1 || s.Pending != 0 {
-		t.Errorf("stats %+v, want the old webhook's event counted as dropped", s)
+	if s := w.Stats(); s.Dropped != 1 || s.Pending != 1 {
+		t.Errorf("stats %+v, want 1 dropped and 1 pending", s)
+	}
+	cfg.Webhooks[0].Name = "new"
+	w = newWatcher(t, cfg, d, c)
+	if s := w.Stats(); s.Dropped != 2 || s.Pending != 0 {
+		t.Errorf("stats %+v, want the old webhook's events counted as dropped", s)
 	}
 }
 

@@ -68,6 +68,11 @@ func New(cfg Config, d Data, log *slog.Logger) (*Watcher, error) {
 	w := &Watcher{cfg: cfg, data: d, log: log, now: time.Now, st: st}
 	for _, c := range cfg.Webhooks {
 		h := newHook(c, time.Second, 30*time.Second)
+		if q := st.Pending[c.Name]; len(q) > cfg.Queue { // the queue was made shorter
+			log.Warn("alerts: queue full, oldest events dropped", "webhook", c.Name, "dropped", len(q)-cfg.Queue, "queue", cfg.Queue)
+			h.dropped = int64(len(q) - cfg.Queue)
+			st.Pending[c.Name] = q[len(q)-cfg.Queue:]
+		}
 		h.queue = st.Pending[c.Name]
 		delete(st.Pending, c.Name)
 		w.hooks = append(w.hooks, h)
