@@ -107,11 +107,17 @@ func (s stack) orderFiles(t *testing.T) []string {
 	return out
 }
 
-// serveStack serves the dashboard on the stack.
+// serveStack serves the dashboard on the stack at "/", and the report API under /api/v1/,
+// as the collector does.
 func serveStack(t *testing.T, token string) (*httptest.Server, stack) {
 	t.Helper()
 	s := newStack(t)
-	return serve(t, s.svc, s.st, token), s
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", s.svc.Handler(token))
+	mux.Handle("/", newDash(s.svc, s.st, token, quiet(), func() time.Time { return testNow }))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, s
 }
 
 // dataset returns the data set's measurements.

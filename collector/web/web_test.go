@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/collector/report"
 )
 
 // heatmapURL is the data set's heatmap in day cells.
@@ -136,12 +138,33 @@ func TestCellPageListsTheMeasurements(t *testing.T) {
 		`<span class="badge s-blocked">blocked</span> 12`,
 		`href="/api/v1/evidence?at=2017-07-14T03%3A00%3A00Z&amp;domain=t.me&amp;network=Telkomsel"`)
 
+	// The evidence bundle of the cell, from the report API.
+	resp, err := c.Get(srv.URL + "/api/v1/evidence?at=2017-07-14T03%3A00%3A00Z&domain=t.me&network=Telkomsel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle report.Bundle
+	err = json.NewDecoder(resp.Body).Decode(&bundle)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("evidence: %d %v", resp.StatusCode, err)
+	}
+	if bundle.State != "blocked" || len(bundle.Items) == 0 || bundle.Items[0].Probe.Network != tsel || bundle.SHA256 == "" {
+		t.Errorf("evidence: state %q, %d items, sha256 %q", bundle.State, len(bundle.Items), bundle.SHA256)
+	}
+	for _, it := range bundle.Items {
+		inCell := !it.StartedAt.Before(dsBlock) && it.StartedAt.Before(dsBlock.Add(6*time.Hour))
+		if inCell && !strings.Contains(body, "id="+it.ID) {
+			t.Errorf("evidence item %s of the cell is not listed on its page", it.ID)
+		}
+	}
+
 	// Each row links to the measurement's raw JSON.
 	raw := regexp.MustCompile(`href="(/raw\?[^"]+)">JSON`).FindStringSubmatch(body)
 	if raw == nil {
 		t.Fatal("no raw link")
 	}
-	resp, err := c.Get(srv.URL + strings.ReplaceAll(raw[1], "&amp;", "&"))
+	resp, err = c.Get(srv.URL + strings.ReplaceAll(raw[1], "&amp;", "&"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +243,9 @@ func TestOrdersPages(t *testing.T) {
 }
 
 func TestHeadersStaticAndNotFound(t *testing.T) {
-	srv, _ := serveStack(t, "")
+	// The dashboard alone: it leaves /api/ to the report API.
+	s := newStack(t)
+	srv := serve(t, s.svc, s.st, "")
 	c := client(t)
 	resp, err := c.Get(srv.URL + "/")
 	if err != nil {
