@@ -37,13 +37,14 @@ const (
 
 // Points maps an item to its points (schema: docs/storage.md); nil when Write would
 // refuse the item. It is pure: the same item always gives the same points, which is what
-// makes a resubmission overwrite instead of duplicate.
+// makes a resubmission overwrite instead of duplicate. Write encodes the same points
+// straight to line protocol (lineproto.go); TestLineProtocolMatchesPoints checks they agree.
 func Points(it Item) []*write.Point {
-	pts, _, err := points(it)
-	if err != nil {
+	var ps pointSink
+	if err := mapItem(it, &ps); err != nil {
 		return nil
 	}
-	return pts
+	return ps.pts
 }
 
 // PointTime is the timestamp of every point of m: started_at truncated to the
@@ -56,134 +57,144 @@ func PointTime(m *measurement.Measurement) time.Time {
 	return m.StartedAt.UTC().Truncate(time.Millisecond).Add(time.Duration(h.Sum32() % 1_000_000))
 }
 
-// points builds the points of it and estimates their encoded size in bytes.
-func points(it Item) ([]*write.Point, int, error) {
+// sink receives the points of one measurement: point starts one (tags sorted by key, none
+// empty), the other methods add a field to it.
+type sink interface {
+	point(name string, ts time.Time, tags []tag)
+	str(key, v string)
+	integer(key string, v int64)
+	float(key string, v float64)
+	boolean(key string, v bool)
+}
+
+// mapItem gives the points of it to s. On an error, s may have received some points.
+func mapItem(it Item, s sink) error {
 	m := it.M
 	if m == nil {
-		return nil, 0, fmt.Errorf("item without a measurement")
+		return fmt.Errorf("item without a measurement")
 	}
 	raw, err := rawJSON(m)
 	if err != nil {
-		return nil, 0, fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
+		return fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
 	}
 	if len(raw) > rawChunk*maxRawChunks {
-		return nil, 0, fmt.Errorf("measurement %s: its JSON is %d bytes, more than %d", m.ID, len(raw), rawChunk*maxRawChunks)
+		return fmt.Errorf("measurement %s: its JSON is %d bytes, more than %d", m.ID, len(raw), rawChunk*maxRawChunks)
 	}
-	b := builder{ts: PointTime(m), base: []tag{
+	b := builder{s: s, id: m.ID, ts: PointTime(m), base: [...]tag{
 		{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)},
 		{"country", it.Probe.Country}, {"domain", m.Domain}, {"schedule", m.Schedule},
-	}, seen: map[string]int{}}
+	}}
 
-	p := b.point(Reach, tag{"kind", m.Kind})
-	p.AddField("id", m.ID).
-		AddField("target", m.Target).
-		AddField("status", m.Verdict.Status).
-		AddField("method", m.Verdict.Method).
-		AddField("reason", m.Verdict.Reason).
-		AddField("evidence", strings.Join(m.Verdict.Evidence, "; ")).
-		AddField("fingerprints", fingerprintNames(m.Fingerprints)).
-		AddField("runtime_ms", m.RuntimeMS).
-		AddField("port", int64(m.Port)).
-		AddField("schema_version", int64(m.SchemaVersion)).
-		AddField("received_at_ms", receivedMS(it.ReceivedAt)).
-		AddField("src_asn", int64(it.Geo.ASN)).
-		AddField("src_org", it.Geo.Org)
+	b.point(Reach, tag{"kind", m.Kind})
+	s.str("id", m.ID)
+	s.str("target", m.Target)
+	s.str("status", m.Verdict.Status)
+	s.str("method", m.Verdict.Method)
+	s.str("reason", m.Verdict.Reason)
+	s.str("evidence", strings.Join(m.Verdict.Evidence, "; "))
+	s.str("fingerprints", fingerprintNames(m.Fingerprints))
+	s.float("runtime_ms", m.RuntimeMS)
+	s.integer("port", int64(m.Port))
+	s.integer("schema_version", int64(m.SchemaVersion))
+	s.integer("received_at_ms", receivedMS(it.ReceivedAt))
+	s.integer("src_asn", int64(it.Geo.ASN))
+	s.str("src_org", it.Geo.Org)
 	for i, part := range chunks(raw, rawChunk) {
-		p.AddField(rawField(i), part)
+		s.str(rawField(i), part)
 	}
 
 	for _, q := range m.DNS {
-		p := b.point(DNS, tag{"resolver", q.Resolver}, tag{"transport", q.Transport},
-			tag{"qtype", q.QType}, tag{"system", strconv.FormatBool(q.System)})
-		if p == nil {
+		if !b.point(DNS, tag{"resolver", q.Resolver}, tag{"transport", q.Transport},
+			tag{"qtype", q.QType}, tag{"system", strconv.FormatBool(q.System)}) {
 			continue
 		}
 		answers := []byte("[]")
 		if len(q.Answers) > 0 {
 			answers, _ = json.Marshal(q.Answers) // plain strings and numbers: cannot fail
 		}
-		p.AddField("id", m.ID).
-			AddField("query", q.Query).
-			AddField("rcode", q.Rcode).
-			AddField("failure", str(q.Failure)).
-			AddField("addrs", strings.Join(q.Addrs(), ",")).
-			AddField("answers", string(answers)).
-			AddField("rtt_ms", q.RTTMS).
-			AddField("truncated", q.Truncated).
-			AddField("late_replies", int64(len(q.LateReplies))).
-			AddField("bogons", int64(len(q.Bogons)))
+		s.str("id", m.ID)
+		s.str("query", q.Query)
+		s.str("rcode", q.Rcode)
+		s.str("failure", str(q.Failure))
+		s.str("addrs", strings.Join(q.Addrs(), ","))
+		s.str("answers", string(answers))
+		s.float("rtt_ms", q.RTTMS)
+		s.boolean("truncated", q.Truncated)
+		s.integer("late_replies", int64(len(q.LateReplies)))
+		s.integer("bogons", int64(len(q.Bogons)))
 	}
 	for _, c := range m.TCP {
-		if p := b.point(TCP); p != nil {
-			p.AddField("id", m.ID).
-				AddField("ip", c.IP).
-				AddField("port", int64(c.Port)).
-				AddField("origin", c.Origin).
-				AddField("failure", str(c.Failure)).
-				AddField("time_ms", c.TimeMS)
+		if b.point(TCP) {
+			s.str("id", m.ID)
+			s.str("ip", c.IP)
+			s.integer("port", int64(c.Port))
+			s.str("origin", c.Origin)
+			s.str("failure", str(c.Failure))
+			s.float("time_ms", c.TimeMS)
 		}
 	}
 	for _, h := range m.TLS {
-		if p := b.point(TLS); p != nil {
+		if b.point(TLS) {
 			leaf := ""
 			if len(h.Certificates) > 0 {
 				leaf = h.Certificates[0].SHA256
 			}
-			p.AddField("id", m.ID).
-				AddField("ip", h.IP).
-				AddField("port", int64(h.Port)).
-				AddField("sni", h.SNI).
-				AddField("sni_swap", h.SNISwap).
-				AddField("failure", str(h.Failure)).
-				AddField("version", h.Version).
-				AddField("cert_valid", h.CertValid).
-				AddField("leaf_sha256", leaf).
-				AddField("time_ms", h.TimeMS)
+			s.str("id", m.ID)
+			s.str("ip", h.IP)
+			s.integer("port", int64(h.Port))
+			s.str("sni", h.SNI)
+			s.boolean("sni_swap", h.SNISwap)
+			s.str("failure", str(h.Failure))
+			s.str("version", h.Version)
+			s.boolean("cert_valid", h.CertValid)
+			s.str("leaf_sha256", leaf)
+			s.float("time_ms", h.TimeMS)
 		}
 	}
 	for _, r := range m.HTTP {
-		if p := b.point(HTTP); p != nil {
-			p.AddField("id", m.ID).
-				AddField("url", r.URL).
-				AddField("method", r.Method).
-				AddField("address", r.Address).
-				AddField("status", int64(r.Status)).
-				AddField("failure", str(r.Failure)).
-				AddField("body_length", r.BodyLength).
-				AddField("body_truncated", r.BodyTruncated).
-				AddField("body_sha256", r.BodySHA256).
-				AddField("title", r.Title).
-				AddField("time_ms", r.TimeMS)
+		if b.point(HTTP) {
+			s.str("id", m.ID)
+			s.str("url", r.URL)
+			s.str("method", r.Method)
+			s.str("address", r.Address)
+			s.integer("status", int64(r.Status))
+			s.str("failure", str(r.Failure))
+			s.integer("body_length", r.BodyLength)
+			s.boolean("body_truncated", r.BodyTruncated)
+			s.str("body_sha256", r.BodySHA256)
+			s.str("title", r.Title)
+			s.float("time_ms", r.TimeMS)
 		}
 	}
-	for _, p := range b.pts {
-		for _, t := range p.TagList() {
-			if strings.Contains(t.Value, `\`) {
-				// Before a separator, a backslash in a tag value would escape it.
-				return nil, 0, fmt.Errorf("measurement %s: tag %s=%q: line protocol cannot carry a backslash in a tag", m.ID, t.Key, t.Value)
-			}
-		}
-	}
-	return b.pts, len(raw) + 400*len(b.pts), nil
+	return b.err
 }
 
 type tag struct{ k, v string }
 
-// builder makes the points of one measurement.
+// builder starts the points of one measurement.
 type builder struct {
+	s    sink
+	id   string
 	ts   time.Time
-	base []tag
-	pts  []*write.Point
+	base [6]tag
+	tags []tag
 	seen map[string]int // points per measurement name and extra tags, for `n`
+	err  error          // the first tag line protocol cannot carry
 }
 
-// point adds a point with the base tags, extra and the ordinal tag n (among the points of
-// this measurement with the same name and extra tags); nil past maxOrdinal. reach has no n.
-func (b *builder) point(name string, extra ...tag) *write.Point {
-	p := write.NewPointWithMeasurement(name).SetTime(b.ts)
-	for _, t := range append(b.base[:len(b.base):len(b.base)], extra...) {
+// point starts a point with the base tags, extra and the ordinal tag n (among the points
+// of this measurement with the same name and extra tags); false past maxOrdinal. reach has
+// no n.
+func (b *builder) point(name string, extra ...tag) bool {
+	tags := b.tags[:0]
+	for _, t := range b.base {
 		if t.v != "" { // empty tags are omitted: line protocol has no empty tag values
-			p.AddTag(t.k, t.v)
+			tags = append(tags, t)
+		}
+	}
+	for _, t := range extra {
+		if t.v != "" {
+			tags = append(tags, t)
 		}
 	}
 	if name != Reach {
@@ -191,17 +202,60 @@ func (b *builder) point(name string, extra ...tag) *write.Point {
 		for _, t := range extra {
 			key += "\x00" + t.v
 		}
+		if b.seen == nil {
+			b.seen = map[string]int{}
+		}
 		n := b.seen[key]
 		if n > maxOrdinal {
-			return nil
+			return false
 		}
 		b.seen[key] = n + 1
-		p.AddTag("n", strconv.Itoa(n))
+		tags = append(tags, tag{"n", ordinal(n)})
 	}
-	p.SortTags()
-	b.pts = append(b.pts, p)
-	return p
+	// Insertion sort: a dozen tags at most, and no allocation.
+	for i := 1; i < len(tags); i++ {
+		for j := i; j > 0 && tags[j].k < tags[j-1].k; j-- {
+			tags[j], tags[j-1] = tags[j-1], tags[j]
+		}
+	}
+	for _, t := range tags {
+		if b.err == nil && strings.Contains(t.v, `\`) {
+			// Before a separator, a backslash in a tag value would escape it.
+			b.err = fmt.Errorf("measurement %s: tag %s=%q: line protocol cannot carry a backslash in a tag", b.id, t.k, t.v)
+		}
+	}
+	b.tags = tags
+	b.s.point(name, b.ts, tags)
+	return true
 }
+
+// ordinal formats n ≤ maxOrdinal without allocating.
+func ordinal(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return strconv.Itoa(n)
+}
+
+// pointSink collects write.Points (Points).
+type pointSink struct {
+	pts []*write.Point
+	p   *write.Point
+}
+
+func (ps *pointSink) point(name string, ts time.Time, tags []tag) {
+	ps.p = write.NewPointWithMeasurement(name).SetTime(ts)
+	for _, t := range tags {
+		ps.p.AddTag(t.k, t.v)
+	}
+	ps.pts = append(ps.pts, ps.p)
+}
+
+func (ps *pointSink) str(key, v string)           { ps.p.AddField(key, v) }
+func (ps *pointSink) integer(key string, v int64) { ps.p.AddField(key, v) }
+func (ps *pointSink) float(key string, v float64) { ps.p.AddField(key, v) }
+func (ps *pointSink) boolean(key string, v bool)  { ps.p.AddField(key, v) }
 
 // rawJSON encodes m without HTML escaping (the field is read by programs, not browsers).
 func rawJSON(m *measurement.Measurement) (string, error) {

@@ -33,7 +33,7 @@ const DefaultTimeout = 10 * time.Second
 // batch that fails half-way is simply written again by the probe's retry).
 const (
 	maxRequestPoints = 5000
-	maxRequestBytes  = 4 << 20
+	maxRequestBytes  = 8 << 20
 )
 
 // Config says where measurements go. InfluxDB 2.x/3/Cloud: URL, Org, Bucket, Token.
@@ -41,6 +41,12 @@ const (
 type Config struct {
 	URL, Org, Bucket, Token string
 	Timeout                 time.Duration // per HTTP request; DefaultTimeout when zero
+	// Writes bounds the concurrent write requests to InfluxDB, which concurrent Write
+	// calls share (group commit, commit.go); DefaultWrites when zero.
+	Writes int
+	// Linger is how long a small shared write waits for more points while other writes
+	// are in flight (never when none is); DefaultLinger when zero, none when negative.
+	Linger time.Duration
 }
 
 // Identity is who submitted a measurement, from the probe's verified token (never from
@@ -74,6 +80,7 @@ type Store struct {
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
 	query  api.QueryAPI
+	commit *committer
 }
 
 // New returns a Store for cfg. It does not contact InfluxDB; use Ready for that.
@@ -88,6 +95,12 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.Writes <= 0 {
+		cfg.Writes = DefaultWrites
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64 // as many as concurrent ingest writes
 	hc := &http.Client{Timeout: cfg.Timeout, Transport: tr}
@@ -97,37 +110,50 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		SetLogLevel(0).                // errors only: every error is returned to us anyway
 		SetApplicationName("pantau-collector")
 	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
-	return &Store{
+	s := &Store{
 		cfg: cfg, log: log, hc: hc, client: client,
 		write: client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
 		query: client.QueryAPI(cfg.Org),
-	}, nil
+	}
+	s.commit = newCommitter(s.writeBody, cfg.Writes, cfg.Linger)
+	return s, nil
 }
 
 // Write stores items and returns nil only when InfluxDB accepted every point. An item
 // that cannot be stored (see Points) fails the whole call before anything is sent.
-// Errors wrap ErrUnavailable when the caller should retry later.
+// Errors wrap ErrUnavailable when the caller should retry later. Concurrent calls share
+// write requests (group commit, commit.go); a shared request that fails fails each call
+// with points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
-	var batch []*write.Point
-	size := 0
+	var l lineSink
+	var parts []*part
+	start, startPoints := 0, 0 // of the part being filled
 	for _, it := range items {
-		pts, n, err := points(it)
-		if err != nil {
+		mark, markPoints := len(l.buf), l.points
+		if err := mapItem(it, &l); err != nil {
 			return err
 		}
-		if len(batch) > 0 && (len(batch)+len(pts) > maxRequestPoints || size+n > maxRequestBytes) {
-			if err := s.writePoints(ctx, batch); err != nil {
-				return err
-			}
-			batch, size = batch[:0], 0
+		l.end()
+		if mark > start && (l.points-startPoints > maxRequestPoints || len(l.buf)-start > maxRequestBytes) {
+			parts = append(parts, &part{body: l.buf[start:mark:mark], points: markPoints - startPoints, done: make(chan error, 1)})
+			start, startPoints = mark, markPoints
 		}
-		batch = append(batch, pts...)
-		size += n
 	}
-	if len(batch) == 0 {
+	if len(l.buf) > start {
+		parts = append(parts, &part{body: l.buf[start:], points: l.points - startPoints, done: make(chan error, 1)})
+	}
+	if len(parts) == 0 {
 		return nil
 	}
-	return s.writePoints(ctx, batch)
+	return s.commit.commit(ctx, parts)
+}
+
+// writeBody sends one write request of line protocol holding points points.
+func (s *Store) writeBody(ctx context.Context, body string, points int) error {
+	if err := s.write.WriteRecord(ctx, body); err != nil {
+		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", points, s.cfg.Bucket), err)
+	}
+	return nil
 }
 
 func (s *Store) writePoints(ctx context.Context, pts []*write.Point) error {

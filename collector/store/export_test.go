@@ -1,0 +1,11 @@
+package store
+
+// LineProtocol is the line protocol Write sends for it, and its number of points.
+func LineProtocol(it Item) (string, int, error) {
+	var l lineSink
+	if err := mapItem(it, &l); err != nil {
+		return "", 0, err
+	}
+	l.end()
+	return string(l.buf), l.points, nil
+}
