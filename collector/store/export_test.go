@@ -9,3 +9,10 @@ func LineProtocol(it Item) (string, int, error) {
 	l.end()
 	return string(l.buf), l.points, nil
 }
+
+// Queued is the number of parts waiting for a shared write.
+func Queued(s *Store) int {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return len(s.commit.queue)
+}
