@@ -21,8 +21,18 @@ func (n tooMany) Error() string {
 
 // splitBatch splits a JSON array (or newline-delimited JSON, as `probe measure` prints)
 // into its items without decoding them. Every item is syntactically valid JSON; a batch
-// with more than maxItems items is a tooMany error.
+// with more than maxItems items is a tooMany error. A well-formed batch takes one fast
+// scan (splitFast); anything else goes through encoding/json, whose error messages
+// probes have always seen.
 func splitBatch(b []byte, maxItems int) ([]json.RawMessage, error) {
+	if items, ok := splitFast(b, maxItems); ok {
+		return items, nil
+	}
+	return splitBatchSlow(b, maxItems)
+}
+
+// splitBatchSlow is splitBatch through encoding/json's Decoder.
+func splitBatchSlow(b []byte, maxItems int) ([]json.RawMessage, error) {
 	b = bytes.Trim(b, " \t\r\n") // JSON's white space, not Unicode's
 	if len(b) == 0 {
 		return nil, errors.New("body: empty; want a JSON array of measurements")

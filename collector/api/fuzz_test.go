@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -74,7 +75,8 @@ func FuzzDecodeItem(f *testing.F) {
 }
 
 // FuzzSplitBatch feeds arbitrary bodies to the batch splitter: it must never panic,
-// never return more than the limit, and return only syntactically valid items.
+// never return more than the limit, return only syntactically valid items, and split
+// exactly as encoding/json alone does (SplitBatchSlow).
 func FuzzSplitBatch(f *testing.F) {
 	good := jsonOf(f, simple("example.com", fuzzNow.Add(-time.Hour)))
 	for _, s := range []string{
@@ -86,6 +88,10 @@ func FuzzSplitBatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, max uint8) {
 		limit := int(max%16) + 1
 		items, err := api.SplitBatch(b, limit)
+		slow, slowErr := api.SplitBatchSlow(b, limit)
+		if fmt.Sprint(err) != fmt.Sprint(slowErr) || fmt.Sprintf("%q", items) != fmt.Sprintf("%q", slow) {
+			t.Fatalf("split %q, %v; encoding/json alone %q, %v", items, err, slow, slowErr)
+		}
 		if err != nil {
 			if items != nil || !strings.HasPrefix(err.Error(), "body: ") {
 				t.Fatalf("error %q with %d items", err, len(items))

@@ -3,6 +3,7 @@ package api_test
 import (
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,22 @@ func BenchmarkDecodeItemReference(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := api.ReferenceDecodeItem(in, fuzzNow); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSplitBatch splits a batch of 100 full measurements, as a probe uploads them.
+func BenchmarkSplitBatch(b *testing.B) {
+	var items []string
+	for range 100 {
+		items = append(items, jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
+	}
+	in := []byte("[" + strings.Join(items, ",") + "]")
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, err := api.SplitBatch(in, 1000); err != nil || len(got) != 100 {
+			b.Fatal(len(got), err)
 		}
 	}
 }

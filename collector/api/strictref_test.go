@@ -272,3 +272,6 @@ func refFieldsOf(t reflect.Type) map[string]reflect.Type {
 	}
 	return out
 }
+
+// SplitBatchSlow is splitBatch through encoding/json alone, without the fast scan.
+var SplitBatchSlow = splitBatchSlow
