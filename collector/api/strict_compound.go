@@ -177,6 +177,9 @@ func (d *decoder) array(p *plan, v reflect.Value) error {
 func (d *decoder) unquote(start, end int, flags uint8) string {
 	s := d.b[start:end]
 	if flags&strEscaped == 0 && (flags&strHigh == 0 || utf8.Valid(s)) {
+		if len(d.s) == len(d.b) {
+			return d.s[start:end]
+		}
 		return string(s)
 	}
 	out := d.buf[:0]

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
@@ -134,6 +135,10 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 			return err
 		}
 		l.end()
+		if mark == 0 && len(items) > 1 {
+			// Size the buffer once, from the first item, rather than doubling it.
+			l.buf = slices.Grow(l.buf, len(l.buf)*(len(items)-1)*5/4)
+		}
 		if mark > start && (l.points-startPoints > maxRequestPoints || len(l.buf)-start > maxRequestBytes) {
 			parts = append(parts, &part{body: l.buf[start:mark:mark], points: markPoints - startPoints, done: make(chan error, 1)})
 			start, startPoints = mark, markPoints
