@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -133,31 +135,47 @@ func (s *Server) write(ctx context.Context, good []store.Item, idx []int, resp *
 }
 
 // readBody reads the request body, gunzipping it when Content-Encoding says so; both the
-// wire size and the decompressed size are capped.
+// wire size and the decompressed size are capped. A gzip body is read whole first, so that
+// the decompressed size in its trailer sizes the buffer (a hint only, capped).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
 	limit := s.o.BodyBytes
-	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	wire := http.MaxBytesReader(w, r.Body, limit)
+	var body io.Reader = wire
+	size := min(max(r.ContentLength, 0), limit) + 1
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(body)
+		zipped, code, err := readAll(wire, limit, size)
+		if err != nil {
+			return nil, code, err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("body: bad gzip: %w", err)
 		}
 		defer zr.Close()
-		body = zr
+		// The trailer's size is the client's word: trust it up to 64 times the wire size.
+		hint := int64(binary.LittleEndian.Uint32(zipped[len(zipped)-4:]))
+		body, size = zr, min(hint, 64*int64(len(zipped)), limit)+1
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Encoding %q is not supported (want gzip or none)", enc)
 	}
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	b, code, err := readAll(body, limit, size)
+	return b, code, err
+}
+
+// readAll reads r into a buffer of size bytes to start with, up to limit bytes.
+func readAll(r io.Reader, limit, size int64) ([]byte, int, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || int64(len(b)) > limit:
+	case errors.As(err, &tooBig) || int64(buf.Len()) > limit:
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body: larger than %d bytes", limit)
 	case err != nil:
 		return nil, http.StatusBadRequest, fmt.Errorf("body: %w", err)
 	}
-	return b, 0, nil
+	return buf.Bytes(), 0, nil
 }
 
 // sourceGeo looks up the ASN of the request's source address.

@@ -57,29 +57,31 @@ func (l *lineSink) key(k string) {
 	l.buf = append(l.buf, '=')
 }
 
+// stringEscape marks the bytes a string field escapes.
+var stringEscape = [256]bool{'\t': true, '\n': true, '\f': true, '\r': true, '"': true, '\\': true}
+
 func (l *lineSink) str(k, v string) {
 	l.key(k)
 	l.buf = append(l.buf, '"')
 	run := 0 // v[run:i] needs no escaping
 	for i := 0; i < len(v); i++ {
-		var esc string
-		switch v[i] {
-		case '\t':
-			esc = `\t`
-		case '\n':
-			esc = `\n`
-		case '\f':
-			esc = `\f`
-		case '\r':
-			esc = `\r`
-		case '"':
-			esc = `\"`
-		case '\\':
-			esc = `\\`
-		default:
+		c := v[i]
+		if !stringEscape[c] {
 			continue
 		}
-		l.buf = append(append(l.buf, v[run:i]...), esc...)
+		l.buf = append(l.buf, v[run:i]...)
+		switch c {
+		case '\t':
+			l.buf = append(l.buf, '\\', 't')
+		case '\n':
+			l.buf = append(l.buf, '\\', 'n')
+		case '\f':
+			l.buf = append(l.buf, '\\', 'f')
+		case '\r':
+			l.buf = append(l.buf, '\\', 'r')
+		default: // '"', '\\'
+			l.buf = append(l.buf, '\\', c)
+		}
 		run = i + 1
 	}
 	l.buf = append(append(l.buf, v[run:]...), '"')

@@ -171,6 +171,17 @@ func mapItem(it Item, s sink) error {
 
 type tag struct{ k, v string }
 
+// ordKey is a measurement name with the values of its extra tags (at most 4: dns).
+type ordKey struct {
+	name  string
+	extra [4]string
+}
+
+type ordCount struct {
+	key ordKey
+	n   int
+}
+
 // builder starts the points of one measurement.
 type builder struct {
 	s    sink
@@ -178,8 +189,8 @@ type builder struct {
 	ts   time.Time
 	base [6]tag
 	tags []tag
-	seen map[string]int // points per measurement name and extra tags, for `n`
-	err  error          // the first tag line protocol cannot carry
+	seen []ordCount // points per measurement name and extra tags, for `n`: a few keys
+	err  error      // the first tag line protocol cannot carry
 }
 
 // point starts a point with the base tags, extra and the ordinal tag n (among the points
@@ -198,18 +209,22 @@ func (b *builder) point(name string, extra ...tag) bool {
 		}
 	}
 	if name != Reach {
-		key := name
-		for _, t := range extra {
-			key += "\x00" + t.v
+		key := ordKey{name: name}
+		for i, t := range extra {
+			key.extra[i] = t.v
 		}
-		if b.seen == nil {
-			b.seen = map[string]int{}
+		k := 0
+		for k < len(b.seen) && b.seen[k].key != key {
+			k++
 		}
-		n := b.seen[key]
+		if k == len(b.seen) {
+			b.seen = append(b.seen, ordCount{key: key})
+		}
+		n := b.seen[k].n
 		if n > maxOrdinal {
 			return false
 		}
-		b.seen[key] = n + 1
+		b.seen[k].n = n + 1
 		tags = append(tags, tag{"n", ordinal(n)})
 	}
 	// Insertion sort: a dozen tags at most, and no allocation.
