@@ -85,3 +85,15 @@ func BenchmarkWriteLineProtocol(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*benchBatch)/b.Elapsed().Seconds(), "measurements/s")
 }
+
+// BenchmarkLineProtocol is what Write does to an item before sending it: the points
+// encoded straight to line protocol, with the measurement's JSON.
+func BenchmarkLineProtocol(b *testing.B) {
+	it := item(full("example.com", t0))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := store.LineProtocol(it); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package store
 
+import "bytes"
+
 // LineProtocol is the line protocol Write sends for it, and its number of points.
 func LineProtocol(it Item) (string, int, error) {
 	var l lineSink
-	if err := mapItem(it, &l); err != nil {
+	if err := mapItem(it, &l, new(bytes.Buffer)); err != nil {
 		return "", 0, err
 	}
 	l.end()

@@ -62,29 +62,39 @@ var stringEscape = [256]bool{'\t': true, '\n': true, '\f': true, '\r': true, '"'
 
 func (l *lineSink) str(k, v string) {
 	l.key(k)
-	l.buf = append(l.buf, '"')
+	l.buf = appendStringField(l.buf, v)
+}
+
+func (l *lineSink) bytes(k string, v []byte) {
+	l.key(k)
+	l.buf = appendStringField(l.buf, v)
+}
+
+// appendStringField appends v quoted and escaped as a string field value.
+func appendStringField[T string | []byte](buf []byte, v T) []byte {
+	buf = append(buf, '"')
 	run := 0 // v[run:i] needs no escaping
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !stringEscape[c] {
 			continue
 		}
-		l.buf = append(l.buf, v[run:i]...)
+		buf = append(buf, v[run:i]...)
 		switch c {
 		case '\t':
-			l.buf = append(l.buf, '\\', 't')
+			buf = append(buf, '\\', 't')
 		case '\n':
-			l.buf = append(l.buf, '\\', 'n')
+			buf = append(buf, '\\', 'n')
 		case '\f':
-			l.buf = append(l.buf, '\\', 'f')
+			buf = append(buf, '\\', 'f')
 		case '\r':
-			l.buf = append(l.buf, '\\', 'r')
+			buf = append(buf, '\\', 'r')
 		default: // '"', '\\'
-			l.buf = append(l.buf, '\\', c)
+			buf = append(buf, '\\', c)
 		}
 		run = i + 1
 	}
-	l.buf = append(append(l.buf, v[run:]...), '"')
+	return append(append(buf, v[run:]...), '"')
 }
 
 func (l *lineSink) integer(k string, v int64) {

@@ -41,7 +41,7 @@ const (
 // straight to line protocol (lineproto.go); TestLineProtocolMatchesPoints checks they agree.
 func Points(it Item) []*write.Point {
 	var ps pointSink
-	if err := mapItem(it, &ps); err != nil {
+	if err := mapItem(it, &ps, new(bytes.Buffer)); err != nil {
 		return nil
 	}
 	return ps.pts
@@ -58,22 +58,25 @@ func PointTime(m *measurement.Measurement) time.Time {
 }
 
 // sink receives the points of one measurement: point starts one (tags sorted by key, none
-// empty), the other methods add a field to it.
+// empty), the other methods add a field to it (bytes: a string field, valid only during
+// the call).
 type sink interface {
 	point(name string, ts time.Time, tags []tag)
 	str(key, v string)
+	bytes(key string, v []byte)
 	integer(key string, v int64)
 	float(key string, v float64)
 	boolean(key string, v bool)
 }
 
-// mapItem gives the points of it to s. On an error, s may have received some points.
-func mapItem(it Item, s sink) error {
+// mapItem gives the points of it to s, encoding the JSON of the measurement in scratch. On
+// an error, s may have received some points.
+func mapItem(it Item, s sink, scratch *bytes.Buffer) error {
 	m := it.M
 	if m == nil {
 		return fmt.Errorf("item without a measurement")
 	}
-	raw, err := rawJSON(m)
+	raw, err := rawJSON(m, scratch)
 	if err != nil {
 		return fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
 	}
@@ -100,7 +103,7 @@ func mapItem(it Item, s sink) error {
 	s.integer("src_asn", int64(it.Geo.ASN))
 	s.str("src_org", it.Geo.Org)
 	for i, part := range chunks(raw, rawChunk) {
-		s.str(rawField(i), part)
+		s.bytes(rawField(i), part)
 	}
 
 	for _, q := range m.DNS {
@@ -268,33 +271,35 @@ func (ps *pointSink) point(name string, ts time.Time, tags []tag) {
 }
 
 func (ps *pointSink) str(key, v string)           { ps.p.AddField(key, v) }
+func (ps *pointSink) bytes(key string, v []byte)  { ps.p.AddField(key, string(v)) }
 func (ps *pointSink) integer(key string, v int64) { ps.p.AddField(key, v) }
 func (ps *pointSink) float(key string, v float64) { ps.p.AddField(key, v) }
 func (ps *pointSink) boolean(key string, v bool)  { ps.p.AddField(key, v) }
 
-// rawJSON encodes m without HTML escaping (the field is read by programs, not browsers).
-func rawJSON(m *measurement.Measurement) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// rawJSON encodes m into buf without HTML escaping (the field is read by programs, not
+// browsers); the result is valid until buf is used again.
+func rawJSON(m *measurement.Measurement, buf *bytes.Buffer) ([]byte, error) {
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		return "", err
+		return nil, err
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// chunks splits s into pieces of at most n bytes without splitting a UTF-8 sequence.
-func chunks(s string, n int) []string {
-	var out []string
-	for len(s) > n {
+// chunks splits b into pieces of at most n bytes without splitting a UTF-8 sequence.
+func chunks(b []byte, n int) [][]byte {
+	var out [][]byte
+	for len(b) > n {
 		i := n
-		for i > 0 && !utf8.RuneStart(s[i]) {
+		for i > 0 && !utf8.RuneStart(b[i]) {
 			i--
 		}
-		out = append(out, s[:i])
-		s = s[i:]
+		out = append(out, b[:i])
+		b = b[i:]
 	}
-	return append(out, s)
+	return append(out, b)
 }
 
 // rawField names the i-th chunk of the JSON: raw, raw_1, raw_2, ….

@@ -5,6 +5,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,11 +128,12 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // with points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
 	var l lineSink
+	var scratch bytes.Buffer
 	var parts []*part
 	start, startPoints := 0, 0 // of the part being filled
 	for _, it := range items {
 		mark, markPoints := len(l.buf), l.points
-		if err := mapItem(it, &l); err != nil {
+		if err := mapItem(it, &l, &scratch); err != nil {
 			return err
 		}
 		l.end()
