@@ -105,7 +105,7 @@ func (c *cache) fresh(fetched time.Time, stale bool, d, now time.Time) bool {
 func (c *cache) observations(ctx context.Context, domains []string, from, to time.Time, keep func(*timeline.Obs) bool) ([]timeline.Obs, error) {
 	if c.cfg.MaxItems < 0 {
 		obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: domains, From: from, To: to})
-		return filter(obs, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep), err
+		return appendIn(nil, obs, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep), err
 	}
 	ds := days(from, to)
 	now := c.now()
@@ -150,22 +150,29 @@ func (c *cache) observations(ctx context.Context, domains []string, from, to tim
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []timeline.Obs
+	total := 0
+	for k, items := range got {
+		c.misses++
+		c.put(k, items, now)
+		total += len(items)
+	}
+	for _, items := range have {
+		c.hits++
+		total += len(items)
+	}
+	c.evict()
+	// Sized once: growing a slice of 1.6 million observations costs more than the rest.
+	out := make([]timeline.Obs, 0, total)
 	for _, dd := range ds {
 		for _, d := range domains {
 			k := chunkKey{d, dd}
 			items, fetched := got[k]
-			if fetched {
-				c.misses++
-				c.put(k, items, now)
-			} else {
-				c.hits++
+			if !fetched {
 				items = have[k]
 			}
-			out = append(out, filter(items, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep)...)
+			out = appendIn(out, items, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep)
 		}
 	}
-	c.evict()
 	return out, nil
 }
 
@@ -182,7 +189,7 @@ func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeli
 	at := func(b *timeline.Beat) time.Time { return b.At }
 	if c.cfg.MaxItems < 0 {
 		bs, err := c.src.Beats(ctx, store.ObsFilter{From: from, To: to})
-		return filter(bs, from, to, at, keep), err
+		return appendIn(nil, bs, from, to, at, keep), err
 	}
 	ds := days(from, to)
 	now := c.now()
@@ -214,21 +221,27 @@ func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeli
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []timeline.Beat
-	for _, dd := range ds {
-		items, fetched := got[dd]
-		if fetched {
-			if old := c.beatChunks[dd]; old != nil {
-				c.size -= len(old.items) + 1
-			}
-			c.beatChunks[dd] = &chunk[timeline.Beat]{items: items, fetched: now, used: now}
-			c.size += len(items) + 1
-		} else {
-			items = have[dd]
+	total := 0
+	for dd, items := range got {
+		if old := c.beatChunks[dd]; old != nil {
+			c.size -= len(old.items) + 1
 		}
-		out = append(out, filter(items, from, to, at, keep)...)
+		c.beatChunks[dd] = &chunk[timeline.Beat]{items: items, fetched: now, used: now}
+		c.size += len(items) + 1
+		total += len(items)
+	}
+	for _, items := range have {
+		total += len(items)
 	}
 	c.evict()
+	out := make([]timeline.Beat, 0, total)
+	for _, dd := range ds {
+		items, fetched := got[dd]
+		if !fetched {
+			items = have[dd]
+		}
+		out = appendIn(out, items, from, to, at, keep)
+	}
 	return out, nil
 }
 
@@ -246,9 +259,8 @@ func runs(list string) [][2]time.Time {
 	return out
 }
 
-// filter returns the items in [from, to) that keep accepts (nil keep: all).
-func filter[T any](items []T, from, to time.Time, at func(*T) time.Time, keep func(*T) bool) []T {
-	var out []T
+// appendIn appends the items in [from, to) that keep accepts (nil keep: all) to out.
+func appendIn[T any](out, items []T, from, to time.Time, at func(*T) time.Time, keep func(*T) bool) []T {
 	for i := range items {
 		t := at(&items[i])
 		if !t.Before(from) && t.Before(to) && (keep == nil || keep(&items[i])) {
