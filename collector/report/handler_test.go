@@ -91,7 +91,9 @@ func TestHandler(t *testing.T) {
 	})
 	t.Run("changes", func(t *testing.T) {
 		code, _, body := get(t, api+"/changes?since=2017-07-14T00:00:00Z&until=2017-07-20T00:00:00Z")
-		var got struct{ Changes []struct{ Domain, Network, To string } }
+		var got struct {
+			Changes []struct{ Domain, Network, To string }
+		}
 		if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got.Changes) != 32 {
 			t.Fatalf("changes: %d %v %d", code, err, len(got.Changes))
 		}
