@@ -108,6 +108,22 @@ func TestService(t *testing.T) {
 			t.Errorf("%d measurements after a late write, want 1", tls[0].Measurements)
 		}
 	})
+	t.Run("warm", func(t *testing.T) {
+		src := &counting{Source: st}
+		svc := newService(t, src, "", end)
+		if err := svc.Warm(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if r := src.reads(); len(r) == 0 {
+			t.Error("Warm read nothing")
+		}
+		if _, err := svc.Compliance(ctx(t), "kominfo-2017-telegram-block", end); err != nil {
+			t.Fatal(err)
+		}
+		if r := src.reads(); len(r) != 0 {
+			t.Errorf("compliance after Warm read %+v, want nothing", r)
+		}
+	})
 	t.Run("changes", func(t *testing.T) {
 		since := time.Date(2017, 7, 14, 0, 0, 0, 0, time.UTC)
 		trs, err := svc.Changes(ctx(t), since, end)

@@ -2,8 +2,12 @@ package report
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/orders"
 )
 
 // IngestStore is what the ingest API writes to (collector/api's Store).
@@ -29,4 +33,23 @@ func (w watched) Write(ctx context.Context, items []store.Item) error {
 	// Also after an error: a failed batch may be stored in part.
 	w.s.Stored(items)
 	return err
+}
+
+// Warm computes every order's compliance now, which reads the days it needs into the cache:
+// call it at start (and every CacheConfig.MaxAge) so that the first request is not the one
+// that waits for InfluxDB (docs/api.md, Performance).
+func (s *Service) Warm(ctx context.Context) error {
+	start := time.Now()
+	var errs []error
+	for _, o := range s.Orders() {
+		if !o.Effective.Add(-orders.Lookback).Before(s.now()) {
+			continue // nothing to report yet
+		}
+		if _, err := s.Compliance(ctx, o.ID, time.Time{}); err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+		}
+	}
+	st := s.CacheStats()
+	s.log.Info("report cache warmed", "orders", len(s.Orders()), "items", st.Items, "took", time.Since(start).Round(time.Millisecond))
+	return errors.Join(errs...)
 }

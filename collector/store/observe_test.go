@@ -94,6 +94,48 @@ func TestObservations(t *testing.T) {
 	}
 }
 
+func TestDomainsAndRawJSON(t *testing.T) {
+	s, url, bucket := newStore(t)
+	a, b := full("t.me", july), simple("web.telegram.org", july.Add(time.Minute))
+	a.Verdict.Reason = "<b>blocked</b> & more " + strings.Repeat("é", 40000) // longer than one raw chunk
+	write(t, s, item(a), item(b), item(simple("example.org", july.Add(48*time.Hour))))
+	day := store.ObsFilter{From: july, To: july.Add(24 * time.Hour)}
+	got, err := s.Domains(ctx(t), day)
+	if err != nil || strings.Join(got, " ") != "t.me web.telegram.org" {
+		t.Errorf("Domains = %v %v, want t.me web.telegram.org", got, err)
+	}
+	day.Networks = []string{"nowhere"}
+	if got, err := s.Domains(ctx(t), day); err != nil || len(got) != 0 {
+		t.Errorf("Domains of another network = %v %v, want none", got, err)
+	}
+	raws, err := s.RawJSON(ctx(t), store.ObsFilter{Domains: []string{"t.me", "web.telegram.org"}, From: july, To: july.Add(time.Hour)})
+	if err != nil || len(raws) != 2 {
+		t.Fatalf("RawJSON = %d items, %v", len(raws), err)
+	}
+	db := strings.TrimSuffix(bucket, "/autogen")
+	for _, m := range []*measurement.Measurement{a, b} {
+		rows := influxtest.Query(t, url, db, `SELECT * FROM "reach" WHERE "id"='`+m.ID+`'`)
+		stored := ""
+		for i := 0; ; i++ {
+			k := "raw"
+			if i > 0 {
+				k = fmt.Sprintf("raw_%d", i)
+			}
+			v, ok := rows[0].Rows()[0][k].(string)
+			if !ok {
+				break
+			}
+			stored += v
+		}
+		if raws[m.ID] != stored || !strings.Contains(stored, m.ID) {
+			t.Errorf("RawJSON[%s]: %d bytes, stored %d bytes", m.ID, len(raws[m.ID]), len(stored))
+		}
+	}
+	if !strings.Contains(raws[a.ID], `"<b>blocked</b> & more éé`) || len(raws[a.ID]) < 80000 {
+		t.Errorf("RawJSON of the long measurement: %d bytes", len(raws[a.ID]))
+	}
+}
+
 func TestBeats(t *testing.T) {
 	s, _, _ := newStore(t)
 	var want []timeline.Beat
