@@ -165,3 +165,6 @@ func newService(t testing.TB, src report.Source, dir string, now time.Time) *rep
 func trunc(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
 func join(ss ...string) string { return strings.Join(ss, " ") }
+
+// The collector's store is a Source.
+var _ report.Source = (*store.Store)(nil)
