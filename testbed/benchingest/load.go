@@ -29,11 +29,14 @@ type probe struct {
 	batches []*batch
 }
 
-// batch is one request body and what it holds.
+// batch is one request body and what it holds. The measurements themselves are not
+// kept: a heap of millions of pointers would make every GC cycle of this process (which
+// the collector shares) scan the load generator's data.
 type batch struct {
-	ms     []*measurement.Measurement
+	n      int    // measurements
 	body   []byte // gzip'd JSON array
-	points int    // store.Points of ms, with the probe's identity
+	points int    // store.Points of the measurements, with the probe's identity
+	lines  []byte // those points as line protocol, for the raw phase
 	acked  bool
 }
 
@@ -59,16 +62,19 @@ func fill(probes []*probe, n, size int, base time.Time, first int) (int, error) 
 			g.next = first + i*per
 			p.batches = make([]*batch, n)
 			for k := range p.batches {
-				b := &batch{ms: make([]*measurement.Measurement, size)}
-				for j := range b.ms {
-					b.ms[j] = g.measurement()
-					if err := b.ms[j].Validate(time.Now()); err != nil {
+				ms := make([]*measurement.Measurement, size)
+				b := &batch{n: size}
+				for j := range ms {
+					ms[j] = g.measurement()
+					if err := ms[j].Validate(time.Now()); err != nil {
 						errs[i] = fmt.Errorf("generated measurement is invalid: %w", err)
 						return
 					}
-					b.points += len(store.Points(store.Item{M: b.ms[j], Probe: p.identity()}))
 				}
-				if b.body, errs[i] = gzipJSON(b.ms); errs[i] != nil {
+				if b.lines, b.points, errs[i] = lineProtocolOf(ms, p.identity()); errs[i] != nil {
+					return
+				}
+				if b.body, errs[i] = gzipJSON(ms); errs[i] != nil {
 					return
 				}
 				p.batches[k] = b
@@ -192,7 +198,7 @@ func drive(url string, probes []*probe, size int, rate float64, d time.Duration,
 				lat := time.Since(t0)
 				mu.Lock()
 				res.requests++
-				res.sent += len(b.ms)
+				res.sent += b.n
 				if err != nil {
 					res.failures++
 					if res.firstErr == nil {
@@ -200,7 +206,7 @@ func drive(url string, probes []*probe, size int, rate float64, d time.Duration,
 					}
 				} else {
 					b.acked = true
-					res.acked += len(b.ms)
+					res.acked += b.n
 					res.points += b.points
 					res.lat = append(res.lat, lat)
 				}
@@ -240,7 +246,7 @@ func submit(ctx context.Context, client *http.Client, url, token string, b *batc
 	if err := json.Unmarshal(body, &r); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	if r.Accepted != len(b.ms) || r.Rejected != 0 {
+	if r.Accepted != b.n || r.Rejected != 0 {
 		msg := ""
 		for _, it := range r.Items {
 			if it.Error != "" {
@@ -248,7 +254,7 @@ func submit(ctx context.Context, client *http.Client, url, token string, b *batc
 				break
 			}
 		}
-		return fmt.Errorf("%d of %d accepted, %d rejected%s", r.Accepted, len(b.ms), r.Rejected, msg)
+		return fmt.Errorf("%d of %d accepted, %d rejected%s", r.Accepted, b.n, r.Rejected, msg)
 	}
 	return nil
 }

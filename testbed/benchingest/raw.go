@@ -13,44 +13,60 @@ import (
 	lp "github.com/influxdata/line-protocol"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/measurement"
 )
 
-// lineProtocol encodes the points of every acknowledged measurement as line protocol,
-// in bodies of per points, with the encoder and settings influxdb-client-go's blocking
-// write API uses. Times keep nanoseconds: store.PointTime carries a sub-millisecond
-// offset, so these are exactly the bytes the collector sent.
-func lineProtocol(probes []*probe, per int) (bodies [][]byte, points int, err error) {
+// lineProtocolOf encodes the points of ms, submitted by id, as line protocol with the
+// encoder and settings influxdb-client-go's blocking write API uses (the collector sends
+// the same bytes; its tests check). Times keep nanoseconds: store.PointTime carries a
+// sub-millisecond offset. received_at_ms is the start time: the phase's own is unknown.
+func lineProtocolOf(ms []*measurement.Measurement, id store.Identity) (lines []byte, points int, err error) {
 	var buf bytes.Buffer
 	enc := lp.NewEncoder(&buf)
 	enc.SetFieldTypeSupport(lp.UintSupport)
 	enc.FailOnFieldErr(true)
 	enc.SetPrecision(time.Nanosecond)
+	for _, m := range ms {
+		for _, pt := range store.Points(store.Item{M: m, Probe: id, ReceivedAt: m.StartedAt}) {
+			if _, err := enc.Encode(pt); err != nil {
+				return nil, 0, fmt.Errorf("encoding a point of %s: %w", m.ID, err)
+			}
+			points++
+		}
+	}
+	return buf.Bytes(), points, nil
+}
+
+// lineProtocol gathers the line protocol of every acknowledged batch in bodies of per
+// points (one a line: string fields escape their newlines).
+func lineProtocol(probes []*probe, per int) (bodies [][]byte, points int) {
+	var body []byte
 	n := 0
 	for _, p := range probes {
 		for _, b := range p.batches {
 			if !b.acked {
 				continue
 			}
-			for _, m := range b.ms {
-				for _, pt := range store.Points(store.Item{M: m, Probe: p.identity(), ReceivedAt: m.StartedAt}) {
-					if _, err := enc.Encode(pt); err != nil {
-						return nil, 0, fmt.Errorf("encoding a point of %s: %w", m.ID, err)
-					}
-					n++
-					points++
-					if n == per {
-						bodies = append(bodies, bytes.Clone(buf.Bytes()))
-						buf.Reset()
-						n = 0
-					}
+			for lines := b.lines; len(lines) > 0; {
+				i := bytes.IndexByte(lines, '\n') + 1
+				if i == 0 {
+					i = len(lines)
+				}
+				body = append(body, lines[:i]...)
+				lines = lines[i:]
+				n++
+				points++
+				if n == per {
+					bodies = append(bodies, body)
+					body, n = nil, 0
 				}
 			}
 		}
 	}
 	if n > 0 {
-		bodies = append(bodies, bytes.Clone(buf.Bytes()))
+		bodies = append(bodies, body)
 	}
-	return bodies, points, nil
+	return bodies, points
 }
 
 // raw is the outcome of the raw write phase.
