@@ -283,6 +283,12 @@ func (d *decoder) str() (start, end int, flags uint8, err error) {
 	i := d.i + 1
 	start = i
 	for i < len(b) {
+		for i < len(b) && plain[b[i]] { // the common case, one table lookup a byte
+			i++
+		}
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -324,6 +330,15 @@ func (d *decoder) str() (start, end int, flags uint8, err error) {
 	d.i = i
 	return 0, 0, 0, d.syntax()
 }
+
+// plain marks the bytes a JSON string holds as they are: printable ASCII but the quote
+// and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
