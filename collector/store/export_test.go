@@ -1,6 +1,10 @@
 package store
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/pantau-dev/pantau/measurement"
+)
 
 // LineProtocol is the line protocol Write sends for it, and its number of points.
 func LineProtocol(it Item) (string, int, error) {
@@ -17,4 +21,10 @@ func Queued(s *Store) int {
 	s.commit.mu.Lock()
 	defer s.commit.mu.Unlock()
 	return len(s.commit.queue)
+}
+
+// RawJSON is the raw field's JSON of m.
+func RawJSON(m *measurement.Measurement) (string, error) {
+	b, err := rawJSON(m, new(bytes.Buffer))
+	return string(b), err
 }

@@ -276,18 +276,6 @@ func (ps *pointSink) integer(key string, v int64) { ps.p.AddField(key, v) }
 func (ps *pointSink) float(key string, v float64) { ps.p.AddField(key, v) }
 func (ps *pointSink) boolean(key string, v bool)  { ps.p.AddField(key, v) }
 
-// rawJSON encodes m into buf without HTML escaping (the field is read by programs, not
-// browsers); the result is valid until buf is used again.
-func rawJSON(m *measurement.Measurement, buf *bytes.Buffer) ([]byte, error) {
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // chunks splits b into pieces of at most n bytes without splitting a UTF-8 sequence.
 func chunks(b []byte, n int) [][]byte {
 	var out [][]byte

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
@@ -83,6 +84,8 @@ type Store struct {
 	write  api.WriteAPIBlocking
 	query  api.QueryAPI
 	commit *committer
+	// Write requests sent by Write and the points in them (see WriteStats).
+	requests, requestPoints atomic.Int64
 }
 
 // New returns a Store for cfg. It does not contact InfluxDB; use Ready for that.
@@ -155,8 +158,16 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 	return s.commit.commit(ctx, parts)
 }
 
+// WriteStats returns how many write requests Write has sent to InfluxDB and how many
+// points they held: with concurrent writers, group commit makes requests bigger.
+func (s *Store) WriteStats() (requests, points int64) {
+	return s.requests.Load(), s.requestPoints.Load()
+}
+
 // writeBody sends one write request of line protocol holding points points.
 func (s *Store) writeBody(ctx context.Context, body string, points int) error {
+	s.requests.Add(1)
+	s.requestPoints.Add(int64(points))
 	if err := s.write.WriteRecord(ctx, body); err != nil {
 		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", points, s.cfg.Bucket), err)
 	}

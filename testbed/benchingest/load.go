@@ -110,6 +110,8 @@ type load struct {
 	lat                []time.Duration // of acknowledged requests, sorted
 	firstErr           error
 	cpu                cpuUse
+	writes             int64 // write requests the collector sent to InfluxDB
+	writePoints        int64 // points in them
 }
 
 func (l load) rate() float64      { return float64(l.acked) / l.elapsed.Seconds() }
@@ -131,8 +133,8 @@ type collector struct {
 	store *store.Store
 }
 
-func startCollector(influxURL, bucket string, v *auth.Verifier, batchItems int) (*collector, error) {
-	st, err := store.New(store.Config{URL: influxURL, Bucket: bucket}, nil)
+func startCollector(c config, bucket string, v *auth.Verifier) (*collector, error) {
+	st, err := store.New(store.Config{URL: c.influx, Bucket: bucket, Writes: c.writes, Linger: c.linger}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +145,7 @@ func startCollector(influxURL, bucket string, v *auth.Verifier, batchItems int) 
 	}
 	h := api.New(api.Options{Store: st, Verifier: v,
 		Limiter:    auth.NewLimiter(1e6, 1e6, 0), // real code path, never throttles here
-		BatchItems: max(batchItems, api.DefaultBatchItems)}, nil)
+		BatchItems: max(c.batch, api.DefaultBatchItems)}, nil)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	// Goroutines inherit profiler labels: every connection the server starts, and the
 	// store's requests to InfluxDB, count as role=collector in a CPU profile.

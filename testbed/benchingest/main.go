@@ -45,6 +45,8 @@ type config struct {
 	settle       time.Duration
 	check        bool
 	cpuProfile   string
+	writes       int           // store.Config.Writes
+	linger       time.Duration // store.Config.Linger
 }
 
 func run() int {
@@ -61,6 +63,8 @@ func run() int {
 	flag.DurationVar(&c.maxP99, "max-p99", 200*time.Millisecond, "goal: p99 acknowledgement latency at half load at most this")
 	flag.DurationVar(&c.settle, "settle", 60*time.Second, "before each phase, wait at most this long for InfluxDB to finish compacting the last one (0: don't)")
 	flag.BoolVar(&c.check, "check", false, "exit 1 when a goal is missed")
+	flag.IntVar(&c.writes, "writes", 0, "the collector's concurrent write requests to InfluxDB (store.Config.Writes; 0: its default)")
+	flag.DurationVar(&c.linger, "linger", 0, "the collector's group-commit linger (store.Config.Linger; 0: its default, negative: none)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the full-load phase to this file (labels: role=collector, role=probes)")
 	flag.Parse()
 	c.influx = os.Getenv("PANTAU_TEST_INFLUX_URL")
@@ -196,11 +200,12 @@ func ingest(c config, v *auth.Verifier, db string, probes []*probe, rate float64
 	if err := createDB(c.influx, db); err != nil {
 		return load{}, err
 	}
-	col, err := startCollector(c.influx, db+"/autogen", v, c.batch)
+	col, err := startCollector(c, db+"/autogen", v)
 	if err != nil {
 		return load{}, err
 	}
 	res := drive(col.url, probes, c.batch, rate, d, ip)
+	res.writes, res.writePoints = col.store.WriteStats()
 	col.close()
 	if res.failures > 0 {
 		return res, fmt.Errorf("%d of %d requests not acknowledged (%d of %d measurements); first: %w",
@@ -226,8 +231,9 @@ func quiet(ip influxProc, max time.Duration) {
 }
 
 func report(name string, l load) {
-	fmt.Printf("%s: %d measurements (%d points, %d requests) in %.2fs: %.0f measurements/s, %.0f points/s; ack latency p50 %v, p99 %v, max %v; %s\n",
-		name, l.acked, l.points, l.requests, l.elapsed.Seconds(), l.rate(), l.pointRate(), ms(l.pct(0.5)), ms(l.pct(0.99)), ms(l.pct(1)), l.cpu)
+	fmt.Printf("%s: %d measurements (%d points, %d requests; %d writes to InfluxDB, %.0f points each) in %.2fs: %.0f measurements/s, %.0f points/s; ack latency p50 %v, p99 %v, max %v; %s\n",
+		name, l.acked, l.points, l.requests, l.writes, float64(l.writePoints)/float64(max(l.writes, 1)),
+		l.elapsed.Seconds(), l.rate(), l.pointRate(), ms(l.pct(0.5)), ms(l.pct(0.99)), ms(l.pct(1)), l.cpu)
 }
 
 // fleet makes n probes on a few Indonesian networks, each with its own token.
