@@ -4,7 +4,9 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +51,7 @@ type plan struct {
 	t      reflect.Type
 	elem   *plan             // pointer, slice and map elements
 	fields map[string]*field // struct members by exact JSON name
+	order  []*field          // the same in encoding/json's order: the likely order of keys
 	n      int               // number of fields
 }
 
@@ -57,6 +60,7 @@ type field struct {
 	name  string
 	index []int // reflect.Value.FieldByIndex
 	ord   int   // 0..n-1, for duplicate detection
+	rank  int   // index in plan.order
 	p     *plan
 }
 
@@ -108,6 +112,11 @@ func compileInto(t reflect.Type, done map[reflect.Type]*plan) *plan {
 			f.p = compileInto(t.FieldByIndex(f.index).Type, done)
 			p.fields[f.name] = f
 			p.n++
+		}
+		p.order = slices.Collect(maps.Values(p.fields))
+		slices.SortFunc(p.order, func(a, b *field) int { return slices.Compare(a.index, b.index) })
+		for i, f := range p.order {
+			f.rank = i
 		}
 	default:
 		p.kind = pUnsupported

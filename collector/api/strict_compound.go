@@ -21,6 +21,7 @@ func (d *decoder) object(p *plan, v reflect.Value) error {
 	if p.n > 64 {
 		seenMore = make([]bool, p.n)
 	}
+	next := 0 // index in p.order of the likely next key: encoders write fields in order
 	for first := true; ; first = false {
 		d.space()
 		if d.i < len(d.b) && d.b[d.i] == '}' {
@@ -42,14 +43,18 @@ func (d *decoder) object(p *plan, v reflect.Value) error {
 			return err
 		}
 		var f *field
-		if flags == 0 {
-			f = p.fields[string(d.b[start:end])] // no allocation
-		} else {
+		switch {
+		case flags == 0 && next < len(p.order) && p.order[next].name == string(d.b[start:end]): // no allocation
+			f = p.order[next]
+		case flags == 0:
+			f = p.fields[string(d.b[start:end])]
+		default:
 			f = p.fields[d.unquote(start, end, flags)]
 		}
 		if f == nil {
 			return fmt.Errorf("%sunknown field %q", at(renderPath(d.path)), clip(d.unquote(start, end, flags)))
 		}
+		next = f.rank + 1
 		d.path = append(d.path, segment{key: f.name})
 		if dup := seenField(&seen, seenMore, f.ord); dup {
 			return fmt.Errorf("%s: given twice", renderPath(d.path))
