@@ -23,8 +23,8 @@ func Queued(s *Store) int {
 	return len(s.commit.queue)
 }
 
-// RawJSON is the raw field's JSON of m.
-func RawJSON(m *measurement.Measurement) (string, error) {
+// EncodeRawJSON is the raw field's JSON of m.
+func EncodeRawJSON(m *measurement.Measurement) (string, error) {
 	b, err := rawJSON(m, new(bytes.Buffer))
 	return string(b), err
 }

@@ -42,7 +42,7 @@ func TestRawJSONMatches(t *testing.T) {
 	far.StartedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	ms = append(ms, nan, far)
 	for i, m := range ms {
-		got, err := store.RawJSON(m)
+		got, err := store.EncodeRawJSON(m)
 		want, wantErr := encodingJSON(m)
 		if got != want || (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
 			t.Fatalf("measurement %d:\n got %s (%v)\nwant %s (%v)", i, got, err, want, wantErr)
