@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -54,6 +55,9 @@ type Options struct {
 	TrustProxy bool
 	// SchedulesDir holds the schedule set served at /api/v1/schedules; empty: none.
 	SchedulesDir string
+	// ExtraMetrics, when set, appends more metrics (reports, alerts) to /metrics in the
+	// Prometheus text format.
+	ExtraMetrics func(w io.Writer)
 	Now          func() time.Time
 }
 
@@ -91,7 +95,12 @@ func New(o Options, log *slog.Logger) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.HandleFunc("GET /metrics", s.metrics.serve)
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.serve(w, r)
+		if o.ExtraMetrics != nil {
+			o.ExtraMetrics(w)
+		}
+	})
 	s.mux.HandleFunc("POST /api/v1/measurements", s.ingest)
 	s.mux.HandleFunc("GET /api/v1/measurements", s.query)
 	s.mux.HandleFunc("POST /api/v1/heartbeats", s.heartbeat)

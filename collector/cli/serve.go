@@ -16,10 +16,13 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/bogon"
+	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/config"
+	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/collector/web"
 	"github.com/pantau-dev/pantau/control"
 	"github.com/pantau-dev/pantau/dnsquery"
 	"github.com/pantau-dev/pantau/engine"
@@ -61,11 +64,21 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	closeStore := sync.OnceFunc(st.Close)
 	defer closeStore()
+	svc, err := report.New(report.Config{Source: st, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams()}, log)
+	if err != nil {
+		return usageError("orders_dir: %v", err)
+	}
+	var watcher *alert.Watcher
+	if cfg.Alerts.Enabled() {
+		if watcher, err = alert.New(cfg.Alerts, svc, log); err != nil {
+			return usageError("alerts: %v", err)
+		}
+	}
 	opts := api.Options{
-		Store: st, Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
+		Store: svc.Watch(st), Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
 		AdminToken: cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
-		SchedulesDir: cfg.SchedulesDir,
+		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, svc, watcher) },
 	}
 	if cfg.GeoIP != "" {
 		db, err := geo.Open(cfg.GeoIP)
@@ -82,7 +95,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		}
 		opts.Control = h
 	}
-	srv := &http.Server{Handler: api.New(opts, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	apiSrv := api.New(opts, log)
+	reports := svc.Handler(cfg.AdminToken)
+	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence"} {
+		apiSrv.Handle(p, reports)
+	}
+	apiSrv.Handle("/", web.New(svc, st, cfg.AdminToken, log))
+	srv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -98,6 +117,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	defer signal.Stop(hup)
 	go reloadOnHUP(ctx, hup, *cfgPath, getenv, verifier, log)
 	log.Info("collector listening", "url", scheme+"://"+ln.Addr().String())
+	bg, stopBG := context.WithCancel(ctx)
+	var bgDone sync.WaitGroup
+	bgDone.Go(func() { warmEvery(bg, svc, report.DefaultCacheAge, log) })
+	if watcher != nil {
+		bgDone.Go(func() { watcher.Run(bg) })
+	}
+	defer func() { stopBG(); bgDone.Wait() }()
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS.Cert != "" {

@@ -79,6 +79,7 @@ func serve(t *testing.T, cfg string) *collector {
 	waitFor(t, "the collector to listen", func() bool {
 		select {
 		case code := <-c.done:
+			c.done <- code // for the cleanup
 			t.Fatalf("collector exited with %d:\n%s", code, c.log)
 		default:
 		}

@@ -19,9 +19,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/timeline"
 )
 
 // Environment variables that override the file's secrets when set and not empty.
@@ -55,6 +57,9 @@ type Config struct {
 	// and uploads are refused.
 	OrdersDir string   `yaml:"orders_dir"`
 	Timeline  Timeline `yaml:"timeline"`
+	// Alerts posts webhooks on confirmed transitions and compliance changes
+	// (docs/alerts.md); no webhooks: off.
+	Alerts alert.Config `yaml:"alerts"`
 }
 
 // Timeline tunes how states are confirmed (docs/timeline.md).
@@ -115,7 +120,8 @@ func Default() *Config {
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}}
-	c.Timeline = Timeline{K: 3, M: 2, MaxSilence: Duration{time.Hour}}
+	p := timeline.DefaultParams()
+	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{p.MaxSilence}}
 	return c
 }
 
@@ -240,5 +246,13 @@ func (c *Config) Validate() error {
 			bad("control.system_resolvers[%d]: %v", i, err)
 		}
 	}
+	if err := c.Alerts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// TimelineParams returns the timeline parameters the config sets.
+func (c *Config) TimelineParams() timeline.Params {
+	return timeline.Params{K: c.Timeline.K, M: c.Timeline.M, MaxSilence: c.Timeline.MaxSilence.Duration}
 }

@@ -24,10 +24,22 @@ func (s *Service) Evidence(ctx context.Context, domain, network string, at time.
 	if network == "" {
 		return Bundle{}, bad("network: required")
 	}
+	now := s.now()
 	if at.IsZero() {
-		at = s.now()
+		at = now
 	}
+	if at.After(now.Add(time.Minute)) {
+		return Bundle{}, bad("at: %s is in the future", at.UTC().Format(time.RFC3339))
+	}
+	// The window ends a day after at, but never in the future: the silence after the last
+	// measurement is a gap only once it has lasted (a state measured minutes ago holds now).
 	from, to := at.Add(-EvidenceSpan), at.Add(24*time.Hour)
+	if end := now.Add(time.Millisecond); end.Before(to) {
+		to = end
+		if !to.After(at) {
+			to = at.Add(time.Millisecond)
+		}
+	}
 	onNet := func(n string) bool { return n == network }
 	obs, err := s.cache.observations(ctx, []string{domain}, from, to, func(o *timeline.Obs) bool { return onNet(o.Network) })
 	if err != nil {
@@ -38,7 +50,7 @@ func (s *Service) Evidence(ctx context.Context, domain, network string, at time.
 		return Bundle{}, err
 	}
 	tl := timeline.Build(domain, network, obs, beats, from, to, s.params)
-	b := Bundle{Domain: domain, Network: network, At: at, State: string(timeline.Unknown), GeneratedAt: s.now().UTC(),
+	b := Bundle{Domain: domain, Network: network, At: at, State: string(timeline.Unknown), GeneratedAt: now.UTC(),
 		Params: s.params, Items: []EvidenceItem{}}
 	lo, hi := at.Add(-s.params.MaxSilence), at.Add(s.params.MaxSilence)
 	if p, ok := tl.StateAt(at); ok {

@@ -110,8 +110,9 @@ func (s *Service) CacheStats() CacheStats { return s.cache.stats() }
 
 // span validates a range, filling in the defaults: to = now, from = to - def.
 func (s *Service) span(from, to time.Time, def time.Duration, fromName, toName string) (time.Time, time.Time, error) {
+	now := s.now()
 	if to.IsZero() {
-		to = s.now()
+		to = now
 	}
 	if from.IsZero() {
 		from = to.Add(-def)
@@ -121,6 +122,14 @@ func (s *Service) span(from, to time.Time, def time.Duration, fromName, toName s
 	}
 	if to.Sub(from) > MaxRange {
 		return from, to, bad("%s: %s to %s is longer than %d days", fromName, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), int(MaxRange/(24*time.Hour)))
+	}
+	// The future has no measurements: a window is cut at now, so that the silence after the
+	// last measurement reads as a gap only once it has lasted longer than MaxSilence.
+	if to.After(now) {
+		if !from.Before(now) {
+			return from, to, bad("%s: %s is in the future", fromName, from.UTC().Format(time.RFC3339))
+		}
+		to = now
 	}
 	return from, to, nil
 }
