@@ -54,7 +54,7 @@ func batch(t *testing.T, domain string, blocked bool, n int, last time.Time, ste
 		m := &measurement.Measurement{ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/", Kind: "web",
 			Domain: domain, Port: 443, StartedAt: last.Add(-time.Duration(i) * step), RuntimeMS: 10,
 			Software: measurement.Software{Name: "pantau", Version: "test"},
-			Verdict: measurement.Verdict{Status: measurement.StatusAccessible, Reason: "ok", Evidence: []string{}}}
+			Verdict:  measurement.Verdict{Status: measurement.StatusAccessible, Reason: "ok", Evidence: []string{}}}
 		if blocked {
 			m.Verdict = measurement.Verdict{Status: measurement.StatusBlocked, Method: measurement.MethodDNS,
 				Reason: "The resolver said the name does not exist.", Evidence: []string{"dns_nxdomain_error"}}
@@ -202,7 +202,7 @@ alerts:
 		State        string `json:"state"`
 		Measurements []struct {
 			Probe  struct{ Probe, Network string } `json:"probe"`
-			SHA256 string                           `json:"sha256"`
+			SHA256 string                          `json:"sha256"`
 		} `json:"measurements"`
 	}
 	if err := json.Unmarshal([]byte(body), &ev); code != http.StatusOK || err != nil {
