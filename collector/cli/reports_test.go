@@ -259,3 +259,17 @@ alerts:
 		t.Errorf("the report cache was not warmed at start:\n%s", c.log)
 	}
 }
+
+// TestServeUnknownAlertOrder: an alert on an order that is not loaded is a config error.
+func TestServeUnknownAlertOrder(t *testing.T) {
+	cfg := writeConfig(t, fmt.Sprintf(`secret: %s
+influx: {url: http://127.0.0.1:1, bucket: pantau/autogen}
+alerts:
+  webhooks: [{name: lab, url: "http://127.0.0.1:1/"}]
+  orders: [kominfo-2017-telegram-block, no-such-order]
+`, secret))
+	code, _, errOut := run(t, env(nil), "serve", "--config", cfg)
+	if want := `alerts.orders[1]: no order "no-such-order"`; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, want)
+	}
+}

@@ -68,6 +68,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return usageError("orders_dir: %v", err)
 	}
+	for i, id := range cfg.Alerts.Orders {
+		if _, ok := svc.Order(id); !ok {
+			return usageError("%s: alerts.orders[%d]: no order %q (orders_dir %q and the seeds)", *cfgPath, i, id, cfg.OrdersDir)
+		}
+	}
 	var watcher *alert.Watcher
 	if cfg.Alerts.Enabled() {
 		if watcher, err = alert.New(cfg.Alerts, svc, log); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/config"
 )
 
@@ -34,6 +35,14 @@ func TestGood(t *testing.T) {
 	want.SchedulesDir = "/etc/pantau/schedules"
 	want.OrdersDir = "/etc/pantau/orders"
 	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: config.Duration{Duration: 90 * time.Minute}}
+	retries := 3
+	want.Alerts = alert.Config{
+		Webhooks: []alert.Webhook{{Name: "newsroom", URL: "https://hooks.example.org/pantau", Secret: "webhook-signing-secret",
+			Events: []string{"transition", "compliance"}, Timeout: alert.Duration{Duration: 10 * time.Second}, Retries: &retries}},
+		Watch:  []alert.Pair{{Domain: "t.me", Network: "Telkomsel"}, {Domain: "web.telegram.org", Network: "*"}},
+		Orders: []string{"kominfo-2017-telegram-unblock"}, Interval: alert.Duration{Duration: time.Minute},
+		Lookback: alert.Duration{Duration: 7 * 24 * time.Hour}, Queue: 1000, StateFile: "/var/lib/pantau/alerts.json",
+	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -68,6 +77,9 @@ func TestErrors(t *testing.T) {
 			`control.system_resolvers[0]: resolver "udp://": missing host`},
 		{"bad-limits.yml", `line 10: "abc" is not a valid int`},
 		{"bad-timeline.yml", "timeline.k: 0 is less than 1\ntimeline.m: 0 is less than 1\ntimeline.max_silence: 30s is less than 1m"},
+		{"bad-alerts.yml", `alerts.webhooks[0].url: must be http or https` + "\n" +
+			`alerts.webhooks[0].events[0]: "transitions" is not transition or compliance` + "\n" +
+			`alerts.watch[0].domain: "t.me\"" is not a domain name` + "\n" + `alerts.interval: 10ms is less than 1s`},
 		{"bad-revoked.yml", `revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
 		{"bad-listen.yml", `listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `tls: give both cert and key, or neither`},
 		{"empty.yml", `secret: must be at least 32 bytes, got 0 (set it in the file or PANTAU_SECRET)` + "\n" +
