@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,34 +41,42 @@ func (m *Measurement) Validate(now time.Time) error {
 	v.ident("schedule", m.Schedule, false)
 	v.list("resolvers", len(m.Resolvers))
 	for i, r := range m.Resolvers {
-		p := fmt.Sprintf("resolvers[%d]", i)
-		v.ident(p+".resolver", r.Resolver, true)
-		v.enum(p+".transport", r.Transport, true, TransportUDP, TransportTCP, TransportDoT, TransportDoH)
-		v.list(p+".egress", len(r.Egress))
+		at := v.at("resolvers", i)
+		v.ident("resolver", r.Resolver, true)
+		v.enum("transport", r.Transport, true, TransportUDP, TransportTCP, TransportDoT, TransportDoH)
+		v.list("egress", len(r.Egress))
 		for j, e := range r.Egress {
-			v.ident(fmt.Sprintf("%s.egress[%d]", p, j), e, true)
+			at := v.at("egress", j)
+			v.ident("", e, true)
+			v.back(at)
 		}
-		v.text(p+".failure", r.Failure)
+		v.text("failure", r.Failure)
+		v.back(at)
 	}
-	v.observations("", &m.Observations)
+	v.observations(&m.Observations)
 	v.list("fingerprints", len(m.Fingerprints))
 	for i, f := range m.Fingerprints {
-		p := fmt.Sprintf("fingerprints[%d]", i)
-		v.ident(p+".name", f.Name, true)
-		v.ident(p+".location", f.Location, true)
-		v.free(p+".pattern", f.Pattern)
-		v.free(p+".where", f.Where)
+		at := v.at("fingerprints", i)
+		v.ident("name", f.Name, true)
+		v.ident("location", f.Location, true)
+		v.free("pattern", f.Pattern)
+		v.free("where", f.Where)
+		v.back(at)
 	}
 	if c := m.Control; c != nil {
-		v.ident("control.helper", c.Helper, false)
-		v.text("control.failure", c.Failure)
-		v.list("control.attempts", len(c.Attempts))
+		at := v.in("control")
+		v.ident("helper", c.Helper, false)
+		v.text("failure", c.Failure)
+		v.list("attempts", len(c.Attempts))
 		for i, a := range c.Attempts {
-			v.ident(fmt.Sprintf("control.attempts[%d].helper", i), a.Helper, true)
-			v.text(fmt.Sprintf("control.attempts[%d].failure", i), a.Failure)
-			v.number(fmt.Sprintf("control.attempts[%d].time_ms", i), a.TimeMS)
+			at := v.at("attempts", i)
+			v.ident("helper", a.Helper, true)
+			v.text("failure", a.Failure)
+			v.number("time_ms", a.TimeMS)
+			v.back(at)
 		}
-		v.observations("control.", &c.Observations)
+		v.observations(&c.Observations)
+		v.back(at)
 	}
 	v.enum("verdict.status", m.Verdict.Status, true, StatusAccessible, StatusBlocked, StatusDown, StatusInconclusive)
 	v.enum("verdict.method", m.Verdict.Method, m.Verdict.Status == StatusBlocked, MethodDNS, MethodTCP, MethodTLS, MethodHTTP)
@@ -77,141 +86,230 @@ func (m *Measurement) Validate(now time.Time) error {
 	v.free("verdict.reason", m.Verdict.Reason)
 	v.list("verdict.evidence", len(m.Verdict.Evidence))
 	for i, e := range m.Verdict.Evidence {
-		v.free(fmt.Sprintf("verdict.evidence[%d]", i), e)
+		at := v.at("verdict.evidence", i)
+		v.free("", e)
+		v.back(at)
 	}
 	return errors.Join(v.errs...)
 }
 
-func (v *validator) observations(prefix string, o *Observations) {
-	v.list(prefix+"dns", len(o.DNS))
-	for i, q := range o.DNS {
-		p := fmt.Sprintf("%sdns[%d]", prefix, i)
-		v.ident(p+".resolver", q.Resolver, true)
-		v.enum(p+".transport", q.Transport, true, TransportUDP, TransportTCP, TransportDoT, TransportDoH)
-		v.ident(p+".query", q.Query, true)
-		v.enum(p+".qtype", q.QType, true, "A", "AAAA")
-		v.ident(p+".rcode", q.Rcode, false)
-		v.text(p+".failure", q.Failure)
-		v.number(p+".rtt_ms", q.RTTMS)
-		v.answers(p+".answers", q.Answers)
-		v.list(p+".late_replies", len(q.LateReplies))
-		for j, r := range q.LateReplies {
-			lp := fmt.Sprintf("%s.late_replies[%d]", p, j)
-			v.ident(lp+".rcode", r.Rcode, false)
-			v.number(lp+".rtt_ms", r.RTTMS)
-			v.answers(lp+".answers", r.Answers)
+// observations checks o at the validator's current path ("" or "control").
+func (v *validator) observations(o *Observations) {
+	v.list("dns", len(o.DNS))
+	for i := range o.DNS {
+		q := &o.DNS[i]
+		at := v.at("dns", i)
+		v.ident("resolver", q.Resolver, true)
+		v.enum("transport", q.Transport, true, TransportUDP, TransportTCP, TransportDoT, TransportDoH)
+		v.ident("query", q.Query, true)
+		v.enum("qtype", q.QType, true, "A", "AAAA")
+		v.ident("rcode", q.Rcode, false)
+		v.text("failure", q.Failure)
+		v.number("rtt_ms", q.RTTMS)
+		v.answers(q.Answers)
+		v.list("late_replies", len(q.LateReplies))
+		for j := range q.LateReplies {
+			r := &q.LateReplies[j]
+			at := v.at("late_replies", j)
+			v.ident("rcode", r.Rcode, false)
+			v.number("rtt_ms", r.RTTMS)
+			v.answers(r.Answers)
+			v.back(at)
 		}
-		v.list(p+".bogons", len(q.Bogons))
+		v.list("bogons", len(q.Bogons))
 		for j, b := range q.Bogons {
-			v.ip(fmt.Sprintf("%s.bogons[%d]", p, j), b)
+			at := v.at("bogons", j)
+			v.ip("", b)
+			v.back(at)
 		}
+		v.back(at)
 	}
-	v.list(prefix+"tcp", len(o.TCP))
-	for i, c := range o.TCP {
-		p := fmt.Sprintf("%stcp[%d]", prefix, i)
-		v.ip(p+".ip", c.IP)
-		v.port(p+".port", c.Port)
-		v.enum(p+".origin", c.Origin, true, OriginProbe, OriginControl, OriginTarget)
-		v.text(p+".failure", c.Failure)
-		v.number(p+".time_ms", c.TimeMS)
+	v.list("tcp", len(o.TCP))
+	for i := range o.TCP {
+		c := &o.TCP[i]
+		at := v.at("tcp", i)
+		v.ip("ip", c.IP)
+		v.port("port", c.Port)
+		v.enum("origin", c.Origin, true, OriginProbe, OriginControl, OriginTarget)
+		v.text("failure", c.Failure)
+		v.number("time_ms", c.TimeMS)
+		v.back(at)
 	}
-	v.list(prefix+"tls", len(o.TLS))
-	for i, h := range o.TLS {
-		p := fmt.Sprintf("%stls[%d]", prefix, i)
-		v.ip(p+".ip", h.IP)
-		v.port(p+".port", h.Port)
-		v.ident(p+".sni", h.SNI, true)
-		v.text(p+".failure", h.Failure)
-		v.ident(p+".version", h.Version, false)
-		v.ident(p+".cipher_suite", h.CipherSuite, false)
-		v.ident(p+".alpn", h.ALPN, false)
-		v.number(p+".time_ms", h.TimeMS)
-		v.list(p+".certificates", len(h.Certificates))
-		for j, c := range h.Certificates {
-			cp := fmt.Sprintf("%s.certificates[%d]", p, j)
-			v.free(cp+".subject", c.Subject)
-			v.free(cp+".issuer", c.Issuer)
-			v.ident(cp+".sha256", c.SHA256, false)
-			v.list(cp+".dns_names", len(c.DNSNames))
+	v.list("tls", len(o.TLS))
+	for i := range o.TLS {
+		h := &o.TLS[i]
+		at := v.at("tls", i)
+		v.ip("ip", h.IP)
+		v.port("port", h.Port)
+		v.ident("sni", h.SNI, true)
+		v.text("failure", h.Failure)
+		v.ident("version", h.Version, false)
+		v.ident("cipher_suite", h.CipherSuite, false)
+		v.ident("alpn", h.ALPN, false)
+		v.number("time_ms", h.TimeMS)
+		v.list("certificates", len(h.Certificates))
+		for j := range h.Certificates {
+			c := &h.Certificates[j]
+			at := v.at("certificates", j)
+			v.free("subject", c.Subject)
+			v.free("issuer", c.Issuer)
+			v.ident("sha256", c.SHA256, false)
+			v.list("dns_names", len(c.DNSNames))
 			for k, n := range c.DNSNames {
-				v.free(fmt.Sprintf("%s.dns_names[%d]", cp, k), n)
+				at := v.at("dns_names", k)
+				v.free("", n)
+				v.back(at)
 			}
+			v.back(at)
 		}
+		v.back(at)
 	}
-	v.list(prefix+"http", len(o.HTTP))
-	for i, h := range o.HTTP {
-		p := fmt.Sprintf("%shttp[%d]", prefix, i)
-		v.ident(p+".url", h.URL, true)
-		v.ident(p+".method", h.Method, true)
-		v.ident(p+".address", h.Address, false)
+	v.list("http", len(o.HTTP))
+	for i := range o.HTTP {
+		h := &o.HTTP[i]
+		at := v.at("http", i)
+		v.ident("url", h.URL, true)
+		v.ident("method", h.Method, true)
+		v.ident("address", h.Address, false)
 		if h.Status < 0 || h.Status > 999 {
-			v.add(p+".status", "%d is out of range", h.Status)
+			v.add("status", "%d is out of range", h.Status)
 		}
 		if h.BodyLength < 0 {
-			v.add(p+".body_length", "%d is negative", h.BodyLength)
+			v.add("body_length", "%d is negative", h.BodyLength)
 		}
-		v.ident(p+".body_sha256", h.BodySHA256, false)
-		v.free(p+".title", h.Title)
-		v.text(p+".failure", h.Failure)
-		v.number(p+".time_ms", h.TimeMS)
+		v.ident("body_sha256", h.BodySHA256, false)
+		v.free("title", h.Title)
+		v.text("failure", h.Failure)
+		v.number("time_ms", h.TimeMS)
 		if len(h.Headers) > 64 {
-			v.add(p+".headers", "%d headers is more than 64", len(h.Headers))
+			v.add("headers", "%d headers is more than 64", len(h.Headers))
 		}
 		for k, val := range h.Headers {
-			v.ident(p+".headers key", k, true)
-			v.free(p+".headers["+k+"]", val)
+			v.ident("headers key", k, true)
+			at := v.key("headers", k)
+			v.free("", val)
+			v.back(at)
+		}
+		v.back(at)
+	}
+}
+
+// validator collects errors. Field paths are built only for errors: path holds the
+// current prefix (e.g. `control.dns[2]`) and each check names its field relative to it
+// (`answers`, or "" for the prefix itself).
+type validator struct {
+	errs []error
+	path []byte
+}
+
+// in descends into the member name; back(mark) returns to where in was called.
+func (v *validator) in(name string) int {
+	mark := len(v.path)
+	if mark > 0 {
+		v.path = append(v.path, '.')
+	}
+	v.path = append(v.path, name...)
+	return mark
+}
+
+// at descends into name[i].
+func (v *validator) at(name string, i int) int {
+	mark := v.in(name)
+	v.path = append(v.path, '[')
+	v.path = strconv.AppendInt(v.path, int64(i), 10)
+	v.path = append(v.path, ']')
+	return mark
+}
+
+// key descends into name[k].
+func (v *validator) key(name, k string) int {
+	mark := v.in(name)
+	v.path = append(v.path, '[')
+	v.path = append(v.path, k...)
+	v.path = append(v.path, ']')
+	return mark
+}
+
+func (v *validator) back(mark int) { v.path = v.path[:mark] }
+
+// field is the full path of name.
+func (v *validator) field(name string) string {
+	switch {
+	case len(v.path) == 0:
+		return name
+	case name == "":
+		return string(v.path)
+	}
+	return string(v.path) + "." + name
+}
+
+func (v *validator) add(name, format string, a ...any) {
+	if len(v.errs) < 20 {
+		v.errs = append(v.errs, fmt.Errorf("%s: %s", v.field(name), fmt.Sprintf(format, a...)))
+	}
+}
+
+func (v *validator) match(name, s string, ok func(string) bool, want string) {
+	if !ok(s) {
+		v.add(name, "%q: %s", clip(s), want)
+	}
+}
+
+// scan reports whether s holds a byte ≥ 0x80 and whether it holds an ASCII control
+// character (< ' ' or DEL) other than tab, or a space or tab when spaces is set. Every
+// rune but ASCII is ≥ 0x80 in UTF-8, so this is what a rune-by-rune check finds in
+// valid UTF-8.
+func scan(s string, spaces bool) (nonASCII, ctrl bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			nonASCII = true
+		case c < ' ' && c != '\t', c == 0x7f, spaces && (c == ' ' || c == '\t'):
+			ctrl = true
 		}
 	}
-}
-
-type validator struct{ errs []error }
-
-func (v *validator) add(field, format string, a ...any) {
-	if len(v.errs) < 20 {
-		v.errs = append(v.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
-	}
-}
-
-func (v *validator) match(field, s string, ok func(string) bool, want string) {
-	if !ok(s) {
-		v.add(field, "%q: %s", clip(s), want)
-	}
+	return nonASCII, ctrl
 }
 
 // ident checks a machine-readable string: printable, no spaces or control characters.
-func (v *validator) ident(field, s string, required bool) {
-	switch {
-	case s == "":
+func (v *validator) ident(name, s string, required bool) {
+	if s == "" {
 		if required {
-			v.add(field, "required")
+			v.add(name, "required")
 		}
-	case len(s) > maxString || !utf8.ValidString(s):
-		v.add(field, "invalid or longer than %d bytes", maxString)
-	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		v.add(field, "%q contains spaces or control characters", clip(s))
+		return
+	}
+	nonASCII, ctrl := scan(s, true)
+	switch {
+	case len(s) > maxString || nonASCII && !utf8.ValidString(s):
+		v.add(name, "invalid or longer than %d bytes", maxString)
+	case ctrl:
+		v.add(name, "%q contains spaces or control characters", clip(s))
 	}
 }
 
 // free checks human-readable text: valid UTF-8, bounded; no control characters but tab.
-func (v *validator) free(field, s string) {
+func (v *validator) free(name, s string) {
+	nonASCII, ctrl := scan(s, false)
 	switch {
-	case len(s) > maxString || !utf8.ValidString(s):
-		v.add(field, "invalid or longer than %d bytes", maxString)
-	case strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
-		v.add(field, "%q contains control characters", clip(s))
+	case len(s) > maxString || nonASCII && !utf8.ValidString(s):
+		v.add(name, "invalid or longer than %d bytes", maxString)
+	case ctrl:
+		v.add(name, "%q contains control characters", clip(s))
 	}
 }
 
-func (v *validator) text(field string, s *string) {
+func (v *validator) text(name string, s *string) {
 	if s != nil {
 		if *s == "" {
-			v.add(field, "empty (use null for success)")
+			v.add(name, "empty (use null for success)")
 		}
-		v.free(field, *s)
+		v.free(name, *s)
 	}
 }
 
-func (v *validator) enum(field, s string, required bool, allowed ...string) {
+func (v *validator) enum(name, s string, required bool, allowed ...string) {
 	if s == "" && !required {
 		return
 	}
@@ -220,43 +318,46 @@ func (v *validator) enum(field, s string, required bool, allowed ...string) {
 			return
 		}
 	}
-	v.add(field, "%q is not one of %s", clip(s), strings.Join(allowed, ", "))
+	v.add(name, "%q is not one of %s", clip(s), strings.Join(allowed, ", "))
 }
 
-func (v *validator) number(field string, f float64) {
+func (v *validator) number(name string, f float64) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-		v.add(field, "%v is not a non-negative number", f)
+		v.add(name, "%v is not a non-negative number", f)
 	}
 }
 
-func (v *validator) list(field string, n int) {
+func (v *validator) list(name string, n int) {
 	if n > maxList {
-		v.add(field, "%d items is more than %d", n, maxList)
+		v.add(name, "%d items is more than %d", n, maxList)
 	}
 }
 
-func (v *validator) ip(field, s string) {
+func (v *validator) ip(name, s string) {
 	if _, err := netip.ParseAddr(s); err != nil {
-		v.add(field, "%q is not an IP address", clip(s))
+		v.add(name, "%q is not an IP address", clip(s))
 	}
 }
 
-func (v *validator) port(field string, p int) {
+func (v *validator) port(name string, p int) {
 	if p < 1 || p > 65535 {
-		v.add(field, "%d is out of range", p)
+		v.add(name, "%d is out of range", p)
 	}
 }
 
-func (v *validator) answers(field string, as []DNSAnswer) {
-	v.list(field, len(as))
-	for i, a := range as {
-		p := fmt.Sprintf("%s[%d]", field, i)
-		v.ident(p+".name", a.Name, true)
-		v.ident(p+".type", a.Type, true)
-		v.free(p+".data", a.Data)
+// answers checks the answers at the current path.
+func (v *validator) answers(as []DNSAnswer) {
+	v.list("answers", len(as))
+	for i := range as {
+		a := &as[i]
+		at := v.at("answers", i)
+		v.ident("name", a.Name, true)
+		v.ident("type", a.Type, true)
+		v.free("data", a.Data)
 		if (a.Type == "A" || a.Type == "AAAA") && a.Data != "" {
-			v.ip(p+".data", a.Data)
+			v.ip("data", a.Data)
 		}
+		v.back(at)
 	}
 }
 

@@ -145,3 +145,15 @@ func BenchmarkLineProtocol(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkValidate(b *testing.B) {
+	ms, _ := sample(b, 100)
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := ms[i%len(ms)].Validate(now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
