@@ -13,6 +13,7 @@ import (
 type metrics struct {
 	accepted, rejected, rejectedRequests atomic.Int64
 	unauthorized, rateLimited            atomic.Int64
+	readLimited                          atomic.Int64
 	influxErrors                         atomic.Int64
 	heartbeats                           atomic.Int64
 
@@ -59,6 +60,7 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	counter("pantau_ingest_bad_requests_total", "Ingest requests refused whole (bad body, too large).", m.rejectedRequests.Load(), "")
 	counter("pantau_auth_failures_total", "Requests with a missing, forged, expired or revoked token.", m.unauthorized.Load(), "")
 	counter("pantau_rate_limited_total", "Requests refused by the per-probe rate limit.", m.rateLimited.Load(), "")
+	counter("pantau_read_rate_limited_total", "Public read requests refused by the per-address rate limit.", m.readLimited.Load(), "")
 	counter("pantau_influx_errors_total", "Requests not stored because InfluxDB was unavailable.", m.influxErrors.Load(), "")
 	counter("pantau_heartbeats_total", "Heartbeats stored.", m.heartbeats.Load(), "")
 	m.mu.Lock()

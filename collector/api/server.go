@@ -42,7 +42,9 @@ type Options struct {
 	Store    Store
 	Verifier *auth.Verifier
 	Limiter  *auth.Limiter
-	Geo      Geo // optional
+	// ReadLimiter limits the public read API per client address (Public); nil: no limit.
+	ReadLimiter *auth.Limiter
+	Geo         Geo // optional
 	// Control is the engine's control handler, mounted for authenticated probes; optional.
 	Control http.Handler
 	// AdminToken guards admin endpoints; empty disables them.
@@ -102,7 +104,7 @@ func New(o Options, log *slog.Logger) *Server {
 		}
 	})
 	s.mux.HandleFunc("POST /api/v1/measurements", s.ingest)
-	s.mux.HandleFunc("GET /api/v1/measurements", s.query)
+	s.mux.Handle("GET /api/v1/measurements", s.Public(http.HandlerFunc(s.query)))
 	s.mux.HandleFunc("POST /api/v1/heartbeats", s.heartbeat)
 	s.mux.HandleFunc("GET /api/v1/schedules", s.schedules)
 	if o.Control != nil {

@@ -81,7 +81,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	opts := api.Options{
 		Store: svc.Watch(st), Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
-		AdminToken: cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
+		ReadLimiter: auth.NewLimiter(cfg.Limits.ReadRate, cfg.Limits.ReadBurst, auth.DefaultMaxProbes),
+		AdminToken:  cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
 		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, svc, watcher) },
 	}
@@ -101,11 +102,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		opts.Control = h
 	}
 	apiSrv := api.New(opts, log)
-	reports := svc.Handler(cfg.AdminToken)
+	reports := apiSrv.Public(svc.Handler(cfg.AdminToken))
 	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence"} {
 		apiSrv.Handle(p, reports)
 	}
-	apiSrv.Handle("/", web.New(svc, st, cfg.AdminToken, log))
+	apiSrv.Handle("/", apiSrv.Public(web.New(svc, st, cfg.AdminToken, log)))
 	srv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

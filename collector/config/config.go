@@ -89,6 +89,8 @@ type Limits struct {
 	MaxInFlight  int      `yaml:"max_in_flight"` // concurrent ingest writes
 	ControlConns int      `yaml:"control_conns"` // concurrent control observations
 	CacheTTL     Duration `yaml:"control_cache"` // control cache lifetime
+	ReadRate     float64  `yaml:"read_rate"`     // public reads per second per client address; 0: no limit
+	ReadBurst    int      `yaml:"read_burst"`    // burst per client address
 }
 
 // Control configures the control helper mounted at /api/v1/control.
@@ -119,7 +121,7 @@ func Default() *Config {
 	c := &Config{Listen: "127.0.0.1:8080"}
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
-		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}}
+		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}, ReadRate: 5, ReadBurst: 50}
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{p.MaxSilence}}
 	return c
@@ -225,6 +227,7 @@ func (c *Config) Validate() error {
 	}{
 		{"body_bytes", l.BodyBytes, 1024}, {"batch_items", int64(l.BatchItems), 1}, {"probe_burst", int64(l.ProbeBurst), 1},
 		{"query_limit", int64(l.QueryLimit), 1}, {"max_in_flight", int64(l.MaxInFlight), 1}, {"control_conns", int64(l.ControlConns), 1},
+		{"read_burst", int64(l.ReadBurst), 1},
 	} {
 		if p.v < p.min {
 			bad("limits.%s: %d is less than %d", p.name, p.v, p.min)
@@ -235,6 +238,9 @@ func (c *Config) Validate() error {
 	}
 	if l.ProbeRate < 0 {
 		bad("limits.probe_rate: %g is negative (0 disables the limit)", l.ProbeRate)
+	}
+	if l.ReadRate < 0 {
+		bad("limits.read_rate: %g is negative (0 disables the limit)", l.ReadRate)
 	}
 	for i, s := range c.Control.LabCIDRs {
 		if _, err := netip.ParsePrefix(s); err != nil {

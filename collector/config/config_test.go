@@ -102,8 +102,9 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = config.Parse([]byte(strings.Replace(string(b), "max_in_flight: abc", "max_in_flight: 1", 1)), noEnv)
-	want := "limits.body_bytes: 100 is less than 1024\nlimits.batch_items: 0 is less than 1\n" +
-		"limits.query_limit: 5000 is more than 1000\nlimits.probe_rate: -1 is negative (0 disables the limit)"
+	want := "limits.body_bytes: 100 is less than 1024\nlimits.batch_items: 0 is less than 1\nlimits.read_burst: 0 is less than 1\n" +
+		"limits.query_limit: 5000 is more than 1000\nlimits.probe_rate: -1 is negative (0 disables the limit)\n" +
+		"limits.read_rate: -2 is negative (0 disables the limit)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n got %v\nwant %s", err, want)
 	}
