@@ -16,6 +16,12 @@ import (
 // the timelines ends before at, as timeline.Build's does. It is pure: the same input gives
 // the same report.
 func Comply(o Order, tls []timeline.Timeline, obs []timeline.Obs, at time.Time) Report {
+	return ComplyChunks(o, tls, [][]timeline.Obs{obs}, at)
+}
+
+// ComplyChunks is Comply on observations held in several slices (as the collector's report
+// cache keeps them), read in place: the report is Comply's on their concatenation.
+func ComplyChunks(o Order, tls []timeline.Timeline, obs [][]timeline.Obs, at time.Time) Report {
 	byPair := map[pair]timeline.Timeline{}
 	for _, t := range tls {
 		if t.Probe == "" {
@@ -124,7 +130,7 @@ type acc struct {
 }
 
 // tally counts the observations of the order's scope in [Effective, at) in one pass.
-func tally(o Order, obs []timeline.Obs, at time.Time) map[pair]*acc {
+func tally(o Order, chunks [][]timeline.Obs, at time.Time) map[pair]*acc {
 	inScope := map[pair]*acc{}
 	for _, d := range o.Domains {
 		for _, n := range o.Networks {
@@ -132,27 +138,29 @@ func tally(o Order, obs []timeline.Obs, at time.Time) map[pair]*acc {
 		}
 	}
 	due := o.Effective.Add(o.Grace)
-	for i := range obs {
-		ob := &obs[i]
-		if ob.At.Before(o.Effective) || !ob.At.Before(at) {
-			continue
-		}
-		c := inScope[pair{ob.Domain, ob.Network}]
-		if c == nil {
-			continue
-		}
-		c.since++
-		if ob.At.Before(due) {
-			continue
-		}
-		switch {
-		case ob.Status == o.Expect:
-			c.consistent++
-		case decisive(ob.Status):
-			c.counterTotal++
-			c.counter = keepNewest(c.counter, *ob)
-		default:
-			c.undecided++
+	for _, obs := range chunks {
+		for i := range obs {
+			ob := &obs[i]
+			if ob.At.Before(o.Effective) || !ob.At.Before(at) {
+				continue
+			}
+			c := inScope[pair{ob.Domain, ob.Network}]
+			if c == nil {
+				continue
+			}
+			c.since++
+			if ob.At.Before(due) {
+				continue
+			}
+			switch {
+			case ob.Status == o.Expect:
+				c.consistent++
+			case decisive(ob.Status):
+				c.counterTotal++
+				c.counter = keepNewest(c.counter, *ob)
+			default:
+				c.undecided++
+			}
 		}
 	}
 	return inScope

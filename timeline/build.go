@@ -11,17 +11,25 @@ import (
 // obs and beats may hold other pairs and probes (ignored) and come in any order. Params
 // are taken WithDefaults; call Validate on configured values first.
 func Build(domain, network string, obs []Obs, beats []Beat, from, to time.Time, p Params) Timeline {
-	g := groupObs(obs, from, to, false, func(o *Obs) bool { return o.Domain == domain && o.Network == network })
+	g := groupObs([][]Obs{obs}, from, to, false, func(o *Obs) bool { return o.Domain == domain && o.Network == network })
 	if len(g.keys) == 0 {
 		g.keys, g.off = []groupKey{{domain: domain, network: network}}, []int{0, 0}
 	}
-	return g.timelines(beats, from, to, p)[0]
+	return g.timelines([][]Beat{beats}, from, to, p)[0]
 }
 
 // BuildAll computes one timeline per (domain, network) pair present in obs within
 // [from, to), sorted by domain then network.
 func BuildAll(obs []Obs, beats []Beat, from, to time.Time, p Params) []Timeline {
-	return groupObs(obs, from, to, false, nil).timelines(beats, from, to, p)
+	return groupObs([][]Obs{obs}, from, to, false, nil).timelines([][]Beat{beats}, from, to, p)
+}
+
+// BuildChunks is BuildAll on observations and heartbeats held in several slices (as a
+// cache keeps them, by domain and day), read in place rather than merged into one copy,
+// keeping only the observations keep accepts (nil: all). The result is BuildAll's on the
+// concatenation of the accepted observations and of the heartbeats.
+func BuildChunks(obs [][]Obs, keep func(*Obs) bool, beats [][]Beat, from, to time.Time, p Params) []Timeline {
+	return groupObs(obs, from, to, false, keep).timelines(beats, from, to, p)
 }
 
 // BuildProbes computes one timeline per (domain, network, probe) present in obs within
@@ -29,7 +37,7 @@ func BuildAll(obs []Obs, beats []Beat, from, to time.Time, p Params) []Timeline 
 func BuildProbes(obs []Obs, beats []Beat, from, to time.Time, p Params) []Timeline {
 	p = p.WithDefaults()
 	p.M = 1
-	return groupObs(obs, from, to, true, nil).timelines(beats, from, to, p)
+	return groupObs([][]Obs{obs}, from, to, true, nil).timelines([][]Beat{beats}, from, to, p)
 }
 
 type groupKey struct{ domain, network, probe string }
@@ -38,7 +46,8 @@ type groupKey struct{ domain, network, probe string }
 // through contiguous memory rather than across the caller's whole slice.
 type row struct {
 	at     int64 // At in Unix nanoseconds
-	orig   int32 // index in the caller's slice (for the exact times and IDs)
+	chunk  int32 // the caller's slice (of several; 0 for one) holding the observation
+	orig   int32 // index in that slice (for the exact times and IDs)
 	pid    int32 // probe number
 	code   int8  // cAccessible..cInconclusive
 	method int8  // index in groups.methods; -1 for none
@@ -47,7 +56,7 @@ type row struct {
 // groups are the observations split into series: rows[off[k]:off[k+1]] is series keys[k]
 // in time order (then ID, then probe).
 type groups struct {
-	obs      []Obs
+	chunks   [][]Obs
 	perProbe bool
 	keys     []groupKey
 	rows     []row
@@ -56,45 +65,54 @@ type groups struct {
 	methods  []string // by number
 }
 
-// groupObs splits obs into series with two passes over the input and one sort per series
-// (skipped when the input is already in time order, as the store returns it).
-func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool) *groups {
-	g := &groups{obs: obs, perProbe: perProbe}
-	gid := make([]int32, len(obs))
-	pid := make([]int32, len(obs))
+// groupObs splits the observations of chunks (read as one concatenation) into series with
+// two passes over the input and one sort per series (skipped when the input is already in
+// time order, as the store returns it).
+func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool) *groups {
+	g := &groups{chunks: chunks, perProbe: perProbe}
+	total := 0
+	for _, c := range chunks {
+		total += len(c)
+	}
+	gid := make([]int32, total) // by position in the concatenation
+	pid := make([]int32, total)
 	byKey := map[groupKey]int32{}
 	byProbe := map[string]int32{}
 	var counts []int
 	lastProbe, lastPID := "", int32(-1)
-	for i := range obs {
-		o := &obs[i]
-		if o.At.Before(from) || !o.At.Before(to) || (keep != nil && !keep(o)) {
-			gid[i] = -1
-			continue
-		}
-		if lastPID < 0 || o.Probe != lastProbe {
-			q, ok := byProbe[o.Probe]
-			if !ok {
-				q = int32(len(g.probes))
-				byProbe[o.Probe] = q
-				g.probes = append(g.probes, o.Probe)
+	i := -1
+	for _, obs := range chunks {
+		for j := range obs {
+			i++
+			o := &obs[j]
+			if o.At.Before(from) || !o.At.Before(to) || (keep != nil && !keep(o)) {
+				gid[i] = -1
+				continue
 			}
-			lastProbe, lastPID = o.Probe, q
+			if lastPID < 0 || o.Probe != lastProbe {
+				q, ok := byProbe[o.Probe]
+				if !ok {
+					q = int32(len(g.probes))
+					byProbe[o.Probe] = q
+					g.probes = append(g.probes, o.Probe)
+				}
+				lastProbe, lastPID = o.Probe, q
+			}
+			pid[i] = lastPID
+			k := groupKey{domain: o.Domain, network: o.Network}
+			if perProbe {
+				k.probe = o.Probe
+			}
+			n, ok := byKey[k]
+			if !ok {
+				n = int32(len(g.keys))
+				byKey[k] = n
+				g.keys = append(g.keys, k)
+				counts = append(counts, 0)
+			}
+			gid[i] = n
+			counts[n]++
 		}
-		pid[i] = lastPID
-		k := groupKey{domain: o.Domain, network: o.Network}
-		if perProbe {
-			k.probe = o.Probe
-		}
-		n, ok := byKey[k]
-		if !ok {
-			n = int32(len(g.keys))
-			byKey[k] = n
-			g.keys = append(g.keys, k)
-			counts = append(counts, 0)
-		}
-		gid[i] = n
-		counts[n]++
 	}
 	// series in key order, each a contiguous stretch of rows
 	order := make([]int, len(g.keys))
@@ -115,24 +133,29 @@ func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool
 	}
 	g.keys = keys
 	g.rows = make([]row, g.off[len(order)])
-	for i, n := range gid {
-		if n < 0 {
-			continue
+	i = -1
+	for c, obs := range chunks {
+		for j := range obs {
+			i++
+			n := gid[i]
+			if n < 0 {
+				continue
+			}
+			o := &obs[j]
+			r := row{at: o.At.UnixNano(), chunk: int32(c), orig: int32(j), pid: pid[i], code: int8(code(o.Status)), method: -1}
+			if r.code == cBlocked && o.Method != "" {
+				r.method = g.method(o.Method)
+			}
+			g.rows[next[n]] = r
+			next[n]++
 		}
-		o := &obs[i]
-		r := row{at: o.At.UnixNano(), orig: int32(i), pid: pid[i], code: int8(code(o.Status)), method: -1}
-		if r.code == cBlocked && o.Method != "" {
-			r.method = g.method(o.Method)
-		}
-		g.rows[next[n]] = r
-		next[n]++
 	}
 	byTime := func(a, b row) int {
 		if a.at != b.at {
 			return cmp.Compare(a.at, b.at)
 		}
-		x, y := &obs[a.orig], &obs[b.orig]
-		return cmp.Or(strings.Compare(x.ID, y.ID), strings.Compare(x.Probe, y.Probe), cmp.Compare(a.orig, b.orig))
+		x, y := g.obs(a), g.obs(b)
+		return cmp.Or(strings.Compare(x.ID, y.ID), strings.Compare(x.Probe, y.Probe), cmp.Compare(a.chunk, b.chunk), cmp.Compare(a.orig, b.orig))
 	}
 	for k := range g.keys {
 		rs := g.rows[g.off[k]:g.off[k+1]]
@@ -142,6 +165,9 @@ func groupObs(obs []Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool
 	}
 	return g
 }
+
+// obs returns the observation of r.
+func (g *groups) obs(r row) *Obs { return &g.chunks[r.chunk][r.orig] }
 
 func (g *groups) method(m string) int8 {
 	for k, x := range g.methods {
@@ -157,7 +183,7 @@ func (g *groups) method(m string) int8 {
 }
 
 // timelines computes the timeline of every series.
-func (g *groups) timelines(beats []Beat, from, to time.Time, p Params) []Timeline {
+func (g *groups) timelines(chunks [][]Beat, from, to time.Time, p Params) []Timeline {
 	p = p.WithDefaults()
 	if g.perProbe {
 		p.M = 1
@@ -172,21 +198,23 @@ func (g *groups) timelines(beats []Beat, from, to time.Time, p Params) []Timelin
 	var last np
 	var lastTS []time.Time
 	lastNet, lastIn := "", false
-	for _, b := range beats {
-		if b.Network != lastNet || lastTS == nil {
-			lastNet, lastIn = b.Network, nets[b.Network]
-		}
-		if !lastIn {
-			continue // a network without a series here
-		}
-		k := np{b.Network, b.Probe}
-		if k != last || lastTS == nil {
-			if lastTS != nil {
-				byNP[last] = lastTS
+	for _, beats := range chunks {
+		for _, b := range beats {
+			if b.Network != lastNet || lastTS == nil {
+				lastNet, lastIn = b.Network, nets[b.Network]
 			}
-			last, lastTS = k, byNP[k]
+			if !lastIn {
+				continue // a network without a series here
+			}
+			k := np{b.Network, b.Probe}
+			if k != last || lastTS == nil {
+				if lastTS != nil {
+					byNP[last] = lastTS
+				}
+				last, lastTS = k, byNP[k]
+			}
+			lastTS = append(lastTS, b.At)
 		}
-		lastTS = append(lastTS, b.At)
 	}
 	if lastTS != nil {
 		byNP[last] = lastTS
@@ -218,7 +246,7 @@ func (g *groups) timelines(beats []Beat, from, to time.Time, p Params) []Timelin
 			}
 			return seriesBeats
 		}
-		sr := series{obs: g.obs, rows: g.rows[g.off[k]:g.off[k+1]], methods: g.methods, beatsOf: beatsOf}
+		sr := series{chunks: g.chunks, rows: g.rows[g.off[k]:g.off[k+1]], methods: g.methods, beatsOf: beatsOf}
 		s.timeline(&sr, from, to, p, tl)
 	}
 	return out

@@ -32,16 +32,19 @@ func code(s State) int {
 }
 
 // series is one timeline's input: its rows in time order, the caller's observations they
-// point to, the method names, and beatsOf, which gives the heartbeat times (each sorted)
+// point to (in one or more slices), the method names, and beatsOf, which gives the heartbeat times (each sorted)
 // that count for the series, given its probes.
 type series struct {
-	obs     []Obs
+	chunks  [][]Obs
 	rows    []row
 	methods []string
 	beatsOf func(probes []int32) [][]time.Time
 }
 
-func (sr *series) at(pos int) time.Time { return sr.obs[sr.rows[pos].orig].At }
+func (sr *series) at(pos int) time.Time {
+	r := &sr.rows[pos]
+	return sr.chunks[r.chunk][r.orig].At
+}
 
 // scratch is reused across series: per-probe slices indexed by engine-wide probe number.
 type scratch struct {
