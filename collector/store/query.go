@@ -153,7 +153,8 @@ func ValidName(s string) bool {
 }
 
 // pageKeys finds the keys of the page (plus one, to know whether another page follows)
-// reading only the small `id` field.
+// reading only the small `id` field. The stop of range() is exclusive on InfluxDB 2.x but
+// inclusive on 1.8: the filter on _time makes To exclusive on both.
 func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 	stop := p.to
 	cursor := ""
@@ -169,11 +170,11 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 	}
 	flux := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %q and r._field == "id"%s)%s
+  |> filter(fn: (r) => r._measurement == %q and r._field == "id" and r._time < %s%s)%s
   |> keep(columns: ["_time", "_value"])
   |> group()
   |> sort(columns: ["_time", "_value"], desc: true)
-  |> limit(n: %d)`, fluxString(s.cfg.Bucket), fluxTime(p.from), fluxTime(stop), Reach, p.tags, cursor, p.limit+1)
+  |> limit(n: %d)`, fluxString(s.cfg.Bucket), fluxTime(p.from), fluxTime(stop), Reach, fluxTime(stop), p.tags, cursor, p.limit+1)
 	var keys []pageKey
 	err := s.run(ctx, flux, func(r *query.FluxRecord) error {
 		id, ok := r.Value().(string)

@@ -43,6 +43,9 @@ func TestMeasurementsFilters(t *testing.T) {
 		{"network and other probe", store.Filter{Network: "telkom", Probe: "p2"}, nil},
 		{"unknown domain", store.Filter{Domain: "c.example"}, nil},
 		{"from inclusive, to exclusive", store.Filter{From: t0.Add(2 * time.Minute), To: t0.Add(4 * time.Minute)}, []int{2, 1}},
+		// To at the exact nanosecond of a point: InfluxDB 1.8's range() would include it.
+		{"to exclusive at the point's time", store.Filter{From: t0, To: store.PointTime(items[3].M)}, []int{2, 1, 0}},
+		{"from inclusive at the point's time", store.Filter{From: store.PointTime(items[1].M), To: store.PointTime(items[3].M)}, []int{2, 1}},
 		{"explicit old range", store.Filter{From: t0.Add(-31 * time.Hour), To: t0}, []int{4}},
 		{"only from", store.Filter{From: t0.Add(-31 * time.Hour), Domain: "a.example"}, []int{2, 0, 4}},
 		{"limit", store.Filter{Limit: 3}, []int{3, 2, 1}},
