@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
@@ -149,11 +150,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 		if err != nil {
 			return nil, code, err
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		zr, err := getGzipReader(bytes.NewReader(zipped))
 		if err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("body: bad gzip: %w", err)
 		}
-		defer zr.Close()
+		defer gzipReaders.Put(zr) // read to the end below, or abandoned: Reset makes it new
 		// The trailer's size is the client's word: trust it up to 64 times the wire size.
 		hint := int64(binary.LittleEndian.Uint32(zipped[len(zipped)-4:]))
 		body, size = zr, min(hint, 64*int64(len(zipped)), limit)+1
@@ -162,6 +163,22 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 	}
 	b, code, err := readAll(body, limit, size)
 	return b, code, err
+}
+
+// gzipReaders holds gzip readers for reuse: a new one allocates its decompressor's state
+// (tens of kilobytes) for every request.
+var gzipReaders sync.Pool
+
+// getGzipReader is gzip.NewReader(r) from the pool.
+func getGzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipReaders.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipReaders.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // readAll reads r into a buffer of size bytes to start with, up to limit bytes.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 )
@@ -31,8 +30,8 @@ type part struct {
 
 // committer merges parts into shared writes.
 type committer struct {
-	// write sends one request's body with its number of points.
-	write     func(ctx context.Context, body string, points int) error
+	// write sends one request, the concatenation of body, with its number of points.
+	write     func(ctx context.Context, body [][]byte, points int) error
 	maxPoints int
 	maxBytes  int
 	maxWrites int
@@ -46,7 +45,7 @@ type committer struct {
 	wake      chan struct{} // a part was queued while a writer lingers
 }
 
-func newCommitter(write func(context.Context, string, int) error, maxWrites int, linger time.Duration) *committer {
+func newCommitter(write func(context.Context, [][]byte, int) error, maxWrites int, linger time.Duration) *committer {
 	return &committer{write: write, maxPoints: maxRequestPoints, maxBytes: maxRequestBytes,
 		maxWrites: maxWrites, linger: linger, wake: make(chan struct{}, 1)}
 }
@@ -154,23 +153,19 @@ func (c *committer) run(batch []*part) {
 func (c *committer) writeParts(batch []*part) {
 	ctx := context.Background() // the shared write is no one caller's: bounded by Config.Timeout
 	if len(batch) == 1 {
-		batch[0].done <- c.write(ctx, string(batch[0].body), batch[0].points)
+		batch[0].done <- c.write(ctx, [][]byte{batch[0].body}, batch[0].points)
 		return
 	}
-	var b strings.Builder
-	size, points := 0, 0
-	for _, p := range batch {
-		size += len(p.body)
+	body := make([][]byte, len(batch))
+	points := 0
+	for i, p := range batch {
+		body[i] = p.body
 		points += p.points
 	}
-	b.Grow(size)
-	for _, p := range batch {
-		b.Write(p.body)
-	}
-	err := c.write(ctx, b.String(), points)
+	err := c.write(ctx, body, points)
 	if err != nil && !errors.Is(err, ErrUnavailable) {
 		for _, p := range batch {
-			p.done <- c.write(ctx, string(p.body), p.points)
+			p.done <- c.write(ctx, [][]byte{p.body}, p.points)
 		}
 		return
 	}

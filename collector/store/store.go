@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,7 +85,9 @@ type Store struct {
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
 	query  api.QueryAPI
-	commit *committer
+	// writeURL is the write endpoint, as the client library's write API builds it.
+	writeURL string
+	commit   *committer
 	// Write requests sent by Write and the points in them (see WriteStats).
 	requests, requestPoints atomic.Int64
 }
@@ -120,6 +124,15 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		write: client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
 		query: client.QueryAPI(cfg.Org),
 	}
+	wu, err := url.Parse(client.HTTPService().ServerAPIURL())
+	if err == nil {
+		wu, err = wu.Parse("write")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("influxdb url: %w", err)
+	}
+	wu.RawQuery = url.Values{"org": {cfg.Org}, "bucket": {cfg.Bucket}, "precision": {"ns"}}.Encode()
+	s.writeURL = wu.String()
 	s.commit = newCommitter(s.writeBody, cfg.Writes, cfg.Linger)
 	return s, nil
 }
@@ -130,18 +143,20 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // write requests (group commit, commit.go); a shared request that fails fails each call
 // with points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
-	var l lineSink
+	l := lineSink{buf: getLineBuf()}
 	var scratch bytes.Buffer
 	var parts []*part
 	start, startPoints := 0, 0 // of the part being filled
 	for _, it := range items {
 		mark, markPoints := len(l.buf), l.points
 		if err := mapItem(it, &l, &scratch); err != nil {
+			putLineBuf(l.buf)
 			return err
 		}
 		l.end()
 		if mark == 0 && len(items) > 1 {
-			// Size the buffer once, from the first item, rather than doubling it.
+			// Size the buffer once, from the first item, rather than doubling it (a no-op
+			// for a pooled buffer big enough).
 			l.buf = slices.Grow(l.buf, len(l.buf)*(len(items)-1)*5/4)
 		}
 		if mark > start && (l.points-startPoints > maxRequestPoints || len(l.buf)-start > maxRequestBytes) {
@@ -153,9 +168,34 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		parts = append(parts, &part{body: l.buf[start:], points: l.points - startPoints, done: make(chan error, 1)})
 	}
 	if len(parts) == 0 {
+		putLineBuf(l.buf)
 		return nil
 	}
-	return s.commit.commit(ctx, parts)
+	err := s.commit.commit(ctx, parts)
+	if err == nil {
+		// Every request holding these bytes was answered 2xx, so InfluxDB had read them
+		// all: nothing reads the buffer any more. After an error (a timeout, a reset),
+		// the HTTP transport may still be reading it: it is left to the GC.
+		putLineBuf(l.buf)
+	}
+	return err
+}
+
+// linePool holds line protocol buffers for Write: a batch of 100 measurements takes
+// about half a megabyte, which would otherwise be allocated and zeroed per request.
+var linePool sync.Pool
+
+func getLineBuf() []byte {
+	if b, ok := linePool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+func putLineBuf(b []byte) {
+	if cap(b) > 0 && cap(b) <= 4*maxRequestBytes {
+		linePool.Put(&b)
+	}
 }
 
 // WriteStats returns how many write requests Write has sent to InfluxDB and how many
@@ -164,12 +204,24 @@ func (s *Store) WriteStats() (requests, points int64) {
 	return s.requests.Load(), s.requestPoints.Load()
 }
 
-// writeBody sends one write request of line protocol holding points points.
-func (s *Store) writeBody(ctx context.Context, body string, points int) error {
+// writeBody sends one write request made of the line protocol in body, holding points
+// points. It posts through the client library's HTTP service (authorization, user agent,
+// and its errors, which classify reads), without first copying body into one string.
+func (s *Store) writeBody(ctx context.Context, body [][]byte, points int) error {
 	s.requests.Add(1)
 	s.requestPoints.Add(int64(points))
-	if err := s.write.WriteRecord(ctx, body); err != nil {
-		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", points, s.cfg.Bucket), err)
+	n := 0
+	for _, b := range body {
+		n += len(b)
+	}
+	r := net.Buffers(body)
+	perr := s.client.HTTPService().DoPostRequest(ctx, s.writeURL, &r, func(req *http.Request) {
+		req.ContentLength = int64(n)
+	}, func(resp *http.Response) error {
+		return resp.Body.Close()
+	})
+	if perr != nil {
+		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", points, s.cfg.Bucket), perr)
 	}
 	return nil
 }
