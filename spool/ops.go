@@ -183,6 +183,7 @@ func (s *Spool) quarantine(e *entry, cause error) {
 	s.setAside(e.name, cause)
 	s.forget(e)
 	s.compact()
+	s.pruneAside()
 }
 
 // Ack removes acknowledged measurements and makes the removal durable. Unknown IDs are
@@ -252,6 +253,7 @@ func (s *Spool) Reject(id, reason string) error {
 		s.log.Warn("spool: measurement refused by the collector; kept aside", "id", id, "file", dst, "reason", reason)
 	}
 	s.compact()
+	s.pruneAside()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("spool: reject %s: %w", id, err)
 	}

@@ -7,7 +7,6 @@
 package spool
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +31,10 @@ var (
 type Options struct {
 	Dir      string
 	MaxBytes int64 // bound on the queued entry files; default DefaultMaxBytes
-	Log      *slog.Logger
+	// AsideMaxBytes bounds the files kept aside in rejected/ and corrupt/ together
+	// (.reason files included); past it the oldest are pruned. Default MaxBytes/4.
+	AsideMaxBytes int64
+	Log           *slog.Logger
 }
 
 // Stats describe a spool. Depth, Bytes and Oldest describe the queue now; the counters
@@ -47,13 +49,18 @@ type Stats struct {
 	DroppedBytes int64
 	Rejected     int64 // moved to rejected/ because the collector refused them
 	Corrupt      int64 // damaged or unreadable entries moved to corrupt/
+	// Pruned and PrunedBytes count files kept aside (in rejected/ or corrupt/, with their
+	// .reason files) deleted, oldest first, to keep within AsideMaxBytes. Their
+	// measurements were already counted in Rejected or Corrupt.
+	Pruned      int64
+	PrunedBytes int64
 }
 
 // Spool is a durable queue of measurements, safe for concurrent use. One process at a
 // time may open a directory (an flock on Dir/lock).
 type Spool struct {
 	dir, queue, rejected, corrupt string
-	max                           int64
+	max, asideMax                 int64
 	log                           *slog.Logger
 	unlock                        func() error
 
@@ -64,6 +71,9 @@ type Spool struct {
 	byID    map[string][]*entry
 	bytes   int64
 	c       counters
+	// aside indexes the files kept aside, oldest first; asideBytes is their size.
+	aside      []*asideFile
+	asideBytes int64
 }
 
 // entry is one queued measurement. gone is set, under the lock, when it leaves the queue.
@@ -77,20 +87,11 @@ type entry struct {
 	gone    bool
 }
 
-// counters is the content of Dir/counters.json.
-type counters struct {
-	Dropped      int64 `json:"dropped"`
-	DroppedBytes int64 `json:"dropped_bytes"`
-	Rejected     int64 `json:"rejected"`
-	Corrupt      int64 `json:"corrupt"`
-}
-
-const countersFile = "counters.json"
-
 // Open opens the spool in o.Dir, creating it (mode 0700) if needed, and recovers from a
 // crash: leftover temp files are removed (their Put never returned), damaged entries
 // are moved to corrupt/ and counted, and the queue is rebuilt from the entry files, each
-// verified. If the queue exceeds MaxBytes, the oldest entries are dropped and counted.
+// verified. If the queue exceeds MaxBytes, the oldest entries are dropped and counted;
+// if the files kept aside exceed AsideMaxBytes, the oldest are pruned and counted.
 func Open(o Options) (*Spool, error) {
 	if o.Dir == "" {
 		return nil, errors.New("spool: no directory given")
@@ -98,12 +99,15 @@ func Open(o Options) (*Spool, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.AsideMaxBytes <= 0 {
+		o.AsideMaxBytes = o.MaxBytes / 4
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Spool{
 		dir: o.Dir, queue: filepath.Join(o.Dir, "queue"), rejected: filepath.Join(o.Dir, "rejected"),
-		corrupt: filepath.Join(o.Dir, "corrupt"), max: o.MaxBytes, log: o.Log, byID: map[string][]*entry{},
+		corrupt: filepath.Join(o.Dir, "corrupt"), max: o.MaxBytes, asideMax: o.AsideMaxBytes, log: o.Log, byID: map[string][]*entry{},
 	}
 	if err := s.makeDirs(); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
@@ -118,7 +122,8 @@ func Open(o Options) (*Spool, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	s.log.Info("spool opened", "dir", o.Dir, "depth", len(s.entries), "bytes", s.bytes, "max_bytes", s.max,
-		"dropped", s.c.Dropped, "rejected", s.c.Rejected, "corrupt", s.c.Corrupt)
+		"aside_bytes", s.asideBytes, "aside_max_bytes", s.asideMax,
+		"dropped", s.c.Dropped, "rejected", s.c.Rejected, "corrupt", s.c.Corrupt, "pruned", s.c.Pruned)
 	return s, nil
 }
 
@@ -154,6 +159,9 @@ func (s *Spool) recover() error {
 	if temps > 0 {
 		s.log.Info("spool: removed unfinished temp files (writes that never completed)", "files", temps)
 	}
+	if err := s.scanAside(); err != nil {
+		return err
+	}
 	des, err := os.ReadDir(s.queue) // sorted by name: enqueue order
 	if err != nil {
 		return err
@@ -180,6 +188,7 @@ func (s *Spool) recover() error {
 		}
 	}
 	s.enforce()
+	s.pruneAside()
 	return nil
 }
 
@@ -216,7 +225,8 @@ func (s *Spool) setAside(name string, cause error) {
 }
 
 // moveAside moves queue/name into dir (rejected/ or corrupt/) with reason in name.reason
-// beside it, never replacing a file, and returns the new path. An error means the file
+// beside it, never replacing a file, notes it in the index of files kept aside (the
+// caller then calls pruneAside) and returns the new path. An error means the file
 // is still in the queue. A failed directory sync is logged: the move may then be undone
 // by a power loss, and the entry is sent (or found damaged) again.
 func (s *Spool) moveAside(name, dir, reason string) (string, error) {
@@ -232,39 +242,8 @@ func (s *Spool) moveAside(name, dir, reason string) (string, error) {
 			s.log.Error("spool: syncing a directory", "dir", d, "err", err)
 		}
 	}
+	s.noteAside(dir, dst)
 	return filepath.Join(dir, dst), nil
-}
-
-// loadCounters reads counters.json; a damaged one is kept as counters.json.bad and the
-// counters start again from zero, with an error logged.
-func (s *Spool) loadCounters() error {
-	p := filepath.Join(s.dir, countersFile)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, &s.c); err != nil {
-		s.c = counters{}
-		bad := freeName(s.dir, countersFile+".bad")
-		s.log.Error("spool: counters file damaged; counting again from zero", "kept_as", bad, "err", err)
-		return os.Rename(p, filepath.Join(s.dir, bad))
-	}
-	return nil
-}
-
-// saveCounters replaces counters.json atomically and durably. The caller holds the lock.
-func (s *Spool) saveCounters() error {
-	b, _ := json.Marshal(s.c) // four integers
-	if err := writeFileSync(s.dir, countersFile, append(b, '\n')); err != nil {
-		return fmt.Errorf("saving the counters: %w", err)
-	}
-	if err := syncDir(s.dir); err != nil {
-		return fmt.Errorf("saving the counters: %w", err)
-	}
-	return nil
 }
 
 // add appends e to the queue. The caller holds the lock.
@@ -305,18 +284,6 @@ func (s *Spool) compact() {
 	s.entries = kept
 }
 
-// Stats returns the spool's state and counters.
-func (s *Spool) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := Stats{Depth: len(s.entries), Bytes: s.bytes, Dropped: s.c.Dropped, DroppedBytes: s.c.DroppedBytes,
-		Rejected: s.c.Rejected, Corrupt: s.c.Corrupt}
-	if len(s.entries) > 0 {
-		st.Oldest = s.entries[0].at
-	}
-	return st
-}
-
 // Close saves the counters and releases the directory. Later calls return ErrClosed;
 // Close itself may be called again.
 func (s *Spool) Close() error {
@@ -334,46 +301,4 @@ func (s *Spool) Close() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
-}
-
-// ReadStats describes the spool in dir without opening it, so another process (`probe
-// status`) can look while the agent holds the spool. Entries are counted, not verified;
-// Oldest comes from the first entry that decodes.
-func ReadStats(dir string) (Stats, error) {
-	var st Stats
-	var c counters
-	b, err := os.ReadFile(filepath.Join(dir, countersFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return st, fmt.Errorf("spool: %w", err)
-	}
-	if err == nil {
-		if err := json.Unmarshal(b, &c); err != nil {
-			return st, fmt.Errorf("spool: %s: %w", countersFile, err)
-		}
-	}
-	st.Dropped, st.DroppedBytes, st.Rejected, st.Corrupt = c.Dropped, c.DroppedBytes, c.Rejected, c.Corrupt
-	queue := filepath.Join(dir, "queue")
-	des, err := os.ReadDir(queue)
-	if err != nil {
-		return st, fmt.Errorf("spool: %w", err)
-	}
-	for _, de := range des {
-		if _, ok := parseName(de.Name()); !ok || de.IsDir() {
-			continue
-		}
-		fi, err := de.Info()
-		if err != nil {
-			continue // acknowledged meanwhile
-		}
-		st.Depth++
-		st.Bytes += fi.Size()
-		if st.Oldest.IsZero() {
-			if b, err := os.ReadFile(filepath.Join(queue, de.Name())); err == nil {
-				if m, _, err := decode(b); err == nil {
-					st.Oldest = m.StartedAt
-				}
-			}
-		}
-	}
-	return st, nil
 }

@@ -1,0 +1,109 @@
+package spool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// counters is the content of Dir/counters.json.
+type counters struct {
+	Dropped      int64 `json:"dropped"`
+	DroppedBytes int64 `json:"dropped_bytes"`
+	Rejected     int64 `json:"rejected"`
+	Corrupt      int64 `json:"corrupt"`
+	Pruned       int64 `json:"pruned"`
+	PrunedBytes  int64 `json:"pruned_bytes"`
+}
+
+const countersFile = "counters.json"
+
+// loadCounters reads counters.json; a damaged one is kept as counters.json.bad and the
+// counters start again from zero, with an error logged.
+func (s *Spool) loadCounters() error {
+	p := filepath.Join(s.dir, countersFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &s.c); err != nil {
+		s.c = counters{}
+		bad := freeName(s.dir, countersFile+".bad")
+		s.log.Error("spool: counters file damaged; counting again from zero", "kept_as", bad, "err", err)
+		return os.Rename(p, filepath.Join(s.dir, bad))
+	}
+	return nil
+}
+
+// saveCounters replaces counters.json atomically and durably. The caller holds the lock.
+func (s *Spool) saveCounters() error {
+	b, _ := json.Marshal(s.c) // integers only
+	if err := writeFileSync(s.dir, countersFile, append(b, '\n')); err != nil {
+		return fmt.Errorf("saving the counters: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("saving the counters: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the spool's state and counters.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Depth: len(s.entries), Bytes: s.bytes, Dropped: s.c.Dropped, DroppedBytes: s.c.DroppedBytes,
+		Rejected: s.c.Rejected, Corrupt: s.c.Corrupt, Pruned: s.c.Pruned, PrunedBytes: s.c.PrunedBytes}
+	if len(s.entries) > 0 {
+		st.Oldest = s.entries[0].at
+	}
+	return st
+}
+
+// ReadStats describes the spool in dir without opening it, so another process (`probe
+// status`) can look while the agent holds the spool. Entries are counted, not verified;
+// Oldest comes from the first entry that decodes.
+func ReadStats(dir string) (Stats, error) {
+	var st Stats
+	var c counters
+	b, err := os.ReadFile(filepath.Join(dir, countersFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("spool: %w", err)
+	}
+	if err == nil {
+		if err := json.Unmarshal(b, &c); err != nil {
+			return st, fmt.Errorf("spool: %s: %w", countersFile, err)
+		}
+	}
+	st.Dropped, st.DroppedBytes, st.Rejected, st.Corrupt = c.Dropped, c.DroppedBytes, c.Rejected, c.Corrupt
+	st.Pruned, st.PrunedBytes = c.Pruned, c.PrunedBytes
+	queue := filepath.Join(dir, "queue")
+	des, err := os.ReadDir(queue)
+	if err != nil {
+		return st, fmt.Errorf("spool: %w", err)
+	}
+	for _, de := range des {
+		if _, ok := parseName(de.Name()); !ok || de.IsDir() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			continue // acknowledged meanwhile
+		}
+		st.Depth++
+		st.Bytes += fi.Size()
+		if st.Oldest.IsZero() {
+			if b, err := os.ReadFile(filepath.Join(queue, de.Name())); err == nil {
+				if m, _, err := decode(b); err == nil {
+					st.Oldest = m.StartedAt
+				}
+			}
+		}
+	}
+	return st, nil
+}
