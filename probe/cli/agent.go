@@ -53,7 +53,9 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 	}
 	var sp *spool.Spool
 	if openSpool {
-		if sp, err = spool.Open(spool.Options{Dir: ac.StateDir + "/spool", MaxBytes: max(ac.SpoolMaxMB, 0) << 20, Log: log}); err != nil {
+		so := spool.Options{Dir: ac.StateDir + "/spool", MaxBytes: max(ac.SpoolMaxMB, 0) << 20,
+			AsideMaxBytes: max(ac.SpoolAsideMaxMB, 0) << 20, Log: log}
+		if sp, err = spool.Open(so); err != nil {
 			return nil, fmt.Errorf("spool: %w", err)
 		}
 	}
@@ -200,7 +202,8 @@ func statusCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d\n", sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt)
+	fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d; kept-aside files pruned %d (%d bytes)\n",
+		sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt, sp.Pruned, sp.PrunedBytes)
 	sub := "never"
 	if !st.LastSubmission.At.IsZero() {
 		sub = fmt.Sprintf("%s: %d accepted, %d rejected", st.LastSubmission.At.Format(time.RFC3339), st.LastSubmission.Accepted, st.LastSubmission.Rejected)

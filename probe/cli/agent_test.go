@@ -39,7 +39,7 @@ func TestOnceAndStatus(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("probe status: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"1 loaded", "lab ", "*/15 * * * *", "spool", "depth 2", "last submission  never"} {
+	for _, want := range []string{"1 loaded", "lab ", "*/15 * * * *", "spool", "depth 2", "corrupt 0; kept-aside files pruned 0 (0 bytes)", "last submission  never"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("probe status lacks %q:\n%s", want, stdout)
 		}

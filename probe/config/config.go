@@ -45,17 +45,18 @@ type Config struct {
 
 // Agent configures `probe run`, `probe once` and `probe status`.
 type Agent struct {
-	Collector    string   `yaml:"collector"`     // base URL; empty: measure and spool only
-	Token        string   `yaml:"token"`         // or token_file, or $PANTAU_TOKEN
-	TokenFile    string   `yaml:"token_file"`    //
-	CollectorCA  string   `yaml:"collector_ca"`  // PEM file: pin the collector's CA
-	StateDir     string   `yaml:"state_dir"`     // spool, synced schedules, state (default /var/lib/pantau)
-	SchedulesDir string   `yaml:"schedules_dir"` // override the built-in schedules
-	SpoolMaxMB   int64    `yaml:"spool_max_mb"`  // default 256
-	Heartbeat    Duration `yaml:"heartbeat"`     // default 5m
-	Sync         Duration `yaml:"sync"`          // default 10m
-	DrainRate    float64  `yaml:"drain_rate"`    // batches per second after an outage, default 5
-	Grace        Duration `yaml:"grace"`         // default 30s
+	Collector       string   `yaml:"collector"`          // base URL; empty: measure and spool only
+	Token           string   `yaml:"token"`              // or token_file, or $PANTAU_TOKEN
+	TokenFile       string   `yaml:"token_file"`         //
+	CollectorCA     string   `yaml:"collector_ca"`       // PEM file: pin the collector's CA
+	StateDir        string   `yaml:"state_dir"`          // spool, synced schedules, state (default /var/lib/pantau)
+	SchedulesDir    string   `yaml:"schedules_dir"`      // override the built-in schedules
+	SpoolMaxMB      int64    `yaml:"spool_max_mb"`       // default 256
+	SpoolAsideMaxMB int64    `yaml:"spool_aside_max_mb"` // spool's rejected/ + corrupt/, default spool_max_mb/4
+	Heartbeat       Duration `yaml:"heartbeat"`          // default 5m
+	Sync            Duration `yaml:"sync"`               // default 10m
+	DrainRate       float64  `yaml:"drain_rate"`         // batches per second after an outage, default 5
+	Grace           Duration `yaml:"grace"`              // default 30s
 }
 
 // Timeouts are the per-step timeouts and the per-target deadline.
@@ -147,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Agent.SpoolMaxMB < 0 || c.Agent.DrainRate < 0 {
 		errs = append(errs, fmt.Errorf("agent: spool_max_mb and drain_rate must not be negative"))
+	}
+	if c.Agent.SpoolAsideMaxMB < 0 {
+		errs = append(errs, fmt.Errorf("agent.spool_aside_max_mb: %d is negative", c.Agent.SpoolAsideMaxMB))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency: %d is negative", c.Concurrency))

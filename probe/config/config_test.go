@@ -11,7 +11,8 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(c.Resolvers) != 3 || c.Concurrency != 32 || c.DNSWait.Duration != 500*time.Millisecond ||
-		c.Timeouts.DNS.Duration != 3*time.Second || c.Timeouts.Target.Duration != 45*time.Second || c.LabCIDRs[0] != "10.77.0.0/16" {
+		c.Timeouts.DNS.Duration != 3*time.Second || c.Timeouts.Target.Duration != 45*time.Second || c.LabCIDRs[0] != "10.77.0.0/16" ||
+		c.Agent.SpoolMaxMB != 64 || c.Agent.SpoolAsideMaxMB != 8 {
 		t.Errorf("Load(good.yml) = %+v", c)
 	}
 }
@@ -23,6 +24,7 @@ func TestLoadErrors(t *testing.T) {
 		{"testdata/bad_values.yml", `testdata/bad_values.yml: resolvers[1]: resolver "ftp://9.9.9.9": unsupported scheme "ftp" (want udp, tcp, tls or https)` + "\n" +
 			`controls[0]: control URL "helper.example.org": want an absolute http or https URL` + "\n" +
 			`lab_cidrs[0]: lab CIDR "10.77.0.0/33": not an address prefix like 10.77.0.0/16` + "\n" +
+			`agent.spool_aside_max_mb: -3 is negative` + "\n" +
 			`concurrency: -1 is negative`},
 		{"testdata/missing.yml", "config: open testdata/missing.yml: no such file or directory"},
 	}
