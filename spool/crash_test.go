@@ -30,12 +30,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild puts measurements until it is killed, and in mode "drain" also batches,
-// acks and rejects them. It reports each step on stdout, one line per write: "put ID"
+// crashAsideMax is the aside bound of mode "prune": a few rejected entries.
+const crashAsideMax = 5000
+
+// crashOptions are the spool options of mode.
+func crashOptions(dir, mode string) Options {
+	if mode == "prune" {
+		return Options{Dir: dir, AsideMaxBytes: crashAsideMax}
+	}
+	return Options{Dir: dir}
+}
+
+// crashChild puts measurements until it is killed, and in modes "drain" and "prune" also
+// batches, acks and rejects them ("prune" rejects more, past a small aside bound). It reports each step on stdout, one line per write: "put ID"
 // only after Put returned; "acking ID" before Ack is called and "acked ID" after it
 // returned; likewise "rejecting ID" and "rejected ID".
 func crashChild(dir, mode string) int {
-	s, err := Open(Options{Dir: dir})
+	s, err := Open(crashOptions(dir, mode))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -61,8 +72,12 @@ func crashChild(dir, mode string) int {
 			say("put", m.ID)
 		}
 	}
-	if mode != "drain" {
+	if mode == "put" {
 		putter()
+	}
+	rejectEvery := 4
+	if mode == "prune" {
+		rejectEvery = 1
 	}
 	go putter()
 	go putter()
@@ -73,7 +88,7 @@ func crashChild(dir, mode string) int {
 		}
 		var ack []string
 		for i, m := range b {
-			if i == 0 && n%4 == 0 {
+			if i == 0 && n%rejectEvery == 0 {
 				say("rejecting", m.ID)
 				if err := s.Reject(m.ID, "test"); err != nil {
 					fail(err)
@@ -142,7 +157,8 @@ func runChild(t *testing.T, dir, mode string, rng *rand.Rand) []string {
 // TestCrashSafety kills a child using the spool at random moments, reopens the spool
 // after each kill and checks that every measurement the child was told is spooled is
 // still there (unless the child started to acknowledge or reject it), that acknowledged
-// ones are gone, rejected ones are in rejected/, and that nothing is damaged.
+// ones are gone, rejected ones are in rejected/ (or, in mode "prune", counted as pruned),
+// and that nothing is damaged.
 func TestCrashSafety(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -150,7 +166,7 @@ func TestCrashSafety(t *testing.T) {
 	for _, tc := range []struct {
 		mode    string
 		putters int
-	}{{"put", 1}, {"drain", 2}} {
+	}{{"put", 1}, {"drain", 2}, {"prune", 2}} {
 		t.Run(tc.mode, func(t *testing.T) {
 			dir := t.TempDir()
 			reported := map[string]map[string]bool{"put": {}, "acking": {}, "acked": {}, "rejecting": {}, "rejected": {}}
@@ -180,7 +196,7 @@ func TestCrashSafety(t *testing.T) {
 					}
 				}
 
-				s, err := Open(Options{Dir: dir})
+				s, err := Open(crashOptions(dir, tc.mode))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -214,16 +230,34 @@ func TestCrashSafety(t *testing.T) {
 				for _, f := range rejectedFiles {
 					aside[strings.TrimSuffix(filepath.Base(f)[seqDigits+1:], entryExt)] = true
 				}
-				// A rejection is counted before the entry is moved: a kill in between may
-				// count one more than rejected/ holds, never fewer.
-				if n := int64(len(rejectedFiles)); st.Rejected < n || st.Rejected > n+int64(round+1) {
-					t.Errorf("round %d: %d rejected counted, %d files in rejected/", round, st.Rejected, n)
+				// Rejected entries gone from rejected/ were pruned, and counted before.
+				gone := int64(0)
+				for id := range reported["rejected"] {
+					if !aside[id] && !now[id] {
+						gone++
+					}
+				}
+				if tc.mode != "prune" && gone > 0 {
+					t.Errorf("round %d: %d rejected entries gone from rejected/ without an aside bound", round, gone)
+				}
+				if st.Pruned < gone {
+					t.Errorf("round %d: %d pruned counted, %d rejected entries gone from rejected/", round, st.Pruned, gone)
+				}
+				if tc.mode == "prune" {
+					if _, n := asideFiles(t, dir); n > crashAsideMax {
+						t.Errorf("round %d: %d bytes kept aside, bound %d", round, n, crashAsideMax)
+					}
+				}
+				// A rejection (a prune) is counted before the entry is moved (deleted): a
+				// kill in between may count one more than rejected/ holds, never fewer.
+				if n := int64(len(rejectedFiles)); st.Rejected < n+gone || st.Rejected > n+st.Pruned+int64(round+1) {
+					t.Errorf("round %d: %d rejected and %d pruned counted, %d files in rejected/", round, st.Rejected, st.Pruned, n)
 				}
 				for id := range reported["put"] {
 					switch {
 					case reported["acked"][id] && now[id]:
 						t.Errorf("round %d: %s acknowledged but still queued", round, id)
-					case reported["rejected"][id] && (now[id] || !aside[id]):
+					case reported["rejected"][id] && (now[id] || !aside[id] && tc.mode != "prune"):
 						t.Errorf("round %d: %s rejected but not (only) in rejected/", round, id)
 					case reported["acking"][id] || reported["rejecting"][id]:
 						// either way is fine
@@ -236,8 +270,12 @@ func TestCrashSafety(t *testing.T) {
 			if puts == 0 {
 				t.Fatal("the child spooled nothing")
 			}
-			t.Logf("%d measurements reported spooled across 8 SIGKILLs; %d acknowledged, %d rejected; %d temp files of interrupted Puts removed; %d queued at the end",
-				puts, len(reported["acked"]), len(reported["rejected"]), temps, len(present))
+			st, err := ReadStats(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d measurements reported spooled across 8 SIGKILLs; %d acknowledged, %d rejected, %d pruned; %d temp files of interrupted Puts removed; %d queued at the end",
+				puts, len(reported["acked"]), len(reported["rejected"]), st.Pruned, temps, len(present))
 		})
 	}
 }
