@@ -80,6 +80,11 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 	byProbe := map[string]int32{}
 	var counts []int
 	lastProbe, lastPID := "", int32(-1)
+	type probeKey struct {
+		domain, network string
+		n               int32
+	}
+	var lastKey []probeKey // by probe number: the series of its latest observation
 	i := -1
 	for _, obs := range chunks {
 		for j := range obs {
@@ -95,20 +100,28 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 					q = int32(len(g.probes))
 					byProbe[o.Probe] = q
 					g.probes = append(g.probes, o.Probe)
+					lastKey = append(lastKey, probeKey{n: -1})
 				}
 				lastProbe, lastPID = o.Probe, q
 			}
 			pid[i] = lastPID
-			k := groupKey{domain: o.Domain, network: o.Network}
-			if perProbe {
-				k.probe = o.Probe
-			}
-			n, ok := byKey[k]
-			if !ok {
-				n = int32(len(g.keys))
-				byKey[k] = n
-				g.keys = append(g.keys, k)
-				counts = append(counts, 0)
+			// A probe measures one network, so its last series is usually the one: the
+			// check spares most lookups of the three-string key.
+			lk := &lastKey[lastPID]
+			n := lk.n
+			if n < 0 || o.Domain != lk.domain || o.Network != lk.network {
+				k := groupKey{domain: o.Domain, network: o.Network}
+				if perProbe {
+					k.probe = o.Probe
+				}
+				var ok bool
+				if n, ok = byKey[k]; !ok {
+					n = int32(len(g.keys))
+					byKey[k] = n
+					g.keys = append(g.keys, k)
+					counts = append(counts, 0)
+				}
+				*lk = probeKey{o.Domain, o.Network, n}
 			}
 			gid[i] = n
 			counts[n]++
