@@ -93,3 +93,27 @@ func complianceCSV(r orders.Report) [][]string {
 	}
 	return rows
 }
+
+// evidenceCSV has one row per measurement of the bundle, the bundle's fields repeated on
+// each row (a bundle without measurements is one row with the item columns empty). The
+// raw column holds the measurement's JSON exactly as stored, so sha256 can be checked
+// from the CSV as from the JSON.
+func evidenceCSV(b Bundle) [][]string {
+	rows := [][]string{{"domain", "network", "at", "state", "since", "generated_at", "bundle_sha256", "missing",
+		"id", "probe", "probe_network", "country", "asn", "source_asn", "source_org", "received_at", "started_at",
+		"status", "method", "sha256", "raw"}}
+	since := ""
+	if b.Since != nil {
+		since = ts(*b.Since)
+	}
+	head := []string{b.Domain, b.Network, ts(b.At), b.State, since, ts(b.GeneratedAt), b.SHA256, itoa(b.Missing)}
+	if len(b.Items) == 0 {
+		return append(rows, append(head, make([]string, 13)...))
+	}
+	for _, it := range b.Items {
+		rows = append(rows, append(slices.Clone(head), it.ID, it.Probe.Probe, it.Probe.Network, it.Probe.Country,
+			strconv.FormatUint(uint64(it.Probe.ASN), 10), strconv.FormatUint(uint64(it.Geo.ASN), 10), it.Geo.Org,
+			ts(it.ReceivedAt), ts(it.StartedAt), it.Status, it.Method, it.SHA256, string(it.Raw)))
+	}
+	return rows
+}

@@ -233,10 +233,6 @@ func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if p.csv {
-		fail(w, http.StatusBadRequest, "format: an evidence bundle is JSON only")
-		return
-	}
 	at, err := p.time("at")
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
@@ -251,8 +247,12 @@ func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, err)
 		return
 	}
-	name := fmt.Sprintf("evidence-%s-%s-%s.json", b.Domain, strings.ReplaceAll(b.Network, " ", "_"), b.At.UTC().Format("20060102T150405Z"))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	name := fmt.Sprintf("evidence-%s-%s-%s", b.Domain, strings.ReplaceAll(b.Network, " ", "_"), b.At.UTC().Format("20060102T150405Z"))
+	if p.csv {
+		writeCSV(w, name, evidenceCSV(b))
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
 	writeJSON(w, http.StatusOK, b)
 }
 

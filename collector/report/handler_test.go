@@ -168,6 +168,33 @@ func TestHandler(t *testing.T) {
 			t.Errorf("bundle hash %s, want %x", b.SHA256, whole.Sum(nil))
 		}
 	})
+	t.Run("evidence CSV", func(t *testing.T) {
+		code, h, body := get(t, api+"/evidence?domain=t.me&network=Telkomsel&at=2017-07-16T12:00:00Z&format=csv")
+		if code != 200 || h.Get("Content-Disposition") != `attachment; filename="evidence-t.me-Telkomsel-20170716T120000Z.csv"` {
+			t.Fatalf("evidence CSV: %d %q %.300s", code, h.Get("Content-Disposition"), body)
+		}
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil || len(rows) != report.MaxEvidence+1 {
+			t.Fatalf("evidence CSV: %v, %d rows", err, len(rows))
+		}
+		col := map[string]int{}
+		for i, name := range rows[0] {
+			col[name] = i
+		}
+		whole := sha256.New()
+		for _, r := range rows[1:] {
+			if r[col["domain"]] != "t.me" || r[col["network"]] != "Telkomsel" || r[col["state"]] != "blocked" || r[col["probe_network"]] != "Telkomsel" {
+				t.Errorf("row %q", r)
+			}
+			if sum := sha256.Sum256([]byte(r[col["raw"]])); hex.EncodeToString(sum[:]) != r[col["sha256"]] {
+				t.Errorf("raw in the CSV does not hash to %s", r[col["sha256"]])
+			}
+			whole.Write([]byte(r[col["sha256"]]))
+		}
+		if got := hex.EncodeToString(whole.Sum(nil)); got != rows[1][col["bundle_sha256"]] {
+			t.Errorf("bundle hash %s, want %s", rows[1][col["bundle_sha256"]], got)
+		}
+	})
 	t.Run("bad requests", func(t *testing.T) {
 		for _, tc := range []struct{ path, want string }{
 			{"/timeline?" + q + "&colour=red&limit=3", "colour, limit: unknown parameter (this endpoint takes domain, format, from, network, per, probe, to)"},
@@ -185,7 +212,6 @@ func TestHandler(t *testing.T) {
 			{"/orders/kominfo-2017-telegram-block/compliance?at=soon", `at: "soon" is neither RFC 3339 (2017-07-14T00:00:00Z) nor Unix seconds`},
 			{"/evidence?domain=t.me&network=Telkomsel", "at: required"},
 			{"/evidence?domain=t.me&at=2017-07-16T12:00:00Z", "network: required"},
-			{"/evidence?domain=t.me&network=Telkomsel&at=2017-07-16T12:00:00Z&format=csv", "format: an evidence bundle is JSON only"},
 		} {
 			code, _, body := get(t, api+tc.path)
 			var e struct{ Error string }
