@@ -98,14 +98,16 @@ func (c *cache) fresh(fetched time.Time, stale bool, d, now time.Time) bool {
 	return !fetched.Before(d.Add(24*time.Hour+Settle)) || age < c.cfg.Fresh
 }
 
-// observations returns the observations of domains in [from, to) that keep accepts, by
-// day and then by domain (in the order of domains), each day's observations of a domain
-// sorted by At then ID: sorted when domains has one name. (The timeline engine and
-// orders.Comply take observations in any order; sorting 1.6 million costs 0.4 s.)
-func (c *cache) observations(ctx context.Context, domains []string, from, to time.Time, keep func(*timeline.Obs) bool) ([]timeline.Obs, error) {
+// chunkedObs returns the observations of domains in [from, to), by day and then by domain
+// (in the order of domains): one slice per (domain, day) with observations, each in the
+// Source's order (the store's: by At then ID). The slices are the cache's own, shared with
+// other queries: callers must not modify them. (The timeline engine and orders.Comply read
+// them in place; merging 1.6 million observations into one slice cost more than the rest.)
+func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.Time) ([][]timeline.Obs, error) {
+	at := func(o *timeline.Obs) time.Time { return o.At }
 	if c.cfg.MaxItems < 0 {
 		obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: domains, From: from, To: to})
-		return appendIn(nil, obs, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep), err
+		return appendChunk(nil, obs, from, to, at), err
 	}
 	ds := days(from, to)
 	now := c.now()
@@ -150,19 +152,13 @@ func (c *cache) observations(ctx context.Context, domains []string, from, to tim
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	total := 0
 	for k, items := range got {
 		c.misses++
 		c.put(k, items, now)
-		total += len(items)
 	}
-	for _, items := range have {
-		c.hits++
-		total += len(items)
-	}
+	c.hits += int64(len(have))
 	c.evict()
-	// Sized once: growing a slice of 1.6 million observations costs more than the rest.
-	out := make([]timeline.Obs, 0, total)
+	out := make([][]timeline.Obs, 0, len(ds)*len(domains))
 	for _, dd := range ds {
 		for _, d := range domains {
 			k := chunkKey{d, dd}
@@ -170,10 +166,21 @@ func (c *cache) observations(ctx context.Context, domains []string, from, to tim
 			if !fetched {
 				items = have[k]
 			}
-			out = appendIn(out, items, from, to, func(o *timeline.Obs) time.Time { return o.At }, keep)
+			out = appendChunk(out, items, from, to, at)
 		}
 	}
 	return out, nil
+}
+
+// observations returns the observations of domains in [from, to) that keep accepts (nil:
+// all) in one new slice, in chunkedObs' order: sorted by At then ID when domains has one
+// name and [from, to) is within one day or the Source sorts.
+func (c *cache) observations(ctx context.Context, domains []string, from, to time.Time, keep func(*timeline.Obs) bool) ([]timeline.Obs, error) {
+	chunks, err := c.chunkedObs(ctx, domains, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return merge(chunks, keep), nil
 }
 
 func (c *cache) put(k chunkKey, items []timeline.Obs, now time.Time) {
@@ -184,12 +191,14 @@ func (c *cache) put(k chunkKey, items []timeline.Obs, now time.Time) {
 	c.size += len(items) + 1
 }
 
-// beats returns the heartbeats in [from, to) that keep accepts, sorted by At then Probe.
-func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeline.Beat) bool) ([]timeline.Beat, error) {
+// chunkedBeats returns the heartbeats in [from, to): one slice per day with heartbeats, in
+// the Source's order (the store's: by At then Probe). The slices are the cache's own:
+// callers must not modify them.
+func (c *cache) chunkedBeats(ctx context.Context, from, to time.Time) ([][]timeline.Beat, error) {
 	at := func(b *timeline.Beat) time.Time { return b.At }
 	if c.cfg.MaxItems < 0 {
 		bs, err := c.src.Beats(ctx, store.ObsFilter{From: from, To: to})
-		return appendIn(nil, bs, from, to, at, keep), err
+		return appendChunk(nil, bs, from, to, at), err
 	}
 	ds := days(from, to)
 	now := c.now()
@@ -221,28 +230,33 @@ func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeli
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	total := 0
 	for dd, items := range got {
 		if old := c.beatChunks[dd]; old != nil {
 			c.size -= len(old.items) + 1
 		}
 		c.beatChunks[dd] = &chunk[timeline.Beat]{items: items, fetched: now, used: now}
 		c.size += len(items) + 1
-		total += len(items)
-	}
-	for _, items := range have {
-		total += len(items)
 	}
 	c.evict()
-	out := make([]timeline.Beat, 0, total)
+	out := make([][]timeline.Beat, 0, len(ds))
 	for _, dd := range ds {
 		items, fetched := got[dd]
 		if !fetched {
 			items = have[dd]
 		}
-		out = appendIn(out, items, from, to, at, keep)
+		out = appendChunk(out, items, from, to, at)
 	}
 	return out, nil
+}
+
+// beats returns the heartbeats in [from, to) that keep accepts (nil: all) in one new
+// slice, sorted by At then Probe when the Source sorts.
+func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeline.Beat) bool) ([]timeline.Beat, error) {
+	chunks, err := c.chunkedBeats(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return merge(chunks, keep), nil
 }
 
 // runs turns "day day …" (RFC 3339, ascending) into [start, end) ranges of consecutive days.
@@ -255,17 +269,6 @@ func runs(list string) [][2]time.Time {
 			continue
 		}
 		out = append(out, [2]time.Time{d, d.Add(24 * time.Hour)})
-	}
-	return out
-}
-
-// appendIn appends the items in [from, to) that keep accepts (nil keep: all) to out.
-func appendIn[T any](out, items []T, from, to time.Time, at func(*T) time.Time, keep func(*T) bool) []T {
-	for i := range items {
-		t := at(&items[i])
-		if !t.Before(from) && t.Before(to) && (keep == nil || keep(&items[i])) {
-			out = append(out, items[i])
-		}
 	}
 	return out
 }

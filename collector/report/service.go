@@ -263,16 +263,20 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	for _, n := range o.Networks {
 		inScope[n] = true
 	}
-	obs, err := s.cache.observations(ctx, o.Domains, from, to, func(ob *timeline.Obs) bool { return inScope[ob.Network] })
+	// The cache's slices are read in place (a merged copy of a month of a fleet's
+	// observations cost more than the report): the engine keeps the networks in scope and
+	// ignores the heartbeats of others; Comply ignores what is out of the order's scope.
+	obs, err := s.cache.chunkedObs(ctx, o.Domains, from, to)
 	if err != nil {
 		return orders.Report{}, err
 	}
-	beats, err := s.cache.beats(ctx, from, to, func(b *timeline.Beat) bool { return inScope[b.Network] })
+	beats, err := s.cache.chunkedBeats(ctx, from, to)
 	if err != nil {
 		return orders.Report{}, err
 	}
+	tls := timeline.BuildChunks(obs, func(ob *timeline.Obs) bool { return inScope[ob.Network] }, beats, from, to, s.params)
 	// Pairs without observations have no timeline: Comply reports them as unknown.
-	return orders.Comply(o, timeline.BuildAll(obs, beats, from, to, s.params), obs, at), nil
+	return orders.ComplyChunks(o, tls, obs, at), nil
 }
 
 // PutOrder validates an order (YAML), writes it to OrdersDir/<id>.yaml atomically and
