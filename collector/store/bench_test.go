@@ -97,3 +97,15 @@ func BenchmarkLineProtocol(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLineProtocolBatch is Write's encoding of a probe's batch of 100 measurements,
+// without the HTTP write (ns/op is per batch).
+func BenchmarkLineProtocolBatch(b *testing.B) {
+	batch := benchItems(1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.LineProtocolBatch(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 // LineProtocol is the line protocol Write sends for it, and its number of points.
 func LineProtocol(it Item) (string, int, error) {
 	var l lineSink
-	if err := mapItem(it, &l, new(bytes.Buffer)); err != nil {
+	if err := mapItem(it, &l, new(scratch)); err != nil {
 		return "", 0, err
 	}
 	l.end()
@@ -27,4 +27,20 @@ func Queued(s *Store) int {
 func EncodeRawJSON(m *measurement.Measurement) (string, error) {
 	b, err := rawJSON(m, new(bytes.Buffer))
 	return string(b), err
+}
+
+// LineProtocolBatch encodes items as Write does (one buffer and scratch for the batch)
+// and returns the number of bytes.
+func LineProtocolBatch(items []Item) (int, error) {
+	l := lineSink{buf: getLineBuf()}
+	var sc scratch
+	for _, it := range items {
+		if err := mapItem(it, &l, &sc); err != nil {
+			return 0, err
+		}
+		l.end()
+	}
+	n := len(l.buf)
+	putLineBuf(l.buf)
+	return n, nil
 }

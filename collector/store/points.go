@@ -41,7 +41,7 @@ const (
 // straight to line protocol (lineproto.go); TestLineProtocolMatchesPoints checks they agree.
 func Points(it Item) []*write.Point {
 	var ps pointSink
-	if err := mapItem(it, &ps, new(bytes.Buffer)); err != nil {
+	if err := mapItem(it, &ps, new(scratch)); err != nil {
 		return nil
 	}
 	return ps.pts
@@ -69,14 +69,21 @@ type sink interface {
 	boolean(key string, v bool)
 }
 
-// mapItem gives the points of it to s, encoding the JSON of the measurement in scratch. On
-// an error, s may have received some points.
-func mapItem(it Item, s sink, scratch *bytes.Buffer) error {
+// scratch is memory mapItem reuses from one item to the next.
+type scratch struct {
+	json bytes.Buffer // the measurement's JSON
+	tags []tag
+	seen []ordCount
+}
+
+// mapItem gives the points of it to s, using sc for its working memory. On an error, s
+// may have received some points.
+func mapItem(it Item, s sink, sc *scratch) error {
 	m := it.M
 	if m == nil {
 		return fmt.Errorf("item without a measurement")
 	}
-	raw, err := rawJSON(m, scratch)
+	raw, err := rawJSON(m, &sc.json)
 	if err != nil {
 		return fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
 	}
@@ -86,7 +93,7 @@ func mapItem(it Item, s sink, scratch *bytes.Buffer) error {
 	b := builder{s: s, id: m.ID, ts: PointTime(m), base: [...]tag{
 		{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)},
 		{"country", it.Probe.Country}, {"domain", m.Domain}, {"schedule", m.Schedule},
-	}}
+	}, tags: sc.tags[:0], seen: sc.seen[:0]}
 
 	b.point(Reach, tag{"kind", m.Kind})
 	s.str("id", m.ID)
@@ -169,6 +176,7 @@ func mapItem(it Item, s sink, scratch *bytes.Buffer) error {
 			s.float("time_ms", r.TimeMS)
 		}
 	}
+	sc.tags, sc.seen = b.tags, b.seen
 	return b.err
 }
 

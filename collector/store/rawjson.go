@@ -233,6 +233,9 @@ func appendMap(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 	if v.IsNil() {
 		return append(b, "null"...), nil
 	}
+	if v.Type() == stringMapType && v.CanInterface() {
+		return appendStringMap(b, v.Interface().(map[string]string)), nil
+	}
 	keys := make([]string, 0, v.Len())
 	for it := v.MapRange(); it.Next(); {
 		keys = append(keys, it.Key().String())
@@ -250,6 +253,26 @@ func appendMap(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+var stringMapType = reflect.TypeFor[map[string]string]()
+
+// appendStringMap is appendMap for HTTP headers, without reflection: keys sorted as
+// encoding/json sorts them, by their bytes.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(append(appendString(b, k), ':'), m[k])
+	}
+	return append(b, '}')
 }
 
 // isEmpty is encoding/json's test for omitempty.

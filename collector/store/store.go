@@ -5,7 +5,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -144,12 +143,12 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // with points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
 	l := lineSink{buf: getLineBuf()}
-	var scratch bytes.Buffer
+	var sc scratch
 	var parts []*part
 	start, startPoints := 0, 0 // of the part being filled
 	for _, it := range items {
 		mark, markPoints := len(l.buf), l.points
-		if err := mapItem(it, &l, &scratch); err != nil {
+		if err := mapItem(it, &l, &sc); err != nil {
 			putLineBuf(l.buf)
 			return err
 		}
