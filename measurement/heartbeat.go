@@ -21,6 +21,10 @@ type Heartbeat struct {
 	Dropped  int64 `json:"dropped"`
 	Rejected int64 `json:"rejected"`
 	Corrupt  int64 `json:"corrupt"`
+	// Pruned counts the copies kept aside (rejected or damaged) that the spool deleted to
+	// stay within its bound. Omitted while 0, so that collectors older than the field
+	// still accept the heartbeat.
+	Pruned int64 `json:"pruned,omitempty"`
 	// ClockOffsetMS estimates collector time minus probe time, from the last exchange.
 	ClockOffsetMS float64 `json:"clock_offset_ms"`
 	// SyncError is the last refused schedule sync, if the probe runs an older set.
@@ -55,7 +59,7 @@ func (h *Heartbeat) Validate(now time.Time) error {
 	for _, c := range []struct {
 		name string
 		n    int64
-	}{{"spool_depth", int64(h.SpoolDepth)}, {"spool_bytes", h.SpoolBytes}, {"dropped", h.Dropped}, {"rejected", h.Rejected}, {"corrupt", h.Corrupt}} {
+	}{{"spool_depth", int64(h.SpoolDepth)}, {"spool_bytes", h.SpoolBytes}, {"dropped", h.Dropped}, {"rejected", h.Rejected}, {"corrupt", h.Corrupt}, {"pruned", h.Pruned}} {
 		if c.n < 0 {
 			v.add(c.name, "%d is negative", c.n)
 		}

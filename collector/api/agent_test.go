@@ -21,7 +21,7 @@ func heartbeat(now time.Time) *measurement.Heartbeat {
 	return &measurement.Heartbeat{SentAt: now, Software: measurement.Software{Name: "pantau", Version: "1.0"},
 		SchedulesHash: "abc", Schedules: []measurement.ScheduleStatus{{Name: "lab", LastStart: now.Add(-time.Minute),
 			LastEnd: now.Add(-30 * time.Second), Measurements: 8, Next: now.Add(time.Hour)}},
-		SpoolDepth: 3, SpoolBytes: 1000, Dropped: 1, Rejected: 2, Corrupt: 0, ClockOffsetMS: -12.5}
+		SpoolDepth: 3, SpoolBytes: 1000, Dropped: 1, Rejected: 2, Corrupt: 0, Pruned: 4, ClockOffsetMS: -12.5}
 }
 
 func TestHeartbeat(t *testing.T) {
@@ -35,13 +35,13 @@ func TestHeartbeat(t *testing.T) {
 	if st := decode[api.HeartbeatReply](t, r).ServerTime; st.Before(now.Add(-time.Second)) || st.After(time.Now()) {
 		t.Errorf("server_time %s", st)
 	}
-	rows := influxtest.Query(t, f.influx, f.bucket, `SELECT "spool_depth", "probe", "network", "asn", "country" FROM "probe_status"`)
+	rows := influxtest.Query(t, f.influx, f.bucket, `SELECT "spool_depth", "pruned", "probe", "network", "asn", "country" FROM "probe_status"`)
 	if len(rows) != 1 || len(rows[0].Values) != 1 {
 		t.Fatalf("probe_status %+v", rows)
 	}
 	row := rows[0].Rows()[0]
 	if row["probe"] != claims.Probe || row["network"] != claims.Network || row["asn"] != "23693" || row["country"] != "ID" ||
-		row["spool_depth"].(json.Number) != "3" {
+		row["spool_depth"].(json.Number) != "3" || row["pruned"].(json.Number) != "4" {
 		t.Errorf("stored %v", row)
 	}
 	for _, tc := range []struct {

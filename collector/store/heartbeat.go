@@ -50,6 +50,7 @@ func HeartbeatPoints(it HeartbeatItem) []*write.Point {
 		AddField("dropped", h.Dropped).
 		AddField("rejected", h.Rejected).
 		AddField("corrupt", h.Corrupt).
+		AddField("pruned", h.Pruned).
 		AddField("clock_offset_ms", h.ClockOffsetMS).
 		AddField("sync_error", h.SyncError).
 		AddField("src_asn", int64(it.Geo.ASN))

@@ -144,7 +144,7 @@ func (a *Agent) Heartbeat(version string) *measurement.Heartbeat {
 		Software:      a.o.Engine.Software,
 		SchedulesHash: a.set.Hash,
 		SpoolDepth:    st.Depth, SpoolBytes: st.Bytes,
-		Dropped: st.Dropped, Rejected: st.Rejected, Corrupt: st.Corrupt,
+		Dropped: st.Dropped, Rejected: st.Rejected, Corrupt: st.Corrupt, Pruned: st.Pruned,
 		ClockOffsetMS: a.state.ClockOffsetMS,
 		SyncError:     a.state.SyncError,
 		Schedules:     []measurement.ScheduleStatus{},
