@@ -21,7 +21,7 @@ const (
 // names the field as a path (e.g. `dns[2].answers[0].data`). now bounds started_at (a
 // probe clock up to a day fast is tolerated).
 func (m *Measurement) Validate(now time.Time) error {
-	v := &validator{}
+	v := &validator{path: make([]byte, 0, 64)}
 	v.match("id", m.ID, isHexID, "want 32 lower-case hex digits")
 	if m.SchemaVersion != SchemaVersion {
 		v.add("schema_version", "%d is not supported (want %d)", m.SchemaVersion, SchemaVersion)
