@@ -17,7 +17,9 @@
 //     (goal: p95 ≤ 300 ms) and the block order's compliance report (goal: ≤ 2 s each run),
 //     checking every answer against what the generator made the networks do.
 //
-// With --check it exits 1 when a goal is missed. See docs/scaling.md.
+// With --check it exits 1 when a goal is missed. --keep and --reuse (with --db and the same
+// --start) skip the write on later runs, but only against a long-lived InfluxDB named by
+// PANTAU_TEST_INFLUX_URL: scripts/with-influxdb removes its own. See docs/scaling.md.
 package main
 
 import (
