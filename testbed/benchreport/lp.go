@@ -138,6 +138,7 @@ func (e *encoder) heartbeat(it store.HeartbeatItem) error {
 	e.int("dropped", h.Dropped)
 	e.int("rejected", h.Rejected)
 	e.int("corrupt", h.Corrupt)
+	e.int("pruned", h.Pruned)
 	e.float("clock_offset_ms", h.ClockOffsetMS)
 	e.str(',', "sync_error", h.SyncError)
 	e.int("src_asn", int64(it.Geo.ASN))
