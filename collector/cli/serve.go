@@ -64,7 +64,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	closeStore := sync.OnceFunc(st.Close)
 	defer closeStore()
-	svc, err := report.New(report.Config{Source: st, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams()}, log)
+	svc, err := report.New(report.Config{Source: st, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(),
+		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache}}, log)
 	if err != nil {
 		return usageError("orders_dir: %v", err)
 	}

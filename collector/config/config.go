@@ -21,6 +21,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/dnsquery"
 	"github.com/pantau-dev/pantau/timeline"
@@ -91,6 +92,9 @@ type Limits struct {
 	CacheTTL     Duration `yaml:"control_cache"` // control cache lifetime
 	ReadRate     float64  `yaml:"read_rate"`     // public reads per second per client address; 0: no limit
 	ReadBurst    int      `yaml:"read_burst"`    // burst per client address
+	// ReportCache bounds the observations and heartbeats the report cache holds (about
+	// 150 bytes each); -1 disables the cache.
+	ReportCache int `yaml:"report_cache_items"`
 }
 
 // Control configures the control helper mounted at /api/v1/control.
@@ -121,7 +125,8 @@ func Default() *Config {
 	c := &Config{Listen: "127.0.0.1:8080"}
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
-		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}, ReadRate: 5, ReadBurst: 50}
+		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}, ReadRate: 5, ReadBurst: 50,
+		ReportCache: report.DefaultCacheItems}
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{p.MaxSilence}}
 	return c
@@ -238,6 +243,9 @@ func (c *Config) Validate() error {
 	}
 	if l.ProbeRate < 0 {
 		bad("limits.probe_rate: %g is negative (0 disables the limit)", l.ProbeRate)
+	}
+	if l.ReportCache < -1 || l.ReportCache == 0 {
+		bad("limits.report_cache_items: %d is not -1 (no cache) or a positive number", l.ReportCache)
 	}
 	if l.ReadRate < 0 {
 		bad("limits.read_rate: %g is negative (0 disables the limit)", l.ReadRate)

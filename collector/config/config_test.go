@@ -34,6 +34,7 @@ func TestGood(t *testing.T) {
 	want.Control = config.Control{Enabled: true, LabCIDRs: []string{"192.0.2.0/24"}, SystemResolvers: []string{"1.1.1.1", "tcp://9.9.9.9:53"}}
 	want.SchedulesDir = "/etc/pantau/schedules"
 	want.OrdersDir = "/etc/pantau/orders"
+	want.Limits.ReportCache = 4_000_000
 	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: config.Duration{Duration: 90 * time.Minute}}
 	retries := 3
 	want.Alerts = alert.Config{
@@ -104,7 +105,7 @@ func TestErrors(t *testing.T) {
 	_, err = config.Parse([]byte(strings.Replace(string(b), "max_in_flight: abc", "max_in_flight: 1", 1)), noEnv)
 	want := "limits.body_bytes: 100 is less than 1024\nlimits.batch_items: 0 is less than 1\nlimits.read_burst: 0 is less than 1\n" +
 		"limits.query_limit: 5000 is more than 1000\nlimits.probe_rate: -1 is negative (0 disables the limit)\n" +
-		"limits.read_rate: -2 is negative (0 disables the limit)"
+		"limits.report_cache_items: -5 is not -1 (no cache) or a positive number\nlimits.read_rate: -2 is negative (0 disables the limit)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n got %v\nwant %s", err, want)
 	}
