@@ -14,6 +14,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pantau-dev/pantau/internal/yamlnode"
+
 	"github.com/pantau-dev/pantau/timeline"
 )
 
@@ -55,42 +57,33 @@ type decoded struct {
 
 // parse decodes, reads the target list and validates.
 func parse(name string, data []byte, read readFunc) (decoded, error) {
-	d := &decoder{file: name, read: read}
+	d := &decoder{Errors: yamlnode.Errors{File: name}, read: read}
 	out := d.decode(data)
-	if len(d.errs) == 0 {
+	if len(d.Errs) == 0 {
 		if err := out.o.Validate(); err != nil { // a safety net: decode checks all of it
-			d.errs = append(d.errs, fmt.Errorf("%s: %w", name, err))
+			d.Errs = append(d.Errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	if len(d.errs) > 0 {
-		return decoded{}, errors.Join(d.errs...)
+	if len(d.Errs) > 0 {
+		return decoded{}, errors.Join(d.Errs...)
 	}
 	return out, nil
 }
 
 // decoder decodes one file and collects its errors, each "FILE:LINE: FIELD: what".
 type decoder struct {
-	file string
+	yamlnode.Errors
 	read readFunc
-	errs []error
-}
-
-func (d *decoder) errorf(line int, field, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if field != "" {
-		msg = field + ": " + msg
-	}
-	d.errs = append(d.errs, fmt.Errorf("%s:%d: %s", d.file, line, msg))
 }
 
 // syntax reports a YAML syntax error with the file name in front of its line.
 func (d *decoder) syntax(err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		d.errs = append(d.errs, fmt.Errorf("%s:%s: %s", d.file, m[1], msg[len(m[0]):]))
+		d.Errs = append(d.Errs, fmt.Errorf("%s:%s: %s", d.File, m[1], msg[len(m[0]):]))
 		return
 	}
-	d.errs = append(d.errs, fmt.Errorf("%s: %s", d.file, strings.TrimPrefix(msg, "yaml: ")))
+	d.Errs = append(d.Errs, fmt.Errorf("%s: %s", d.File, strings.TrimPrefix(msg, "yaml: ")))
 }
 
 // root decodes the single document of b and returns its mapping, or nil (reported).
@@ -99,7 +92,7 @@ func (d *decoder) root(b []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errorf(1, "", "empty file: want one order")
+			d.Errorf(1, "", "empty file: want one order")
 		} else {
 			d.syntax(err)
 		}
@@ -107,17 +100,17 @@ func (d *decoder) root(b []byte) *yaml.Node {
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); err == nil {
-		d.errorf(more.Line, "", "a second document: want one order per file")
+		d.Errorf(more.Line, "", "a second document: want one order per file")
 	} else if !errors.Is(err, io.EOF) {
 		d.syntax(err)
 	}
-	if len(doc.Content) == 0 || isNull(deref(doc.Content[0])) {
-		d.errorf(doc.Line, "", "empty file: want one order")
+	if len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Deref(doc.Content[0])) {
+		d.Errorf(doc.Line, "", "empty file: want one order")
 		return nil
 	}
-	root := deref(doc.Content[0])
+	root := yamlnode.Deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "want a mapping of order fields, found %s", kind(root))
+		d.Errorf(root.Line, "", "want a mapping of order fields, found %s", yamlnode.Kind(root))
 		return nil
 	}
 	return root
@@ -129,28 +122,28 @@ func (d *decoder) decode(b []byte) decoded {
 	if root == nil {
 		return decoded{}
 	}
-	out := decoded{o: Order{File: d.file, Grace: DefaultGrace}}
+	out := decoded{o: Order{File: d.File, Grace: DefaultGrace}}
 	o := &out.o
 	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], deref(root.Content[i+1])
+		k, v := root.Content[i], yamlnode.Deref(root.Content[i+1])
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k.Line, k.Value, "given twice (first at line %d)", first)
+			d.Errorf(k.Line, k.Value, "given twice (first at line %d)", first)
 			continue
 		}
 		seen[k.Value] = k.Line
 		switch k.Value {
 		case "id":
-			if s, ok := d.required(v, "id"); ok {
+			if s, ok := d.Required(v, "id"); ok {
 				out.idLine = v.Line
 				if err := checkID(s); err != nil {
-					d.errorf(v.Line, "id", "%v", err)
+					d.Errorf(v.Line, "id", "%v", err)
 				} else {
 					o.ID = s
 				}
 			}
 		case "title":
-			o.Title, _ = d.scalar(v, "title")
+			o.Title, _ = d.Scalar(v, "title")
 		case "authority":
 			o.Authority = d.text(v, "authority")
 		case "reference":
@@ -163,27 +156,27 @@ func (d *decoder) decode(b []byte) decoded {
 				o.Domains, o.Skipped = d.targetList(v.Line, p)
 			}
 		case "expect":
-			if s, ok := d.required(v, "expect"); ok {
+			if s, ok := d.Required(v, "expect"); ok {
 				if st := timeline.State(s); st == timeline.Blocked || st == timeline.Accessible {
 					o.Expect = st
 				} else {
-					d.errorf(v.Line, "expect", "%q: want blocked or accessible", s)
+					d.Errorf(v.Line, "expect", "%q: want blocked or accessible", s)
 				}
 			}
 		case "effective":
-			if s, ok := d.required(v, "effective"); ok {
+			if s, ok := d.Required(v, "effective"); ok {
 				t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 				if err != nil {
-					d.errorf(v.Line, "effective", "%q: want an RFC 3339 time with its zone, e.g. 2017-07-14T00:00:00+07:00", s)
+					d.Errorf(v.Line, "effective", "%q: want an RFC 3339 time with its zone, e.g. 2017-07-14T00:00:00+07:00", s)
 				} else {
 					o.Effective = t
 				}
 			}
 		case "grace":
-			if s, ok := d.required(v, "grace"); ok {
+			if s, ok := d.Required(v, "grace"); ok {
 				g, err := parseGrace(s)
 				if err != nil {
-					d.errorf(v.Line, "grace", "%v", err)
+					d.Errorf(v.Line, "grace", "%v", err)
 				} else {
 					o.Grace = g
 				}
@@ -191,39 +184,39 @@ func (d *decoder) decode(b []byte) decoded {
 		case "networks":
 			o.Networks = d.networks(v)
 		case "supersedes":
-			if s, ok := d.required(v, "supersedes"); ok {
+			if s, ok := d.Required(v, "supersedes"); ok {
 				out.supersedesLine = v.Line
 				if err := checkID(s); err != nil {
-					d.errorf(v.Line, "supersedes", "%v", err)
+					d.Errorf(v.Line, "supersedes", "%v", err)
 				} else {
 					o.Supersedes = s
 				}
 			}
 		case "sources":
-			for j, item := range d.seq(v, "sources") {
+			for j, item := range d.Seq(v, "sources") {
 				if s := d.text(item, fmt.Sprintf("sources[%d]", j)); s != "" {
 					o.Sources = append(o.Sources, s)
 				}
 			}
 		default:
-			d.errorf(k.Line, "", "field %q not found", k.Value)
+			d.Errorf(k.Line, "", "field %q not found", k.Value)
 		}
 	}
 	for _, f := range []string{"id", "authority", "reference", "expect", "effective", "networks"} {
 		if _, ok := seen[f]; !ok {
-			d.errorf(root.Line, f, "missing")
+			d.Errorf(root.Line, f, "missing")
 		}
 	}
 	_, hasDomains := seen["domains"]
 	_, hasList := seen["target_list"]
 	switch {
 	case hasDomains && hasList:
-		d.errorf(seen["target_list"], "target_list", "give domains or target_list, not both")
+		d.Errorf(seen["target_list"], "target_list", "give domains or target_list, not both")
 	case !hasDomains && !hasList:
-		d.errorf(root.Line, "domains", "missing: give domains or target_list")
+		d.Errorf(root.Line, "domains", "missing: give domains or target_list")
 	}
 	if o.Supersedes != "" && o.Supersedes == o.ID {
-		d.errorf(out.supersedesLine, "supersedes", "%q is the order itself", o.Supersedes)
+		d.Errorf(out.supersedesLine, "supersedes", "%q is the order itself", o.Supersedes)
 	}
 	return out
 }

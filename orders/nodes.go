@@ -8,32 +8,34 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pantau-dev/pantau/internal/yamlnode"
+
 	"github.com/pantau-dev/pantau/target"
 )
 
 // domains decodes the domains list: each one checked and normalised (lower case, no
 // trailing dot); a repeated one is an error.
 func (d *decoder) domains(n *yaml.Node) []string {
-	items := d.seq(n, "domains")
-	if len(items) == 0 && n.Kind == yaml.SequenceNode || isNull(n) {
-		d.errorf(n.Line, "domains", "none: give at least one")
+	items := d.Seq(n, "domains")
+	if len(items) == 0 && n.Kind == yaml.SequenceNode || yamlnode.IsNull(n) {
+		d.Errorf(n.Line, "domains", "none: give at least one")
 		return nil
 	}
 	var out []string
 	first := map[string]int{}
 	for j, item := range items {
 		field := fmt.Sprintf("domains[%d]", j)
-		raw, ok := d.required(item, field)
+		raw, ok := d.Required(item, field)
 		if !ok {
 			continue
 		}
 		h := normalDomain(raw)
 		if err := checkDomain(h); err != nil {
-			d.errorf(item.Line, field, "%q: %v", raw, err)
+			d.Errorf(item.Line, field, "%q: %v", raw, err)
 			continue
 		}
 		if line, dup := first[h]; dup {
-			d.errorf(item.Line, field, "%q is given twice (first at line %d)", h, line)
+			d.Errorf(item.Line, field, "%q is given twice (first at line %d)", h, line)
 			continue
 		}
 		first[h] = item.Line
@@ -44,25 +46,25 @@ func (d *decoder) domains(n *yaml.Node) []string {
 
 // networks decodes the networks list; a repeated one is an error.
 func (d *decoder) networks(n *yaml.Node) []string {
-	items := d.seq(n, "networks")
-	if len(items) == 0 && n.Kind == yaml.SequenceNode || isNull(n) {
-		d.errorf(n.Line, "networks", "none: give at least one")
+	items := d.Seq(n, "networks")
+	if len(items) == 0 && n.Kind == yaml.SequenceNode || yamlnode.IsNull(n) {
+		d.Errorf(n.Line, "networks", "none: give at least one")
 		return nil
 	}
 	var out []string
 	first := map[string]int{}
 	for j, item := range items {
 		field := fmt.Sprintf("networks[%d]", j)
-		s, ok := d.required(item, field)
+		s, ok := d.Required(item, field)
 		if !ok {
 			continue
 		}
 		if err := checkNetwork(s); err != nil {
-			d.errorf(item.Line, field, "%q: %v", s, err)
+			d.Errorf(item.Line, field, "%q: %v", s, err)
 			continue
 		}
 		if line, dup := first[s]; dup {
-			d.errorf(item.Line, field, "%q is given twice (first at line %d)", s, line)
+			d.Errorf(item.Line, field, "%q is given twice (first at line %d)", s, line)
 			continue
 		}
 		first[s] = item.Line
@@ -77,16 +79,16 @@ func (d *decoder) networks(n *yaml.Node) []string {
 func (d *decoder) targetList(line int, p string) (hosts, skipped []string) {
 	b, err := d.read(p)
 	if err != nil {
-		d.errorf(line, "target_list", "%v", err)
+		d.Errorf(line, "target_list", "%v", err)
 		return nil, nil
 	}
 	name := p
 	if !filepath.IsAbs(p) {
-		name = filepath.Join(filepath.Dir(d.file), p)
+		name = filepath.Join(filepath.Dir(d.File), p)
 	}
 	ts, err := target.Read(bytes.NewReader(b), name, nil)
 	if err != nil {
-		d.errs = append(d.errs, err)
+		d.Errs = append(d.Errs, err)
 		return nil, nil
 	}
 	seen := map[string]bool{}
@@ -100,81 +102,19 @@ func (d *decoder) targetList(line int, p string) (hosts, skipped []string) {
 		}
 	}
 	if len(hosts) == 0 {
-		d.errorf(line, "target_list", "%s holds no host names", name)
+		d.Errorf(line, "target_list", "%s holds no host names", name)
 	}
 	return hosts, skipped
 }
 
 // text is required for a string that must not be empty or blank; it is trimmed.
 func (d *decoder) text(n *yaml.Node, field string) string {
-	s, ok := d.required(n, field)
+	s, ok := d.Required(n, field)
 	if !ok {
 		return ""
 	}
 	if s = strings.TrimSpace(s); s == "" {
-		d.errorf(n.Line, field, "empty")
+		d.Errorf(n.Line, field, "empty")
 	}
 	return s
-}
-
-// scalar returns a scalar's value; ok is false when n is null (absent) or not a scalar
-// (reported).
-func (d *decoder) scalar(n *yaml.Node, field string) (string, bool) {
-	n = deref(n)
-	if isNull(n) {
-		return "", false
-	}
-	if n.Kind != yaml.ScalarNode {
-		d.errorf(n.Line, field, "want a string, found %s", kind(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
-// required is scalar for a value that must be given: null is reported as missing.
-func (d *decoder) required(n *yaml.Node, field string) (string, bool) {
-	if isNull(deref(n)) {
-		d.errorf(n.Line, field, "missing")
-		return "", false
-	}
-	return d.scalar(n, field)
-}
-
-// seq returns a sequence's items (aliases resolved); null is an empty sequence.
-func (d *decoder) seq(n *yaml.Node, field string) []*yaml.Node {
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n.Line, field, "want a list, found %s", kind(n))
-		return nil
-	}
-	out := make([]*yaml.Node, len(n.Content))
-	for i, item := range n.Content {
-		out[i] = deref(item)
-	}
-	return out
-}
-
-// deref follows aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-// kind names a node's kind for error messages.
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
 }

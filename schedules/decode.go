@@ -15,6 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pantau-dev/pantau/internal/yamlnode"
+
 	"github.com/pantau-dev/pantau/dnsquery"
 	"github.com/pantau-dev/pantau/target"
 )
@@ -49,20 +51,11 @@ type listRef struct {
 
 // decoder decodes one file and collects its errors, each "FILE:LINE: FIELD: what".
 type decoder struct {
-	file string
-	errs []error
-}
-
-func (d *decoder) errorf(line int, field, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if field != "" {
-		msg = field + ": " + msg
-	}
-	d.errs = append(d.errs, fmt.Errorf("%s:%d: %s", d.file, line, msg))
+	yamlnode.Errors
 }
 
 func (d *decoder) wrap(line int, field string, err error) {
-	d.errs = append(d.errs, fmt.Errorf("%s:%d: %s: %w", d.file, line, field, err))
+	d.Errs = append(d.Errs, fmt.Errorf("%s:%d: %s: %w", d.File, line, field, err))
 }
 
 // syntax reports a YAML syntax error with the file name in front of its line, and a
@@ -75,63 +68,63 @@ func (d *decoder) syntax(err error, b []byte) {
 		if lines := strings.Split(string(b), "\n"); line >= 1 && line <= len(lines) && unquotedStar.MatchString(lines[line-1]) {
 			hint = ` (quote a value that starts with *: cron: "*/15 * * * *")`
 		}
-		d.errs = append(d.errs, fmt.Errorf("%s:%s: %s%s", d.file, m[1], msg[len(m[0]):], hint))
+		d.Errs = append(d.Errs, fmt.Errorf("%s:%s: %s%s", d.File, m[1], msg[len(m[0]):], hint))
 		return
 	}
-	d.errs = append(d.errs, fmt.Errorf("%s: %s", d.file, strings.TrimPrefix(msg, "yaml: ")))
+	d.Errs = append(d.Errs, fmt.Errorf("%s: %s", d.File, strings.TrimPrefix(msg, "yaml: ")))
 }
 
 // decodeFile decodes one schedule file strictly: an unknown or repeated key, a value of
 // the wrong kind or a bad value is an error. It returns nil when the file holds no
 // mapping to decode.
 func decodeFile(name string, b []byte) (*decoded, []error) {
-	d := &decoder{file: name}
+	d := &decoder{Errors: yamlnode.Errors{File: name}}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errorf(1, "", "empty file: want one schedule")
+			d.Errorf(1, "", "empty file: want one schedule")
 		} else {
 			d.syntax(err, b)
 		}
-		return nil, d.errs
+		return nil, d.Errs
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); err == nil {
-		d.errorf(more.Line, "", "a second document: want one schedule per file")
+		d.Errorf(more.Line, "", "a second document: want one schedule per file")
 	} else if !errors.Is(err, io.EOF) {
 		d.syntax(err, b)
 	}
-	if len(doc.Content) == 0 || isNull(deref(doc.Content[0])) {
-		d.errorf(doc.Line, "", "empty file: want one schedule")
-		return nil, d.errs
+	if len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Deref(doc.Content[0])) {
+		d.Errorf(doc.Line, "", "empty file: want one schedule")
+		return nil, d.Errs
 	}
-	root := deref(doc.Content[0])
+	root := yamlnode.Deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "want a mapping of schedule fields, found %s", kind(root))
-		return nil, d.errs
+		d.Errorf(root.Line, "", "want a mapping of schedule fields, found %s", yamlnode.Kind(root))
+		return nil, d.Errs
 	}
 	out := &decoded{s: &Schedule{File: name, Concurrency: DefaultConcurrency}, line: root.Line}
 	s := out.s
 	var jitterNode *yaml.Node
 	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], deref(root.Content[i+1])
+		k, v := root.Content[i], yamlnode.Deref(root.Content[i+1])
 		if !d.once(seen, k, "") {
 			continue
 		}
 		switch k.Value {
 		case "name":
-			if n, ok := d.required(v, "name"); ok {
+			if n, ok := d.Required(v, "name"); ok {
 				out.nameLine = v.Line
 				if !validName.MatchString(n) {
-					d.errorf(v.Line, "name", "%q: want 1 to 63 of a-z, 0-9 and -, not starting with -", n)
+					d.Errorf(v.Line, "name", "%q: want 1 to 63 of a-z, 0-9 and -, not starting with -", n)
 				} else {
 					s.Name = n
 				}
 			}
 		case "description":
-			s.Description, _ = d.scalar(v, "description")
+			s.Description, _ = d.Scalar(v, "description")
 		case "cron":
 			out.gap = d.cron(s, v)
 		case "jitter":
@@ -139,9 +132,9 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 				s.Jitter, jitterNode = j, v
 			}
 		case "targets":
-			for j, item := range d.seq(v, "targets") {
+			for j, item := range d.Seq(v, "targets") {
 				field := fmt.Sprintf("targets[%d]", j)
-				if raw, ok := d.required(item, field); ok {
+				if raw, ok := d.Required(item, field); ok {
 					t, err := target.Parse(raw)
 					if err != nil {
 						d.wrap(item.Line, field, err)
@@ -151,15 +144,15 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 				}
 			}
 		case "lists":
-			for j, item := range d.seq(v, "lists") {
+			for j, item := range d.Seq(v, "lists") {
 				if ref, ok := d.list(item, fmt.Sprintf("lists[%d]", j)); ok {
 					out.lists = append(out.lists, ref)
 				}
 			}
 		case "resolvers":
-			for j, item := range d.seq(v, "resolvers") {
+			for j, item := range d.Seq(v, "resolvers") {
 				field := fmt.Sprintf("resolvers[%d]", j)
-				if raw, ok := d.required(item, field); ok {
+				if raw, ok := d.Required(item, field); ok {
 					if _, err := dnsquery.ParseResolver(raw); err != nil {
 						d.wrap(item.Line, field, err)
 						continue
@@ -172,19 +165,19 @@ func decodeFile(name string, b []byte) (*decoded, []error) {
 		case "concurrency":
 			d.concurrency(s, v)
 		default:
-			d.errorf(k.Line, "", "field %q not found", k.Value)
+			d.Errorf(k.Line, "", "field %q not found", k.Value)
 		}
 	}
 	if _, ok := seen["name"]; !ok {
-		d.errorf(root.Line, "name", "missing")
+		d.Errorf(root.Line, "name", "missing")
 	}
 	if _, ok := seen["cron"]; !ok {
-		d.errorf(root.Line, "cron", "missing")
+		d.Errorf(root.Line, "cron", "missing")
 	}
 	if s.spec != nil && jitterNode != nil && s.Jitter >= out.gap {
-		d.errorf(jitterNode.Line, "jitter", "%s is not shorter than the %s between runs", jitterNode.Value, out.gap)
+		d.Errorf(jitterNode.Line, "jitter", "%s is not shorter than the %s between runs", jitterNode.Value, out.gap)
 	}
-	return out, d.errs
+	return out, d.Errs
 }
 
 // once reports whether key k is seen for the first time in its mapping.
@@ -194,7 +187,7 @@ func (d *decoder) once(seen map[string]int, k *yaml.Node, parent string) bool {
 		if parent != "" {
 			field = parent + "." + k.Value
 		}
-		d.errorf(k.Line, field, "given twice (first at line %d)", first)
+		d.Errorf(k.Line, field, "given twice (first at line %d)", first)
 		return false
 	}
 	seen[k.Value] = k.Line
@@ -203,24 +196,24 @@ func (d *decoder) once(seen map[string]int, k *yaml.Node, parent string) bool {
 
 // cron parses and checks the cron spec, and returns the shortest time between runs.
 func (d *decoder) cron(s *Schedule, v *yaml.Node) time.Duration {
-	spec, ok := d.required(v, "cron")
+	spec, ok := d.Required(v, "cron")
 	if !ok {
 		return 0
 	}
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
-		d.errorf(v.Line, "cron", "empty")
+		d.Errorf(v.Line, "cron", "empty")
 		return 0
 	}
 	c, err := parseCron(spec)
 	if err != nil {
-		d.errorf(v.Line, "cron", "%q: %s", spec, err)
+		d.Errorf(v.Line, "cron", "%q: %s", spec, err)
 		return 0
 	}
 	gap := shortestGap(c)
 	switch {
 	case gap == 0:
-		d.errorf(v.Line, "cron", "%q: never runs", spec)
+		d.Errorf(v.Line, "cron", "%q: never runs", spec)
 	default:
 		s.Cron, s.spec = spec, c
 	}
@@ -233,12 +226,12 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 	ref := listRef{field: field, line: n.Line}
 	var pathNode *yaml.Node
 	switch {
-	case n.Kind == yaml.ScalarNode && !isNull(n):
+	case n.Kind == yaml.ScalarNode && !yamlnode.IsNull(n):
 		pathNode = n
 	case n.Kind == yaml.MappingNode:
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], deref(n.Content[i+1])
+			k, v := n.Content[i], yamlnode.Deref(n.Content[i+1])
 			if !d.once(seen, k, field) {
 				continue
 			}
@@ -246,11 +239,11 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 			case "path":
 				pathNode = v
 			case "categories":
-				for j, item := range d.seq(v, field+".categories") {
+				for j, item := range d.Seq(v, field+".categories") {
 					f := fmt.Sprintf("%s.categories[%d]", field, j)
-					if c, ok := d.required(item, f); ok {
+					if c, ok := d.Required(item, f); ok {
 						if !validCategory.MatchString(c) {
-							d.errorf(item.Line, f, "bad category code %q", c)
+							d.Errorf(item.Line, f, "bad category code %q", c)
 							continue
 						}
 						ref.categories = append(ref.categories, c)
@@ -261,36 +254,36 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 			case "skip_bad_lines":
 				ref.skipBadLines, _ = d.boolean(v, field+".skip_bad_lines")
 			default:
-				d.errorf(k.Line, field, "field %q not found", k.Value)
+				d.Errorf(k.Line, field, "field %q not found", k.Value)
 			}
 		}
 		if pathNode == nil {
-			d.errorf(n.Line, field+".path", "missing")
+			d.Errorf(n.Line, field+".path", "missing")
 			return ref, false
 		}
 	default:
-		d.errorf(n.Line, field, "want a path or a mapping with path, found %s", kind(n))
+		d.Errorf(n.Line, field, "want a path or a mapping with path, found %s", yamlnode.Kind(n))
 		return ref, false
 	}
 	f := field
 	if n.Kind == yaml.MappingNode {
 		f += ".path"
 	}
-	p, ok := d.required(pathNode, f)
+	p, ok := d.Required(pathNode, f)
 	if !ok {
 		return ref, false
 	}
 	ref.line = pathNode.Line
 	switch {
 	case strings.TrimSpace(p) == "":
-		d.errorf(pathNode.Line, f, "empty")
+		d.Errorf(pathNode.Line, f, "empty")
 		return ref, false
 	case filepath.IsAbs(p):
 		ref.path, ref.absolute = filepath.Clean(p), true
 	default:
 		ref.path = path.Clean(p)
 		if !fs.ValidPath(ref.path) || ref.path == "." {
-			d.errorf(pathNode.Line, f, "%q is outside the schedules folder", p)
+			d.Errorf(pathNode.Line, f, "%q is outside the schedules folder", p)
 			return ref, false
 		}
 	}
@@ -299,23 +292,23 @@ func (d *decoder) list(n *yaml.Node, field string) (listRef, bool) {
 
 // timeouts decodes the timeouts mapping.
 func (d *decoder) timeouts(t *Timeouts, n *yaml.Node) {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, "timeouts", "want a mapping, found %s", kind(n))
+		d.Errorf(n.Line, "timeouts", "want a mapping, found %s", yamlnode.Kind(n))
 		return
 	}
 	fields := map[string]*time.Duration{"dns": &t.DNS, "tcp": &t.TCP, "tls": &t.TLS, "http": &t.HTTP, "target": &t.Target}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], deref(n.Content[i+1])
+		k, v := n.Content[i], yamlnode.Deref(n.Content[i+1])
 		if !d.once(seen, k, "timeouts") {
 			continue
 		}
 		dst, ok := fields[k.Value]
 		if !ok {
-			d.errorf(k.Line, "timeouts", "field %q not found", k.Value)
+			d.Errorf(k.Line, "timeouts", "field %q not found", k.Value)
 			continue
 		}
 		if v, ok := d.duration(v, "timeouts."+k.Value); ok {
@@ -326,75 +319,36 @@ func (d *decoder) timeouts(t *Timeouts, n *yaml.Node) {
 
 // concurrency decodes and bounds the concurrency.
 func (d *decoder) concurrency(s *Schedule, n *yaml.Node) {
-	raw, ok := d.scalar(n, "concurrency")
+	raw, ok := d.Scalar(n, "concurrency")
 	if !ok {
 		return
 	}
 	c, err := strconv.Atoi(raw)
 	switch {
 	case err != nil || n.Tag != "!!int":
-		d.errorf(n.Line, "concurrency", "want a whole number, found %q", raw)
+		d.Errorf(n.Line, "concurrency", "want a whole number, found %q", raw)
 	case c < 0:
-		d.errorf(n.Line, "concurrency", "%d is negative", c)
+		d.Errorf(n.Line, "concurrency", "%d is negative", c)
 	case c > MaxConcurrency:
-		d.errorf(n.Line, "concurrency", "%d is above %d", c, MaxConcurrency)
+		d.Errorf(n.Line, "concurrency", "%d is above %d", c, MaxConcurrency)
 	case c > 0:
 		s.Concurrency = c
 	}
 }
 
-// scalar returns a scalar's value; ok is false when n is null (absent) or not a scalar
-// (reported).
-func (d *decoder) scalar(n *yaml.Node, field string) (string, bool) {
-	n = deref(n)
-	if isNull(n) {
-		return "", false
-	}
-	if n.Kind != yaml.ScalarNode {
-		d.errorf(n.Line, field, "want a string, found %s", kind(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
-// required is scalar for a value that must be given: null is reported as missing.
-func (d *decoder) required(n *yaml.Node, field string) (string, bool) {
-	if isNull(deref(n)) {
-		d.errorf(n.Line, field, "missing")
-		return "", false
-	}
-	return d.scalar(n, field)
-}
-
-// seq returns a sequence's items (aliases resolved); null is an empty sequence.
-func (d *decoder) seq(n *yaml.Node, field string) []*yaml.Node {
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n.Line, field, "want a list, found %s", kind(n))
-		return nil
-	}
-	out := make([]*yaml.Node, len(n.Content))
-	for i, item := range n.Content {
-		out[i] = deref(item)
-	}
-	return out
-}
-
 // duration parses a Go duration ("90s", "2m"); negative is an error.
 func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
-	raw, ok := d.scalar(n, field)
+	raw, ok := d.Scalar(n, field)
 	if !ok {
 		return 0, false
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(raw))
 	if err != nil {
-		d.errorf(n.Line, field, "bad duration %q (want e.g. 90s, 2m or 1h30m)", raw)
+		d.Errorf(n.Line, field, "bad duration %q (want e.g. 90s, 2m or 1h30m)", raw)
 		return 0, false
 	}
 	if v < 0 {
-		d.errorf(n.Line, field, "negative duration %q", raw)
+		d.Errorf(n.Line, field, "negative duration %q", raw)
 		return 0, false
 	}
 	return v, true
@@ -402,7 +356,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 
 // boolean parses true or false.
 func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
-	raw, ok := d.scalar(n, field)
+	raw, ok := d.Scalar(n, field)
 	if !ok {
 		return false, false
 	}
@@ -412,29 +366,6 @@ func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
 	case n.Tag == "!!bool" && strings.EqualFold(raw, "false"):
 		return false, true
 	}
-	d.errorf(n.Line, field, "want true or false, found %q", raw)
+	d.Errorf(n.Line, field, "want true or false, found %q", raw)
 	return false, false
-}
-
-// deref follows aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-// kind names a node's kind for error messages.
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
 }
