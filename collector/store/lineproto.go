@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -57,8 +58,9 @@ func (l *lineSink) key(k string) {
 	l.buf = append(l.buf, '=')
 }
 
-// stringEscape marks the bytes a string field escapes.
-var stringEscape = [256]bool{'\t': true, '\n': true, '\f': true, '\r': true, '"': true, '\\': true}
+// stringEscape gives, for each byte a string field escapes, the letter after the
+// backslash; 0 for the others.
+var stringEscape = [256]byte{'\t': 't', '\n': 'n', '\f': 'f', '\r': 'r', '"': '"', '\\': '\\'}
 
 func (l *lineSink) str(k, v string) {
 	l.key(k)
@@ -70,31 +72,27 @@ func (l *lineSink) bytes(k string, v []byte) {
 	l.buf = appendStringField(l.buf, v)
 }
 
-// appendStringField appends v quoted and escaped as a string field value.
+// appendStringField appends v quoted and escaped as a string field value. It writes byte
+// by byte into room for the worst case (every byte escaped): JSON escapes a quote every
+// few bytes, and copying the runs between them cost more than this loop.
 func appendStringField[T string | []byte](buf []byte, v T) []byte {
-	buf = append(buf, '"')
-	run := 0 // v[run:i] needs no escaping
+	n := len(buf)
+	buf = slices.Grow(buf, 2*len(v)+2)[:n+2*len(v)+2]
+	out := buf[n:]
+	out[0] = '"'
+	j := 1
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !stringEscape[c] {
+		if e := stringEscape[c]; e != 0 {
+			out[j], out[j+1] = '\\', e
+			j += 2
 			continue
 		}
-		buf = append(buf, v[run:i]...)
-		switch c {
-		case '\t':
-			buf = append(buf, '\\', 't')
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\f':
-			buf = append(buf, '\\', 'f')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		default: // '"', '\\'
-			buf = append(buf, '\\', c)
-		}
-		run = i + 1
+		out[j] = c
+		j++
 	}
-	return append(append(buf, v[run:]...), '"')
+	out[j] = '"'
+	return buf[:n+j+1]
 }
 
 func (l *lineSink) integer(k string, v int64) {
