@@ -11,13 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/yamlnode"
 )
 
 // Defaults.
@@ -183,34 +180,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Duration is a time.Duration written as a Go duration ("90s", "1m") or in days ("7d").
-type Duration struct{ time.Duration }
+// Duration is a duration written as "90s", "1m" or "7d" (yamlnode.Duration).
+type Duration = yamlnode.Duration
 
 // ParseDuration parses a Go duration or a whole number of days followed by "d".
-func ParseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err := strconv.Atoi(n)
-		if err != nil || d < 0 || d > 100*365 {
-			return 0, fmt.Errorf("%q is not a duration (want e.g. 90s, 1m, 7d)", s)
-		}
-		return time.Duration(d) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q is not a duration (want e.g. 90s, 1m, 7d)", s)
-	}
-	return d, nil
-}
-
-// UnmarshalYAML parses a non-negative duration.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (want e.g. 90s, 1m, 7d)", n.Line, n.Value)}}
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalYAML writes the duration as a string.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+func ParseDuration(s string) (time.Duration, error) { return yamlnode.ParseDuration(s) }

@@ -282,8 +282,13 @@ func TestServeOrderedShutdown(t *testing.T) {
 	var ev events
 	arrived, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
+	// Only the connections that carried writes count: the collector also reads InfluxDB
+	// in the background (the report cache), and those reads end when it stops.
+	type connKey struct{}
+	var writeConns sync.Map
 	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v2/write" {
+			writeConns.Store(r.Context().Value(connKey{}), true)
 			once.Do(func() { close(arrived) })
 			<-release
 			rp.ServeHTTP(w, r)
@@ -292,8 +297,9 @@ func TestServeOrderedShutdown(t *testing.T) {
 		}
 		rp.ServeHTTP(w, r)
 	}))
-	proxy.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
+	proxy.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) }
+	proxy.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if _, wrote := writeConns.Load(c); wrote && s == http.StateClosed {
 			ev.add("storage connection closed")
 		}
 	}

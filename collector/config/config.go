@@ -24,6 +24,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/internal/yamlnode"
 	"github.com/pantau-dev/pantau/timeline"
 )
 
@@ -104,31 +105,18 @@ type Control struct {
 	SystemResolvers []string `yaml:"system_resolvers"`
 }
 
-// Duration is a time.Duration written as "5s".
-type Duration struct{ time.Duration }
-
-// UnmarshalYAML parses a non-negative Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (want e.g. 10s, 1m30s)", n.Line, n.Value)}}
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalYAML writes the duration as a string.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+// Duration is a duration written as "10s", "1m30s" or "7d" (yamlnode.Duration).
+type Duration = yamlnode.Duration
 
 // Default returns the configuration with every default and nothing else.
 func Default() *Config {
 	c := &Config{Listen: "127.0.0.1:8080"}
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
-		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{time.Minute}, ReadRate: 5, ReadBurst: 50,
+		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
 		ReportCache: report.DefaultCacheItems}
 	p := timeline.DefaultParams()
-	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{p.MaxSilence}}
+	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{Duration: p.MaxSilence}}
 	return c
 }
 

@@ -70,7 +70,7 @@ func TestDefaults(t *testing.T) {
 func TestErrors(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{"unknown-key.yml", `line 5: unknown key "database"` + "\n" + `line 7: unknown key "batch_size"`},
-		{"bad-duration.yml", `line 5: "10" is not a duration (want e.g. 10s, 1m30s)` + "\n" + `line 7: "-1m" is not a duration (want e.g. 10s, 1m30s)`},
+		{"bad-duration.yml", `line 5: "10" is not a duration (want e.g. 90s, 1m, 7d)` + "\n" + `line 7: "-1m" is not a duration (want e.g. 90s, 1m, 7d)`},
 		{"short-secret.yml", `secret: must be at least 32 bytes, got 9 (set it in the file or PANTAU_SECRET)`},
 		{"bad-influx-url.yml", `influx.url: "127.0.0.1:8086" is not an http(s) URL` + "\n" + `influx.bucket: required (InfluxDB 1.8: "db/rp")`},
 		{"bad-lab-cidrs.yml", `control.lab_cidrs[1]: "192.0.2.1" is not a CIDR (e.g. 10.0.0.0/8)` + "\n" +
