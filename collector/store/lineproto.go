@@ -110,10 +110,29 @@ func (l *lineSink) boolean(k string, v bool) {
 	l.buf = strconv.AppendBool(l.buf, v)
 }
 
+// nameEscape and keyEscape mark the bytes appendEscaped escapes in a name and in a tag
+// key, tag value or field key.
+var (
+	nameEscape = [256]bool{'\t': true, '\n': true, '\f': true, '\r': true, ',': true, ' ': true}
+	keyEscape  = [256]bool{'\t': true, '\n': true, '\f': true, '\r': true, ',': true, ' ': true, '=': true}
+)
+
 // appendEscaped appends s escaped as a name (equals false) or as a tag key, tag value or
 // field key (equals true).
 func appendEscaped(buf []byte, s string, equals bool) []byte {
-	for i := 0; i < len(s); i++ {
+	escapes := &nameEscape
+	if equals {
+		escapes = &keyEscape
+	}
+	i := 0
+	for i < len(s) && !escapes[s[i]] {
+		i++
+	}
+	if i == len(s) { // the common case: nothing to escape
+		return append(buf, s...)
+	}
+	buf = append(buf, s[:i]...)
+	for ; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\t':
 			buf = append(buf, `\t`...)
