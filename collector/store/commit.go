@@ -26,6 +26,9 @@ type part struct {
 	body   []byte
 	points int
 	done   chan error // buffered: the writer never blocks on a caller that gave up
+	// failed says a request holding body failed, even if a retry succeeded: its HTTP
+	// transport may still read body. Set before done is sent.
+	failed bool
 }
 
 // committer merges parts into shared writes.
@@ -153,7 +156,9 @@ func (c *committer) run(batch []*part) {
 func (c *committer) writeParts(batch []*part) {
 	ctx := context.Background() // the shared write is no one caller's: bounded by Config.Timeout
 	if len(batch) == 1 {
-		batch[0].done <- c.write(ctx, [][]byte{batch[0].body}, batch[0].points)
+		err := c.write(ctx, [][]byte{batch[0].body}, batch[0].points)
+		batch[0].failed = err != nil
+		batch[0].done <- err
 		return
 	}
 	body := make([][]byte, len(batch))
@@ -163,6 +168,9 @@ func (c *committer) writeParts(batch []*part) {
 		points += p.points
 	}
 	err := c.write(ctx, body, points)
+	for _, p := range batch {
+		p.failed = err != nil
+	}
 	if err != nil && !errors.Is(err, ErrUnavailable) {
 		for _, p := range batch {
 			p.done <- c.write(ctx, [][]byte{p.body}, p.points)

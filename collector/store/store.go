@@ -171,10 +171,11 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		return nil
 	}
 	err := s.commit.commit(ctx, parts)
-	if err == nil {
+	if err == nil && !slices.ContainsFunc(parts, func(p *part) bool { return p.failed }) {
 		// Every request holding these bytes was answered 2xx, so InfluxDB had read them
-		// all: nothing reads the buffer any more. After an error (a timeout, a reset),
-		// the HTTP transport may still be reading it: it is left to the GC.
+		// all: nothing reads the buffer any more. After an error (a timeout, a reset, a
+		// refusal retried part by part), the HTTP transport may still be reading it: it is
+		// left to the GC.
 		putLineBuf(l.buf)
 	}
 	return err
