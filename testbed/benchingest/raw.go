@@ -37,14 +37,14 @@ func lineProtocolOf(ms []*measurement.Measurement, id store.Identity) (lines []b
 	return buf.Bytes(), points, nil
 }
 
-// lineProtocol gathers the line protocol of every acknowledged batch in bodies of per
-// points (one a line: string fields escape their newlines).
-func lineProtocol(probes []*probe, per int) (bodies [][]byte, points int) {
+// lineProtocol gathers the line protocol of every batch (acked: of every acknowledged
+// batch) in bodies of per points (one a line: string fields escape their newlines).
+func lineProtocol(probes []*probe, per int, acked bool) (bodies [][]byte, points int) {
 	var body []byte
 	n := 0
 	for _, p := range probes {
 		for _, b := range p.batches {
-			if !b.acked {
+			if acked && !b.acked {
 				continue
 			}
 			for lines := b.lines; len(lines) > 0; {
