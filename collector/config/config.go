@@ -35,6 +35,10 @@ const (
 	EnvInfluxToken = "PANTAU_INFLUX_TOKEN"
 )
 
+// MinAdminToken is the shortest admin token accepted: the dashboard's login form can be
+// tried by anyone (within the read rate limit).
+const MinAdminToken = 16
+
 // Config is the collector's configuration.
 type Config struct {
 	Listen string `yaml:"listen"`
@@ -194,6 +198,9 @@ func (c *Config) Validate() error {
 		bad("secret: must be at least %d bytes, got %d (set it in the file or %s)", auth.MinSecretLen, len(c.Secret), EnvSecret)
 	} else if _, err := auth.NewVerifier([]byte(c.Secret), c.Revoked); err != nil {
 		bad("%v", err) // names the bad revoked entry
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminToken {
+		bad("admin_token: must be at least %d bytes, got %d (or leave it empty to disable the admin endpoints)", MinAdminToken, len(c.AdminToken))
 	}
 	if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("influx.url: %q is not an http(s) URL", c.Influx.URL)

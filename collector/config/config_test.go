@@ -117,15 +117,19 @@ func TestErrors(t *testing.T) {
 func TestEnvironmentSecrets(t *testing.T) {
 	e := env(map[string]string{
 		config.EnvSecret:      "from-the-environment-0123456789abcdef",
-		config.EnvAdminToken:  "admin-from-env",
+		config.EnvAdminToken:  "admin-from-the-environment",
 		config.EnvInfluxToken: "user:password",
 	})
 	c, err := config.Load("testdata/good.yml", e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Secret != "from-the-environment-0123456789abcdef" || c.AdminToken != "admin-from-env" || c.Influx.Token != "user:password" {
+	if c.Secret != "from-the-environment-0123456789abcdef" || c.AdminToken != "admin-from-the-environment" || c.Influx.Token != "user:password" {
 		t.Errorf("environment not applied: %q %q %q", c.Secret, c.AdminToken, c.Influx.Token)
+	}
+	if _, err := config.Load("testdata/good.yml", env(map[string]string{config.EnvAdminToken: "letmein"})); err == nil ||
+		err.Error() != "testdata/good.yml: admin_token: must be at least 16 bytes, got 7 (or leave it empty to disable the admin endpoints)" {
+		t.Errorf("short admin token: %v", err)
 	}
 	// The environment supplies a secret the file lacks, and cannot weaken one.
 	if _, err := config.Load("testdata/empty.yml", env(map[string]string{config.EnvSecret: "from-the-environment-0123456789abcdef"})); err == nil ||
