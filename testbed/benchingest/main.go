@@ -228,7 +228,7 @@ func ingest(c config, v *auth.Verifier, db string, probes []*probe, rate float64
 }
 
 // rawPhase writes the line protocol bodies (points in all) into a fresh database db
-// after InfluxDB settled, and checks that it holds them all.
+// after InfluxDB settled, checks that it holds them all and drops it.
 func rawPhase(c config, ip influxProc, db string, bodies [][]byte, points int) (raw, error) {
 	if err := createDB(c.influx, db); err != nil {
 		return raw{}, err
@@ -241,7 +241,9 @@ func rawPhase(c config, ip influxProc, db string, bodies [][]byte, points int) (
 	if n, err := countPoints(c.influx, db); err != nil || n != points {
 		return rw, fmt.Errorf("InfluxDB holds %d points, %d were written (%v)", n, points, err)
 	}
-	return rw, nil
+	// Dropped once counted: the phases after it find InfluxDB holding what they did
+	// before there were two raw phases.
+	return rw, dropDB(c.influx, db)
 }
 
 func rawReport(name string, c config, rw raw) {
