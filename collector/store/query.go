@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/influxdata/influxdb-client-go/v2/api/query"
 
 	"github.com/pantau-dev/pantau/measurement"
 )
@@ -62,7 +61,7 @@ type pageKey struct {
 
 // plan is a validated Filter.
 type plan struct {
-	tags     string // Flux conditions on tags, each starting with " and "
+	tags     string // InfluxQL conditions on tags, each starting with " AND "
 	from, to time.Time
 	limit    int
 	after    *pageKey
@@ -70,7 +69,7 @@ type plan struct {
 
 // Measurements returns stored measurements matching f, newest first (by started_at, then
 // by ID), at most f.Limit of them, and the cursor of the next page ("" on the last).
-// Every value of f is validated before it reaches Flux, and quoted there anyway.
+// Every value of f is validated before it reaches InfluxQL, and quoted there anyway.
 func (s *Store) Measurements(ctx context.Context, f Filter) ([]StoredMeasurement, string, error) {
 	p, err := newPlan(f, time.Now())
 	if err != nil {
@@ -104,7 +103,7 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 		if n.name != "network" && !ValidName(n.v) {
 			return p, badFilter("%s: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", n.name, n.v, maxName)
 		}
-		p.tags += fmt.Sprintf(" and r.%s == %s", n.name, fluxString(n.v))
+		p.tags += fmt.Sprintf(" AND %s::tag = %s", qlIdent(n.name), qlString(n.v))
 	}
 	if p.to.IsZero() {
 		p.to = now.Add(DefaultSpan)
@@ -114,7 +113,7 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 	}
 	p.from, p.to = clampTime(p.from), clampTime(p.to)
 	if !p.from.Before(p.to) {
-		return p, badFilter("from: %s is not before to: %s", fluxTime(p.from), fluxTime(p.to))
+		return p, badFilter("from: %s is not before to: %s", timeText(p.from), timeText(p.to))
 	}
 	switch {
 	case p.limit == 0:
@@ -152,39 +151,85 @@ func ValidName(s string) bool {
 	return true
 }
 
-// pageKeys finds the keys of the page (plus one, to know whether another page follows)
-// reading only the small `id` field. The stop of range() is exclusive on InfluxDB 2.x but
-// inclusive on 1.8: the filter on _time makes To exclusive on both.
+// pageKeys finds the keys of the page (plus one, to know whether another page follows),
+// newest first, reading only the small `id` field. InfluxQL orders by time only: the keys
+// at the two boundary timestamps (the cursor's, and the oldest of the page) are read in
+// full and sorted by ID here, so ties never repeat or skip a measurement across pages.
 func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 	stop := p.to
-	cursor := ""
-	if a := p.after; a != nil {
-		if a.t.Before(stop) {
-			stop = a.t.Add(time.Nanosecond)
-		}
-		cursor = fmt.Sprintf("\n  |> filter(fn: (r) => r._time < %s or (r._time == %s and r._value < %s))",
-			fluxTime(a.t), fluxTime(a.t), fluxString(a.id))
-	}
-	if !p.from.Before(stop) {
-		return nil, nil
-	}
-	flux := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %q and r._field == "id" and r._time < %s%s)%s
-  |> keep(columns: ["_time", "_value"])
-  |> group()
-  |> sort(columns: ["_time", "_value"], desc: true)
-  |> limit(n: %d)`, fluxString(s.cfg.Bucket), fluxTime(p.from), fluxTime(stop), Reach, fluxTime(stop), p.tags, cursor, p.limit+1)
 	var keys []pageKey
-	err := s.run(ctx, flux, func(r *query.FluxRecord) error {
-		id, ok := r.Value().(string)
-		if !ok {
-			return fmt.Errorf("id is %T, not a string", r.Value())
+	if a := p.after; a != nil && a.t.Before(stop) {
+		stop = a.t // what follows at a.t itself: the IDs below the cursor's
+		if !a.t.Before(p.from) {
+			ties, err := s.keysAt(ctx, p, a.t)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range ties {
+				if k.id < a.id {
+					keys = append(keys, k)
+				}
+			}
 		}
-		keys = append(keys, pageKey{t: r.Time(), id: id})
-		return nil
+	}
+	if p.from.Before(stop) {
+		var got []pageKey
+		q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time >= %s AND time < %s%s ORDER BY time DESC LIMIT %d`,
+			qlIdent(Reach), qlTime(p.from), qlTime(stop), p.tags, p.limit+1)
+		if err := s.influxQL(ctx, q, keysOf(&got)); err != nil {
+			return nil, err
+		}
+		if len(got) == p.limit+1 { // the limit may have cut the oldest timestamp's keys
+			last := got[len(got)-1].t
+			for len(got) > 0 && got[len(got)-1].t.Equal(last) {
+				got = got[:len(got)-1]
+			}
+			ties, err := s.keysAt(ctx, p, last)
+			if err != nil {
+				return nil, err
+			}
+			got = append(got, ties...)
+		}
+		keys = append(keys, got...)
+	}
+	slices.SortFunc(keys, func(a, b pageKey) int {
+		if c := b.t.Compare(a.t); c != 0 {
+			return c
+		}
+		return strings.Compare(b.id, a.id)
 	})
+	// An ID stored under two identities (two probes sent it) is listed once.
+	keys = slices.Compact(keys)
+	if len(keys) > p.limit+1 {
+		keys = keys[:p.limit+1]
+	}
+	return keys, nil
+}
+
+// keysAt reads the keys of every measurement matching p at exactly t.
+func (s *Store) keysAt(ctx context.Context, p plan, t time.Time) ([]pageKey, error) {
+	var keys []pageKey
+	q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time = %s%s`, qlIdent(Reach), qlTime(t), p.tags)
+	err := s.influxQL(ctx, q, keysOf(&keys))
 	return keys, err
+}
+
+// keysOf collects the keys of an answer with the columns time and id.
+func keysOf(keys *[]pageKey) func(int, *qlSeries) error {
+	return func(_ int, se *qlSeries) error {
+		id := se.col("id")
+		for _, row := range se.Values {
+			t, err := qlRowTime(row)
+			if err != nil {
+				return err
+			}
+			if id < 0 || qlText(row[id]) == "" {
+				return fmt.Errorf("query result: id is %v, not a string", row)
+			}
+			*keys = append(*keys, pageKey{t: t, id: qlText(row[id])})
+		}
+		return nil
+	}
 }
 
 // fetch reads the stored measurements of keys (sorted newest first), scanning only the
@@ -194,27 +239,30 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 	if len(keys) == 0 {
 		return out, nil
 	}
-	flux := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %q%s)
-  |> filter(fn: (r) => r._field == "id" or r._field == "received_at_ms" or r._field == "src_asn" or r._field == "src_org" or r._field =~ /^raw(_[0-9]+)?$/)
-  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
-		fluxString(s.cfg.Bucket), fluxTime(keys[len(keys)-1].t), fluxTime(keys[0].t.Add(time.Nanosecond)), Reach, p.tags)
+	q := fmt.Sprintf(`SELECT "id", "received_at_ms", "src_asn", "src_org", /^raw(_[0-9]+)?$/ FROM %s WHERE time >= %s AND time < %s%s GROUP BY "probe", "network", "country", "asn"`,
+		qlIdent(Reach), qlTime(keys[len(keys)-1].t), qlTime(keys[0].t.Add(time.Nanosecond)), p.tags)
 	found := map[pageKey]*StoredMeasurement{}
 	for _, k := range keys {
 		found[k] = nil
 	}
-	err := s.run(ctx, flux, func(r *query.FluxRecord) error {
-		id, _ := r.ValueByKey("id").(string)
-		k := pageKey{t: r.Time(), id: id}
-		if prev, ok := found[k]; !ok || prev != nil {
-			return nil // outside the page, or the same ID stored under a second identity
+	err := s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+		cols := newRowCols(se)
+		for _, row := range se.Values {
+			t, err := qlRowTime(row)
+			if err != nil {
+				return err
+			}
+			id := cols.text(row, "id")
+			k := pageKey{t: t, id: id}
+			if prev, ok := found[k]; !ok || prev != nil {
+				continue // outside the page, or the same ID stored under a second identity
+			}
+			sm, err := decodeRow(se, cols, row)
+			if err != nil {
+				return fmt.Errorf("measurement %s: %w", id, err)
+			}
+			found[k] = sm
 		}
-		sm, err := decodeRecord(r)
-		if err != nil {
-			return fmt.Errorf("measurement %s: %w", id, err)
-		}
-		found[k] = sm
 		return nil
 	})
 	if err != nil {
@@ -231,65 +279,75 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 	return out, nil
 }
 
-// decodeRecord rebuilds a stored measurement from a pivoted reach row.
-func decodeRecord(r *query.FluxRecord) (*StoredMeasurement, error) {
-	var raw strings.Builder
+// rowCols finds the columns of a series: by name, and the raw chunks in order.
+type rowCols struct {
+	byName map[string]int
+	raw    []int // column of raw, raw_1, …; -1 where the series has none
+}
+
+func newRowCols(se *qlSeries) rowCols {
+	c := rowCols{byName: make(map[string]int, len(se.Columns))}
+	for i, n := range se.Columns {
+		c.byName[n] = i
+	}
 	for i := 0; ; i++ {
-		part, ok := r.ValueByKey(rawField(i)).(string)
+		j, ok := c.byName[rawField(i)]
 		if !ok {
 			break
 		}
-		raw.WriteString(part)
+		c.raw = append(c.raw, j)
 	}
+	return c
+}
+
+func (c rowCols) text(row []any, name string) string {
+	if i, ok := c.byName[name]; ok && i < len(row) {
+		return qlText(row[i])
+	}
+	return ""
+}
+
+// rawJSON concatenates raw, raw_1, … up to the first chunk that is absent or null.
+func (c rowCols) rawJSON(row []any) string {
+	var b strings.Builder
+	for _, i := range c.raw {
+		part, ok := row[i].(string)
+		if !ok {
+			break
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// decodeRow rebuilds a stored measurement from a reach row of a series grouped by the
+// identity tags.
+func decodeRow(se *qlSeries, cols rowCols, row []any) (*StoredMeasurement, error) {
 	sm := &StoredMeasurement{}
-	if err := json.Unmarshal([]byte(raw.String()), &sm.Measurement); err != nil {
+	if err := json.Unmarshal([]byte(cols.rawJSON(row)), &sm.Measurement); err != nil {
 		return nil, fmt.Errorf("decoding the stored JSON: %w", err)
 	}
-	text := func(k string) string { v, _ := r.ValueByKey(k).(string); return v }
-	sm.Probe = Identity{Probe: text("probe"), Network: text("network"), Country: text("country")}
-	if v, err := strconv.ParseUint(text("asn"), 10, 32); err == nil {
+	tag := func(k string) string { return se.Tags[k] }
+	sm.Probe = Identity{Probe: tag("probe"), Network: tag("network"), Country: tag("country")}
+	if v, err := strconv.ParseUint(tag("asn"), 10, 32); err == nil {
 		sm.Probe.ASN = uint32(v)
 	}
-	if v, ok := r.ValueByKey("src_asn").(int64); ok {
-		sm.Geo.ASN = uint32(v)
+	if i, ok := cols.byName["src_asn"]; ok {
+		if v, ok := qlInt(row[i]); ok {
+			sm.Geo.ASN = uint32(v)
+		}
 	}
-	sm.Geo.Org = text("src_org")
-	if v, ok := r.ValueByKey("received_at_ms").(int64); ok && v != 0 {
-		sm.ReceivedAt = time.UnixMilli(v).UTC()
+	sm.Geo.Org = cols.text(row, "src_org")
+	if i, ok := cols.byName["received_at_ms"]; ok {
+		if v, ok := qlInt(row[i]); ok && v != 0 {
+			sm.ReceivedAt = time.UnixMilli(v).UTC()
+		}
 	}
 	return sm, nil
 }
 
-// run executes a Flux query and calls f for each record.
-func (s *Store) run(ctx context.Context, flux string, f func(*query.FluxRecord) error) error {
-	res, err := s.query.Query(ctx, flux)
-	if err != nil {
-		return s.classify(ctx, "querying "+s.cfg.Bucket, err)
-	}
-	defer res.Close()
-	for res.Next() {
-		if err := f(res.Record()); err != nil {
-			return err
-		}
-	}
-	if err := res.Err(); err != nil {
-		return s.classify(ctx, "reading query results from "+s.cfg.Bucket, err)
-	}
-	return nil
-}
-
-// fluxEscaper escapes what is special in a Flux string literal: the quote, the backslash
-// and "$" (interpolation). "$" becomes the byte escape \x24: Flux's scanner reads "$" and
-// the character after it as one unit, so "\${" cannot follow a "$".
-var fluxEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\x24`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-
-// fluxString quotes s as a Flux string literal.
-func fluxString(s string) string {
-	return `"` + fluxEscaper.Replace(s) + `"`
-}
-
-// fluxTime writes t as a Flux date-time literal.
-func fluxTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// timeText writes t for messages (RFC 3339, UTC).
+func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // clampTime keeps t within what InfluxDB's nanosecond timestamps can hold.
 func clampTime(t time.Time) time.Time {
