@@ -42,6 +42,47 @@ func (se *qlSeries) col(c string) int {
 	return -1
 }
 
+// rowCols finds the columns of a series: by name, and the raw chunks in order.
+type rowCols struct {
+	byName map[string]int
+	raw    []int // column of raw, raw_1, …; -1 where the series has none
+}
+
+func newRowCols(se *qlSeries) rowCols {
+	c := rowCols{byName: make(map[string]int, len(se.Columns))}
+	for i, n := range se.Columns {
+		c.byName[n] = i
+	}
+	for i := 0; ; i++ {
+		j, ok := c.byName[rawField(i)]
+		if !ok {
+			break
+		}
+		c.raw = append(c.raw, j)
+	}
+	return c
+}
+
+func (c rowCols) text(row []any, name string) string {
+	if i, ok := c.byName[name]; ok && i < len(row) {
+		return qlText(row[i])
+	}
+	return ""
+}
+
+// rawJSON concatenates raw, raw_1, … up to the first chunk that is absent or null.
+func (c rowCols) rawJSON(row []any) string {
+	var b strings.Builder
+	for _, i := range c.raw {
+		part, ok := row[i].(string)
+		if !ok {
+			break
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
 // qlAnswer is one JSON object of a chunked answer.
 type qlAnswer struct {
 	Results []struct {

@@ -172,34 +172,44 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 			}
 		}
 	}
-	if p.from.Before(stop) {
+	sortKeys := func() {
+		slices.SortFunc(keys, func(a, b pageKey) int {
+			if c := b.t.Compare(a.t); c != 0 {
+				return c
+			}
+			return strings.Compare(b.id, a.id)
+		})
+		// An ID stored under two identities (two probes sent it) is listed once.
+		keys = slices.Compact(keys)
+	}
+	sortKeys()
+	// Normally one round; another only when IDs stored twice left fewer than limit+1.
+	for p.from.Before(stop) && len(keys) <= p.limit {
 		var got []pageKey
+		n := p.limit + 1 - len(keys)
 		q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time >= %s AND time < %s%s ORDER BY time DESC LIMIT %d`,
-			qlIdent(Reach), qlTime(p.from), qlTime(stop), p.tags, p.limit+1)
+			qlIdent(Reach), qlTime(p.from), qlTime(stop), p.tags, n)
 		if err := s.influxQL(ctx, q, keysOf(&got)); err != nil {
 			return nil, err
 		}
-		if len(got) == p.limit+1 { // the limit may have cut the oldest timestamp's keys
-			last := got[len(got)-1].t
-			for len(got) > 0 && got[len(got)-1].t.Equal(last) {
-				got = got[:len(got)-1]
-			}
-			ties, err := s.keysAt(ctx, p, last)
-			if err != nil {
-				return nil, err
-			}
-			got = append(got, ties...)
+		if len(got) < n { // everything left
+			keys = append(keys, got...)
+			sortKeys()
+			break
 		}
-		keys = append(keys, got...)
+		// The limit may have cut the oldest timestamp's keys: read them all.
+		last := got[len(got)-1].t
+		for len(got) > 0 && got[len(got)-1].t.Equal(last) {
+			got = got[:len(got)-1]
+		}
+		ties, err := s.keysAt(ctx, p, last)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(append(keys, got...), ties...)
+		sortKeys()
+		stop = last
 	}
-	slices.SortFunc(keys, func(a, b pageKey) int {
-		if c := b.t.Compare(a.t); c != 0 {
-			return c
-		}
-		return strings.Compare(b.id, a.id)
-	})
-	// An ID stored under two identities (two probes sent it) is listed once.
-	keys = slices.Compact(keys)
 	if len(keys) > p.limit+1 {
 		keys = keys[:p.limit+1]
 	}
@@ -277,47 +287,6 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 		out = append(out, *sm)
 	}
 	return out, nil
-}
-
-// rowCols finds the columns of a series: by name, and the raw chunks in order.
-type rowCols struct {
-	byName map[string]int
-	raw    []int // column of raw, raw_1, …; -1 where the series has none
-}
-
-func newRowCols(se *qlSeries) rowCols {
-	c := rowCols{byName: make(map[string]int, len(se.Columns))}
-	for i, n := range se.Columns {
-		c.byName[n] = i
-	}
-	for i := 0; ; i++ {
-		j, ok := c.byName[rawField(i)]
-		if !ok {
-			break
-		}
-		c.raw = append(c.raw, j)
-	}
-	return c
-}
-
-func (c rowCols) text(row []any, name string) string {
-	if i, ok := c.byName[name]; ok && i < len(row) {
-		return qlText(row[i])
-	}
-	return ""
-}
-
-// rawJSON concatenates raw, raw_1, … up to the first chunk that is absent or null.
-func (c rowCols) rawJSON(row []any) string {
-	var b strings.Builder
-	for _, i := range c.raw {
-		part, ok := row[i].(string)
-		if !ok {
-			break
-		}
-		b.WriteString(part)
-	}
-	return b.String()
 }
 
 // decodeRow rebuilds a stored measurement from a reach row of a series grouped by the
