@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -195,27 +193,16 @@ func readAll(r io.Reader, limit, size int64) ([]byte, int, error) {
 	return buf.Bytes(), 0, nil
 }
 
-// sourceGeo looks up the ASN of the request's source address.
+// sourceGeo looks up the ASN of the request's source address (clientAddr).
 func (s *Server) sourceGeo(r *http.Request) store.Geo {
 	if s.o.Geo == nil {
 		return store.Geo{}
 	}
-	host := r.RemoteAddr
-	if s.o.TrustProxy {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			// The last entry is the one our own proxy added; earlier ones are the client's word.
-			parts := strings.Split(f, ",")
-			host = strings.TrimSpace(parts[len(parts)-1])
-		}
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
+	addr := s.clientAddr(r)
+	if !addr.IsValid() {
 		return store.Geo{}
 	}
-	info, err := s.o.Geo.Lookup(addr.Unmap())
+	info, err := s.o.Geo.Lookup(addr)
 	if err != nil {
 		s.log.Warn("geolocation lookup failed", "addr", addr, "err", err)
 		return store.Geo{}

@@ -1,5 +1,6 @@
-// Package store keeps measurements in InfluxDB (2.x, 3, Cloud, or OSS 1.8 through its v2
-// compatibility API) and reads them back. Write returns only when InfluxDB accepted every
+// Package store keeps measurements in InfluxDB (2.x, 3, Cloud, or OSS 1.8) and reads them
+// back: writes through the v2 write API, reads in InfluxQL through the v1 query API, which
+// all of them serve. Write returns only when InfluxDB accepted every
 // point, so the collector acknowledges nothing that was not stored; rewriting a measurement
 // is idempotent. The schema is in docs/storage.md.
 package store
@@ -83,7 +84,6 @@ type Store struct {
 	hc     *http.Client
 	client influxdb2.Client
 	write  api.WriteAPIBlocking
-	query  api.QueryAPI
 	// writeURL is the write endpoint, as the client library's write API builds it.
 	writeURL string
 	commit   *committer
@@ -121,7 +121,6 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	s := &Store{
 		cfg: cfg, log: log, hc: hc, client: client,
 		write: client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
-		query: client.QueryAPI(cfg.Org),
 	}
 	wu, err := url.Parse(client.HTTPService().ServerAPIURL())
 	if err == nil {
