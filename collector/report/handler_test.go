@@ -168,6 +168,24 @@ func TestHandler(t *testing.T) {
 			t.Errorf("bundle hash %s, want %x", b.SHA256, whole.Sum(nil))
 		}
 	})
+	t.Run("window cut at now", func(t *testing.T) {
+		// A window ending after the service's clock (2017-07-20) ends at now: the last
+		// measurements' state holds there, no gap runs on into the future.
+		code, _, body := get(t, api+"/timeline?domain=t.me&network=Telkomsel&from=2017-07-19T00:00:00Z&to=2017-07-25T00:00:00Z")
+		var r struct {
+			Timelines []struct {
+				To      time.Time `json:"to"`
+				Current string    `json:"current"`
+				Gaps    []any     `json:"gaps"`
+			} `json:"timelines"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); code != 200 || err != nil || len(r.Timelines) != 1 {
+			t.Fatalf("timeline: %d %v %.300s", code, err, body)
+		}
+		if tl := r.Timelines[0]; !tl.To.Equal(end) || tl.Current != "blocked" || len(tl.Gaps) != 0 {
+			t.Errorf("to %s, current %s, gaps %v; want %s, blocked, none", tl.To, tl.Current, tl.Gaps, end)
+		}
+	})
 	t.Run("evidence CSV", func(t *testing.T) {
 		code, h, body := get(t, api+"/evidence?domain=t.me&network=Telkomsel&at=2017-07-16T12:00:00Z&format=csv")
 		if code != 200 || h.Get("Content-Disposition") != `attachment; filename="evidence-t.me-Telkomsel-20170716T120000Z.csv"` {
@@ -208,6 +226,10 @@ func TestHandler(t *testing.T) {
 			{"/timeline?domain=t.me&format=xml", `format: "xml" is not json or csv`},
 			{"/timeline?domain=" + url.QueryEscape(`t.me") |> drop()`), `domain: "t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 			{"/changes?since=2017-01-01T00:00:00Z&until=2017-07-10T00:00:00Z", "since: 2017-01-01T00:00:00Z to 2017-07-10T00:00:00Z is longer than 90 days"},
+			// The service's clock is 2017-07-20: a window may end later (it is cut at now),
+			// but not start later.
+			{"/timeline?domain=t.me&from=2017-07-21T00:00:00Z&to=2017-07-22T00:00:00Z", "from: 2017-07-21T00:00:00Z is in the future"},
+			{"/evidence?domain=t.me&network=Telkomsel&at=2017-07-21T00:00:00Z", "at: 2017-07-21T00:00:00Z is in the future"},
 			{"/orders?all=1", "all: unknown parameter (this endpoint takes format)"},
 			{"/orders/kominfo-2017-telegram-block/compliance?at=soon", `at: "soon" is neither RFC 3339 (2017-07-14T00:00:00Z) nor Unix seconds`},
 			{"/evidence?domain=t.me&network=Telkomsel", "at: required"},
