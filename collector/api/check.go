@@ -18,6 +18,7 @@ var (
 	measurementType = reflect.TypeFor[measurement.Measurement]()
 	heartbeatType   = reflect.TypeFor[measurement.Heartbeat]()
 	timeType        = reflect.TypeFor[time.Time]()
+	stringMapType   = reflect.TypeFor[map[string]string]()
 	// measurementPlan is compiled once, on first use: it only depends on the type.
 	measurementPlan = sync.OnceValue(func() *plan { return compile(measurementType) })
 )
@@ -50,6 +51,7 @@ type plan struct {
 	kind   planKind
 	t      reflect.Type
 	elem   *plan             // pointer, slice and map elements
+	empty  reflect.Value     // a slice's empty, non-nil value (capacity 0: appends copy)
 	fields map[string]*field // struct members by exact JSON name
 	order  []*field          // the same in encoding/json's order: the likely order of keys
 	n      int               // number of fields
@@ -103,6 +105,7 @@ func compileInto(t reflect.Type, done map[reflect.Type]*plan) *plan {
 		p.kind = pFloat
 	case k == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
 		p.kind, p.elem = pSlice, compileInto(t.Elem(), done)
+		p.empty = reflect.MakeSlice(t, 0, 0)
 	case k == reflect.Map && t.Key().Kind() == reflect.String:
 		p.kind, p.elem = pMap, compileInto(t.Elem(), done)
 	case k == reflect.Struct:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -18,9 +19,12 @@ import (
 // after the document. Errors name the path, e.g. `dns[0].answers[1].ttl`. What it
 // accepts, it decodes exactly as encoding/json.Unmarshal would (FuzzDecodeItem checks).
 func decodeStrict(b []byte, p *plan, v reflect.Value) error {
-	// Strings without escapes are substrings of one copy of the document: one allocation
-	// instead of one per string.
-	d := decoder{b: b, s: string(b)}
+	// Strings are slices of one copy of the document: one allocation instead of one per
+	// string (see unquote).
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.b, d.w, d.i = b, make([]byte, len(b)), 0
+	copy(d.w, b)
 	if err := d.value(p, v); err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
@@ -71,11 +75,28 @@ func trailingOffset(b []byte) int64 {
 
 // decoder reads one JSON document.
 type decoder struct {
-	b    []byte
-	s    string // string(b), when decoding
+	b []byte
+	// w is a copy of b, when decoding, that decoded strings point into: each string's
+	// content is written at most once, over its own quoted form, and never again.
+	w    []byte
 	i    int
 	path []segment
 	buf  []byte // scratch for unquoting
+	sv   string // scratch for map[string]string values
+}
+
+// decoders keeps decoders for reuse: their scratch (path, buffers) then needs no
+// allocation from one document to the next.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release returns d to decoders, holding on to nothing of the document.
+func (d *decoder) release() {
+	if cap(d.buf) > 1<<16 {
+		d.buf = nil
+	}
+	clear(d.path[:cap(d.path)]) // map keys point into w
+	d.b, d.w, d.path, d.sv = nil, nil, d.path[:0], ""
+	decoders.Put(d)
 }
 
 func (d *decoder) syntax() error {

@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The positions of syntax errors in objects and arrays follow encoding/json's Decoder.Token
@@ -101,6 +102,10 @@ func (d *decoder) mapValues(p *plan, v reflect.Value) error {
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(p.t))
 	}
+	var strs map[string]string
+	if p.t == stringMapType {
+		strs = v.Interface().(map[string]string)
+	}
 	for first := true; ; first = false {
 		d.space()
 		if d.i < len(d.b) && d.b[d.i] == '}' {
@@ -121,9 +126,25 @@ func (d *decoder) mapValues(p *plan, v reflect.Value) error {
 		if err != nil {
 			return err
 		}
+		k := d.unquote(start, end, flags)
+		d.path = append(d.path, segment{key: k, kind: segKey})
+		if strs != nil { // map[string]string without reflection
+			if _, dup := strs[k]; dup {
+				return fmt.Errorf("%s: given twice", renderPath(d.path))
+			}
+			if err := d.colon(); err != nil {
+				return err
+			}
+			d.sv = ""
+			if err := d.value(p.elem, reflect.ValueOf(&d.sv).Elem()); err != nil {
+				return err
+			}
+			strs[k] = d.sv
+			d.path = d.path[:len(d.path)-1]
+			continue
+		}
 		key := reflect.New(p.t.Key()).Elem()
-		key.SetString(d.unquote(start, end, flags))
-		d.path = append(d.path, segment{key: key.String(), kind: segKey})
+		key.SetString(k)
 		if v.MapIndex(key).IsValid() {
 			return fmt.Errorf("%s: given twice", renderPath(d.path))
 		}
@@ -152,7 +173,7 @@ func (d *decoder) array(p *plan, v reflect.Value) error {
 		if d.b[d.i] == ']' {
 			d.i++
 			if n == 0 {
-				v.Set(reflect.MakeSlice(p.t, 0, 0))
+				v.Set(p.empty)
 			}
 			return nil
 		}
@@ -164,9 +185,7 @@ func (d *decoder) array(p *plan, v reflect.Value) error {
 			d.i++
 		}
 		if n == v.Cap() {
-			grown := reflect.MakeSlice(p.t, n, max(4, 2*n))
-			reflect.Copy(grown, v)
-			v.Set(grown)
+			v.Grow(max(4, n)) // in place: reflect.MakeSlice would allocate a header too
 		}
 		v.SetLen(n + 1)
 		if err := d.value(p.elem, v.Index(n)); err != nil {
@@ -182,10 +201,7 @@ func (d *decoder) array(p *plan, v reflect.Value) error {
 func (d *decoder) unquote(start, end int, flags uint8) string {
 	s := d.b[start:end]
 	if flags&strEscaped == 0 && (flags&strHigh == 0 || utf8.Valid(s)) {
-		if len(d.s) == len(d.b) {
-			return d.s[start:end]
-		}
-		return string(s)
+		return d.text(start, s)
 	}
 	out := d.buf[:0]
 	for i := 0; i < len(s); {
@@ -237,7 +253,23 @@ func (d *decoder) unquote(start, end int, flags uint8) string {
 		}
 	}
 	d.buf = out
+	if len(out) <= end-start { // no longer than its quoted form, unless U+FFFD replaced bytes
+		copy(d.w[start:end], out)
+		return d.text(start, out)
+	}
 	return string(out)
+}
+
+// text is the string content, when it is already in place at w[start:] (or there is no
+// w, when splitting), as a string.
+func (d *decoder) text(start int, content []byte) string {
+	if len(content) == 0 {
+		return ""
+	}
+	if len(d.w) != len(d.b) {
+		return string(content)
+	}
+	return unsafe.String(&d.w[start], len(content))
 }
 
 // hex4 decodes the 4 hex digits at the start of b (the scanner checked them).
