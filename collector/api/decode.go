@@ -100,6 +100,45 @@ func DecodeItem(b []byte, now time.Time) (*measurement.Measurement, error) {
 	return &m, nil
 }
 
+// decodeBatch decodes the items of a well-formed batch straight from it, in one scan
+// instead of splitting it first: for each item, its measurement or its error, exactly as
+// DecodeItem gives them for the item alone (splitBatch's items). It reports false for
+// any batch splitFast refuses, for the caller to split with splitBatch. An item decoded
+// successfully is a well-formed JSON value, so it ends where splitFast's skip would end
+// it; an item that fails is skipped as splitFast does, and its error is DecodeItem's.
+func decodeBatch(b []byte, maxItems int, now time.Time) ([]*measurement.Measurement, []error, bool) {
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.w = make([]byte, len(b)) // the one copy the strings of all items point into
+	copy(d.w, b)
+	p := measurementPlan()
+	var ms []*measurement.Measurement
+	var errs []error
+	ok := scanBatch(d, b, maxItems, func(d *decoder) bool {
+		start := d.i
+		m := new(measurement.Measurement)
+		err := d.value(p, reflect.ValueOf(m).Elem())
+		if err == nil {
+			if err = m.Validate(now); err == nil {
+				m.Normalise()
+				ms, errs = append(ms, m), append(errs, nil)
+				return true
+			}
+		} else {
+			d.i, d.path = start, d.path[:0]
+			if !d.skip(0) {
+				return false
+			}
+		}
+		if _, err2 := DecodeItem(d.b[start:d.i], now); err2 != nil {
+			err = err2 // the item's own message (byte offsets are the item's)
+		}
+		ms, errs = append(ms, nil), append(errs, err)
+		return true
+	})
+	return ms, errs, ok
+}
+
 // jsonError describes a syntax error with its byte offset, without the "json: " prefix.
 func jsonError(err error) string {
 	var se *json.SyntaxError

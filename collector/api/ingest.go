@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/measurement"
 )
 
 // ItemResult reports one item of a batch.
@@ -46,23 +47,30 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	items, err := splitBatch(raw, s.o.BatchItems)
-	if err != nil {
-		s.metrics.rejectedRequests.Add(1)
-		code = http.StatusBadRequest
-		if errors.As(err, new(tooMany)) {
-			code = http.StatusRequestEntityTooLarge
+	ms, errs, ok := decodeBatch(raw, s.o.BatchItems, now)
+	if !ok { // malformed, too many items, or not split by the fast scan: as before
+		items, err := splitBatch(raw, s.o.BatchItems)
+		if err != nil {
+			s.metrics.rejectedRequests.Add(1)
+			code = http.StatusBadRequest
+			if errors.As(err, new(tooMany)) {
+				code = http.StatusRequestEntityTooLarge
+			}
+			writeError(w, code, err.Error())
+			return
 		}
-		writeError(w, code, err.Error())
-		return
+		ms, errs = make([]*measurement.Measurement, len(items)), make([]error, len(items))
+		for i, b := range items {
+			ms[i], errs[i] = DecodeItem(b, now)
+		}
 	}
-	resp := IngestResponse{Items: make([]ItemResult, len(items))}
+	resp := IngestResponse{Items: make([]ItemResult, len(ms))}
 	ident := identity(claims)
 	src := s.sourceGeo(r)
 	var good []store.Item
 	var goodIdx []int
-	for i, b := range items {
-		m, err := DecodeItem(b, now)
+	for i, m := range ms {
+		err := errs[i]
 		resp.Items[i] = ItemResult{Index: i, Status: "rejected"}
 		if err != nil {
 			resp.Items[i].Error = fmt.Sprintf("measurements[%d]: %v", i, strings.ReplaceAll(err.Error(), "\n", fmt.Sprintf("; measurements[%d]: ", i)))

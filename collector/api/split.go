@@ -12,7 +12,23 @@ const maxSkipDepth = 1000
 // together), which splitBatchSlow then decides with encoding/json's messages: it never
 // accepts what splitBatchSlow refuses, nor splits differently (FuzzSplitBatch checks).
 func splitFast(b []byte, maxItems int) ([]json.RawMessage, bool) {
-	d := decoder{b: b}
+	var items []json.RawMessage
+	ok := scanBatch(&decoder{}, b, maxItems, func(d *decoder) bool {
+		start := d.i
+		if !d.skip(0) {
+			return false
+		}
+		items = append(items, d.b[start:d.i:d.i])
+		return true
+	})
+	return items, ok
+}
+
+// scanBatch walks a batch as splitFast does, calling item with d.i at the start of each
+// item (at most maxItems); item consumes one JSON value, or reports false when it is
+// malformed. d.b is b without its trailing white space.
+func scanBatch(d *decoder, b []byte, maxItems int, item func(d *decoder) bool) bool {
+	d.b, d.i = b, 0
 	d.space()
 	end := len(b)
 	for end > d.i && isSpace(b[end-1]) {
@@ -20,38 +36,39 @@ func splitFast(b []byte, maxItems int) ([]json.RawMessage, bool) {
 	}
 	d.b = b[:end]
 	if d.i == end {
-		return nil, false
+		return false
 	}
-	var items []json.RawMessage
+	n := 0
 	if b[d.i] != '[' {
 		for d.i < end {
-			start := d.i
-			if !d.skip(0) || d.i < end && !isSpace(b[d.i]) || len(items) == maxItems {
-				return nil, false
+			if n == maxItems || !item(d) || d.i < end && !isSpace(b[d.i]) {
+				return false
 			}
-			items = append(items, b[start:d.i:d.i])
+			n++
 			d.space()
 		}
-		return items, true
+		return true
 	}
 	d.i++
-	for n := 0; ; n++ {
+	for ; ; n++ {
 		d.space()
 		if d.i < end && b[d.i] == ']' && d.i+1 == end {
-			return items, true
+			return true
 		}
 		if n > 0 {
 			if d.i >= end || b[d.i] != ',' {
-				return nil, false
+				return false
 			}
 			d.i++
 			d.space()
 		}
-		start := d.i
-		if !d.skip(0) || len(items) == maxItems {
-			return nil, false
+		if n == maxItems {
+			return false
 		}
-		items = append(items, b[start:d.i:d.i])
+		d.space()
+		if !item(d) {
+			return false
+		}
 	}
 }
 

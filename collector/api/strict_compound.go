@@ -185,7 +185,7 @@ func (d *decoder) array(p *plan, v reflect.Value) error {
 			d.i++
 		}
 		if n == v.Cap() {
-			v.Grow(max(4, n)) // in place: reflect.MakeSlice would allocate a header too
+			v.Grow(max(2, n)) // in place: reflect.MakeSlice would allocate a header too
 		}
 		v.SetLen(n + 1)
 		if err := d.value(p.elem, v.Index(n)); err != nil {
@@ -260,13 +260,13 @@ func (d *decoder) unquote(start, end int, flags uint8) string {
 	return string(out)
 }
 
-// text is the string content, when it is already in place at w[start:] (or there is no
-// w, when splitting), as a string.
+// text is the string content, already in place at w[start:] (when there is a w), as a
+// string.
 func (d *decoder) text(start int, content []byte) string {
 	if len(content) == 0 {
 		return ""
 	}
-	if len(d.w) != len(d.b) {
+	if d.w == nil {
 		return string(content)
 	}
 	return unsafe.String(&d.w[start], len(content))
