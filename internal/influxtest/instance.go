@@ -25,6 +25,7 @@ const startTimeout = 120 * time.Second
 type Instance struct {
 	t        testing.TB
 	bin, dir string
+	env      []string // extra influxd settings (INFLUXDB_…=…)
 	httpAddr string
 	rpcAddr  string
 
@@ -35,15 +36,16 @@ type Instance struct {
 
 // Start starts a private influxd (the binary in PANTAU_TEST_INFLUXD, else influxd from PATH
 // or the cache folder of scripts/with-influxdb) on free loopback ports with its own
-// directories, and stops it when the test ends. Without a binary the test is skipped, or
-// failed when CI=true.
-func Start(t testing.TB) *Instance {
+// directories, and stops it when the test ends. env adds influxd settings such as
+// "INFLUXDB_HTTP_AUTH_ENABLED=true". Without a binary the test is skipped, or failed when
+// CI=true.
+func Start(t testing.TB, env ...string) *Instance {
 	t.Helper()
 	bin := findInfluxd()
 	if bin == "" {
 		unavailable(t, "no influxd binary ("+EnvInfluxd+" is not set and none is in PATH): run the tests through scripts/with-influxdb (make test)")
 	}
-	in := &Instance{t: t, bin: bin, dir: t.TempDir()}
+	in := &Instance{t: t, bin: bin, dir: t.TempDir(), env: env}
 	t.Cleanup(in.Stop) // registered after TempDir: runs before the directory is removed
 	for attempt := 1; ; attempt++ {
 		in.httpAddr, in.rpcAddr = freeAddrs(t)
@@ -108,7 +110,7 @@ func (in *Instance) start() error {
 	}
 	defer logf.Close() // the child has its own copy
 	cmd := exec.Command(in.bin, "run")
-	cmd.Env = append(os.Environ(), Env(in.dir, in.httpAddr, in.rpcAddr)...)
+	cmd.Env = append(append(os.Environ(), Env(in.dir, in.httpAddr, in.rpcAddr)...), in.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	orphanProof(cmd)
 	if err := cmd.Start(); err != nil {
