@@ -78,42 +78,8 @@ func TestQueriesAgainstInfluxDB(t *testing.T) {
 	bucket := influxtest.NewBucket(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := store.New(store.Config{URL: url, Bucket: bucket, Timeout: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 
-	t0 := time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour)
-	type src struct{ probe, network, domain, status, method string }
-	srcs := []src{
-		{"b1", "net-blocked", "t.me", "blocked", "dns"},
-		{"b2", "net-blocked", "t.me", "blocked", "dns"},
-		{"o1", "net open", "t.me", "accessible", ""},
-		{"o1", "net open", "example.org", "accessible", ""},
-		{"d1", "net-down", "t.me", "down", ""},
-	}
-	var items []store.Item
-	for i := range 12 {
-		for _, s := range srcs {
-			if s.network == "net open" && i >= 4 && i < 8 {
-				continue // no coverage in hour 1
-			}
-			items = append(items, store.Item{
-				Probe: store.Identity{Probe: s.probe, Network: s.network, Country: "ID", ASN: 64500},
-				M: &measurement.Measurement{
-					ID: fmt.Sprintf("%s-%s-%02d", s.probe, s.domain, i), SchemaVersion: measurement.SchemaVersion,
-					Target: "https://" + s.domain + "/", Kind: measurement.KindWeb, Domain: s.domain, Port: 443,
-					StartedAt: t0.Add(time.Duration(i) * 15 * time.Minute), Schedule: "telegram",
-					Verdict: measurement.Verdict{Status: s.status, Method: s.method, Reason: "test " + s.status},
-				},
-				ReceivedAt: t0.Add(time.Duration(i)*15*time.Minute + time.Second),
-			})
-		}
-	}
-	if err := st.Write(ctx, items); err != nil {
-		t.Fatal(err)
-	}
+	t0 := writeFixture(ctx, t, url, bucket)
 
 	d := loadDashboard(t)
 	vars := grafanaVars{bucket: bucket, domain: "t.me", start: t0, stop: t0.Add(3 * time.Hour), window: time.Hour,
@@ -193,4 +159,48 @@ func column(rows []row, name string) []string {
 		out = append(out, fmt.Sprint(r[name]))
 	}
 	return out
+}
+
+// writeFixture writes the test measurements with the collector's store and returns t0: hour
+// 0..3 from t0, a measurement every 15 minutes by each probe: "net-blocked" (two probes) sees
+// t.me blocked by DNS, "net open" sees it accessible but measured nothing in hour 1 (a gap),
+// "net-down" sees it down. example.org is accessible on "net open".
+func writeFixture(ctx context.Context, t *testing.T, url, bucket string) time.Time {
+	t.Helper()
+	st, err := store.New(store.Config{URL: url, Bucket: bucket, Timeout: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour)
+	type src struct{ probe, network, domain, status, method string }
+	srcs := []src{
+		{"b1", "net-blocked", "t.me", "blocked", "dns"},
+		{"b2", "net-blocked", "t.me", "blocked", "dns"},
+		{"o1", "net open", "t.me", "accessible", ""},
+		{"o1", "net open", "example.org", "accessible", ""},
+		{"d1", "net-down", "t.me", "down", ""},
+	}
+	var items []store.Item
+	for i := range 12 {
+		for _, s := range srcs {
+			if s.network == "net open" && i >= 4 && i < 8 {
+				continue // no coverage in hour 1
+			}
+			items = append(items, store.Item{
+				Probe: store.Identity{Probe: s.probe, Network: s.network, Country: "ID", ASN: 64500},
+				M: &measurement.Measurement{
+					ID: fmt.Sprintf("%s-%s-%02d", s.probe, s.domain, i), SchemaVersion: measurement.SchemaVersion,
+					Target: "https://" + s.domain + "/", Kind: measurement.KindWeb, Domain: s.domain, Port: 443,
+					StartedAt: t0.Add(time.Duration(i) * 15 * time.Minute), Schedule: "telegram",
+					Verdict: measurement.Verdict{Status: s.status, Method: s.method, Reason: "test " + s.status},
+				},
+				ReceivedAt: t0.Add(time.Duration(i)*15*time.Minute + time.Second),
+			})
+		}
+	}
+	if err := st.Write(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	return t0
 }

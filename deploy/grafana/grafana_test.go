@@ -12,7 +12,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-const dashboardFile = "dashboards/pantau-heatmap.json"
+const (
+	dashboardFile         = "dashboards/pantau-heatmap.json"
+	influxQLDashboardFile = "dashboards/pantau-heatmap-influxql.json"
+)
 
 // dashboard is the part of Grafana's dashboard model the test checks.
 type dashboard struct {
@@ -49,32 +52,53 @@ type panel struct {
 	FieldConfig struct {
 		Defaults struct {
 			Mappings []struct {
-				Type    string `json:"type"`
-				Options map[string]struct {
-					Color string `json:"color"`
-					Text  string `json:"text"`
-				} `json:"options"`
+				Type    string                   `json:"type"`
+				Options map[string]mappingOption `json:"options"`
 			} `json:"mappings"`
 		} `json:"defaults"`
 	} `json:"fieldConfig"`
+}
+
+// mappingOption is one option of a value mapping; the options of a special mapping
+// (match: "null", result: {…}) decode to zero values, TestInfluxQLDashboardStructure checks them.
+type mappingOption struct {
+	Color string `json:"color"`
+	Text  string `json:"text"`
+}
+
+func (o *mappingOption) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	type plain mappingOption
+	return json.Unmarshal(b, (*plain)(o))
 }
 
 type target struct {
 	RefID      string         `json:"refId"`
 	Datasource *datasourceRef `json:"datasource"`
 	Query      string         `json:"query"`
+	// InfluxQL targets only: a raw (hand-written) query and Grafana's result format.
+	RawQuery     bool   `json:"rawQuery"`
+	ResultFormat string `json:"resultFormat"`
 }
 
-func loadDashboard(t *testing.T) dashboard {
+func loadDashboard(t *testing.T) dashboard { return loadDashboardFile(t, dashboardFile) }
+
+// loadDashboardFile decodes one dashboard file, failing on invalid JSON or trailing data.
+func loadDashboardFile(t *testing.T, file string) dashboard {
 	t.Helper()
-	b, err := os.ReadFile(dashboardFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	var d dashboard
 	if err := dec.Decode(&d); err != nil {
-		t.Fatalf("%s: %v", dashboardFile, err)
+		t.Fatalf("%s: %v", file, err)
+	}
+	if dec.More() {
+		t.Fatalf("%s: data after the dashboard object", file)
 	}
 	return d
 }
@@ -165,9 +189,9 @@ func TestProvisioning(t *testing.T) {
 	if err := json.Unmarshal(v.Current, &current); err != nil || current.Value == "" {
 		t.Fatalf("datasource variable: current %s: want a default value", v.Current)
 	}
-	files, _ := filepath.Glob("provisioning/datasources/*.yaml")
+	files, _ := filepath.Glob("provisioning/datasources/pantau-influxdb*.yaml")
 	if len(files) != 2 {
-		t.Fatalf("datasource examples %v: want one for InfluxDB 2.x and one for 1.8", files)
+		t.Fatalf("Flux datasource examples %v: want one for InfluxDB 2.x and one for 1.8", files)
 	}
 	for _, f := range files {
 		var c struct {
