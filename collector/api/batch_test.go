@@ -56,17 +56,7 @@ func TestDecodeBatchMatchesSplit(t *testing.T) {
 	decoded, accepted := 0, 0
 	for k := range 3000 {
 		b := append([]byte(nil), bodies[k%2]...)
-		for range 1 + r.IntN(3) {
-			switch r.IntN(3) {
-			case 0:
-				b[r.IntN(len(b))] = byte(r.IntN(256))
-			case 1:
-				b = b[:1+r.IntN(len(b))]
-			case 2:
-				i := r.IntN(len(b) + 1)
-				b = append(b[:i], append([]byte{structural[r.IntN(len(structural))]}, b[i:]...)...)
-			}
-		}
+		b = mutate(r, b, structural)
 		ok, n := checkDecodeBatch(t, b, 1+r.IntN(4))
 		if ok {
 			decoded++

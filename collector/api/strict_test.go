@@ -21,17 +21,7 @@ func TestDecodeItemMatchesReference(t *testing.T) {
 	accepted := 0
 	for range 3000 {
 		b := append([]byte(nil), good...)
-		for range 1 + r.IntN(3) {
-			switch r.IntN(3) {
-			case 0:
-				b[r.IntN(len(b))] = byte(r.IntN(256))
-			case 1:
-				b = b[:1+r.IntN(len(b))]
-			case 2:
-				i := r.IntN(len(b) + 1)
-				b = append(b[:i], append([]byte{structural[r.IntN(len(structural))]}, b[i:]...)...)
-			}
-		}
+		b = mutate(r, b, structural)
 		m, err := api.DecodeItem(b, fuzzNow)
 		ref, fromCheck, refErr := api.ReferenceDecodeItem(b, fuzzNow)
 		switch {
@@ -87,4 +77,21 @@ func BenchmarkSplitBatch(b *testing.B) {
 			b.Fatal(len(got), err)
 		}
 	}
+}
+
+// mutate makes one to three random edits of b: a byte overwritten, the end cut off, or
+// one of structural inserted.
+func mutate(r *rand.Rand, b []byte, structural string) []byte {
+	for range 1 + r.IntN(3) {
+		switch r.IntN(3) {
+		case 0:
+			b[r.IntN(len(b))] = byte(r.IntN(256))
+		case 1:
+			b = b[:1+r.IntN(len(b))]
+		case 2:
+			i := r.IntN(len(b) + 1)
+			b = append(b[:i], append([]byte{structural[r.IntN(len(structural))]}, b[i:]...)...)
+		}
+	}
+	return b
 }

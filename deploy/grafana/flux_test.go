@@ -110,12 +110,7 @@ func TestQueriesAgainstInfluxDB(t *testing.T) {
 		for _, r := range runFlux(ctx, t, url, q("panel ${domain}: verdicts by network A")) {
 			got[r["network"].(string)] = append(got[r["network"].(string)], fmt.Sprintf("%s %v", r["_time"].(time.Time).Sub(t0), r["_value"]))
 		}
-		want := map[string][]string{
-			"net-blocked": {"0s blocked", "1h0m0s blocked", "2h0m0s blocked"},
-			"net open":    {"0s accessible", "1h0m0s no data", "2h0m0s accessible"},
-			"net-down":    {"0s down", "1h0m0s down", "2h0m0s down"},
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if want := fixtureCells; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("heatmap cells\n got %v\nwant %v", got, want)
 		}
 	})
@@ -165,6 +160,14 @@ func column(rows []row, name string) []string {
 // 0..3 from t0, a measurement every 15 minutes by each probe: "net-blocked" (two probes) sees
 // t.me blocked by DNS, "net open" sees it accessible but measured nothing in hour 1 (a gap),
 // "net-down" sees it down. example.org is accessible on "net open".
+// fixtureCells is the heatmap writeFixture's data makes, per network: the cell's offset
+// from the returned start, and its state ("no data" for the hour without measurements).
+var fixtureCells = map[string][]string{
+	"net-blocked": {"0s blocked", "1h0m0s blocked", "2h0m0s blocked"},
+	"net open":    {"0s accessible", "1h0m0s no data", "2h0m0s accessible"},
+	"net-down":    {"0s down", "1h0m0s down", "2h0m0s down"},
+}
+
 func writeFixture(ctx context.Context, t *testing.T, url, bucket string) time.Time {
 	t.Helper()
 	st, err := store.New(store.Config{URL: url, Bucket: bucket, Timeout: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))

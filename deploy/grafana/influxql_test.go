@@ -246,12 +246,7 @@ func TestInfluxQLQueriesAgainstInfluxDB(t *testing.T) {
 				got[se.Tags["network"]] = append(got[se.Tags["network"]], fmt.Sprintf("%s %s", nanos(r["time"]).Sub(t0), v))
 			}
 		}
-		want := map[string][]string{
-			"net-blocked": {"0s blocked", "1h0m0s blocked", "2h0m0s blocked"},
-			"net open":    {"0s accessible", "1h0m0s no data", "2h0m0s accessible"},
-			"net-down":    {"0s down", "1h0m0s down", "2h0m0s down"},
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if want := fixtureCells; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("heatmap cells\n got %v\nwant %v", got, want)
 		}
 	})
