@@ -53,6 +53,13 @@ type cache struct {
 	now func() time.Time
 	log *slog.Logger
 
+	// fill is held (a one-slot semaphore, so that a waiting query can give up) while a
+	// query reads missing days from the Source: concurrent queries missing the same days
+	// (the start-up warm-up, the alert watcher's first check, the first users) read them
+	// once, the others wait and find them cached. Queries finding everything cached never
+	// wait for it.
+	fill chan struct{}
+
 	mu         sync.Mutex
 	obs        map[chunkKey]*chunk[timeline.Obs]
 	beatChunks map[time.Time]*chunk[timeline.Beat]
@@ -74,7 +81,7 @@ type chunk[T any] struct {
 }
 
 func newCache(src Source, cfg CacheConfig, now func() time.Time, log *slog.Logger) *cache {
-	return &cache{src: src, cfg: cfg.withDefaults(), now: now, log: log,
+	return &cache{src: src, cfg: cfg.withDefaults(), now: now, log: log, fill: make(chan struct{}, 1),
 		obs: map[chunkKey]*chunk[timeline.Obs]{}, beatChunks: map[time.Time]*chunk[timeline.Beat]{}}
 }
 
@@ -111,27 +118,15 @@ func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.
 	}
 	ds := days(from, to)
 	now := c.now()
-	// Missing days per domain; domains missing the same days are read together.
-	need := map[string][]string{}
-	have := map[chunkKey][]timeline.Obs{} // fresh chunks, taken now: another query may evict them
-	c.mu.Lock()
-	for _, d := range domains {
-		var missing []string
-		for _, dd := range ds {
-			ch := c.obs[chunkKey{d, dd}]
-			if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
-				missing = append(missing, dd.Format(time.RFC3339))
-				continue
-			}
-			ch.used = now
-			have[chunkKey{d, dd}] = ch.items
+	need, have := c.lookupObs(domains, ds, now)
+	if len(need) > 0 {
+		release, err := c.lockFill(ctx)
+		if err != nil {
+			return nil, err
 		}
-		if len(missing) > 0 {
-			k := strings.Join(missing, " ")
-			need[k] = append(need[k], d)
-		}
+		defer release()
+		need, have = c.lookupObs(domains, ds, now) // another query may have read them meanwhile
 	}
-	c.mu.Unlock()
 	got := map[chunkKey][]timeline.Obs{}
 	for k, doms := range need {
 		for _, run := range runs(k) {
@@ -202,19 +197,15 @@ func (c *cache) chunkedBeats(ctx context.Context, from, to time.Time) ([][]timel
 	}
 	ds := days(from, to)
 	now := c.now()
-	var missing []string
-	have := map[time.Time][]timeline.Beat{}
-	c.mu.Lock()
-	for _, dd := range ds {
-		ch := c.beatChunks[dd]
-		if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
-			missing = append(missing, dd.Format(time.RFC3339))
-			continue
+	missing, have := c.lookupBeats(ds, now)
+	if len(missing) > 0 {
+		release, err := c.lockFill(ctx)
+		if err != nil {
+			return nil, err
 		}
-		ch.used = now
-		have[dd] = ch.items
+		defer release()
+		missing, have = c.lookupBeats(ds, now) // another query may have read them meanwhile
 	}
-	c.mu.Unlock()
 	got := map[time.Time][]timeline.Beat{}
 	for _, run := range runs(strings.Join(missing, " ")) {
 		bs, err := c.src.Beats(ctx, store.ObsFilter{From: run[0], To: run[1]})

@@ -1,6 +1,14 @@
 package report
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/timeline"
+)
 
 // appendChunk appends items to chunks: as they are when all are in [from, to), else a
 // new slice of those that are; nothing when none is.
@@ -46,4 +54,58 @@ func merge[T any](chunks [][]T, keep func(*T) bool) []T {
 		}
 	}
 	return out
+}
+
+// lookupObs finds the cached chunks of domains on days ds that are fresh at now (have,
+// taken now: another query may evict them) and the missing days per domain (need: the
+// missing days, space-separated, to the domains missing exactly those, read together).
+func (c *cache) lookupObs(domains []string, ds []time.Time, now time.Time) (need map[string][]string, have map[chunkKey][]timeline.Obs) {
+	need, have = map[string][]string{}, map[chunkKey][]timeline.Obs{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range domains {
+		var missing []string
+		for _, dd := range ds {
+			ch := c.obs[chunkKey{d, dd}]
+			if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
+				missing = append(missing, dd.Format(time.RFC3339))
+				continue
+			}
+			ch.used = now
+			have[chunkKey{d, dd}] = ch.items
+		}
+		if len(missing) > 0 {
+			k := strings.Join(missing, " ")
+			need[k] = append(need[k], d)
+		}
+	}
+	return need, have
+}
+
+// lockFill waits for the fill slot (or ctx) and returns its release.
+func (c *cache) lockFill(ctx context.Context) (func(), error) {
+	select {
+	case c.fill <- struct{}{}:
+		return func() { <-c.fill }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the report cache: %w", store.ErrUnavailable)
+	}
+}
+
+// lookupBeats finds the cached heartbeat chunks of days ds fresh at now (have) and the
+// missing days.
+func (c *cache) lookupBeats(ds []time.Time, now time.Time) (missing []string, have map[time.Time][]timeline.Beat) {
+	have = map[time.Time][]timeline.Beat{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dd := range ds {
+		ch := c.beatChunks[dd]
+		if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
+			missing = append(missing, dd.Format(time.RFC3339))
+			continue
+		}
+		ch.used = now
+		have[dd] = ch.items
+	}
+	return missing, have
 }
