@@ -59,6 +59,9 @@ type cache struct {
 	// once, the others wait and find them cached. Queries finding everything cached never
 	// wait for it.
 	fill chan struct{}
+	// dirty, while a query fills observations (nil otherwise), records the chunks written
+	// meanwhile: what the fill read of them may predate the write, so they are put stale.
+	dirty map[chunkKey]bool
 
 	mu         sync.Mutex
 	obs        map[chunkKey]*chunk[timeline.Obs]
@@ -124,7 +127,15 @@ func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.
 		if err != nil {
 			return nil, err
 		}
-		defer release()
+		c.mu.Lock()
+		c.dirty = map[chunkKey]bool{}
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.dirty = nil
+			c.mu.Unlock()
+			release()
+		}()
 		need, have = c.lookupObs(domains, ds, now) // another query may have read them meanwhile
 	}
 	got := map[chunkKey][]timeline.Obs{}
@@ -182,7 +193,7 @@ func (c *cache) put(k chunkKey, items []timeline.Obs, now time.Time) {
 	if old := c.obs[k]; old != nil {
 		c.size -= len(old.items) + 1
 	}
-	c.obs[k] = &chunk[timeline.Obs]{items: items, fetched: now, used: now}
+	c.obs[k] = &chunk[timeline.Obs]{items: items, fetched: now, used: now, stale: c.dirty[k]}
 	c.size += len(items) + 1
 }
 
@@ -264,12 +275,21 @@ func runs(list string) [][2]time.Time {
 	return out
 }
 
-// invalidate marks the chunk of domain's day of at stale.
-func (c *cache) invalidate(domain string, at time.Time) {
+// invalidate marks the chunks the items fall on stale, also one being read right now.
+func (c *cache) invalidate(items []store.Item) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ch := c.obs[chunkKey{domain, day(at)}]; ch != nil {
-		ch.stale = true
+	for _, it := range items {
+		if it.M == nil {
+			continue
+		}
+		k := chunkKey{it.M.Domain, day(store.PointTime(it.M))}
+		if ch := c.obs[k]; ch != nil {
+			ch.stale = true
+		}
+		if c.dirty != nil {
+			c.dirty[k] = true
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/measurement"
 	"github.com/pantau-dev/pantau/timeline"
 )
 
@@ -58,5 +59,30 @@ func TestConcurrentColdQueriesReadOnce(t *testing.T) {
 	}
 	if reads := src.reads(); len(reads) != 1 {
 		t.Errorf("%d reads of observations for 3 concurrent queries of the same days, want 1: %+v", len(reads), reads)
+	}
+}
+
+// TestWriteDuringFillMarksStale: a measurement stored while its day is being read from
+// InfluxDB may be missing from what was read, so that day is read again next time.
+func TestWriteDuringFillMarksStale(t *testing.T) {
+	st, _, _ := fixture(t)
+	src := &slowCounting{counting: counting{Source: st}, entered: make(chan struct{}), release: make(chan struct{})}
+	svc := newService(t, src, "", end)
+	q := report.Query{Domain: "t.me", Network: "Telkomsel", From: start, To: end}
+	errs := make(chan error, 1)
+	go func() { _, err := svc.Timelines(ctx(t), q); errs <- err }()
+	<-src.entered
+	svc.Stored([]store.Item{{M: &measurement.Measurement{ID: "0123456789abcdef0123456789abcdef", Domain: "t.me", StartedAt: start.Add(time.Hour)}}})
+	close(src.release)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	src.reads()
+	if _, err := svc.Timelines(ctx(t), q); err != nil {
+		t.Fatal(err)
+	}
+	reads := src.reads()
+	if len(reads) != 1 || !reads[0].From.Equal(start) || !reads[0].To.Equal(start.Add(24*time.Hour)) {
+		t.Errorf("reads after a write during the fill: %+v, want the written day only", reads)
 	}
 }

@@ -359,10 +359,4 @@ func writeAtomic(path string, data []byte) error {
 
 // Stored tells the Service that items were stored, so cached days they fall on are read
 // again (Watch does this for an ingest store).
-func (s *Service) Stored(items []store.Item) {
-	for _, it := range items {
-		if it.M != nil {
-			s.cache.invalidate(it.M.Domain, store.PointTime(it.M))
-		}
-	}
-}
+func (s *Service) Stored(items []store.Item) { s.cache.invalidate(items) }
