@@ -25,8 +25,16 @@ func Queued(s *Store) int {
 
 // EncodeRawJSON is the raw field's JSON of m.
 func EncodeRawJSON(m *measurement.Measurement) (string, error) {
-	b, err := rawJSON(m, new(bytes.Buffer))
+	b, _, err := rawJSON(m, new(bytes.Buffer), false)
 	return string(b), err
+}
+
+// EncodeRawJSONLP is the raw field's JSON of m escaped as a line-protocol string field,
+// as Write encodes it (escaped false: too long for one chunk, or not covered by the
+// plan, and the JSON is plain).
+func EncodeRawJSONLP(m *measurement.Measurement) (s string, escaped bool, err error) {
+	b, escaped, err := rawJSON(m, new(bytes.Buffer), true)
+	return string(b), escaped, err
 }
 
 // LineProtocolBatch encodes items as Write does (one buffer and scratch for the batch)

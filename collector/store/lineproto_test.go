@@ -26,6 +26,8 @@ func TestLineProtocolMatchesPoints(t *testing.T) {
 		large.HTTP = append(large.HTTP, measurement.HTTPRequest{URL: fmt.Sprintf("https://example.com/%d", i), Method: "GET",
 			Status: 302, Title: strings.Repeat("ブロック \"x\" ", 300), TimeMS: float64(i) + 0.125})
 	}
+	near := simple("example.com", t0) // JSON under one chunk, escaped over it
+	near.Verdict.Reason = strings.Repeat(`"q" `, 12000)
 	odd := simple("example.com", t0)
 	odd.RuntimeMS = 1e21 // FormatFloat 'f': no exponent
 	odd.Port = 65535
@@ -39,6 +41,7 @@ func TestLineProtocolMatchesPoints(t *testing.T) {
 		{"escapes", store.Item{M: escapes, Probe: store.Identity{Probe: "p 1", Network: "Telkom, Indonesia", Country: "ID", ASN: 1},
 			Geo: store.Geo{Org: "PT \"X\", Tbk"}, ReceivedAt: t0}},
 		{"large", item(large)},
+		{"near a chunk", item(near)},
 		{"odd numbers", item(odd)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

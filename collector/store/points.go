@@ -83,7 +83,8 @@ func mapItem(it Item, s sink, sc *scratch) error {
 	if m == nil {
 		return fmt.Errorf("item without a measurement")
 	}
-	raw, err := rawJSON(m, &sc.json)
+	ls, direct := s.(*lineSink)
+	raw, escaped, err := rawJSON(m, &sc.json, direct)
 	if err != nil {
 		return fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
 	}
@@ -109,8 +110,12 @@ func mapItem(it Item, s sink, sc *scratch) error {
 	s.integer("received_at_ms", receivedMS(it.ReceivedAt))
 	s.integer("src_asn", int64(it.Geo.ASN))
 	s.str("src_org", it.Geo.Org)
-	for i, part := range chunks(raw, rawChunk) {
-		s.bytes(rawField(i), part)
+	if escaped { // one chunk, already escaped as a string field
+		ls.quoted(rawField(0), raw)
+	} else {
+		for i, part := range chunks(raw, rawChunk) {
+			s.bytes(rawField(i), part)
+		}
 	}
 
 	for _, q := range m.DNS {

@@ -61,6 +61,7 @@ type encPlan struct {
 
 type encField struct {
 	key       string // `"name":`
+	keyLP     string // the same escaped as a line-protocol string field: `\"name\":`
 	index     []int
 	omitEmpty bool
 	p         *encPlan
@@ -133,32 +134,48 @@ func encFields(t reflect.Type, index []int, names map[string]bool, out *[]encFie
 			return false
 		}
 		names[name] = true
-		*out = append(*out, encField{key: string(appendString(nil, name)) + ":", index: idx,
+		*out = append(*out, encField{key: string(appendString(nil, name)) + ":", keyLP: string(appendStringLP(nil, name)) + ":", index: idx,
 			omitEmpty: opts == "omitempty", p: compileEnc(f.Type, done)})
 	}
 	return true
 }
 
 // rawJSON encodes m into buf without HTML escaping (the field is read by programs, not
-// browsers); the result is valid until buf is used again.
-func rawJSON(m *measurement.Measurement, buf *bytes.Buffer) ([]byte, error) {
+// browsers); the result is valid until buf is used again. With lp, it writes the JSON
+// already escaped as a line-protocol string field (without the quotes around it) when
+// that fits in one raw chunk: escaped true. Otherwise, and when the plan does not cover m,
+// it gives the plain JSON.
+func rawJSON(m *measurement.Measurement, buf *bytes.Buffer, lp bool) (raw []byte, escaped bool, err error) {
 	buf.Reset()
-	b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), reflect.ValueOf(m).Elem())
+	v := reflect.ValueOf(m).Elem()
+	if lp {
+		b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), v, true)
+		if err == nil && len(b) <= rawChunk { // the JSON is no longer than its escaped form
+			buf.Write(b) // b is buf's own storage when it fitted: no copy then
+			return buf.Bytes(), true, nil
+		}
+	}
+	b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), v, false)
 	if err == nil {
-		buf.Write(b) // b is buf's own storage when it fitted: no copy then
-		return buf.Bytes(), nil
+		buf.Write(b)
+		return buf.Bytes(), false, nil
 	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), false, nil
 }
 
-func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
+// appendJSON appends v as JSON; with lp, escaped as a line-protocol string field (every
+// quote and backslash of the JSON preceded by a backslash).
+func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 	switch p.kind {
 	case eString:
+		if lp {
+			return appendStringLP(b, v.String()), nil
+		}
 		return appendString(b, v.String()), nil
 	case eBool:
 		return strconv.AppendBool(b, v.Bool()), nil
@@ -175,17 +192,17 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 		} else {
 			t = v.Interface().(time.Time)
 		}
-		b = append(b, '"')
-		b, err := t.AppendText(b)
+		b = appendQuote(b, lp)
+		b, err := t.AppendText(b) // RFC 3339: no quote or backslash
 		if err != nil {
 			return nil, errFallback
 		}
-		return append(b, '"'), nil
+		return appendQuote(b, lp), nil
 	case ePointer:
 		if v.IsNil() {
 			return append(b, "null"...), nil
 		}
-		return appendJSON(b, p.elem, v.Elem())
+		return appendJSON(b, p.elem, v.Elem(), lp)
 	case eSlice:
 		if v.IsNil() {
 			return append(b, "null"...), nil
@@ -196,13 +213,13 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, p.elem, v.Index(i)); err != nil {
+			if b, err = appendJSON(b, p.elem, v.Index(i), lp); err != nil {
 				return nil, err
 			}
 		}
 		return append(b, ']'), nil
 	case eMap:
-		return appendMap(b, p, v)
+		return appendMap(b, p, v, lp)
 	case eStruct:
 		b = append(b, '{')
 		first := true
@@ -218,9 +235,13 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 				b = append(b, ',')
 			}
 			first = false
-			b = append(b, f.key...)
+			if lp {
+				b = append(b, f.keyLP...)
+			} else {
+				b = append(b, f.key...)
+			}
 			var err error
-			if b, err = appendJSON(b, f.p, fv); err != nil {
+			if b, err = appendJSON(b, f.p, fv, lp); err != nil {
 				return nil, err
 			}
 		}
@@ -229,12 +250,12 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 	return nil, errFallback
 }
 
-func appendMap(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
+func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 	if v.IsNil() {
 		return append(b, "null"...), nil
 	}
 	if v.Type() == stringMapType && v.CanInterface() {
-		return appendStringMap(b, v.Interface().(map[string]string)), nil
+		return appendStringMap(b, v.Interface().(map[string]string), lp), nil
 	}
 	keys := make([]string, 0, v.Len())
 	for it := v.MapRange(); it.Next(); {
@@ -246,20 +267,36 @@ func appendMap(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendString(b, k), ':')
+		b = append(appendStr(b, k, lp), ':')
 		var err error
-		if b, err = appendJSON(b, p.elem, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))); err != nil {
+		if b, err = appendJSON(b, p.elem, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), lp); err != nil {
 			return nil, err
 		}
 	}
 	return append(b, '}'), nil
 }
 
+// appendStr is appendString, or appendStringLP with lp.
+func appendStr(b []byte, s string, lp bool) []byte {
+	if lp {
+		return appendStringLP(b, s)
+	}
+	return appendString(b, s)
+}
+
+// appendQuote appends a JSON quote, escaped with lp.
+func appendQuote(b []byte, lp bool) []byte {
+	if lp {
+		return append(b, '\\', '"')
+	}
+	return append(b, '"')
+}
+
 var stringMapType = reflect.TypeFor[map[string]string]()
 
 // appendStringMap is appendMap for HTTP headers, without reflection: keys sorted as
 // encoding/json sorts them, by their bytes.
-func appendStringMap(b []byte, m map[string]string) []byte {
+func appendStringMap(b []byte, m map[string]string, lp bool) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -270,7 +307,7 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(append(appendString(b, k), ':'), m[k])
+		b = appendStr(append(appendStr(b, k, lp), ':'), m[k], lp)
 	}
 	return append(b, '}')
 }
