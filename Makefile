@@ -50,22 +50,22 @@ testbed: build
 # make bench: engine benchmarks, then `probe measure` over 1,000 local targets
 # (targets/s and peak RSS).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./fingerprint/ ./dnsquery/ ./verdict/
-	$(GO) run ./testbed/bench --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/fingerprint/ ./internal/dnsquery/ ./internal/verdict/
+	$(GO) run ./testbed/bench/probe --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
 
 # Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
 FUZZTIME ?= 30s
 # make bench-ingest: the collector's ingest rate against raw InfluxDB writes (docs/scaling.md).
 bench-ingest:
-	scripts/with-influxdb $(GO) run ./testbed/benchingest --check
+	scripts/with-influxdb $(GO) run ./testbed/bench/ingest --check
 
 # make bench-report: timelines and compliance on a generated 30-day data set (50 probes,
 # 11 domains, 15-minute cadence): timeline p95 <= 300 ms, compliance <= 2 s (docs/scaling.md).
 bench-report:
-	scripts/with-influxdb $(GO) run ./testbed/benchreport --check
+	scripts/with-influxdb $(GO) run ./testbed/bench/report --check
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./verdict/
+	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./internal/verdict/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/api/
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) ./collector/api/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector/auth/

@@ -17,8 +17,8 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/yamlnode"
 
-	"github.com/pantau-dev/pantau/dnsquery"
-	"github.com/pantau-dev/pantau/target"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/target"
 )
 
 var (

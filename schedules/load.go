@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pantau-dev/pantau/target"
+	"github.com/pantau-dev/pantau/internal/target"
 )
 
 // maxSkippedLines bounds how many bad lines of one list a schedule's Skipped names.

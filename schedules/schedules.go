@@ -22,7 +22,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/pantau-dev/pantau/target"
+	"github.com/pantau-dev/pantau/internal/target"
 )
 
 // DefaultConcurrency is a schedule's concurrency when its file gives none.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // controlURL is the control helper's endpoint, reached from pt-probe through the ISP.

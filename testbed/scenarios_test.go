@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pantau-dev/pantau/failure"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/failure"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // Verdict shorthands.

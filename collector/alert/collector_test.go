@@ -8,9 +8,9 @@ import (
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 var _ alert.Data = (*report.Service)(nil)

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/pantau-dev/pantau/orders"
+	"github.com/pantau-dev/pantau/collector/orders"
 )
 
 // compliance finds the watched orders whose overall or per-network status changed since the

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/alert"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 func rep(id string, overall orders.Status, nets ...any) orders.Report {

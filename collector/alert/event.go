@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // Event is one alert. Its JSON (docs/alerts.md) depends on Type: a transition carries domain,

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/alert"
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // receiver is a real webhook endpoint on 127.0.0.1 that records what it accepts and answers

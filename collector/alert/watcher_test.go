@@ -14,7 +14,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/report"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 var t0 = time.Date(2017, 7, 14, 12, 0, 0, 0, time.UTC)

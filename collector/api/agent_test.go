@@ -12,9 +12,9 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/probe/uplink"
 	"github.com/pantau-dev/pantau/schedules"
-	"github.com/pantau-dev/pantau/uplink"
 )
 
 func heartbeat(now time.Time) *measurement.Heartbeat {

@@ -15,8 +15,8 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/control"
-	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/internal/control"
+	"github.com/pantau-dev/pantau/internal/engine"
 )
 
 // alter changes the probe in a token's payload and keeps its signature.

@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // tooMany is the error for a batch with more than that many items (413).

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/api"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // fuzzNow is the fixed clock of the fuzz tests (the seeds' started_at lie before it).

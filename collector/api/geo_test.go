@@ -11,7 +11,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/pantau-dev/pantau/collector/api"
-	"github.com/pantau-dev/pantau/geo"
+	"github.com/pantau-dev/pantau/internal/geo"
 )
 
 // asnDB writes a GeoLite2-ASN-style file covering 36.64.0.0/11 and opens it.

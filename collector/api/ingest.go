@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // ItemResult reports one item of a batch.

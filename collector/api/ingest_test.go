@@ -12,7 +12,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // TestRoundTripEveryField ingests measurements with every field populated and reads them

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 func fail(s string) *string { return &s }

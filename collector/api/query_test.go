@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/api"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // TestPagination pages through measurements, several started in the same millisecond,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/geo"
+	"github.com/pantau-dev/pantau/internal/geo"
 )
 
 // Store is what the API needs from storage.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // This file keeps the strict checker decodeStrict replaced (an encoding/json Decoder.Token

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/alert"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // EnvCollector is the collector's base URL for `collector query` when --url is not given.

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 var (

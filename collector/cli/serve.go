@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pantau-dev/pantau/bogon"
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
@@ -23,11 +22,12 @@ import (
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/web"
-	"github.com/pantau-dev/pantau/control"
-	"github.com/pantau-dev/pantau/dnsquery"
-	"github.com/pantau-dev/pantau/engine"
-	"github.com/pantau-dev/pantau/geo"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/bogon"
+	"github.com/pantau-dev/pantau/internal/control"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/geo"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // shutdownGrace bounds how long in-flight requests may take after a stop signal.

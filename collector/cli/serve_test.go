@@ -23,7 +23,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/cli"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // syncBuffer is a log the collector writes while the test reads it.

@@ -23,9 +23,9 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/yamlnode"
-	"github.com/pantau-dev/pantau/timeline"
 )
 
 // Environment variables that override the file's secrets when set and not empty.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // appendChunk appends items to chunks: as they are when all are in [from, to), else a

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // TestComplianceInPlace: the compliance report, which reads the cache's slices in place,

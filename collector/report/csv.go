@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // writeCSV answers rows (the first is the header) as a CSV download named name.csv.

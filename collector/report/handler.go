@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/orders"
 )
 
 // MaxOrderBytes bounds an uploaded order.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // Query selects timelines. Domain is required; Network empty means every network that

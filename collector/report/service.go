@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // Limits and defaults of queries (docs/api.md).

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/orders"
 )
 
 // IngestStore is what the ingest API writes to (collector/api's Store).

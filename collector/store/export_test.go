@@ -3,7 +3,7 @@ package store
 import (
 	"bytes"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // LineProtocol is the line protocol Write sends for it, and its number of points.

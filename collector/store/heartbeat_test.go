@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 func TestWriteHeartbeat(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	lp "github.com/influxdata/line-protocol"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // TestLineProtocolMatchesPoints: what Write sends is byte for byte what the client

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // MaxObsNames bounds the names of one ObsFilter list (domains or networks).

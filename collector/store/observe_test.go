@@ -13,9 +13,9 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // july is inside the seed order's time: far outside the default query range, so every

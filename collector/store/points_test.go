@@ -11,7 +11,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // describe renders a point as "name tag=v,… | field=v(type),…" (fields sorted).

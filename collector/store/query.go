@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // Query limits.

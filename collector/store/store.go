@@ -23,7 +23,7 @@ import (
 	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // ErrUnavailable marks errors after which the caller should answer 503 and let the probe

@@ -1,7 +1,7 @@
 package store_test
 
 import (
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 
 	"slices"
 	"strconv"

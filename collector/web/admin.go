@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
-	"github.com/pantau-dev/pantau/orders"
 )
 
 // Admin sessions: a cookie holding a random session value, its expiry and an HMAC of both

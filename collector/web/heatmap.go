@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 // Cell classes beyond the timeline states: no coverage at all in the cell.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 var h0 = time.Date(2017, 7, 14, 0, 0, 0, 0, time.UTC)

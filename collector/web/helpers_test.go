@@ -15,9 +15,9 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // The data set every test shows: t.me measured hourly on two networks by two probes each,

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/orders"
-	"github.com/pantau-dev/pantau/timeline"
+	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 type orderRow struct {

@@ -20,11 +20,11 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/pantau-dev/pantau/engine"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/probe/spool"
+	"github.com/pantau-dev/pantau/probe/uplink"
 	"github.com/pantau-dev/pantau/schedules"
-	"github.com/pantau-dev/pantau/spool"
-	"github.com/pantau-dev/pantau/uplink"
 )
 
 // Options configure an Agent.

@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/influxtest"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/probe/agent"
-	"github.com/pantau-dev/pantau/spool"
-	"github.com/pantau-dev/pantau/uplink"
+	"github.com/pantau-dev/pantau/probe/spool"
+	"github.com/pantau-dev/pantau/probe/uplink"
 )
 
 // labSite serves a page on loopback; hold, when set, delays every answer until closed.

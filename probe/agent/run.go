@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pantau-dev/pantau/dnsquery"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/probe/uplink"
 	"github.com/pantau-dev/pantau/schedules"
-	"github.com/pantau-dev/pantau/uplink"
 
 	"log/slog"
 )

@@ -15,12 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pantau-dev/pantau/control"
-	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/internal/control"
+	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/probe/agent"
 	"github.com/pantau-dev/pantau/probe/config"
-	"github.com/pantau-dev/pantau/spool"
-	"github.com/pantau-dev/pantau/uplink"
+	"github.com/pantau-dev/pantau/probe/spool"
+	"github.com/pantau-dev/pantau/probe/uplink"
 )
 
 // agentSetup is what run, once and status share.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 func runMain(args ...string) (code int, stdout, stderr string) {

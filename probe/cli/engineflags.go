@@ -7,12 +7,12 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/pantau-dev/pantau/bogon"
-	"github.com/pantau-dev/pantau/dnsquery"
-	"github.com/pantau-dev/pantau/engine"
-	"github.com/pantau-dev/pantau/fingerprint"
-	"github.com/pantau-dev/pantau/geo"
-	"github.com/pantau-dev/pantau/measurement"
+	"github.com/pantau-dev/pantau/internal/bogon"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/fingerprint"
+	"github.com/pantau-dev/pantau/internal/geo"
+	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/probe/config"
 )
 

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/pantau-dev/pantau/control"
-	"github.com/pantau-dev/pantau/engine"
+	"github.com/pantau-dev/pantau/internal/control"
+	"github.com/pantau-dev/pantau/internal/engine"
 )
 
 // helperCmd is `probe helper`: serve the control API from this (uncensored) vantage point.

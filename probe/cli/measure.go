@@ -14,11 +14,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pantau-dev/pantau/control"
-	"github.com/pantau-dev/pantau/engine"
-	"github.com/pantau-dev/pantau/measurement"
-	"github.com/pantau-dev/pantau/target"
-	"github.com/pantau-dev/pantau/uplink"
+	"github.com/pantau-dev/pantau/internal/control"
+	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/probe/uplink"
 )
 
 // measureCmd is `probe measure`: measure every target now and print the measurements.

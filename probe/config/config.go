@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pantau-dev/pantau/bogon"
-	"github.com/pantau-dev/pantau/dnsquery"
+	"github.com/pantau-dev/pantau/internal/bogon"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
 )
 
 // Config is the probe's configuration. Command-line flags override it.

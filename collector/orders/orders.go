@@ -1,0 +1,107 @@
+// Package orders holds legal orders to verify (a ministry's instruction to ISPs to block or
+// to unblock names) and measures each network's compliance with them from its timelines.
+// Orders are YAML files in an orders folder (the bundled seed orders are embedded); the
+// format is documented in docs/orders.md.
+package orders
+
+import (
+	"time"
+
+	"github.com/pantau-dev/pantau/collector/timeline"
+)
+
+// Order is one legal order.
+type Order struct {
+	ID        string `json:"id" yaml:"id"`
+	Title     string `json:"title,omitempty" yaml:"title"`
+	Authority string `json:"authority" yaml:"authority"`
+	Reference string `json:"reference" yaml:"reference"`
+	// Domains in scope; or TargetList, a file (plain list or Citizen Lab CSV) relative to
+	// the order's file, whose host names are taken.
+	Domains    []string `json:"domains" yaml:"domains"`
+	TargetList string   `json:"target_list,omitempty" yaml:"target_list"`
+	// Expect is the state the order requires: timeline.Blocked or timeline.Accessible.
+	Expect    timeline.State `json:"expect" yaml:"expect"`
+	Effective time.Time      `json:"effective" yaml:"effective"`
+	// Grace is how long networks have to comply after Effective.
+	Grace time.Duration `json:"grace" yaml:"-"`
+	// Networks in scope, as the fleet names them (token network labels).
+	Networks []string `json:"networks" yaml:"networks"`
+	// Supersedes names an earlier order this one replaces (a lift of a block).
+	Supersedes string   `json:"supersedes,omitempty" yaml:"supersedes"`
+	Sources    []string `json:"sources,omitempty" yaml:"sources"` // public references
+
+	// File is where the order came from: the YAML file's path, or "seeds/NAME.yaml" for a
+	// bundled seed order. Not part of the YAML.
+	File string `json:"file,omitempty" yaml:"-"`
+	// Skipped lists the entries of TargetList that are not host names (IP addresses), which
+	// an order about names leaves out. Not part of the YAML.
+	Skipped []string `json:"skipped,omitempty" yaml:"-"`
+}
+
+// DefaultGrace is the grace period of an order that gives none: two days, the time the
+// Indonesian ISPs were reported to take to apply a Kominfo instruction. A grace of 0s
+// must be written out.
+const DefaultGrace = 48 * time.Hour
+
+// Lookback is how much history before an order's Effective time the caller of Comply
+// provides, so that the state a network was in when the order took effect is confirmed.
+const Lookback = 7 * 24 * time.Hour
+
+// MaxCounter bounds the counter-evidence sample of a DomainReport and of a NetworkReport.
+const MaxCounter = 10
+
+// Status is a compliance status.
+type Status string
+
+// Compliance statuses.
+const (
+	Compliant    Status = "compliant"
+	NonCompliant Status = "non-compliant"
+	Pending      Status = "pending" // the grace period has not ended yet
+	Unknown      Status = "unknown" // no coverage: no measurements since the order took effect
+)
+
+// Report is an order's compliance, per network and per domain, at a time.
+type Report struct {
+	Order    Order           `json:"order"`
+	At       time.Time       `json:"at"` // computed for this time
+	Status   Status          `json:"status"`
+	Networks []NetworkReport `json:"networks"`
+}
+
+// NetworkReport is one network's compliance with an order.
+type NetworkReport struct {
+	Network string `json:"network"`
+	Status  Status `json:"status"`
+	// TimeToEffectS: seconds from Effective to the first confirmed expected state of the
+	// last domain to comply; nil when not every domain has complied.
+	TimeToEffectS *float64 `json:"time_to_effect_s"`
+	// Share of measurements since Effective+Grace consistent with the order (0..1), and the
+	// counts it comes from.
+	Share        float64 `json:"share"`
+	Consistent   int     `json:"consistent"`
+	Measurements int     `json:"measurements"`
+	// Undecided counts the down and inconclusive measurements of the same span: neither
+	// consistent nor counter-evidence, and not in Measurements.
+	Undecided    int            `json:"undecided"`
+	Domains      []DomainReport `json:"domains"`
+	Counter      []timeline.Obs `json:"counter_evidence"` // a bounded sample, newest first
+	CounterTotal int            `json:"counter_total"`
+}
+
+// DomainReport is one domain's compliance on one network.
+type DomainReport struct {
+	Domain        string         `json:"domain"`
+	Status        Status         `json:"status"`
+	Current       timeline.State `json:"current"`
+	Effect        *time.Time     `json:"effect"`           // first confirmed expected state after Effective
+	TimeToEffectS *float64       `json:"time_to_effect_s"` // Effect - Effective in seconds
+	Share         float64        `json:"share"`
+	Consistent    int            `json:"consistent"`
+	Measurements  int            `json:"measurements"`
+	Undecided     int            `json:"undecided"`        // down and inconclusive, not in Measurements
+	Counter       []timeline.Obs `json:"counter_evidence"` // a bounded sample, newest first
+	CounterTotal  int            `json:"counter_total"`
+	Gaps          int            `json:"gaps"` // coverage gaps since Effective
+}

@@ -1,0 +1,144 @@
+package orders
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pantau-dev/pantau/collector/timeline"
+)
+
+// MaxID is the longest order ID.
+const MaxID = 64
+
+// maxNetwork is the longest network name, as the store allows (store.ValidNetwork).
+const maxNetwork = 253
+
+// Validate checks an order as Parse leaves it: every error names its field; all are
+// joined. Domains must already be normalised (lower case, no trailing dot).
+func (o Order) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if err := checkID(o.ID); err != nil {
+		bad("id", "%v", err)
+	}
+	if strings.TrimSpace(o.Authority) == "" {
+		bad("authority", "missing")
+	}
+	if strings.TrimSpace(o.Reference) == "" {
+		bad("reference", "missing")
+	}
+	if len(o.Domains) == 0 {
+		bad("domains", "none: give at least one")
+	}
+	seen := map[string]bool{}
+	for i, h := range o.Domains {
+		field := fmt.Sprintf("domains[%d]", i)
+		switch err := checkDomain(h); {
+		case err != nil:
+			bad(field, "%q: %v", h, err)
+		case normalDomain(h) != h:
+			bad(field, "%q: not normalised (want %q)", h, normalDomain(h))
+		case seen[h]:
+			bad(field, "%q is given twice", h)
+		}
+		seen[h] = true
+	}
+	if o.Expect != timeline.Blocked && o.Expect != timeline.Accessible {
+		bad("expect", "%q: want blocked or accessible", o.Expect)
+	}
+	if o.Effective.IsZero() {
+		bad("effective", "missing")
+	}
+	if o.Grace < 0 {
+		bad("grace", "negative duration %s", o.Grace)
+	}
+	if len(o.Networks) == 0 {
+		bad("networks", "none: give at least one")
+	}
+	nets := map[string]bool{}
+	for i, n := range o.Networks {
+		field := fmt.Sprintf("networks[%d]", i)
+		if err := checkNetwork(n); err != nil {
+			bad(field, "%q: %v", n, err)
+		} else if nets[n] {
+			bad(field, "%q is given twice", n)
+		}
+		nets[n] = true
+	}
+	if o.Supersedes != "" {
+		if err := checkID(o.Supersedes); err != nil {
+			bad("supersedes", "%v", err)
+		} else if o.Supersedes == o.ID {
+			bad("supersedes", "%q is the order itself", o.Supersedes)
+		}
+	}
+	for i, s := range o.Sources {
+		if strings.TrimSpace(s) == "" {
+			bad(fmt.Sprintf("sources[%d]", i), "empty")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkID checks an order ID: 1 to 64 of a-z, 0-9 and -, not starting with -.
+func checkID(s string) error {
+	ok := s != "" && len(s) <= MaxID && s[0] != '-'
+	for _, c := range []byte(s) {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')
+	}
+	if !ok {
+		return fmt.Errorf("%q: want 1 to %d of a-z, 0-9 and -, not starting with -", s, MaxID)
+	}
+	return nil
+}
+
+// normalDomain lower-cases a host name and drops surrounding space and a trailing dot.
+func normalDomain(s string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
+}
+
+// checkDomain checks a normalised host name: at most 253 characters of labels of 1 to 63
+// letters, digits, '-' (not first or last) and '_' (as found in the wild); not an IP.
+func checkDomain(h string) error {
+	if h == "" {
+		return errors.New("empty")
+	}
+	if strings.ContainsAny(h, "/:") {
+		return errors.New("not a host name (give t.me, not https://t.me/)")
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return errors.New("an IP address, not a host name")
+	}
+	if len(h) > 253 {
+		return errors.New("longer than 253 characters")
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("bad label %q", label)
+		}
+		for i, c := range label {
+			ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' && i > 0 && i < len(label)-1
+			if !ok {
+				return fmt.Errorf("bad character %q in label %q", c, label)
+			}
+		}
+	}
+	return nil
+}
+
+// checkNetwork checks a network name as the store takes it (store.ValidNetwork): 1 to
+// 253 of letters, digits, '.', '_', '-' and single inner spaces ("Indosat Ooredoo").
+func checkNetwork(s string) error {
+	ok := s != "" && len(s) <= maxNetwork && s == strings.TrimSpace(s) && !strings.Contains(s, "  ")
+	for _, c := range []byte(s) {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ' ')
+	}
+	if !ok {
+		return fmt.Errorf("want 1 to %d of letters, digits, '.', '_', '-' and single inner spaces", maxNetwork)
+	}
+	return nil
+}

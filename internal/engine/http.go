@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pantau-dev/pantau/internal/failure"
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+// maxRedirects bounds a redirect chain: like Go's http.Client, the fetch stops after 10
+// requests that all redirected, and the last one records http_too_many_redirects.
+const maxRedirects = 10
+
+// keptHeaders are the response headers recorded with each request.
+var keptHeaders = []string{"Location", "Server", "Content-Type", "Content-Length", "Via", "X-Cache", "X-Powered-By"}
+
+// keepLen is how much of each body is kept for the title and fingerprints; the rest, up
+// to the body cap, is only counted and hashed. Block pages are small.
+const keepLen = 64 << 10
+
+// fetchBuf holds the buffers of one fetch; they are pooled, so a busy probe reuses a
+// few instead of allocating per request.
+type fetchBuf struct {
+	keep    []byte
+	scratch []byte
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	head    headLimit
+}
+
+// newFetchBuf allocates the buffers of one fetch; Engine.bufs pools them.
+func newFetchBuf() any {
+	return &fetchBuf{
+		keep:    make([]byte, keepLen),
+		scratch: make([]byte, 16<<10),
+		br:      bufio.NewReaderSize(nil, 4<<10),
+		bw:      bufio.NewWriterSize(nil, 1<<10),
+	}
+}
+
+// fetch GETs u and follows its redirects, recording one request per hop. The first
+// hop's host is reached at addrs, in order, the first that connects; other hosts are
+// looked up with resolve. HTTP/1.1 over a fresh connection per hop; certificates are
+// verified against the configured roots. Fingerprints are matched against every reply.
+func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error)) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.HTTP)
+	defer cancel()
+	buf := e.bufs.Get().(*fetchBuf)
+	defer func() {
+		// drop the last connection before the buffers go back
+		buf.br.Reset(nil)
+		buf.bw.Reset(nil)
+		buf.head.r = nil
+		e.bufs.Put(buf)
+	}()
+	first := u.Hostname()
+	next := *u
+	next.Fragment, next.RawFragment = "", ""
+	var hops []measurement.HTTPRequest
+	var fps []measurement.FingerprintMatch
+	for i := range maxRedirects {
+		cur := next
+		rec, h, body := e.request(ctx, &cur, first, addrs, resolve, buf)
+		if h != nil {
+			fps = append(fps, e.cfg.Fingerprints.MatchHTTP(fmt.Sprintf("http[%d]", i), rec.Status, h, rec.Title, body)...)
+		}
+		hops = append(hops, rec)
+		loc, ok := redirect(rec, &cur)
+		if !ok {
+			break
+		}
+		if i == maxRedirects-1 {
+			hops[i].Failure = measurement.Failure(failure.HTTPTooManyRedir)
+			break
+		}
+		next = *loc
+	}
+	return hops, fps
+}
+
+// httpStep fetches the target URL at the addresses of the probe's own DNS (or the
+// target's IP literal) that connected, else at all of them, and records the hops and
+// fingerprint matches. Without any address (DNS failed) there is nothing to fetch.
+func (e *Engine) httpStep(ctx context.Context, r *run) {
+	r.mu.Lock()
+	var addrs []string
+	for _, c := range r.obs.TCP {
+		if c.Failure == nil && c.Origin != measurement.OriginControl && !slices.Contains(addrs, c.IP) {
+			addrs = append(addrs, c.IP)
+		}
+	}
+	if len(addrs) == 0 {
+		for _, ep := range r.endpoints {
+			if ep.Origin != measurement.OriginControl {
+				addrs = append(addrs, ep.IP)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(addrs) == 0 {
+		return
+	}
+	hops, fps := e.fetch(ctx, r.t.URL, addrs, r.resolve)
+	r.mu.Lock()
+	r.obs.HTTP = append(r.obs.HTTP, hops...)
+	r.fps = append(r.fps, fps...)
+	r.mu.Unlock()
+}
+
+// redirect returns where rec redirects to, if it does to an http(s) URL.
+func redirect(rec measurement.HTTPRequest, cur *url.URL) (*url.URL, bool) {
+	switch rec.Status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, false
+	}
+	loc := rec.Headers["Location"]
+	if rec.Failure != nil || loc == "" {
+		return nil, false
+	}
+	next, err := cur.Parse(loc)
+	if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Hostname() == "" {
+		return nil, false
+	}
+	next.Fragment, next.RawFragment = "", ""
+	return next, true
+}
+
+// request sends one GET for u and reads its reply. It returns the record and, when a
+// reply came, its headers and the kept part of its body (valid until buf is reused).
+func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf) (rec measurement.HTTPRequest, h http.Header, body []byte) {
+	// rec is a named result so that the deferred timing below lands in what is returned.
+	rec = measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
+	// fail records err; a read cut short by the context reports the context's reason.
+	fail := func(err error) {
+		if errors.Is(err, net.ErrClosed) && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		rec.Failure = measurement.Failure(failure.Classify(err))
+	}
+	start := time.Now()
+	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
+	conn, err := e.dialHop(ctx, u, first, addrs, resolve, &rec)
+	if err != nil {
+		fail(err)
+		return rec, nil, nil
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if u.Scheme == "https" {
+		tc := tls.Client(conn, clientTLS(u.Hostname(), "http/1.1"))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			fail(err)
+			return rec, nil, nil
+		}
+		if err := e.verify(tc.ConnectionState().PeerCertificates, u.Hostname()); err != nil {
+			fail(err)
+			return rec, nil, nil
+		}
+		conn = tc
+	}
+	resp, err := e.roundTrip(ctx, conn, u, buf)
+	if err != nil {
+		fail(err)
+		return rec, nil, nil
+	}
+	defer resp.Body.Close()
+	rec.Status = resp.StatusCode
+	for _, k := range keptHeaders {
+		if v := resp.Header.Values(k); len(v) > 0 {
+			if rec.Headers == nil {
+				rec.Headers = map[string]string{}
+			}
+			rec.Headers[k] = strings.Join(v, ", ")
+		}
+	}
+	body, n, sum, truncated, err := readBody(resp.Body, e.cfg.BodyCap, buf.keep, buf.scratch)
+	rec.BodyLength, rec.BodyTruncated = n, truncated
+	rec.BodySHA256 = hex.EncodeToString(sum)
+	rec.Title = title(body)
+	fail(err)
+	return rec, resp.Header, body
+}
+
+// dialHop connects to u's host: addrs for the first host, the literal for an IP, else
+// what resolve returns; the first address that connects wins. rec.Address is the last
+// address tried.
+func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), rec *measurement.HTTPRequest) (net.Conn, error) {
+	host := u.Hostname()
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, failure.New(failure.HTTPInvalidReply, fmt.Errorf("port %q: %w", port, err))
+	}
+	ips := addrs
+	if _, err := netip.ParseAddr(host); err == nil {
+		ips = []string{host}
+	} else if !strings.EqualFold(host, first) {
+		if resolve == nil {
+			return nil, failure.New(failure.DNSNoAnswer, fmt.Errorf("no resolver for %s", host))
+		}
+		if ips, err = resolve(ctx, host); err != nil {
+			return nil, err
+		}
+	}
+	err = failure.New(failure.DNSNoAnswer, fmt.Errorf("no address for %s", host))
+	for _, ip := range ips {
+		rec.Address = net.JoinHostPort(ip, port)
+		tcp, conn := e.connect(ctx, ip, p, "")
+		if conn != nil {
+			return conn, nil
+		}
+		err = failure.New(*tcp.Failure, nil)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+// roundTrip writes a GET for u on conn and reads the reply head, skipping 1xx replies.
+func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, buf *fetchBuf) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, failure.New(failure.HTTPInvalidReply, fmt.Errorf("request: %w", err))
+	}
+	req.Header.Set("User-Agent", e.cfg.UserAgent)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	req.Header.Set("Accept-Language", "en")
+	req.Close = true
+	buf.bw.Reset(conn)
+	if err := req.Write(buf.bw); err != nil {
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	if err := buf.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	buf.head = headLimit{r: conn, n: maxHead}
+	buf.br.Reset(&buf.head)
+	for {
+		resp, err := http.ReadResponse(buf.br, req)
+		if err != nil {
+			return nil, fmt.Errorf("read reply: %w", err)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			buf.head.n = math.MaxInt64 // the body has its own cap
+			return resp, nil
+		}
+	}
+}
+
+// maxHead bounds the reply head (status line and headers).
+const maxHead = 1 << 20
+
+// headLimit reads from r until n bytes were read, then fails: a reply head that never
+// ends is an invalid reply, not a reason to grow without bound.
+type headLimit struct {
+	r io.Reader
+	n int64
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, failure.New(failure.HTTPInvalidReply, errors.New("reply head over 1 MiB"))
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// readBody reads body up to limit bytes, keeping the first len(keep) of them and
+// hashing them all, and reports whether more followed. The error is the read error that
+// ended the body early, if any.
+func readBody(body io.Reader, limit int64, keep, scratch []byte) (kept []byte, n int64, sum []byte, truncated bool, err error) {
+	h := sha256.New()
+	for {
+		var dst []byte
+		switch {
+		case n == limit:
+			dst = scratch[:1] // one byte past the cap tells truncation
+		case n < int64(len(keep)):
+			dst = keep[n:min(int64(len(keep)), limit)]
+		default:
+			dst = scratch[:min(int64(len(scratch)), limit-n)]
+		}
+		m, rerr := body.Read(dst)
+		if n == limit {
+			truncated = m > 0
+			if truncated || rerr != nil {
+				break
+			}
+			continue
+		}
+		h.Write(dst[:m])
+		n += int64(m)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
+	}
+	return keep[:min(n, int64(len(keep)))], n, h.Sum(nil), truncated, err
+}
+
+// title returns the page title: the first <title> element, entities decoded, white
+// space collapsed, at most 200 characters.
+func title(body []byte) string {
+	i := indexTag(body, "<title")
+	if i < 0 {
+		return ""
+	}
+	rest := body[i:]
+	j := bytes.IndexByte(rest, '>')
+	if j < 0 {
+		return ""
+	}
+	rest = rest[j+1:]
+	k := indexTag(rest, "</title")
+	if k < 0 {
+		return ""
+	}
+	raw := rest[:k]
+	if len(raw) > 4096 {
+		raw = raw[:4096]
+	}
+	t := strings.Join(strings.Fields(html.UnescapeString(string(raw))), " ")
+	if r := []rune(t); len(r) > 200 {
+		t = string(r[:200])
+	}
+	return t
+}
+
+// indexTag returns the index of the first tag name (like "<title", any case) followed by
+// '>', '/' or white space, or -1.
+func indexTag(b []byte, tag string) int {
+	off := 0
+	for {
+		i := bytes.IndexByte(b[off:], '<')
+		if i < 0 {
+			return -1
+		}
+		i += off
+		end := i + len(tag)
+		if end < len(b) && bytes.EqualFold(b[i:end], []byte(tag)) && strings.IndexByte(">/ \t\r\n\f", b[end]) >= 0 {
+			return i
+		}
+		off = i + 1
+	}
+}

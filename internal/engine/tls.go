@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/pantau-dev/pantau/internal/failure"
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+// handshake connects to ip:port and runs a TLS handshake with sni, within the TLS
+// timeout. The chain is verified after the handshake, against the configured roots and
+// sni, so the certificates are recorded even when they are not valid.
+func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) (rec measurement.TLSHandshake) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.TLS)
+	defer cancel()
+	// rec is a named result so that the deferred timing below lands in what is returned.
+	rec = measurement.TLSHandshake{IP: ip, Port: port, SNI: sni, SNISwap: swap}
+	start := time.Now()
+	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
+	tcp, conn := e.connect(ctx, ip, port, "")
+	if conn == nil {
+		rec.Failure = tcp.Failure
+		return rec
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl) // backstop for the handshake's own context handling
+	}
+	tc := tls.Client(conn, clientTLS(sni, "h2", "http/1.1"))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		rec.Failure = measurement.Failure(failure.Classify(err))
+		return rec
+	}
+	cs := tc.ConnectionState()
+	rec.Version = tlsVersion(cs.Version)
+	rec.CipherSuite = tls.CipherSuiteName(cs.CipherSuite)
+	rec.ALPN = cs.NegotiatedProtocol
+	rec.Certificates = certificates(cs.PeerCertificates)
+	err := e.verify(cs.PeerCertificates, sni)
+	rec.CertValid = err == nil
+	rec.Failure = measurement.Failure(failure.Classify(err))
+	return rec
+}
+
+// clientTLS is the client configuration of every handshake: verification is done by
+// verify once the handshake completed.
+func clientTLS(sni string, alpn ...string) *tls.Config {
+	return &tls.Config{
+		ServerName:         sni,
+		NextProtos:         alpn,
+		InsecureSkipVerify: true, //nolint:gosec // verified by verify, after recording the chain
+	}
+}
+
+// verify checks that certs (leaf first, as sent) chain to the configured roots and that
+// the leaf covers name.
+func (e *Engine) verify(certs []*x509.Certificate, name string) error {
+	if len(certs) == 0 {
+		return failure.New(failure.SSLInvalidCert, errors.New("no peer certificate"))
+	}
+	opts := x509.VerifyOptions{Roots: e.cfg.RootCAs, DNSName: name, Intermediates: x509.NewCertPool()}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := certs[0].Verify(opts)
+	return err
+}
+
+// tlsStep runs a handshake with the target's name on every address that connected and
+// has none yet. When one fails before certificates are exchanged (reset, EOF, timeout,
+// alert), it is repeated with the innocuous SNI: if that one completes, the blocking
+// keys on the name rather than the address.
+func (e *Engine) tlsStep(ctx context.Context, r *run) {
+	if r.t.URL.Scheme != "https" {
+		return
+	}
+	r.mu.Lock()
+	var ips []string
+	for _, c := range r.obs.TCP {
+		if c.Failure == nil && !hasTLS(r.obs.TLS, c.IP) && !slices.Contains(ips, c.IP) {
+			ips = append(ips, c.IP)
+		}
+	}
+	r.mu.Unlock()
+	recs := make([][]measurement.TLSHandshake, len(ips))
+	bounded(len(ips), func(i int) {
+		rec := e.handshake(ctx, ips[i], r.t.Port, r.t.Domain, false)
+		recs[i] = append(recs[i], rec)
+		if rec.Failure != nil && !failure.IsCertificate(*rec.Failure) && ctx.Err() == nil {
+			recs[i] = append(recs[i], e.handshake(ctx, ips[i], r.t.Port, e.cfg.InnocuousSNI, true))
+		}
+	})
+	r.mu.Lock()
+	for _, rs := range recs {
+		r.obs.TLS = append(r.obs.TLS, rs...)
+	}
+	r.mu.Unlock()
+}
+
+// hasTLS reports whether a handshake with ip is already recorded.
+func hasTLS(hs []measurement.TLSHandshake, ip string) bool {
+	for _, h := range hs {
+		if h.IP == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// tlsVersion names a TLS version as OONI does ("TLSv1.3").
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1.0"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// certificates summarises a peer chain.
+func certificates(certs []*x509.Certificate) []measurement.Certificate {
+	out := make([]measurement.Certificate, len(certs))
+	for i, c := range certs {
+		sum := sha256.Sum256(c.Raw)
+		out[i] = measurement.Certificate{
+			Subject:   c.Subject.String(),
+			Issuer:    c.Issuer.String(),
+			DNSNames:  c.DNSNames,
+			NotBefore: c.NotBefore.UTC(),
+			NotAfter:  c.NotAfter.UTC(),
+			SHA256:    hex.EncodeToString(sum[:]),
+		}
+	}
+	return out
+}

@@ -1,0 +1,292 @@
+package verdict
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/pantau-dev/pantau/internal/failure"
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+// bodyProportion is OONI's threshold: bodies within this length ratio are alike.
+const bodyProportion = 0.7
+
+// tri is a comparison that may not be possible.
+type tri int
+
+const (
+	unknown tri = iota
+	yes
+	no
+)
+
+// http compares the probe's fetch with the control's (rules 5 and 6, and the HTTP half
+// of rules 2 and 8).
+func (a *analysis) http(d dnsResult) measurement.Verdict {
+	if fp, ok := a.httpFingerprint(); ok {
+		a.noteFingerprint(fp)
+		return a.attribute(d, a.hopIPs(hopOf(fp.Where)), measurement.MethodHTTP, blockPageReason(fp), "served a known block page")
+	}
+	ps, cs := a.m.HTTP, a.ctl.HTTP
+	if len(ps) == 0 {
+		a.noteProbeOutcome()
+		return a.inconclusive(fmt.Sprintf("The probe did not fetch %s, so there is nothing to compare with the control.", a.domain))
+	}
+	pf := ps[len(ps)-1]
+	var cf *measurement.HTTPRequest
+	if len(cs) > 0 {
+		cf = &cs[len(cs)-1]
+	}
+	if pf.Failure != nil {
+		return a.httpFailed(d, pf, len(ps)-1, cf)
+	}
+	if a.authentic(pf, cf) {
+		a.note("probe fetched %s with status %d over HTTPS with a valid certificate", pf.URL, pf.Status)
+		return a.accessible(fmt.Sprintf("The probe fetched %s over HTTPS with a valid certificate, as the control did.", a.domain))
+	}
+	if cf == nil || cf.Failure != nil {
+		a.note("probe fetch of %s ended with status %d; control fetch failed (%s)", pf.URL, pf.Status, str(cfFailure(cf)))
+		return a.inconclusive(fmt.Sprintf("The probe got a reply from %s but the control could not fetch the page, so the two cannot be compared.", a.domain))
+	}
+	a.note("probe got status %d, %s; control got status %d, %s", pf.Status, describeBody(pf), cf.Status, describeBody(*cf))
+	if pf.Status != cf.Status {
+		if cf.Status/100 != 2 {
+			return a.inconclusive(fmt.Sprintf("The control got status %d from %s, so the probe's reply (status %d) cannot be judged against it.", cf.Status, a.domain, pf.Status))
+		}
+		return a.attribute(d, a.hopIPs(len(ps)-1), measurement.MethodHTTP,
+			fmt.Sprintf("The probe received a different reply from %s than the control did (status %d instead of %d).", a.domain, pf.Status, cf.Status),
+			"served a different page than the control got")
+	}
+	body, title := bodyMatch(pf, *cf), titleMatch(pf.Title, cf.Title)
+	if body == no && title != yes {
+		a.note("body length ratio below %.1f and titles differ", bodyProportion)
+		return a.attribute(d, a.hopIPs(len(ps)-1), measurement.MethodHTTP,
+			fmt.Sprintf("The probe received a different page from %s than the control did (%d bytes instead of %d, with a different title).", a.domain, pf.BodyLength, cf.BodyLength),
+			"served a different page than the control got")
+	}
+	a.note("the probe's page matches the control's")
+	return a.accessible(fmt.Sprintf("The probe fetched %s and got the same page as the control.", a.domain))
+}
+
+// httpFailed judges a probe fetch that failed.
+func (a *analysis) httpFailed(d dnsResult, pf measurement.HTTPRequest, hop int, cf *measurement.HTTPRequest) measurement.Verdict {
+	f := *pf.Failure
+	if cf == nil {
+		a.note("probe fetch of %s failed (%s); the control did not fetch it", pf.URL, f)
+		return a.inconclusive(fmt.Sprintf("The probe's fetch of %s failed and the control did not fetch it, so it is unclear whether it is blocked.", a.domain))
+	}
+	if cf.Failure != nil {
+		a.note("probe fetch of %s failed (%s); control fetch of %s failed (%s)", pf.URL, f, cf.URL, *cf.Failure)
+		return a.down(fmt.Sprintf("Neither the probe nor the control could fetch %s, so it is down rather than blocked.", a.domain))
+	}
+	a.note("probe fetch of %s failed (%s); control got status %d", pf.URL, f, cf.Status)
+	host := hostOfURL(pf.URL)
+	if host == "" {
+		host = a.domain
+	}
+	switch {
+	case failure.IsDNS(f):
+		return a.blocked(measurement.MethodDNS, fmt.Sprintf("The probe could not resolve %s while fetching %s (%s), while the control fetched the page normally.", host, a.domain, f))
+	case failure.IsTLS(f):
+		return a.attribute(d, a.hopIPs(hop), measurement.MethodTLS,
+			fmt.Sprintf("The TLS handshake with %s failed while fetching the page (%s), while the control fetched it normally.", host, f),
+			"failed the TLS handshake")
+	}
+	return a.attribute(d, a.hopIPs(hop), measurement.MethodHTTP,
+		fmt.Sprintf("Fetching %s from the probe %s (%s), while the control fetched it normally.", pf.URL, happened(f), f),
+		"broke the fetch")
+}
+
+func cfFailure(cf *measurement.HTTPRequest) *string {
+	if cf == nil {
+		s := "no fetch"
+		return &s
+	}
+	return cf.Failure
+}
+
+// authentic reports whether the probe's final reply came over HTTPS with a valid
+// certificate (the engine verifies it) along a chain an on-path device could not have
+// redirected: every hop HTTPS, or the same final host as the control's.
+func (a *analysis) authentic(pf measurement.HTTPRequest, cf *measurement.HTTPRequest) bool {
+	if pf.Failure != nil || pf.Status <= 0 || !isHTTPS(pf.URL) {
+		return false
+	}
+	if cf != nil && cf.Failure == nil && strings.EqualFold(hostOfURL(pf.URL), hostOfURL(cf.URL)) {
+		return true
+	}
+	for _, h := range a.m.HTTP {
+		if !isHTTPS(h.URL) {
+			return false
+		}
+	}
+	return true
+}
+
+// authenticFetch returns the probe's final reply when it is authentic on its own.
+func (a *analysis) authenticFetch() (measurement.HTTPRequest, bool) {
+	if len(a.m.HTTP) == 0 {
+		return measurement.HTTPRequest{}, false
+	}
+	pf := a.m.HTTP[len(a.m.HTTP)-1]
+	return pf, a.authentic(pf, nil)
+}
+
+// sameAsControl reports whether the probe's final page is the control's: same status
+// and a matching title, or alike bodies without contradicting titles. It clears
+// disjoint DNS answers (a CDN), so it is stricter than the HTTP diff.
+func (a *analysis) sameAsControl() bool {
+	if _, fp := a.httpFingerprint(); fp || a.ctl == nil || len(a.m.HTTP) == 0 || len(a.ctl.HTTP) == 0 {
+		return false
+	}
+	pf, cf := a.m.HTTP[len(a.m.HTTP)-1], a.ctl.HTTP[len(a.ctl.HTTP)-1]
+	if pf.Failure != nil || cf.Failure != nil || pf.Status <= 0 || pf.Status != cf.Status {
+		return false
+	}
+	t := titleMatch(pf.Title, cf.Title)
+	return t == yes || t == unknown && bodyMatch(pf, cf) == yes
+}
+
+// bodyMatch compares body lengths as OONI does (ratio of the shorter to the longer);
+// a truncated body only gives a lower bound.
+func bodyMatch(p, c measurement.HTTPRequest) tri {
+	pl, cl := p.BodyLength, c.BodyLength
+	switch {
+	case p.BodyTruncated && c.BodyTruncated:
+		return yes
+	case p.BodyTruncated || c.BodyTruncated:
+		full, cut := pl, cl
+		if p.BodyTruncated {
+			full, cut = cl, pl
+		}
+		if full < cut && float64(full) < bodyProportion*float64(cut) {
+			return no
+		}
+		return unknown
+	case pl == cl:
+		return yes
+	}
+	lo, hi := min(pl, cl), max(pl, cl)
+	if float64(lo) >= bodyProportion*float64(hi) {
+		return yes
+	}
+	return no
+}
+
+// titleMatch compares titles as OONI does: the words of five letters or more must be the
+// same (in any order, any case). Short titles compare whole.
+func titleMatch(p, c string) tri {
+	p, c = strings.TrimSpace(p), strings.TrimSpace(c)
+	switch {
+	case p == "" && c == "":
+		return unknown
+	case p == "" || c == "":
+		return no
+	}
+	pw, cw := longWords(p), longWords(c)
+	if len(pw) == 0 && len(cw) == 0 {
+		if strings.EqualFold(p, c) {
+			return yes
+		}
+		return no
+	}
+	if len(pw) != len(cw) {
+		return no
+	}
+	for w := range pw {
+		if !cw[w] {
+			return no
+		}
+	}
+	return yes
+}
+
+func longWords(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.Fields(strings.ToLower(s)) {
+		if len([]rune(w)) >= 5 {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// httpFingerprint returns the first block-page fingerprint matched in an HTTP reply.
+func (a *analysis) httpFingerprint() (measurement.FingerprintMatch, bool) {
+	for _, fp := range a.m.Fingerprints {
+		if !strings.EqualFold(fp.Location, "dns") && isBlockPage(fp) {
+			return fp, true
+		}
+	}
+	return measurement.FingerprintMatch{}, false
+}
+
+// isBlockPage reports whether a match means a block page. OONI's scope "fp" marks
+// known false positives: pages that look like block pages but are not; they stay in the
+// observations and never count as blocking.
+func isBlockPage(fp measurement.FingerprintMatch) bool { return fp.Scope != "fp" }
+
+func (a *analysis) noteFingerprint(fp measurement.FingerprintMatch) {
+	a.note("fingerprint %s matched %s", fp.Name, fp.Where)
+}
+
+func blockPageReason(fp measurement.FingerprintMatch) string {
+	if strings.HasPrefix(strings.ToLower(fp.Location), "header.location") {
+		return fmt.Sprintf("The probe was redirected to a known block page (%s) instead of the site.", fp.Name)
+	}
+	return fmt.Sprintf("The probe received a known block page (%s) instead of the site.", fp.Name)
+}
+
+// hopOf parses the hop index of a fingerprint's Where ("http[2] body"), or -1.
+func hopOf(where string) int {
+	rest, ok := strings.CutPrefix(where, "http[")
+	if !ok {
+		return -1
+	}
+	n, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return -1
+	}
+	i, err := strconv.Atoi(n)
+	if err != nil {
+		return -1
+	}
+	return i
+}
+
+// hopIPs returns the address hop i of the probe's fetch was sent to, if known.
+func (a *analysis) hopIPs(i int) []string {
+	if i < 0 || i >= len(a.m.HTTP) {
+		return nil
+	}
+	if ip := hostOf(a.m.HTTP[i].Address); ip != "" {
+		return []string{ip}
+	}
+	return nil
+}
+
+func describeBody(h measurement.HTTPRequest) string {
+	s := fmt.Sprintf("%d bytes", h.BodyLength)
+	if h.BodyTruncated {
+		s += " (truncated)"
+	}
+	if h.Title != "" {
+		s += fmt.Sprintf(", title %q", h.Title)
+	}
+	return s
+}
+
+func isHTTPS(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Scheme, "https")
+}
+
+func hostOfURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}

@@ -1,0 +1,233 @@
+// Command bench measures `probe measure` over N local targets and reports targets/s and
+// the probe's peak RSS. It starts a DNS server answering every *.bench.test name with
+// 127.0.0.1, an HTTPS server with a certificate from a throwaway CA (handed to the probe
+// through SSL_CERT_FILE), and a real `probe helper` as the control, then runs the real
+// probe binary over all targets: DNS, TCP, TLS and HTTP per target, with a control.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	probe := flag.String("probe", "bin/probe", "probe binary")
+	n := flag.Int("targets", 1000, "number of targets")
+	conc := flag.Int("concurrency", 0, "probe --concurrency (0: the probe's default)")
+	extra := flag.String("probe-flags", "", "extra flags for probe measure, space separated")
+	minRate := flag.Float64("min-rate", 0, "fail when targets/s is below this (0: report only)")
+	maxRSS := flag.Float64("max-rss-mb", 0, "fail when peak RSS (MB) is above this (0: report only)")
+	flag.Parse()
+	if err := bench(*probe, *n, *conc, strings.Fields(*extra), *minRate, *maxRSS); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func bench(probe string, n, conc int, extra []string, minRate, maxRSS float64) error {
+	dir, err := os.MkdirTemp("", "pantau-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	caFile := filepath.Join(dir, "ca.pem")
+	tlsCfg, err := labTLS(caFile)
+	if err != nil {
+		return err
+	}
+	dnsAddr, stopDNS, err := serveDNS()
+	if err != nil {
+		return err
+	}
+	defer stopDNS()
+	webPort, stopWeb, err := serveHTTPS(tlsCfg)
+	if err != nil {
+		return err
+	}
+	defer stopWeb()
+
+	env := append(os.Environ(), "SSL_CERT_FILE="+caFile)
+	helperAddr, stopHelper, err := startHelper(probe, dnsAddr, env)
+	if err != nil {
+		return err
+	}
+	defer stopHelper()
+
+	list := filepath.Join(dir, "targets.txt")
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "https://t%05d.bench.test:%d/\n", i, webPort)
+	}
+	if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	args := []string{"measure", "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-",
+		"--control", "http://" + helperAddr + "/api/v1/control", "-f", list}
+	if conc > 0 {
+		args = append(args, "--concurrency", fmt.Sprint(conc))
+	}
+	args = append(args, extra...)
+	cmd := exec.Command(probe, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("probe measure: %w", err)
+	}
+	elapsed := time.Since(start)
+	rssMB := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+
+	statuses := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	got := 0
+	for sc.Scan() {
+		var m measurement.Measurement
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return fmt.Errorf("output line %d: %w", got+1, err)
+		}
+		got++
+		statuses[m.Verdict.Status]++
+	}
+	rate := float64(got) / elapsed.Seconds()
+	fmt.Printf("probe measure: %d targets in %.2fs: %.1f targets/s, peak RSS %.1f MB, verdicts %v\n", got, elapsed.Seconds(), rate, rssMB, statuses)
+	var errs []error
+	if got != n {
+		errs = append(errs, fmt.Errorf("%d measurements for %d targets", got, n))
+	}
+	if statuses[measurement.StatusAccessible] != n {
+		errs = append(errs, fmt.Errorf("want all %d accessible, got %v", n, statuses))
+	}
+	if minRate > 0 && rate < minRate {
+		errs = append(errs, fmt.Errorf("%.1f targets/s is below the goal of %.0f", rate, minRate))
+	}
+	if maxRSS > 0 && rssMB > maxRSS {
+		errs = append(errs, fmt.Errorf("peak RSS %.1f MB is above the goal of %.0f MB", rssMB, maxRSS))
+	}
+	return errors.Join(errs...)
+}
+
+// serveDNS answers A questions for any name with 127.0.0.1, and AAAA with no answer.
+func serveDNS() (string, func(), error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	mux := dns.NewServeMux()
+	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeA {
+			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 1)}}
+		}
+		_ = w.WriteMsg(m)
+	})
+	srv := &dns.Server{PacketConn: pc, Handler: mux}
+	go func() { _ = srv.ActivateAndServe() }()
+	return pc.LocalAddr().String(), func() { _ = srv.Shutdown() }, nil
+}
+
+// serveHTTPS serves a small page on 127.0.0.1 for every *.bench.test name.
+func serveHTTPS(cfg *tls.Config) (int, func(), error) {
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		return 0, nil, err
+	}
+	page := []byte("<html><head><title>Bench page</title></head><body>" + strings.Repeat("pantau ", 1000) + "</body></html>")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write(page)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr().(*net.TCPAddr).Port, func() { _ = srv.Close() }, nil
+}
+
+// startHelper runs `probe helper` and waits until it answers /healthz.
+func startHelper(probe, dnsAddr string, env []string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(probe, "helper", "--listen", addr, "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--max-concurrent", "256")
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return addr, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("probe helper did not answer on %s", addr)
+}
+
+// labTLS makes a CA (written to caFile) and a *.bench.test certificate signed by it.
+func labTLS(caFile string) (*tls.Config, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Pantau bench CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "*.bench.test"},
+		DNSNames: []string{"*.bench.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}}, nil
+}
