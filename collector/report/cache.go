@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -47,6 +48,12 @@ func (c CacheConfig) withDefaults() CacheConfig {
 // cache keeps the observations of each (domain, UTC day) and the heartbeats of each UTC
 // day (all networks), as read from the Source. A query reads only the days it lacks, in
 // one query per run of consecutive days.
+//
+// A query goes through four steps, in the order of this file: lookup (the fresh chunks it
+// has, the days it lacks), fill (read the missing days from the Source and put them in),
+// hand out (the chunks, cut to the query's range, shared with other queries), and evict
+// (drop the least recently used chunks when over MaxItems). Writes invalidate the chunks
+// they fall on.
 type cache struct {
 	src Source
 	cfg CacheConfig
@@ -66,7 +73,7 @@ type cache struct {
 	mu         sync.Mutex
 	obs        map[chunkKey]*chunk[timeline.Obs]
 	beatChunks map[time.Time]*chunk[timeline.Beat]
-	size       int
+	size       int // items in obs and beatChunks, plus one per chunk
 	hits       int64
 	misses     int64
 }
@@ -88,6 +95,88 @@ func newCache(src Source, cfg CacheConfig, now func() time.Time, log *slog.Logge
 		obs: map[chunkKey]*chunk[timeline.Obs]{}, beatChunks: map[time.Time]*chunk[timeline.Beat]{}}
 }
 
+// The queries: each runs lookup, fill and hand out.
+
+// observations returns the observations of domains in [from, to) that keep accepts (nil:
+// all) in one new slice, in chunkedObs' order: sorted by At then ID when domains has one
+// name and [from, to) is within one day or the Source sorts.
+func (c *cache) observations(ctx context.Context, domains []string, from, to time.Time, keep func(*timeline.Obs) bool) ([]timeline.Obs, error) {
+	chunks, err := c.chunkedObs(ctx, domains, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return merge(chunks, keep), nil
+}
+
+// chunkedObs returns the observations of domains in [from, to), by day and then by domain
+// (in the order of domains): one slice per (domain, day) with observations, each in the
+// Source's order (the store's: by At then ID). The slices are the cache's own, shared with
+// other queries: callers must not modify them. (The timeline engine and orders.Comply read
+// them in place: merging 1.6 million observations into one slice costs more than the rest
+// of a report.)
+func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.Time) ([][]timeline.Obs, error) {
+	if c.cfg.MaxItems < 0 {
+		obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: domains, From: from, To: to})
+		return appendChunk(nil, obs, from, to, obsAt), err
+	}
+	ds := days(from, to)
+	now := c.now()
+	need, have := c.lookupObs(domains, ds, now)
+	if len(need) > 0 {
+		endFill, err := c.beginObsFill(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer endFill()
+		need, have = c.lookupObs(domains, ds, now) // another query may have read them meanwhile
+	}
+	got, err := c.readObs(ctx, need)
+	if err != nil {
+		return nil, err
+	}
+	c.storeObs(got, len(have), now)
+	return handOutObs(domains, ds, got, have, from, to), nil
+}
+
+// beats returns the heartbeats in [from, to) that keep accepts (nil: all) in one new
+// slice, sorted by At then Probe when the Source sorts.
+func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeline.Beat) bool) ([]timeline.Beat, error) {
+	chunks, err := c.chunkedBeats(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return merge(chunks, keep), nil
+}
+
+// chunkedBeats returns the heartbeats in [from, to): one slice per day with heartbeats, in
+// the Source's order (the store's: by At then Probe). The slices are the cache's own:
+// callers must not modify them.
+func (c *cache) chunkedBeats(ctx context.Context, from, to time.Time) ([][]timeline.Beat, error) {
+	if c.cfg.MaxItems < 0 {
+		bs, err := c.src.Beats(ctx, store.ObsFilter{From: from, To: to})
+		return appendChunk(nil, bs, from, to, beatAt), err
+	}
+	ds := days(from, to)
+	now := c.now()
+	missing, have := c.lookupBeats(ds, now)
+	if len(missing) > 0 {
+		release, err := c.lockFill(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		missing, have = c.lookupBeats(ds, now) // another query may have read them meanwhile
+	}
+	got, err := c.readBeats(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	c.storeBeats(got, now)
+	return handOutBeats(ds, got, have, from, to), nil
+}
+
+// Lookup: the fresh chunks a query can reuse and the days it lacks.
+
 func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // days lists the UTC days that [from, to) touches.
@@ -99,6 +188,50 @@ func days(from, to time.Time) []time.Time {
 	return out
 }
 
+// lookupObs finds the cached chunks of domains on days ds that are fresh at now (have,
+// taken now: another query may evict them) and the missing days per domain (need: the
+// missing days, space-separated, to the domains missing exactly those, read together).
+func (c *cache) lookupObs(domains []string, ds []time.Time, now time.Time) (need map[string][]string, have map[chunkKey][]timeline.Obs) {
+	need, have = map[string][]string{}, map[chunkKey][]timeline.Obs{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range domains {
+		var missing []string
+		for _, dd := range ds {
+			ch := c.obs[chunkKey{d, dd}]
+			if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
+				missing = append(missing, dd.Format(time.RFC3339))
+				continue
+			}
+			ch.used = now
+			have[chunkKey{d, dd}] = ch.items
+		}
+		if len(missing) > 0 {
+			k := strings.Join(missing, " ")
+			need[k] = append(need[k], d)
+		}
+	}
+	return need, have
+}
+
+// lookupBeats finds the cached heartbeat chunks of days ds fresh at now (have) and the
+// missing days.
+func (c *cache) lookupBeats(ds []time.Time, now time.Time) (missing []string, have map[time.Time][]timeline.Beat) {
+	have = map[time.Time][]timeline.Beat{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, dd := range ds {
+		ch := c.beatChunks[dd]
+		if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
+			missing = append(missing, dd.Format(time.RFC3339))
+			continue
+		}
+		ch.used = now
+		have[dd] = ch.items
+	}
+	return missing, have
+}
+
 // fresh reports whether a chunk of day d may be reused at now.
 func (c *cache) fresh(fetched time.Time, stale bool, d, now time.Time) bool {
 	age := now.Sub(fetched)
@@ -108,36 +241,40 @@ func (c *cache) fresh(fetched time.Time, stale bool, d, now time.Time) bool {
 	return !fetched.Before(d.Add(24*time.Hour+Settle)) || age < c.cfg.Fresh
 }
 
-// chunkedObs returns the observations of domains in [from, to), by day and then by domain
-// (in the order of domains): one slice per (domain, day) with observations, each in the
-// Source's order (the store's: by At then ID). The slices are the cache's own, shared with
-// other queries: callers must not modify them. (The timeline engine and orders.Comply read
-// them in place; merging 1.6 million observations into one slice cost more than the rest.)
-func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.Time) ([][]timeline.Obs, error) {
-	at := func(o *timeline.Obs) time.Time { return o.At }
-	if c.cfg.MaxItems < 0 {
-		obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: domains, From: from, To: to})
-		return appendChunk(nil, obs, from, to, at), err
+// Fill: one query at a time reads the missing days from the Source and puts them in.
+
+// lockFill waits for the fill slot (or ctx) and returns its release.
+func (c *cache) lockFill(ctx context.Context) (func(), error) {
+	select {
+	case c.fill <- struct{}{}:
+		return func() { <-c.fill }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the report cache: %w", store.ErrUnavailable)
 	}
-	ds := days(from, to)
-	now := c.now()
-	need, have := c.lookupObs(domains, ds, now)
-	if len(need) > 0 {
-		release, err := c.lockFill(ctx)
-		if err != nil {
-			return nil, err
-		}
+}
+
+// beginObsFill takes the fill slot and starts recording the chunks written meanwhile
+// (dirty); the returned end stops recording and frees the slot.
+func (c *cache) beginObsFill(ctx context.Context) (end func(), err error) {
+	release, err := c.lockFill(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.dirty = map[chunkKey]bool{}
+	c.mu.Unlock()
+	return func() {
 		c.mu.Lock()
-		c.dirty = map[chunkKey]bool{}
+		c.dirty = nil
 		c.mu.Unlock()
-		defer func() {
-			c.mu.Lock()
-			c.dirty = nil
-			c.mu.Unlock()
-			release()
-		}()
-		need, have = c.lookupObs(domains, ds, now) // another query may have read them meanwhile
-	}
+		release()
+	}, nil
+}
+
+// readObs reads the days need lacks from the Source, one query per run of consecutive
+// days for the domains missing the same days, into one slice per (domain, day); a day
+// without observations gets a nil slice, so that it is cached too.
+func (c *cache) readObs(ctx context.Context, need map[string][]string) (map[chunkKey][]timeline.Obs, error) {
 	got := map[chunkKey][]timeline.Obs{}
 	for k, doms := range need {
 		for _, run := range runs(k) {
@@ -156,67 +293,12 @@ func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.
 			}
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, items := range got {
-		c.misses++
-		c.put(k, items, now)
-	}
-	c.hits += int64(len(have))
-	c.evict()
-	out := make([][]timeline.Obs, 0, len(ds)*len(domains))
-	for _, dd := range ds {
-		for _, d := range domains {
-			k := chunkKey{d, dd}
-			items, fetched := got[k]
-			if !fetched {
-				items = have[k]
-			}
-			out = appendChunk(out, items, from, to, at)
-		}
-	}
-	return out, nil
+	return got, nil
 }
 
-// observations returns the observations of domains in [from, to) that keep accepts (nil:
-// all) in one new slice, in chunkedObs' order: sorted by At then ID when domains has one
-// name and [from, to) is within one day or the Source sorts.
-func (c *cache) observations(ctx context.Context, domains []string, from, to time.Time, keep func(*timeline.Obs) bool) ([]timeline.Obs, error) {
-	chunks, err := c.chunkedObs(ctx, domains, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return merge(chunks, keep), nil
-}
-
-func (c *cache) put(k chunkKey, items []timeline.Obs, now time.Time) {
-	if old := c.obs[k]; old != nil {
-		c.size -= len(old.items) + 1
-	}
-	c.obs[k] = &chunk[timeline.Obs]{items: items, fetched: now, used: now, stale: c.dirty[k]}
-	c.size += len(items) + 1
-}
-
-// chunkedBeats returns the heartbeats in [from, to): one slice per day with heartbeats, in
-// the Source's order (the store's: by At then Probe). The slices are the cache's own:
-// callers must not modify them.
-func (c *cache) chunkedBeats(ctx context.Context, from, to time.Time) ([][]timeline.Beat, error) {
-	at := func(b *timeline.Beat) time.Time { return b.At }
-	if c.cfg.MaxItems < 0 {
-		bs, err := c.src.Beats(ctx, store.ObsFilter{From: from, To: to})
-		return appendChunk(nil, bs, from, to, at), err
-	}
-	ds := days(from, to)
-	now := c.now()
-	missing, have := c.lookupBeats(ds, now)
-	if len(missing) > 0 {
-		release, err := c.lockFill(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		missing, have = c.lookupBeats(ds, now) // another query may have read them meanwhile
-	}
+// readBeats reads the missing days from the Source, one query per run of consecutive
+// days, into one slice per day (nil for a day without heartbeats).
+func (c *cache) readBeats(ctx context.Context, missing []string) (map[time.Time][]timeline.Beat, error) {
 	got := map[time.Time][]timeline.Beat{}
 	for _, run := range runs(strings.Join(missing, " ")) {
 		bs, err := c.src.Beats(ctx, store.ObsFilter{From: run[0], To: run[1]})
@@ -230,35 +312,7 @@ func (c *cache) chunkedBeats(ctx context.Context, from, to time.Time) ([][]timel
 			got[day(b.At)] = append(got[day(b.At)], b)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for dd, items := range got {
-		if old := c.beatChunks[dd]; old != nil {
-			c.size -= len(old.items) + 1
-		}
-		c.beatChunks[dd] = &chunk[timeline.Beat]{items: items, fetched: now, used: now}
-		c.size += len(items) + 1
-	}
-	c.evict()
-	out := make([][]timeline.Beat, 0, len(ds))
-	for _, dd := range ds {
-		items, fetched := got[dd]
-		if !fetched {
-			items = have[dd]
-		}
-		out = appendChunk(out, items, from, to, at)
-	}
-	return out, nil
-}
-
-// beats returns the heartbeats in [from, to) that keep accepts (nil: all) in one new
-// slice, sorted by At then Probe when the Source sorts.
-func (c *cache) beats(ctx context.Context, from, to time.Time, keep func(*timeline.Beat) bool) ([]timeline.Beat, error) {
-	chunks, err := c.chunkedBeats(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return merge(chunks, keep), nil
+	return got, nil
 }
 
 // runs turns "day day …" (RFC 3339, ascending) into [start, end) ranges of consecutive days.
@@ -274,6 +328,123 @@ func runs(list string) [][2]time.Time {
 	}
 	return out
 }
+
+// storeObs puts the chunks read into the cache (stale if written during the fill), counts
+// the lookups (hits: chunks reused) and evicts.
+func (c *cache) storeObs(got map[chunkKey][]timeline.Obs, hits int, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, items := range got {
+		c.misses++
+		c.size += putChunk(c.obs, k, items, now, c.dirty[k])
+	}
+	c.hits += int64(hits)
+	c.evict()
+}
+
+// storeBeats puts the heartbeat chunks read into the cache and evicts.
+func (c *cache) storeBeats(got map[time.Time][]timeline.Beat, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for dd, items := range got {
+		c.size += putChunk(c.beatChunks, dd, items, now, false)
+	}
+	c.evict()
+}
+
+// putChunk puts items into chunks under k, replacing any chunk there, and returns by how
+// much the cache's size grew.
+func putChunk[K comparable, T any](chunks map[K]*chunk[T], k K, items []T, now time.Time, stale bool) (grown int) {
+	if old := chunks[k]; old != nil {
+		grown -= len(old.items) + 1
+	}
+	chunks[k] = &chunk[T]{items: items, fetched: now, used: now, stale: stale}
+	return grown + len(items) + 1
+}
+
+// Hand out: the chunks of a query, from those read and those cached, cut to its range.
+
+// handOutObs returns the chunks of domains on days ds, by day and then by domain, from
+// those read (got) or else those cached (have), each cut to [from, to).
+func handOutObs(domains []string, ds []time.Time, got, have map[chunkKey][]timeline.Obs, from, to time.Time) [][]timeline.Obs {
+	out := make([][]timeline.Obs, 0, len(ds)*len(domains))
+	for _, dd := range ds {
+		for _, d := range domains {
+			k := chunkKey{d, dd}
+			items, read := got[k]
+			if !read {
+				items = have[k]
+			}
+			out = appendChunk(out, items, from, to, obsAt)
+		}
+	}
+	return out
+}
+
+// handOutBeats returns the heartbeat chunks of days ds, from those read (got) or else
+// those cached (have), each cut to [from, to).
+func handOutBeats(ds []time.Time, got, have map[time.Time][]timeline.Beat, from, to time.Time) [][]timeline.Beat {
+	out := make([][]timeline.Beat, 0, len(ds))
+	for _, dd := range ds {
+		items, read := got[dd]
+		if !read {
+			items = have[dd]
+		}
+		out = appendChunk(out, items, from, to, beatAt)
+	}
+	return out
+}
+
+func obsAt(o *timeline.Obs) time.Time   { return o.At }
+func beatAt(b *timeline.Beat) time.Time { return b.At }
+
+// appendChunk appends items to chunks: as they are when all are in [from, to), else a
+// new slice of those that are; nothing when none is.
+func appendChunk[T any](chunks [][]T, items []T, from, to time.Time, at func(*T) time.Time) [][]T {
+	in := 0
+	for i := range items {
+		if t := at(&items[i]); !t.Before(from) && t.Before(to) {
+			in++
+		}
+	}
+	switch {
+	case in == 0:
+		return chunks
+	case in == len(items):
+		return append(chunks, items)
+	}
+	part := make([]T, 0, in)
+	for i := range items {
+		if t := at(&items[i]); !t.Before(from) && t.Before(to) {
+			part = append(part, items[i])
+		}
+	}
+	return append(chunks, part)
+}
+
+// merge returns the items of chunks that keep accepts (nil: all), in order, in one new
+// slice sized once: growing a slice of 1.6 million observations costs more than the rest.
+func merge[T any](chunks [][]T, keep func(*T) bool) []T {
+	total := 0
+	for _, ch := range chunks {
+		total += len(ch)
+	}
+	out := make([]T, 0, total)
+	for _, ch := range chunks {
+		if keep == nil {
+			out = append(out, ch...)
+			continue
+		}
+		for i := range ch {
+			if keep(&ch[i]) {
+				out = append(out, ch[i])
+			}
+		}
+	}
+	return out
+}
+
+// Invalidate and evict.
 
 // invalidate marks the chunks the items fall on stale, also one being read right now.
 func (c *cache) invalidate(items []store.Item) {
@@ -293,8 +464,8 @@ func (c *cache) invalidate(items []store.Item) {
 	}
 }
 
-// evict drops the least recently used chunks while the cache holds more than MaxItems.
-// The caller holds c.mu.
+// evict drops the least recently used chunks while the cache holds more than MaxItems,
+// down to nine tenths of it. The caller holds c.mu.
 func (c *cache) evict() {
 	if c.size <= c.cfg.MaxItems {
 		return

@@ -264,7 +264,7 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 		inScope[n] = true
 	}
 	// The cache's slices are read in place (a merged copy of a month of a fleet's
-	// observations cost more than the report): the engine keeps the networks in scope and
+	// observations costs more than the report): the engine keeps the networks in scope and
 	// ignores the heartbeats of others; Comply ignores what is out of the order's scope.
 	obs, err := s.cache.chunkedObs(ctx, o.Domains, from, to)
 	if err != nil {

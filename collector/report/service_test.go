@@ -76,38 +76,6 @@ func TestService(t *testing.T) {
 			t.Errorf("probe xl-1: %v %+v", err, tls)
 		}
 	})
-	t.Run("cache", func(t *testing.T) {
-		q := report.Query{Domain: "example.org", Network: "XL Axiata", From: start, To: end}
-		src.reads()
-		if _, err := svc.Timelines(ctx(t), q); err != nil {
-			t.Fatal(err)
-		}
-		if r := src.reads(); len(r) != 1 || !r[0].From.Equal(start) || !r[0].To.Equal(end) {
-			t.Errorf("first read: %+v, want one read of the whole range", r)
-		}
-		if _, err := svc.Timelines(ctx(t), q); err != nil {
-			t.Fatal(err)
-		}
-		if r := src.reads(); len(r) != 0 {
-			t.Errorf("second read: %+v, want none (cached)", r)
-		}
-		// A late measurement stored through Watch invalidates its day only.
-		late := measure("example.org", time.Date(2017, 7, 16, 12, 30, 0, 0, time.UTC), "accessible", "")
-		if err := svc.Watch(st).Write(ctx(t), []store.Item{{M: late, Probe: probes[2]}}); err != nil {
-			t.Fatal(err)
-		}
-		tls, err := svc.Timelines(ctx(t), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		day := time.Date(2017, 7, 16, 0, 0, 0, 0, time.UTC)
-		if r := src.reads(); len(r) != 1 || !r[0].From.Equal(day) || !r[0].To.Equal(day.Add(24*time.Hour)) {
-			t.Errorf("after a late write: %+v, want one read of 16 July", r)
-		}
-		if tls[0].Measurements != 1 {
-			t.Errorf("%d measurements after a late write, want 1", tls[0].Measurements)
-		}
-	})
 	t.Run("warm", func(t *testing.T) {
 		src := &counting{Source: st}
 		svc := newService(t, src, "", end)
