@@ -95,9 +95,17 @@ func (m *Measurement) Validate(now time.Time) error {
 
 // observations checks o at the validator's current path ("" or "control").
 func (v *validator) observations(o *Observations) {
-	v.list("dns", len(o.DNS))
-	for i := range o.DNS {
-		q := &o.DNS[i]
+	v.dnsQueries(o.DNS)
+	v.tcpConnects(o.TCP)
+	v.tlsHandshakes(o.TLS)
+	v.httpRequests(o.HTTP)
+}
+
+// dnsQueries checks the "dns" list.
+func (v *validator) dnsQueries(list []DNSQuery) {
+	v.list("dns", len(list))
+	for i := range list {
+		q := &list[i]
 		at := v.at("dns", i)
 		v.ident("resolver", q.Resolver, true)
 		v.enum("transport", q.Transport, true, TransportUDP, TransportTCP, TransportDoT, TransportDoH)
@@ -124,9 +132,13 @@ func (v *validator) observations(o *Observations) {
 		}
 		v.back(at)
 	}
-	v.list("tcp", len(o.TCP))
-	for i := range o.TCP {
-		c := &o.TCP[i]
+}
+
+// tcpConnects checks the "tcp" list.
+func (v *validator) tcpConnects(list []TCPConnect) {
+	v.list("tcp", len(list))
+	for i := range list {
+		c := &list[i]
 		at := v.at("tcp", i)
 		v.ip("ip", c.IP)
 		v.port("port", c.Port)
@@ -135,9 +147,13 @@ func (v *validator) observations(o *Observations) {
 		v.number("time_ms", c.TimeMS)
 		v.back(at)
 	}
-	v.list("tls", len(o.TLS))
-	for i := range o.TLS {
-		h := &o.TLS[i]
+}
+
+// tlsHandshakes checks the "tls" list.
+func (v *validator) tlsHandshakes(list []TLSHandshake) {
+	v.list("tls", len(list))
+	for i := range list {
+		h := &list[i]
 		at := v.at("tls", i)
 		v.ip("ip", h.IP)
 		v.port("port", h.Port)
@@ -164,9 +180,13 @@ func (v *validator) observations(o *Observations) {
 		}
 		v.back(at)
 	}
-	v.list("http", len(o.HTTP))
-	for i := range o.HTTP {
-		h := &o.HTTP[i]
+}
+
+// httpRequests checks the "http" list.
+func (v *validator) httpRequests(list []HTTPRequest) {
+	v.list("http", len(list))
+	for i := range list {
+		h := &list[i]
 		at := v.at("http", i)
 		v.ident("url", h.URL, true)
 		v.ident("method", h.Method, true)
