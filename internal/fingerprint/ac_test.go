@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"encoding/csv"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -71,9 +72,9 @@ func TestAutomatonRandom(t *testing.T) {
 }
 
 // TestMatchHTTPBodyNaive checks the indexed body matching against trying every
-// fingerprint one by one, over bodies made of OONI's own patterns.
+// fingerprint one by one, over bodies made of the set's own patterns.
 func TestMatchHTTPBodyNaive(t *testing.T) {
-	fps := loadOONI(t, "fingerprints_http.csv")
+	fps := append(mustLoad(t, fixtureHTTP), synthetic(t, 0, 400)...)
 	s := NewSet(fps)
 	r := rand.New(rand.NewPCG(3, 4))
 	for round := range 50 {
@@ -125,8 +126,63 @@ func page(n int) []byte {
 	return []byte(b.String()[:n])
 }
 
+// synthetic returns nDNS DNS and nHTTP HTTP fingerprints in the mix of OONI's files
+// (HTTP: about three quarters body strings, a quarter Location prefixes and substrings,
+// a few body regexps and other headers), read through Load. Their patterns are made of
+// random words, so the matcher sees a set of OONI's size and shape that matches no
+// ordinary page.
+func synthetic(t testing.TB, nDNS, nHTTP int) []Fingerprint {
+	t.Helper()
+	r := rand.New(rand.NewPCG(5, 6))
+	word := func() string {
+		b := make([]byte, 5+r.IntN(5))
+		for i := range b {
+			b[i] = byte('a' + r.IntN(26))
+		}
+		return string(b)
+	}
+	var buf strings.Builder
+	w := csv.NewWriter(&buf)
+	row := func(name, loc, typ, pattern string) {
+		w.Write([]string{name, "isp", "", loc, typ, pattern, "5", "", "synthetic", "", ""})
+	}
+	w.Write(columns)
+	for i := range nDNS {
+		row(fmt.Sprintf("syn.dns_%d", i), "dns", "full", fmt.Sprintf("198.18.%d.%d", i/256, i%256))
+	}
+	for i := range nHTTP {
+		name := fmt.Sprintf("syn.http_%d", i)
+		switch k := i % 100; {
+		case k < 38:
+			row(name, "body", "contains", fmt.Sprintf("<title>%s %s</title>", word(), word()))
+		case k < 75:
+			row(name, "body", "contains", fmt.Sprintf("<p>%s %s %s %s.</p>", word(), word(), word(), word()))
+		case k < 91:
+			row(name, "header.location", "prefix", fmt.Sprintf("http://%s.%s.example/%s", word(), word(), word()))
+		case k < 98:
+			row(name, "header.location", "contains", word()+"."+word()+".example")
+		case k < 99:
+			row(name, "body", "regexp", fmt.Sprintf("<h1>%s .* %s</h1>", word(), word()))
+		default:
+			row(name, "header.server", "full", "BlockBox "+word())
+		}
+	}
+	w.Flush()
+	fps, err := Load(strings.NewReader(buf.String()), "synthetic.csv")
+	if err != nil || len(fps) != nDNS+nHTTP {
+		t.Fatalf("synthetic fingerprints: %d, %v", len(fps), err)
+	}
+	return fps
+}
+
+// ooniSized is the builtin file, the OONI-format fixtures and synthetic fingerprints as
+// many as OONI's files hold (226 DNS, 1,729 HTTP): the set an operator runs with.
+func ooniSized(t testing.TB) [][]Fingerprint {
+	return [][]Fingerprint{Builtin(), mustLoad(t, fixtureDNS), mustLoad(t, fixtureHTTP), synthetic(t, 226, 1729)}
+}
+
 func BenchmarkMatchHTTP(b *testing.B) {
-	s := fullSet(b)
+	s := NewSet(ooniSized(b)...)
 	h := http.Header{"Server": {"nginx"}, "Location": {"https://www.example.org/"}, "Content-Type": {"text/html"}}
 	for _, size := range []int{64 << 10, 512 << 10} {
 		body := page(size)
@@ -142,7 +198,7 @@ func BenchmarkMatchHTTP(b *testing.B) {
 }
 
 func BenchmarkNewSet(b *testing.B) {
-	fps := [][]Fingerprint{Builtin(), loadOONI(b, "fingerprints_dns.csv"), loadOONI(b, "fingerprints_http.csv")}
+	fps := ooniSized(b)
 	for b.Loop() {
 		NewSet(fps...)
 	}

@@ -3,52 +3,115 @@ package fingerprint
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// ooniDir holds OONI's blocking-fingerprints beside the repository (never copied into it).
-const ooniDir = "../../../shared/data/ooni-fingerprints/"
+// The OONI-format fixtures are the project's own rows, written in the format of OONI's
+// blocking-fingerprints files (CRLF line endings, quoted fields over several lines) with
+// facts about Indonesian block pages; OONI's files themselves are never copied in.
+const (
+	fixtureDNS  = "testdata/ooni_dns.csv"
+	fixtureHTTP = "testdata/ooni_http.csv"
+)
 
-// loadOONI loads one of OONI's files; a missing file fails the test, it is always there.
-func loadOONI(t testing.TB, file string) []Fingerprint {
+// envSharedData names the folder of the reference data kept outside the repository
+// (shared/data beside a checkout). The checks that read it are optional: they are about
+// files the repository does not ship, so they skip when it is unset, also with CI=true.
+const envSharedData = "PANTAU_SHARED_DATA"
+
+// sharedData returns the path of rel under $PANTAU_SHARED_DATA, or skips t saying why.
+func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	fps, err := LoadFile(ooniDir + file)
-	if err != nil {
-		t.Fatalf("OONI fingerprints must be present beside the repo: %v", err)
+	dir := os.Getenv(envSharedData)
+	if dir == "" {
+		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
 	}
-	return fps
+	path := filepath.Join(dir, rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("optional check of the external file %s: %v", rel, err)
+	}
+	return path
 }
 
-func TestLoadOONI(t *testing.T) {
+func TestLoadOONIFormat(t *testing.T) {
 	tests := []struct {
 		file string
 		want int
 	}{
-		{"fingerprints_dns.csv", 226},
-		{"fingerprints_http.csv", 1729},
+		{fixtureDNS, 6},
+		{fixtureHTTP, 15},
 	}
 	for _, tc := range tests {
-		fps := loadOONI(t, tc.file)
+		fps := mustLoad(t, tc.file)
 		if len(fps) != tc.want {
 			t.Errorf("%s: %d fingerprints, want %d", tc.file, len(fps), tc.want)
 		}
 		for _, fp := range fps {
-			if fp.Name == "" || fp.Pattern == "" {
+			if fp.Name == "" || fp.Pattern == "" || fp.Source != "fixture" {
 				t.Errorf("%s: incomplete fingerprint %+v", tc.file, fp)
 			}
 		}
 	}
-	// A record with a quoted field over several lines keeps its newline (encoding/csv
-	// turns the file's \r\n inside quotes into \n).
-	http := loadOONI(t, "fingerprints_http.csv")
+	byName := map[string]Fingerprint{}
+	for _, fp := range append(mustLoad(t, fixtureDNS), mustLoad(t, fixtureHTTP)...) {
+		byName[fp.Name] = fp
+	}
+	tests2 := []struct{ name, pattern, why string }{
+		// encoding/csv turns the file's \r\n inside quotes into \n.
+		{"fx.xx_multi_line", "<title>Access Restricted</title>\n", "a quoted field over several lines keeps its newline"},
+		{"fx.xx_leading_space", " <title>Blocked by Policy</title>", "leading spaces are part of a body pattern"},
+		{"fx.id_uzone_replace", `window.location.replace("http://internetpositif.uzone.id/`, "doubled quotes in a quoted field are one quote"},
+		{"fx.id_dns_uzone_2", "36.86.63.185", "spaces around a DNS pattern are dropped"},
+		{"fx.id_dns_trustpositif", "TrustPositif.KOMINFO.go.id.", "a DNS name is kept as written"},
+	}
+	for _, tc := range tests2 {
+		if fp, ok := byName[tc.name]; !ok || fp.Pattern != tc.pattern {
+			t.Errorf("%s: pattern %q, want %q (%s)", tc.name, fp.Pattern, tc.pattern, tc.why)
+		}
+	}
+	if fp := byName["fx.xx_server"]; fp.header != "Server" || !slices.Equal(fp.Countries, []string{"XX", "YY"}) || fp.Scope != "nat" {
+		t.Errorf("fx.xx_server parsed as %+v", fp)
+	}
+	if fp := byName["fx.id_dns_trustpositif"]; fp.dnsKey != "trustpositif.kominfo.go.id" {
+		t.Errorf("fx.id_dns_trustpositif: DNS key %q, want the name in lower case without the dot", fp.dnsKey)
+	}
+	if fp := byName["fx.xx_dns_mapped"]; fp.dnsKey != "192.0.2.7" {
+		t.Errorf("fx.xx_dns_mapped: DNS key %q, want the IPv4 address", fp.dnsKey)
+	}
+}
+
+// TestLoadOONIFiles reads OONI's own current files (optional: see envSharedData): the
+// reader must take every record of both, multi-line and space-led patterns included.
+func TestLoadOONIFiles(t *testing.T) {
+	dnsPath := sharedData(t, "ooni-fingerprints/fingerprints_dns.csv")
+	httpPath := sharedData(t, "ooni-fingerprints/fingerprints_http.csv")
+	tests := []struct {
+		path string
+		want int
+	}{
+		{dnsPath, 226},
+		{httpPath, 1729},
+	}
+	for _, tc := range tests {
+		fps := mustLoad(t, tc.path)
+		if len(fps) != tc.want {
+			t.Errorf("%s: %d fingerprints, want %d", tc.path, len(fps), tc.want)
+		}
+		for _, fp := range fps {
+			if fp.Name == "" || fp.Pattern == "" {
+				t.Errorf("%s: incomplete fingerprint %+v", tc.path, fp)
+			}
+		}
+	}
+	http := mustLoad(t, httpPath)
 	i := slices.IndexFunc(http, func(fp Fingerprint) bool { return fp.Name == "cp.d_corp_multacom_satellite" })
 	if i < 0 || http[i].Pattern != "<title>Page Restricted</title>\n" {
 		t.Errorf("multi-line pattern of cp.d_corp_multacom_satellite not loaded")
 	}
-	// Leading spaces are part of a pattern.
 	i = slices.IndexFunc(http, func(fp Fingerprint) bool { return fp.Name == "ooni.ca_0" })
 	if i < 0 || !strings.HasPrefix(http[i].Pattern, " <title>") {
 		t.Errorf("leading space of ooni.ca_0's pattern lost")
@@ -143,14 +206,55 @@ func TestBuiltin(t *testing.T) {
 	if fp := have[key{"dns", "full", "36.86.63.185"}]; fp.Name != "pantau.id_dns_telkom_uzone" || fp.Scope != "isp" || fp.Confidence != 10 {
 		t.Errorf("36.86.63.185 row = %+v", fp)
 	}
-	// Every Indonesian DNS fact of the reference subset is covered.
-	ref, err := LoadFile("../../../shared/data/indonesia-blockpages/id_fingerprints_dns.csv")
-	if err != nil {
-		t.Fatalf("reference data must be present beside the repo: %v", err)
+	// Every DNS fact of OONI's Indonesian fingerprints is covered.
+	for _, p := range referenceDNS {
+		if _, ok := have[key{"dns", "full", p}]; !ok {
+			t.Errorf("builtin file lacks the DNS fact %s", p)
+		}
 	}
+}
+
+// referenceDNS are the DNS answers (addresses and CNAME targets) of the Indonesian rows of
+// OONI's blocking-fingerprints (commit 171641e), restated as facts, normalised and sorted.
+var referenceDNS = []string{
+	"10.10.30.76", "101.255.0.226", "101.255.1.226", "103.10.120.3", "103.108.159.238", "103.126.10.252",
+	"103.14.16.18", "103.142.60.250", "103.154.123.132", "103.170.115.114", "103.189.63.245", "103.19.56.2",
+	"103.195.19.54", "103.47.132.195", "103.70.68.68", "103.83.96.242", "103.88.170.170", "103.94.168.168",
+	"110.50.83.31", "112.215.37.181", "113.197.108.236", "114.121.254.4", "114.129.22.33", "114.129.23.9",
+	"114.4.66.127", "114.6.128.8", "115.178.182.58", "116.206.10.31", "118.97.116.27", "118.98.96.151",
+	"119.18.152.218", "139.255.196.196", "150.107.140.200", "150.107.151.151", "158.140.186.3", "180.131.146.7",
+	"180.214.232.61", "202.137.1.74", "202.152.4.67", "202.162.209.133", "202.165.36.253", "202.169.44.80",
+	"202.3.218.137", "202.3.219.209", "202.50.202.50", "202.52.141.98", "202.56.160.131", "202.56.160.132",
+	"202.57.25.3", "202.62.29.1", "202.62.8.232", "202.62.8.233", "202.65.113.54", "202.73.99.3",
+	"202.89.117.64", "203.119.13.75", "203.119.13.76", "203.160.56.38", "203.99.130.131", "210.210.178.70",
+	"220.247.168.195", "27.123.220.197", "27.54.116.70", "36.86.63.182", "36.86.63.185", "43.225.64.187",
+	"49.128.177.13", "58.147.184.141", "58.147.185.131", "75.2.41.216", "99.83.188.13", "block.centrin.net.id",
+	"blockpage.xl.co.id", "dnssehat.telkomuniversity.ac.id", "filter.melsa.net.id", "internet-positif.org",
+	"internetpositif.mncplaymedia.com", "internetpositif3.firstmedia.com", "internetsehat.smartfren.com",
+	"internetsehataman.cbn.net.id", "mypage.blocked.bltsel", "netsafe.indosatm2.com", "restricted.tri.co.id",
+	"trustpositif.iforte.net.id", "trustpositif.kominfo.go.id", "xblock.gmedia.net.id",
+}
+
+// TestBuiltinCoversReference checks the builtin file against the reference subset itself
+// (optional: see envSharedData): every Indonesian DNS row of OONI's file is covered, and
+// referenceDNS restates that file's facts.
+func TestBuiltinCoversReference(t *testing.T) {
+	ref := mustLoad(t, sharedData(t, "indonesia-blockpages/id_fingerprints_dns.csv"))
+	have := map[string]bool{}
+	for _, fp := range Builtin() {
+		if fp.Location == LocDNS {
+			have[fp.dnsKey] = true
+		}
+	}
+	var keys []string
 	for _, fp := range ref {
-		if _, ok := have[key{"dns", "full", fp.Pattern}]; !ok {
+		if !have[fp.dnsKey] {
 			t.Errorf("builtin file lacks the DNS fact %s (%s)", fp.Pattern, fp.Name)
 		}
+		keys = append(keys, fp.dnsKey)
+	}
+	slices.Sort(keys)
+	if keys = slices.Compact(keys); !slices.Equal(keys, referenceDNS) {
+		t.Errorf("the reference file's DNS facts changed:\n got %q\nwant %q", keys, referenceDNS)
 	}
 }

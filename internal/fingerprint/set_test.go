@@ -11,10 +11,11 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// fullSet is the builtin file plus OONI's two files, as an operator would configure it.
+// fullSet is the builtin file plus two files in OONI's format, as an operator would
+// configure it.
 func fullSet(t testing.TB) *Set {
 	t.Helper()
-	return NewSet(Builtin(), loadOONI(t, "fingerprints_dns.csv"), loadOONI(t, "fingerprints_http.csv"))
+	return NewSet(Builtin(), mustLoad(t, fixtureDNS), mustLoad(t, fixtureHTTP))
 }
 
 // summary renders matches as "name@where" for comparison.
@@ -43,8 +44,8 @@ func TestMatchDNS(t *testing.T) {
 				{Name: "reddit.com.", Type: "A", Data: "36.86.63.185"}}},
 			want: []string{
 				"pantau.id_dns_telkom_uzone@dns udp://10.0.0.1:53 A answer 36.86.63.185",
-				"ooni.id_43@dns udp://10.0.0.1:53 A answer 36.86.63.185",
-				"ooni.id_dns_100@dns udp://10.0.0.1:53 A answer 36.86.63.185",
+				"fx.id_dns_uzone@dns udp://10.0.0.1:53 A answer 36.86.63.185",
+				"fx.id_dns_uzone_2@dns udp://10.0.0.1:53 A answer 36.86.63.185",
 			},
 		},
 		{
@@ -55,9 +56,9 @@ func TestMatchDNS(t *testing.T) {
 				{Name: "trustpositif.kominfo.go.id.", Type: "A", Data: "27.54.116.70"}}},
 			want: []string{
 				"pantau.id_dns_kominfo_trustpositif_cname@dns udp://10.0.0.1:53 A answer TrustPositif.Kominfo.go.id.",
-				"ooni.id_95@dns udp://10.0.0.1:53 A answer TrustPositif.Kominfo.go.id.",
+				"fx.id_dns_trustpositif@dns udp://10.0.0.1:53 A answer TrustPositif.Kominfo.go.id.",
 				"pantau.id_dns_kominfo_trustpositif_ip@dns udp://10.0.0.1:53 A answer 27.54.116.70",
-				"ooni.id_dns_113@dns udp://10.0.0.1:53 A answer 27.54.116.70",
+				"fx.id_dns_trustpositif_ip@dns udp://10.0.0.1:53 A answer 27.54.116.70",
 			},
 		},
 		{
@@ -70,8 +71,15 @@ func TestMatchDNS(t *testing.T) {
 					{Rcode: "NOERROR", Answers: []measurement.DNSAnswer{{Type: "A", Data: "103.88.170.170"}}}}},
 			want: []string{
 				"pantau.id_dns_govt_103_88_170_170@dns udp://10.0.0.1:53 A late[2] answer 103.88.170.170",
-				"ooni.id_dns_110@dns udp://10.0.0.1:53 A late[2] answer 103.88.170.170",
+				"fx.id_dns_govt@dns udp://10.0.0.1:53 A late[2] answer 103.88.170.170",
 			},
+		},
+		{
+			name: "IPv4-mapped pattern, plain answer",
+			set:  s,
+			q: measurement.DNSQuery{Resolver: "udp://10.0.0.1:53", QType: "A", Answers: []measurement.DNSAnswer{
+				{Type: "A", Data: "192.0.2.7"}}},
+			want: []string{"fx.xx_dns_mapped@dns udp://10.0.0.1:53 A answer 192.0.2.7"},
 		},
 		{
 			name: "other record types and clean answers do not match",
@@ -121,13 +129,13 @@ func TestMatchHTTP(t *testing.T) {
 			header: http.Header{"Location": {"http://lamanlabuh.aduankonten.id/"}},
 			want: []string{
 				`pantau.id_loc_kominfo_lamanlabuh@http[0] header.location "http://lamanlabuh.aduankonten.id/"`,
-				`ooni.id_lamanlabuh_kominfo@http[0] header.location "http://lamanlabuh.aduankonten.id/"`,
+				`fx.id_lamanlabuh@http[0] header.location "http://lamanlabuh.aduankonten.id/"`,
 			},
 		},
 		{
 			name: "body string",
 			body: "<html><body>Laporkan ke aduankonten@kominfo.go.id</body></html>",
-			want: []string{"pantau.id_body_kominfo_aduankonten@http[0] body", "ooni.id_kominfo@http[0] body"},
+			want: []string{"pantau.id_body_kominfo_aduankonten@http[0] body", "fx.id_kominfo_mail@http[0] body"},
 		},
 		{
 			name:  "title",
@@ -136,8 +144,8 @@ func TestMatchHTTP(t *testing.T) {
 		},
 		{
 			name:   "header.server prefix, any header spelling",
-			header: http.Header{"Server": {"Protected by WireFilter 8000 (x86)"}},
-			want:   []string{`ooni.ae_0@http[0] header.server "Protected by WireFilter 8000 (x86)"`},
+			header: http.Header{"Server": {"Protected by BlockWall 8000 (x86)"}},
+			want:   []string{`fx.xx_server@http[0] header.server "Protected by BlockWall 8000 (x86)"`},
 		},
 		{
 			name:   "several locations in one reply, in set order",
@@ -149,13 +157,29 @@ func TestMatchHTTP(t *testing.T) {
 				`pantau.id_title_internet_positif@http[0] title "Internet Positif"`,
 				"pantau.id_body_internet_positif_title@http[0] body",
 				"pantau.id_body_telkom_uzone@http[0] body",
-				"ooni.id_1@http[0] header.location \"http://internetpositif.uzone.id/?u=x\"",
-				"ooni.id_5@http[0] body",
-				"cl.nat_id_trustpositif_forward@http[0] header.location \"http://internetpositif.uzone.id/?u=x\"",
-				"cl.nat_id_trustpositif_forward_2@http[0] body",
-				"cp.c_isp_id_govt_trustpositive_1@http[0] body",
-				"ooni.id_positif_0@http[0] body",
+				"fx.id_uzone_loc@http[0] header.location \"http://internetpositif.uzone.id/?u=x\"",
+				"fx.id_uzone_body@http[0] body",
+				"fx.id_uzone_loc_contains@http[0] header.location \"http://internetpositif.uzone.id/?u=x\"",
+				"fx.id_uzone_replace@http[0] body",
+				"fx.id_positif_title@http[0] body",
 			},
+		},
+		{
+			name:   "full header value, several headers",
+			header: http.Header{"Via": {"1.1 filter.example (BlockWall)"}, "Location": {"http://block.example.net/", "http://block.example.net/x"}},
+			want: []string{
+				`fx.xx_via@http[0] header.via "1.1 filter.example (BlockWall)"`,
+				`fx.xx_location_full@http[0] header.location "http://block.example.net/"`,
+			},
+		},
+		{
+			name: "pattern ending in a line break, pattern led by a space",
+			body: "<html><head><title>Access Restricted</title>\n</head><body> <title>Blocked by Policy</title></body></html>",
+			want: []string{"fx.xx_multi_line@http[0] body", "fx.xx_leading_space@http[0] body"},
+		},
+		{
+			name: "pattern without its line break or its space",
+			body: "<title>Access Restricted</title></head><title>Blocked by Policy</title>",
 		},
 		{
 			name:   "matching is case-sensitive",
@@ -243,17 +267,17 @@ func TestRequiredLiterals(t *testing.T) {
 }
 
 func TestMatchHTTPRegexp(t *testing.T) {
-	s := NewSet(loadOONI(t, "fingerprints_http.csv"))
+	s := NewSet(mustLoad(t, fixtureHTTP))
 	tests := []struct {
 		body string
 		want []string
 	}{
-		{body: "<p>URL http://x/ blocked by Spider Gate</p>", want: []string{"cp.a_prod_drweb_3@body"}},
-		{body: "<p>URL http://x/ blocked by Spider</p>"},
-		{body: "caf\uFFFD and cr\uFFFDme", want: []string{"cp.fp_x_\uFFFD\x1a@body"}},
-		{body: "caf\xe9 and cr\xe8me", want: []string{"cp.fp_x_\uFFFD\x1a@body"}}, // Latin-1 bytes are not UTF-8
+		{body: "<p>Request http://x/ denied by FilterGate</p>", want: []string{"fx.xx_gate_re@body"}},
+		{body: "<p>Request http://x/ denied by Filter</p>"},
+		{body: "caf\uFFFD and cr\uFFFDme", want: []string{"fx.fp_replacement_re@body"}},
+		{body: "caf\xe9 and cr\xe8me", want: []string{"fx.fp_replacement_re@body"}}, // Latin-1 bytes are not UTF-8
 		{body: "café and crème"},
-		{body: "<meta name=\"twitter:card\" content=\"summary\">", want: []string{"cp.fp_r_fp_6@body"}},
+		{body: "<meta name=\"twitter:card\" content=\"summary\">", want: []string{"fx.fp_twitter_re@body"}},
 		{body: "<meta name=\"description\">\n<meta property=\"twitter:card\">"}, // . does not match \n
 	}
 	for _, tc := range tests {

@@ -5,13 +5,35 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// testLists holds the Citizen Lab test lists beside the repository (never copied into it).
-const testLists = "../../../shared/data/citizenlab-test-lists/"
+// citizenLab is a list in the format of Citizen Lab's test lists, written for these tests
+// (the lists themselves are CC BY-NC-SA and stay outside the repository): 20 rows, five
+// NEWS, two HUMR and four GRP, among them the Telegram names of Citizen Lab's global list.
+const citizenLab = "testdata/citizenlab.csv"
+
+// envSharedData names the folder of the reference data kept outside the repository
+// (shared/data beside a checkout). The checks that read it are optional: they are about
+// files the repository does not ship, so they skip when it is unset, also with CI=true.
+const envSharedData = "PANTAU_SHARED_DATA"
+
+// sharedData returns the path of rel under $PANTAU_SHARED_DATA, or skips t saying why.
+func sharedData(t *testing.T, rel string) string {
+	t.Helper()
+	dir := os.Getenv(envSharedData)
+	if dir == "" {
+		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
+	}
+	path := filepath.Join(dir, rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("optional check of the external file %s: %v", rel, err)
+	}
+	return path
+}
 
 // countCategory counts the rows of a test list with one of the category codes, read
 // independently of Read with encoding/csv.
@@ -19,7 +41,7 @@ func countCategory(t *testing.T, path string, codes ...string) int {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("Citizen Lab lists must be present beside the repo: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()
@@ -35,41 +57,87 @@ func countCategory(t *testing.T, path string, codes ...string) int {
 	return n
 }
 
-func TestReadFileTestLists(t *testing.T) {
-	tests := []struct {
-		file       string
-		categories []string
-		want       int
-	}{
-		{file: "id.csv", want: 723},
-		{file: "global.csv", want: 1722},
-		{file: "id.csv", categories: []string{"NEWS"}, want: countCategory(t, testLists+"id.csv", "NEWS")},
-		{file: "id.csv", categories: []string{"news", "HUMR"}, want: countCategory(t, testLists+"id.csv", "NEWS", "HUMR")},
-		{file: "global.csv", categories: []string{"GRP"}, want: countCategory(t, testLists+"global.csv", "GRP")},
-		{file: "id.csv", categories: []string{"NO-SUCH-CODE"}, want: 0},
-	}
+// checkTestList reads path whole and by categories (matched in any case), comparing the
+// number of targets with want or, when want is -1, with the independent count.
+func checkTestList(t *testing.T, path string, tests []testListCase) {
+	t.Helper()
 	for _, tc := range tests {
-		ts, err := ReadFile(testLists+tc.file, tc.categories)
-		if err != nil {
-			t.Fatalf("%s %v: %v", tc.file, tc.categories, err)
+		want := tc.want
+		if want < 0 {
+			want = countCategory(t, path, tc.codes...)
 		}
-		if len(ts) != tc.want {
-			t.Errorf("%s %v: %d targets, want %d", tc.file, tc.categories, len(ts), tc.want)
+		ts, err := ReadFile(path, tc.categories)
+		if err != nil {
+			t.Fatalf("%s %v: %v", path, tc.categories, err)
+		}
+		if len(ts) != want {
+			t.Errorf("%s %v: %d targets, want %d", path, tc.categories, len(ts), want)
 		}
 		for _, x := range ts {
 			if x.Category == "" || len(tc.categories) > 0 && !slices.ContainsFunc(tc.categories, func(c string) bool { return strings.EqualFold(c, x.Category) }) {
-				t.Errorf("%s %v: %s has category %q", tc.file, tc.categories, x, x.Category)
+				t.Errorf("%s %v: %s has category %q", path, tc.categories, x, x.Category)
 				break
 			}
 		}
 	}
-	if tc := countCategory(t, testLists+"id.csv", "NEWS"); tc < 100 {
-		t.Errorf("id.csv has only %d NEWS rows: the independent count is broken", tc)
-	}
-	ts, err := ReadFile(testLists+"global.csv", []string{"GRP"})
+}
+
+// checkTelegram checks that the GRP rows of path hold https://telegram.org/.
+func checkTelegram(t *testing.T, path string) {
+	t.Helper()
+	ts, err := ReadFile(path, []string{"GRP"})
 	if err != nil || !slices.ContainsFunc(ts, func(x Target) bool { return x.String() == "https://telegram.org/" }) {
-		t.Errorf("global.csv GRP lacks https://telegram.org/ (err %v)", err)
+		t.Errorf("%s: GRP lacks https://telegram.org/ (err %v)", path, err)
 	}
+}
+
+// testListCase is one read of a test list: categories given to ReadFile, and want
+// targets (-1: as many as the rows with one of codes).
+type testListCase struct {
+	categories []string
+	codes      []string
+	want       int
+}
+
+func TestReadFileTestList(t *testing.T) {
+	checkTestList(t, citizenLab, []testListCase{
+		{want: 20},
+		{categories: []string{"NEWS"}, want: 5},
+		{categories: []string{"news", "HUMR"}, want: 7},
+		{categories: []string{"GRP"}, want: 4},
+		{categories: []string{"grp"}, codes: []string{"GRP"}, want: -1},
+		{categories: []string{"NO-SUCH-CODE"}, want: 0},
+	})
+	checkTelegram(t, citizenLab)
+	if n := countCategory(t, citizenLab, "NEWS", "HUMR"); n != 7 {
+		t.Errorf("%s has %d NEWS and HUMR rows, want 7: the independent count is broken", citizenLab, n)
+	}
+	ts, err := ReadFile(citizenLab, []string{"LGBT", "GMB"})
+	want := []string{"https://casino.example.com/ GMB", "http://lgbt.example.org/ LGBT"}
+	if err != nil || !slices.Equal(strs(ts), want) {
+		t.Errorf("LGBT, GMB: %q, %v; want %q (notes quoted, with commas and line breaks)", strs(ts), err, want)
+	}
+}
+
+// TestReadFileCitizenLabLists reads Citizen Lab's own current lists (optional: see
+// envSharedData).
+func TestReadFileCitizenLabLists(t *testing.T) {
+	id := sharedData(t, "citizenlab-test-lists/id.csv")
+	global := sharedData(t, "citizenlab-test-lists/global.csv")
+	checkTestList(t, id, []testListCase{
+		{want: 723},
+		{categories: []string{"NEWS"}, codes: []string{"NEWS"}, want: -1},
+		{categories: []string{"news", "HUMR"}, codes: []string{"NEWS", "HUMR"}, want: -1},
+		{categories: []string{"NO-SUCH-CODE"}, want: 0},
+	})
+	if n := countCategory(t, id, "NEWS"); n < 100 {
+		t.Errorf("id.csv has only %d NEWS rows: the independent count is broken", n)
+	}
+	checkTestList(t, global, []testListCase{
+		{want: 1722},
+		{categories: []string{"GRP"}, codes: []string{"GRP"}, want: -1},
+	})
+	checkTelegram(t, global)
 }
 
 func TestReadFilePlain(t *testing.T) {
