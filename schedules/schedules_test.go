@@ -84,11 +84,11 @@ func TestBuiltin(t *testing.T) {
 		t.Fatalf("schedules = %q, want %q", names, want)
 	}
 
-	// The Telegram schedule measures the 11 names of the press reports (shared data),
-	// in their order, then the five data centres.
+	// The Telegram schedule measures the 11 names of the press reports, in their order,
+	// then the five data centres.
 	tg := set.Get("id-telegram-web-2017")
 	var wantTG []string
-	for _, n := range readLines(t, "../../shared/data/kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt") {
+	for _, n := range telegram2017 {
 		wantTG = append(wantTG, "https://"+n+"/")
 	}
 	for _, ip := range []string{"149.154.175.50", "149.154.167.51", "149.154.175.100", "149.154.167.91", "91.108.56.130"} {
@@ -118,6 +118,22 @@ func TestBuiltin(t *testing.T) {
 	wantSkipped := []string{"citizenlab-id.yaml:12: lists[0]: " + cl + ": not found; optional, skipped"}
 	if len(cz.Targets) != 0 || !slices.Equal(cz.Skipped, wantSkipped) {
 		t.Errorf("citizenlab-id: %d targets, skipped %q, want %q", len(cz.Targets), cz.Skipped, wantSkipped)
+	}
+}
+
+// telegram2017 are the 11 Telegram names Kominfo had blocked from 14 July 2017, in the
+// order of the press reports (Liputan6 and detikINET, 14 July 2017, quoting the ministry's
+// letter to the ISPs; Siaran Pers No. 84/HM/KOMINFO/07/2017).
+var telegram2017 = []string{"t.me", "telegram.me", "telegram.org", "core.telegram.org", "desktop.telegram.org",
+	"macos.telegram.org", "web.telegram.org", "venus.web.telegram.org", "pluto.web.telegram.org",
+	"flora.web.telegram.org", "flora-1.web.telegram.org"}
+
+// TestTelegramNamesShared checks telegram2017 against the reference data set's list of
+// the names (optional: see envSharedData).
+func TestTelegramNamesShared(t *testing.T) {
+	got := readLines(t, sharedData(t, "kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt"))
+	if !slices.Equal(got, telegram2017) {
+		t.Errorf("reference list = %q\nwant %q", got, telegram2017)
 	}
 }
 
