@@ -30,6 +30,7 @@ test: vet unit testbed smoke
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	scripts/check-self-contained
 
 # Unit and integration tests; the integration tests talk to a real, throwaway InfluxDB,
 # and the dashboard's tests drive a real headless Chromium (installed when missing).

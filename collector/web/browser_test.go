@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,25 +18,15 @@ import (
 // chromiumPath is where Debian's chromium package puts the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// needChromium returns the browser's path. When it is missing, it installs the Debian
-// package as root, fails in CI (CI=true) and skips elsewhere, saying why.
+// needChromium returns the browser's path. When it is missing, it fails in CI (CI=true)
+// and skips elsewhere, saying why; tests never install it: `make test` does, through
+// scripts/apt-need.
 func needChromium(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err == nil {
 		return chromiumPath
 	}
-	if _, err := exec.LookPath("apt-get"); err == nil && os.Geteuid() == 0 {
-		t.Logf("%s missing: installing the Debian package chromium", chromiumPath)
-		for _, args := range [][]string{{"update", "-q"}, {"install", "-y", "-q", "--no-install-recommends", "chromium"}} {
-			cmd := exec.Command("apt-get", args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
-			}
-		}
-		return chromiumPath
-	}
-	msg := chromiumPath + " missing: install the Debian package chromium (apt-get install chromium) for the dashboard's browser tests"
+	msg := chromiumPath + " missing: the dashboard's browser tests need Debian's chromium package (make test installs it through scripts/apt-need)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
