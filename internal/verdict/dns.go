@@ -138,34 +138,88 @@ func (a *analysis) drivingQueries() (drive, extra []measurement.DNSQuery, label 
 	return drive, extra, "the ISP's resolver"
 }
 
-// dns judges the probe's DNS answers (rule 1 and the DNS half of rules 2, 7 and 8).
+// dnsCase is what the DNS step compares: the driving queries and the others, how to call
+// the driving resolver (label in reasons, who in evidence), the probe's side and the
+// control's (nil when the control made no DNS queries), and the addresses a valid
+// certificate proves (set once there is a control to compare with).
+type dnsCase struct {
+	drive, extra []measurement.DNSQuery
+	label, who   string
+	p            dnsSide
+	c            *dnsSide
+	proven       map[string]bool
+}
+
+// confirmed reports whether the probe's answer ip is the site's: among the control's
+// addresses, in one of their ASNs, or proven by a valid certificate.
+func (d *dnsCase) confirmed(ip string) bool {
+	return slices.Contains(d.c.addrs, ip) || d.c.asns[d.p.asnOf[ip]] || d.proven[ip]
+}
+
+// dns judges the probe's DNS answers (rule 1 and the DNS half of rules 2, 7 and 8), in
+// the order of docs/verdicts.md: the outcomes certain on their own, then the comparison
+// with the control.
 func (a *analysis) dns() dnsResult {
 	if a.ipTarget {
 		return dnsResult{}
 	}
+	d, ok := a.dnsCase()
+	if !ok {
+		return dnsResult{}
+	}
+	if r, ok := a.dnsCertain(d); ok {
+		return r
+	}
+	if a.ctl == nil {
+		a.noteDNSWithoutControl(d)
+		return dnsResult{}
+	}
+	if d.c == nil {
+		a.note("the control made no DNS queries")
+		return dnsResult{}
+	}
+	d.proven = a.provenIPs()
+	if r, ok := a.injection(d.drive, d.c, d.confirmed); ok {
+		return a.dnsBlocked(d, r, false, false)
+	}
+	if len(d.p.addrs) == 0 {
+		return a.dnsProbeResolvedNothing(d)
+	}
+	if len(d.c.addrs) == 0 {
+		return a.dnsControlResolvedNothing(d)
+	}
+	return a.dnsCompare(d)
+}
+
+// dnsCase gathers what the DNS step compares; false (noted) when no query was recorded.
+func (a *analysis) dnsCase() (*dnsCase, bool) {
 	drive, extra, label := a.drivingQueries()
 	if len(drive) == 0 {
 		a.note("no DNS queries recorded")
-		return dnsResult{}
+		return nil, false
 	}
-	who := "system resolver"
+	d := &dnsCase{drive: drive, extra: extra, label: label, who: "system resolver", p: summarize(drive)}
 	if label != "the ISP's resolver" {
-		who = "resolver"
+		d.who = "resolver"
 	}
-	p := summarize(drive)
-	var c *dnsSide
 	if a.ctl != nil && len(a.ctl.DNS) > 0 {
-		s := summarize(a.ctl.DNS)
-		c = &s
+		c := summarize(a.ctl.DNS)
+		d.c = &c
 	}
-	blocked := func(reason string, certain, soft bool) dnsResult {
-		a.noteExtraResolvers(extra, c, false)
-		return dnsResult{outcome: dnsBlocked, reason: upper(reason), certain: certain, soft: soft}
-	}
+	return d, true
+}
 
-	// Certain on its own: a block-page fingerprint, or a reserved address that the
-	// control did not also get (then it is a lab or an intranet).
-	if fps := a.dnsFingerprints(drive); len(fps) > 0 {
+// dnsBlocked is a blocked outcome, after noting what the extra resolvers said.
+func (a *analysis) dnsBlocked(d *dnsCase, reason string, certain, soft bool) dnsResult {
+	a.noteExtraResolvers(d.extra, d.c, false)
+	return dnsResult{outcome: dnsBlocked, reason: upper(reason), certain: certain, soft: soft}
+}
+
+// dnsCertain decides the outcomes certain on their own (rule 1, items 1 and 2): a
+// block-page fingerprint, or a reserved address that the control did not also get (then
+// it is a lab or an intranet).
+func (a *analysis) dnsCertain(d *dnsCase) (dnsResult, bool) {
+	if fps := a.dnsFingerprints(d.drive); len(fps) > 0 {
 		for _, fp := range fps {
 			a.noteFingerprint(fp)
 		}
@@ -173,76 +227,79 @@ func (a *analysis) dns() dnsResult {
 		if addr == "" {
 			addr = "fingerprint " + fps[0].Name
 		}
-		return blocked(fmt.Sprintf("%s answered with the address of a known block page (%s) instead of the site's address.", label, addr), true, false)
+		return a.dnsBlocked(d, fmt.Sprintf("%s answered with the address of a known block page (%s) instead of the site's address.", d.label, addr), true, false), true
 	}
-	if len(p.bogons) > 0 {
-		if c == nil || len(c.bogons) == 0 {
-			a.note("%s returned reserved address %s", who, list(p.bogons))
-			if c != nil {
-				a.note("control returned %s", list(c.addrs))
-			}
-			return blocked(fmt.Sprintf("%s answered with %s, a reserved address that cannot belong to %s.", label, list(p.bogons), a.domain), true, false)
+	if len(d.p.bogons) == 0 {
+		return dnsResult{}, false
+	}
+	if d.c == nil || len(d.c.bogons) == 0 {
+		a.note("%s returned reserved address %s", d.who, list(d.p.bogons))
+		if d.c != nil {
+			a.note("control returned %s", list(d.c.addrs))
 		}
-		a.note("reserved answers %s not held against the probe: the control got reserved addresses too (lab or intranet)", list(p.bogons))
+		return a.dnsBlocked(d, fmt.Sprintf("%s answered with %s, a reserved address that cannot belong to %s.", d.label, list(d.p.bogons), a.domain), true, false), true
 	}
-	if a.ctl == nil {
-		a.noteLateReplies(drive)
-		if len(p.addrs) > 0 {
-			a.note("%s returned %s", who, list(p.addrs))
-		} else {
-			a.note("%s failed: %s", who, p.failure)
-		}
-		return dnsResult{}
-	}
-	if c == nil {
-		a.note("the control made no DNS queries")
-		return dnsResult{}
-	}
+	a.note("reserved answers %s not held against the probe: the control got reserved addresses too (lab or intranet)", list(d.p.bogons))
+	return dnsResult{}, false
+}
 
-	proven := a.provenIPs()
-	confirmed := func(ip string) bool {
-		return slices.Contains(c.addrs, ip) || c.asns[p.asnOf[ip]] || proven[ip]
+// noteDNSWithoutControl records what the probe's resolver said when there is no control
+// to judge it by.
+func (a *analysis) noteDNSWithoutControl(d *dnsCase) {
+	a.noteLateReplies(d.drive)
+	if len(d.p.addrs) > 0 {
+		a.note("%s returned %s", d.who, list(d.p.addrs))
+	} else {
+		a.note("%s failed: %s", d.who, d.p.failure)
 	}
-	if r, ok := a.injection(drive, c, confirmed); ok {
-		return blocked(r, false, false)
-	}
+}
 
-	// The probe resolved nothing: expected when the control did not either.
-	if len(p.addrs) == 0 && unreachedEncrypted(drive) {
-		a.note("%s failed (%s) without any reply", who, p.failure)
+// dnsProbeResolvedNothing judges a probe without answers (rule 1, item 4): expected when
+// the control did not resolve either, or when the encrypted resolver was out of reach.
+func (a *analysis) dnsProbeResolvedNothing(d *dnsCase) dnsResult {
+	p, c := d.p, d.c
+	if unreachedEncrypted(d.drive) {
+		a.note("%s failed (%s) without any reply", d.who, p.failure)
 		return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The probe could not reach its encrypted resolver, so whether %s is blocked could not be tested.", a.domain)}
 	}
-	if len(p.addrs) == 0 {
-		if len(c.addrs) == 0 {
-			a.note("%s failed (%s); control failed (%s)", who, p.failure, c.failure)
-			if sameDNSFailure(p.failure, c.failure) {
-				return dnsResult{outcome: dnsDown, reason: fmt.Sprintf("Neither %s nor the control could resolve %s (%s), so the site is down rather than blocked.", label, a.domain, c.failure)}
-			}
-			return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("%s failed to resolve %s (%s) and the control failed differently (%s), so it is unclear whether the site is blocked.", upper(label), a.domain, p.failure, c.failure)}
-		}
-		a.note("%s failed (%s); control returned %s", who, p.failure, list(c.addrs))
-		return blocked(fmt.Sprintf("%s %s, although the control resolved it to %s.", label, dnsFailed(p.failure, a.domain), list(c.addrs)), false, false)
-	}
 	if len(c.addrs) == 0 {
-		for _, ip := range p.addrs {
-			if proven[ip] {
-				a.note("valid certificate for %s at %s; the control's DNS failed (%s)", a.domain, ip, c.failure)
-				return dnsResult{outcome: dnsConsistent}
-			}
+		a.note("%s failed (%s); control failed (%s)", d.who, p.failure, c.failure)
+		if sameDNSFailure(p.failure, c.failure) {
+			return dnsResult{outcome: dnsDown, reason: fmt.Sprintf("Neither %s nor the control could resolve %s (%s), so the site is down rather than blocked.", d.label, a.domain, c.failure)}
 		}
-		if noName(c.failure) {
-			a.note("%s returned %s; control failed (%s)", who, list(p.addrs), c.failure)
-			return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The control found no address for %s (%s) while %s returned %s, so it is unclear whether the site is blocked.", a.domain, c.failure, label, list(p.addrs))}
-		}
-		a.note("the control's DNS failed (%s): the answers cannot be compared", c.failure)
-		return dnsResult{}
+		return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("%s failed to resolve %s (%s) and the control failed differently (%s), so it is unclear whether the site is blocked.", upper(d.label), a.domain, p.failure, c.failure)}
 	}
+	a.note("%s failed (%s); control returned %s", d.who, p.failure, list(c.addrs))
+	return a.dnsBlocked(d, fmt.Sprintf("%s %s, although the control resolved it to %s.", d.label, dnsFailed(p.failure, a.domain), list(c.addrs)), false, false)
+}
 
-	// Both resolved: the probe's answers must be the site's.
+// dnsControlResolvedNothing judges the probe's answers when the control got none (rule 1,
+// item 5): a valid certificate proves them; a name the control found missing is unclear;
+// any other control failure leaves DNS unjudged.
+func (a *analysis) dnsControlResolvedNothing(d *dnsCase) dnsResult {
+	p, c := d.p, d.c
+	for _, ip := range p.addrs {
+		if d.proven[ip] {
+			a.note("valid certificate for %s at %s; the control's DNS failed (%s)", a.domain, ip, c.failure)
+			return dnsResult{outcome: dnsConsistent}
+		}
+	}
+	if noName(c.failure) {
+		a.note("%s returned %s; control failed (%s)", d.who, list(p.addrs), c.failure)
+		return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The control found no address for %s (%s) while %s returned %s, so it is unclear whether the site is blocked.", a.domain, c.failure, d.label, list(p.addrs))}
+	}
+	a.note("the control's DNS failed (%s): the answers cannot be compared", c.failure)
+	return dnsResult{}
+}
+
+// dnsCompare judges the probe's answers when both sides resolved (rule 1, items 6 to 8):
+// they must be the site's.
+func (a *analysis) dnsCompare(d *dnsCase) dnsResult {
+	p, c := d.p, d.c
 	unconfirmed := map[string]bool{}
 	var good, bad []string
 	for _, ip := range p.addrs {
-		if confirmed(ip) {
+		if d.confirmed(ip) {
 			good = append(good, ip)
 		} else {
 			unconfirmed[ip] = true
@@ -250,22 +307,22 @@ func (a *analysis) dns() dnsResult {
 		}
 	}
 	if len(good) == 0 {
-		a.note("%s returned %s; control returned %s", who, list(p.addrs), list(c.addrs))
+		a.note("%s returned %s; control returned %s", d.who, list(p.addrs), list(c.addrs))
 		a.note("no address or ASN overlap")
 		if a.https {
 			a.note("no valid certificate for %s at %s", a.domain, list(p.addrs))
 		}
-		return blocked(fmt.Sprintf("%s answered with %s, which is not among the control's addresses for %s (%s).", label, list(p.addrs), a.domain, list(c.addrs)), false, true)
+		return a.dnsBlocked(d, fmt.Sprintf("%s answered with %s, which is not among the control's addresses for %s (%s).", d.label, list(p.addrs), a.domain, list(c.addrs)), false, true)
 	}
 	if !p.v4 && c.v4 && p.failure != "" {
-		a.note("%s A query failed (%s); control returned %s", who, p.failure, list(c.addrs))
-		return blocked(fmt.Sprintf("%s gave no IPv4 address for %s (%s), although the control resolved it to %s.", label, a.domain, p.failure, list(c.addrs)), false, false)
+		a.note("%s A query failed (%s); control returned %s", d.who, p.failure, list(c.addrs))
+		return a.dnsBlocked(d, fmt.Sprintf("%s gave no IPv4 address for %s (%s), although the control resolved it to %s.", d.label, a.domain, p.failure, list(c.addrs)), false, false)
 	}
-	a.noteConfirmation(good, c, p, proven)
+	a.noteConfirmation(good, c, p, d.proven)
 	if len(bad) > 0 {
-		a.note("%s also returned %s, which the control did not confirm", who, list(bad))
+		a.note("%s also returned %s, which the control did not confirm", d.who, list(bad))
 	}
-	a.noteExtraResolvers(extra, c, true)
+	a.noteExtraResolvers(d.extra, c, true)
 	return dnsResult{outcome: dnsConsistent, unconfirmed: unconfirmed}
 }
 
