@@ -31,6 +31,10 @@ type part struct {
 	failed bool
 }
 
+func newPart(body []byte, points int) *part {
+	return &part{body: body, points: points, done: make(chan error, 1)}
+}
+
 // committer merges parts into shared writes.
 type committer struct {
 	// write sends one request, the concatenation of body, with its number of points.

@@ -16,6 +16,17 @@ func LineProtocol(it Item) (string, int, error) {
 	return string(l.buf), l.points, nil
 }
 
+// HeartbeatLineProtocol is the line protocol WriteHeartbeat sends for it, and its number
+// of points.
+func HeartbeatLineProtocol(it HeartbeatItem) (string, int, error) {
+	var l lineSink
+	if err := mapHeartbeat(it, &l); err != nil {
+		return "", 0, err
+	}
+	l.end()
+	return string(l.buf), l.points, nil
+}
+
 // Queued is the number of parts waiting for a shared write.
 func Queued(s *Store) int {
 	s.commit.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
@@ -26,54 +27,76 @@ type HeartbeatItem struct {
 }
 
 // HeartbeatPoints maps a heartbeat to its points, stamped with the collector's receive
-// time (a probe's clock may be off; its offset is a field).
+// time (a probe's clock may be off; its offset is a field). WriteHeartbeat encodes the
+// same points straight to line protocol; TestLineProtocolMatchesPoints checks they agree.
 func HeartbeatPoints(it HeartbeatItem) []*write.Point {
-	h := it.H
-	ts := it.ReceivedAt.UTC().Truncate(time.Millisecond)
-	base := func(name string) *write.Point {
-		p := write.NewPointWithMeasurement(name).SetTime(ts)
-		for _, t := range []tag{{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)}, {"country", it.Probe.Country}} {
-			if t.v != "" {
-				p.AddTag(t.k, t.v)
-			}
-		}
-		return p
+	var ps pointSink
+	if err := mapHeartbeat(it, &ps); err != nil {
+		return nil
 	}
-	sched, _ := json.Marshal(h.Schedules)
-	st := base(ProbeStatus).
-		AddField("sent_at_ms", unixMS(h.SentAt)).
-		AddField("version", h.Software.Version).
-		AddField("schedules_hash", h.SchedulesHash).
-		AddField("schedules", string(sched)).
-		AddField("spool_depth", int64(h.SpoolDepth)).
-		AddField("spool_bytes", h.SpoolBytes).
-		AddField("dropped", h.Dropped).
-		AddField("rejected", h.Rejected).
-		AddField("corrupt", h.Corrupt).
-		AddField("pruned", h.Pruned).
-		AddField("clock_offset_ms", h.ClockOffsetMS).
-		AddField("sync_error", h.SyncError).
-		AddField("src_asn", int64(it.Geo.ASN))
-	st.SortTags()
-	pts := []*write.Point{st}
-	for _, s := range h.Schedules {
-		p := base(ProbeSchedule).AddTag("schedule", s.Name).
-			AddField("last_start_ms", unixMS(s.LastStart)).
-			AddField("last_end_ms", unixMS(s.LastEnd)).
-			AddField("measurements", int64(s.Measurements)).
-			AddField("next_ms", unixMS(s.Next))
-		p.SortTags()
-		pts = append(pts, p)
-	}
-	return pts
+	return ps.pts
 }
 
-// WriteHeartbeat stores a heartbeat; like Write, nil means InfluxDB accepted it.
+// WriteHeartbeat stores a heartbeat the way Write stores measurements (the same encoding,
+// group commit and errors); like Write, nil means InfluxDB accepted it.
 func (s *Store) WriteHeartbeat(ctx context.Context, it HeartbeatItem) error {
-	if it.H == nil {
+	l := lineSink{buf: getLineBuf()}
+	if err := mapHeartbeat(it, &l); err != nil {
+		putLineBuf(l.buf)
+		return err
+	}
+	l.end()
+	return s.send(ctx, l.buf, []*part{newPart(l.buf, l.points)})
+}
+
+// mapHeartbeat gives the points of it to s: one probe_status point and one probe_schedule
+// point per schedule, tagged with the identity (empty tags omitted).
+func mapHeartbeat(it HeartbeatItem, s sink) error {
+	h := it.H
+	if h == nil {
 		return fmt.Errorf("heartbeat: nil")
 	}
-	return s.writePoints(ctx, HeartbeatPoints(it))
+	if math.IsNaN(h.ClockOffsetMS) || math.IsInf(h.ClockOffsetMS, 0) {
+		return fmt.Errorf("heartbeat: clock_offset_ms %v is not a number InfluxDB stores", h.ClockOffsetMS)
+	}
+	sched, err := json.Marshal(h.Schedules)
+	if err != nil {
+		return fmt.Errorf("heartbeat: encoding the schedules: %w", err)
+	}
+	ts := it.ReceivedAt.UTC().Truncate(time.Millisecond)
+	// Sorted by key, as the sink wants them; the schedule tag sorts last.
+	tags := make([]tag, 0, 5)
+	for _, t := range []tag{{"asn", asn(it.Probe.ASN)}, {"country", it.Probe.Country}, {"network", it.Probe.Network}, {"probe", it.Probe.Probe}} {
+		if t.v != "" {
+			tags = append(tags, t)
+		}
+	}
+	s.point(ProbeStatus, ts, tags)
+	s.integer("sent_at_ms", unixMS(h.SentAt))
+	s.str("version", h.Software.Version)
+	s.str("schedules_hash", h.SchedulesHash)
+	s.bytes("schedules", sched)
+	s.integer("spool_depth", int64(h.SpoolDepth))
+	s.integer("spool_bytes", h.SpoolBytes)
+	s.integer("dropped", h.Dropped)
+	s.integer("rejected", h.Rejected)
+	s.integer("corrupt", h.Corrupt)
+	s.integer("pruned", h.Pruned)
+	s.float("clock_offset_ms", h.ClockOffsetMS)
+	s.str("sync_error", h.SyncError)
+	s.integer("src_asn", int64(it.Geo.ASN))
+	for _, sc := range h.Schedules {
+		st := tags
+		if sc.Name != "" {
+			st = append(tags[:len(tags):len(tags)], tag{"schedule", sc.Name})
+		}
+		s.point(ProbeSchedule, ts, st)
+		s.integer("last_start_ms", unixMS(sc.LastStart))
+		s.integer("last_end_ms", unixMS(sc.LastEnd))
+		s.integer("measurements", int64(sc.Measurements))
+		s.integer("next_ms", unixMS(sc.Next))
+	}
+	return nil
 }
 
 // unixMS is t in Unix milliseconds, 0 for the zero time (never ran).

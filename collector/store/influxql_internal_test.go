@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/influxql"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 )
 
@@ -49,10 +50,10 @@ func TestQLStringIsALiteral(t *testing.T) {
 		t.Fatalf("write: %s", resp.Status)
 	}
 	for i, v := range hostile {
-		q := fmt.Sprintf(`SELECT "i", "v", %s FROM "hostile" WHERE "v" = %s AND time >= 0`, qlIdent(key(v)), qlString(v))
+		q := fmt.Sprintf(`SELECT "i", "v", %s FROM "hostile" WHERE "v" = %s AND time >= 0`, influxql.Ident(key(v)), influxql.String(v))
 		var rows [][]any
 		var cols []string
-		err := s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+		err := s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 			rows, cols = append(rows, se.Values...), se.Columns
 			return nil
 		})
@@ -67,7 +68,7 @@ func TestQLStringIsALiteral(t *testing.T) {
 	}
 	// A carriage return has no escape in InfluxQL, whose scanner reads it as a newline: the
 	// literal fails to parse, an error rather than another query.
-	err = s.influxQL(ctx, `SELECT "i" FROM "hostile" WHERE "v" = `+qlString("a\rb"), func(int, *qlSeries) error {
+	err = s.influxQL(ctx, `SELECT "i" FROM "hostile" WHERE "v" = `+influxql.String("a\rb"), func(int, *influxql.Series) error {
 		t.Error("a literal with a carriage return was answered")
 		return nil
 	})

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // lineSink appends points as line protocol, byte for byte what the client library's
@@ -155,58 +154,6 @@ func appendEscaped(buf []byte, s string, equals bool) []byte {
 		}
 	}
 	return buf
-}
-
-// appendStringLP is appendString (rawjson.go) escaped as part of a line-protocol string
-// field in the same pass: JSON's quotes and backslashes get a backslash before them. (JSON
-// writes no tab, newline, form feed or carriage return as they are: those need none.)
-func appendStringLP(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '\\', '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if jsonPlain[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\':
-				b = append(b, '\\', '\\', '\\', '\\')
-			case '"':
-				b = append(b, '\\', '\\', '\\', '"')
-			case '\b':
-				b = append(b, '\\', '\\', 'b')
-			case '\f':
-				b = append(b, '\\', '\\', 'f')
-			case '\n':
-				b = append(b, '\\', '\\', 'n')
-			case '\r':
-				b = append(b, '\\', '\\', 'r')
-			case '\t':
-				b = append(b, '\\', '\\', 't')
-			default:
-				b = append(b, '\\', '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', '\\', 'u', '2', '0', '2', hex[c&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '\\', '"')
 }
 
 // quoted adds a string field whose value v is already escaped.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
 // MaxObsNames bounds the names of one ObsFilter list (domains or networks).
@@ -43,7 +44,7 @@ func newObsPlan(f ObsFilter, now time.Time) (obsPlan, error) {
 		if !ValidName(f.Probe) {
 			return p, badFilter("probe: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", f.Probe, maxName)
 		}
-		p.others += ` AND "probe"::tag = ` + qlString(f.Probe)
+		p.others += ` AND "probe"::tag = ` + influxql.String(f.Probe)
 	}
 	if p.to.IsZero() {
 		p.to = now.Add(DefaultSpan)
@@ -70,7 +71,7 @@ func anyOf(tag string, names []string, valid func(string) bool, allowed string) 
 		if !valid(n) {
 			return "", badFilter("%s: %q may hold only %s (at most %d)", tag, n, allowed, maxName)
 		}
-		conds = append(conds, qlIdent(tag)+"::tag = "+qlString(n))
+		conds = append(conds, influxql.Ident(tag)+"::tag = "+influxql.String(n))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -80,7 +81,7 @@ func anyOf(tag string, names []string, valid func(string) bool, allowed string) 
 
 // timeRange is the InfluxQL condition on time of p: From inclusive, To exclusive.
 func (p obsPlan) timeRange() string {
-	return "time >= " + qlTime(p.from) + " AND time < " + qlTime(p.to)
+	return "time >= " + influxql.Time(p.from) + " AND time < " + influxql.Time(p.to)
 }
 
 // Observations returns the reach points matching f as timeline observations, sorted by
@@ -92,28 +93,28 @@ func (s *Store) Observations(ctx context.Context, f ObsFilter) ([]timeline.Obs, 
 		return nil, err
 	}
 	q := fmt.Sprintf(`SELECT "id", "status", "method" FROM %s WHERE %s%s%s GROUP BY "probe", "network", "domain"`,
-		qlIdent(Reach), p.timeRange(), p.domains, p.others)
+		influxql.Ident(Reach), p.timeRange(), p.domains, p.others)
 	var out []timeline.Obs
 	in := interner{}
 	skipped := 0
-	err = s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+	err = s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 		probe, network, domain := in.get(se.Tags["probe"]), in.get(se.Tags["network"]), in.get(se.Tags["domain"])
-		id, status, method := se.col("id"), se.col("status"), se.col("method")
+		id, status, method := se.Col("id"), se.Col("status"), se.Col("method")
 		if id < 0 || status < 0 || method < 0 {
 			return fmt.Errorf("query result: columns %v, want id, status and method", se.Columns)
 		}
 		for _, row := range se.Values {
-			at, err := qlRowTime(row)
+			at, err := rowTime(row)
 			if err != nil {
 				return err
 			}
-			idv, st := qlText(row[id]), qlText(row[status])
+			idv, st := influxql.Text(row[id]), influxql.Text(row[status])
 			if idv == "" || st == "" {
 				skipped++
 				continue
 			}
 			out = append(out, timeline.Obs{At: at, ID: idv, Probe: probe, Network: network,
-				Domain: domain, Status: timeline.State(in.get(st)), Method: in.get(qlText(row[method]))})
+				Domain: domain, Status: timeline.State(in.get(st)), Method: in.get(influxql.Text(row[method]))})
 		}
 		return nil
 	})
@@ -142,13 +143,13 @@ func (s *Store) Beats(ctx context.Context, f ObsFilter) ([]timeline.Beat, error)
 	}
 	// spool_depth is small and written with every heartbeat.
 	q := fmt.Sprintf(`SELECT "spool_depth" FROM %s WHERE %s%s GROUP BY "probe", "network"`,
-		qlIdent(ProbeStatus), p.timeRange(), p.others)
+		influxql.Ident(ProbeStatus), p.timeRange(), p.others)
 	var out []timeline.Beat
 	in := interner{}
-	err = s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+	err = s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 		probe, network := in.get(se.Tags["probe"]), in.get(se.Tags["network"])
 		for _, row := range se.Values {
-			at, err := qlRowTime(row)
+			at, err := rowTime(row)
 			if err != nil {
 				return err
 			}
@@ -188,9 +189,9 @@ func (s *Store) Domains(ctx context.Context, f ObsFilter) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := fmt.Sprintf(`SELECT first("status") FROM %s WHERE %s%s GROUP BY "domain"`, qlIdent(Reach), p.timeRange(), p.others)
+	q := fmt.Sprintf(`SELECT first("status") FROM %s WHERE %s%s GROUP BY "domain"`, influxql.Ident(Reach), p.timeRange(), p.others)
 	seen := map[string]bool{}
-	err = s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+	err = s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 		if len(se.Values) > 0 {
 			seen[se.Tags["domain"]] = true
 		}
@@ -216,9 +217,9 @@ func (s *Store) RawJSON(ctx context.Context, f ObsFilter) (map[string]string, er
 	if err != nil {
 		return nil, err
 	}
-	q := fmt.Sprintf(`SELECT "id", /^raw(_[0-9]+)?$/ FROM %s WHERE %s%s%s`, qlIdent(Reach), p.timeRange(), p.domains, p.others)
+	q := fmt.Sprintf(`SELECT "id", /^raw(_[0-9]+)?$/ FROM %s WHERE %s%s%s`, influxql.Ident(Reach), p.timeRange(), p.domains, p.others)
 	out := map[string]string{}
-	err = s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+	err = s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 		cols := newRowCols(se)
 		for _, row := range se.Values {
 			if id := cols.text(row, "id"); id != "" {

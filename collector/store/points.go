@@ -95,7 +95,25 @@ func mapItem(it Item, s sink, sc *scratch) error {
 		{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)},
 		{"country", it.Probe.Country}, {"domain", m.Domain}, {"schedule", m.Schedule},
 	}, tags: sc.tags[:0], seen: sc.seen[:0]}
+	b.reach(it)
+	if escaped { // one chunk, already escaped as a string field
+		ls.quoted(rawField(0), raw)
+	} else {
+		for i, part := range chunks(raw, rawChunk) {
+			s.bytes(rawField(i), part)
+		}
+	}
+	b.dns(m.DNS)
+	b.tcp(m.TCP)
+	b.tls(m.TLS)
+	b.http(m.HTTP)
+	sc.tags, sc.seen = b.tags, b.seen
+	return b.err
+}
 
+// reach starts the reach point of it and gives it every field but the raw JSON.
+func (b *builder) reach(it Item) {
+	m, s := it.M, b.s
 	b.point(Reach, tag{"kind", m.Kind})
 	s.str("id", m.ID)
 	s.str("target", m.Target)
@@ -110,15 +128,12 @@ func mapItem(it Item, s sink, sc *scratch) error {
 	s.integer("received_at_ms", receivedMS(it.ReceivedAt))
 	s.integer("src_asn", int64(it.Geo.ASN))
 	s.str("src_org", it.Geo.Org)
-	if escaped { // one chunk, already escaped as a string field
-		ls.quoted(rawField(0), raw)
-	} else {
-		for i, part := range chunks(raw, rawChunk) {
-			s.bytes(rawField(i), part)
-		}
-	}
+}
 
-	for _, q := range m.DNS {
+// dns gives the dns points, one per question.
+func (b *builder) dns(qs []measurement.DNSQuery) {
+	s := b.s
+	for _, q := range qs {
 		if !b.point(DNS, tag{"resolver", q.Resolver}, tag{"transport", q.Transport},
 			tag{"qtype", q.QType}, tag{"system", strconv.FormatBool(q.System)}) {
 			continue
@@ -127,7 +142,7 @@ func mapItem(it Item, s sink, sc *scratch) error {
 		if len(q.Answers) > 0 {
 			answers, _ = json.Marshal(q.Answers) // plain strings and numbers: cannot fail
 		}
-		s.str("id", m.ID)
+		s.str("id", b.id)
 		s.str("query", q.Query)
 		s.str("rcode", q.Rcode)
 		s.str("failure", str(q.Failure))
@@ -138,9 +153,14 @@ func mapItem(it Item, s sink, sc *scratch) error {
 		s.integer("late_replies", int64(len(q.LateReplies)))
 		s.integer("bogons", int64(len(q.Bogons)))
 	}
-	for _, c := range m.TCP {
+}
+
+// tcp gives the tcp points, one per connect.
+func (b *builder) tcp(cs []measurement.TCPConnect) {
+	s := b.s
+	for _, c := range cs {
 		if b.point(TCP) {
-			s.str("id", m.ID)
+			s.str("id", b.id)
 			s.str("ip", c.IP)
 			s.integer("port", int64(c.Port))
 			s.str("origin", c.Origin)
@@ -148,13 +168,18 @@ func mapItem(it Item, s sink, sc *scratch) error {
 			s.float("time_ms", c.TimeMS)
 		}
 	}
-	for _, h := range m.TLS {
+}
+
+// tls gives the tls points, one per handshake.
+func (b *builder) tls(hs []measurement.TLSHandshake) {
+	s := b.s
+	for _, h := range hs {
 		if b.point(TLS) {
 			leaf := ""
 			if len(h.Certificates) > 0 {
 				leaf = h.Certificates[0].SHA256
 			}
-			s.str("id", m.ID)
+			s.str("id", b.id)
 			s.str("ip", h.IP)
 			s.integer("port", int64(h.Port))
 			s.str("sni", h.SNI)
@@ -166,9 +191,14 @@ func mapItem(it Item, s sink, sc *scratch) error {
 			s.float("time_ms", h.TimeMS)
 		}
 	}
-	for _, r := range m.HTTP {
+}
+
+// http gives the http points, one per request.
+func (b *builder) http(rs []measurement.HTTPRequest) {
+	s := b.s
+	for _, r := range rs {
 		if b.point(HTTP) {
-			s.str("id", m.ID)
+			s.str("id", b.id)
 			s.str("url", r.URL)
 			s.str("method", r.Method)
 			s.str("address", r.Address)
@@ -181,8 +211,6 @@ func mapItem(it Item, s sink, sc *scratch) error {
 			s.float("time_ms", r.TimeMS)
 		}
 	}
-	sc.tags, sc.seen = b.tags, b.seen
-	return b.err
 }
 
 type tag struct{ k, v string }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/influxql"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -103,7 +104,7 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 		if n.name != "network" && !ValidName(n.v) {
 			return p, badFilter("%s: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", n.name, n.v, maxName)
 		}
-		p.tags += fmt.Sprintf(" AND %s::tag = %s", qlIdent(n.name), qlString(n.v))
+		p.tags += fmt.Sprintf(" AND %s::tag = %s", influxql.Ident(n.name), influxql.String(n.v))
 	}
 	if p.to.IsZero() {
 		p.to = now.Add(DefaultSpan)
@@ -188,7 +189,7 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 		var got []pageKey
 		n := p.limit + 1 - len(keys)
 		q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time >= %s AND time < %s%s ORDER BY time DESC LIMIT %d`,
-			qlIdent(Reach), qlTime(p.from), qlTime(stop), p.tags, n)
+			influxql.Ident(Reach), influxql.Time(p.from), influxql.Time(stop), p.tags, n)
 		if err := s.influxQL(ctx, q, keysOf(&got)); err != nil {
 			return nil, err
 		}
@@ -219,24 +220,24 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 // keysAt reads the keys of every measurement matching p at exactly t.
 func (s *Store) keysAt(ctx context.Context, p plan, t time.Time) ([]pageKey, error) {
 	var keys []pageKey
-	q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time = %s%s`, qlIdent(Reach), qlTime(t), p.tags)
+	q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time = %s%s`, influxql.Ident(Reach), influxql.Time(t), p.tags)
 	err := s.influxQL(ctx, q, keysOf(&keys))
 	return keys, err
 }
 
 // keysOf collects the keys of an answer with the columns time and id.
-func keysOf(keys *[]pageKey) func(int, *qlSeries) error {
-	return func(_ int, se *qlSeries) error {
-		id := se.col("id")
+func keysOf(keys *[]pageKey) func(int, *influxql.Series) error {
+	return func(_ int, se *influxql.Series) error {
+		id := se.Col("id")
 		for _, row := range se.Values {
-			t, err := qlRowTime(row)
+			t, err := rowTime(row)
 			if err != nil {
 				return err
 			}
-			if id < 0 || qlText(row[id]) == "" {
+			if id < 0 || influxql.Text(row[id]) == "" {
 				return fmt.Errorf("query result: id is %v, not a string", row)
 			}
-			*keys = append(*keys, pageKey{t: t, id: qlText(row[id])})
+			*keys = append(*keys, pageKey{t: t, id: influxql.Text(row[id])})
 		}
 		return nil
 	}
@@ -250,15 +251,15 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 		return out, nil
 	}
 	q := fmt.Sprintf(`SELECT "id", "received_at_ms", "src_asn", "src_org", /^raw(_[0-9]+)?$/ FROM %s WHERE time >= %s AND time < %s%s GROUP BY "probe", "network", "country", "asn"`,
-		qlIdent(Reach), qlTime(keys[len(keys)-1].t), qlTime(keys[0].t.Add(time.Nanosecond)), p.tags)
+		influxql.Ident(Reach), influxql.Time(keys[len(keys)-1].t), influxql.Time(keys[0].t.Add(time.Nanosecond)), p.tags)
 	found := map[pageKey]*StoredMeasurement{}
 	for _, k := range keys {
 		found[k] = nil
 	}
-	err := s.influxQL(ctx, q, func(_ int, se *qlSeries) error {
+	err := s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
 		cols := newRowCols(se)
 		for _, row := range se.Values {
-			t, err := qlRowTime(row)
+			t, err := rowTime(row)
 			if err != nil {
 				return err
 			}
@@ -291,7 +292,7 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 
 // decodeRow rebuilds a stored measurement from a reach row of a series grouped by the
 // identity tags.
-func decodeRow(se *qlSeries, cols rowCols, row []any) (*StoredMeasurement, error) {
+func decodeRow(se *influxql.Series, cols rowCols, row []any) (*StoredMeasurement, error) {
 	sm := &StoredMeasurement{}
 	if err := json.Unmarshal([]byte(cols.rawJSON(row)), &sm.Measurement); err != nil {
 		return nil, fmt.Errorf("decoding the stored JSON: %w", err)
@@ -302,13 +303,13 @@ func decodeRow(se *qlSeries, cols rowCols, row []any) (*StoredMeasurement, error
 		sm.Probe.ASN = uint32(v)
 	}
 	if i, ok := cols.byName["src_asn"]; ok {
-		if v, ok := qlInt(row[i]); ok {
+		if v, ok := influxql.Int(row[i]); ok {
 			sm.Geo.ASN = uint32(v)
 		}
 	}
 	sm.Geo.Org = cols.text(row, "src_org")
 	if i, ok := cols.byName["received_at_ms"]; ok {
-		if v, ok := qlInt(row[i]); ok && v != 0 {
+		if v, ok := influxql.Int(row[i]); ok && v != 0 {
 			sm.ReceivedAt = time.UnixMilli(v).UTC()
 		}
 	}

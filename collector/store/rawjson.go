@@ -134,7 +134,7 @@ func encFields(t reflect.Type, index []int, names map[string]bool, out *[]encFie
 			return false
 		}
 		names[name] = true
-		*out = append(*out, encField{key: string(appendString(nil, name)) + ":", keyLP: string(appendStringLP(nil, name)) + ":", index: idx,
+		*out = append(*out, encField{key: string(appendString(nil, name, false)) + ":", keyLP: string(appendString(nil, name, true)) + ":", index: idx,
 			omitEmpty: opts == "omitempty", p: compileEnc(f.Type, done)})
 	}
 	return true
@@ -173,10 +173,7 @@ func rawJSON(m *measurement.Measurement, buf *bytes.Buffer, lp bool) (raw []byte
 func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 	switch p.kind {
 	case eString:
-		if lp {
-			return appendStringLP(b, v.String()), nil
-		}
-		return appendString(b, v.String()), nil
+		return appendString(b, v.String(), lp), nil
 	case eBool:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case eInt:
@@ -267,7 +264,7 @@ func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendStr(b, k, lp), ':')
+		b = append(appendString(b, k, lp), ':')
 		var err error
 		if b, err = appendJSON(b, p.elem, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), lp); err != nil {
 			return nil, err
@@ -276,20 +273,10 @@ func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendStr is appendString, or appendStringLP with lp.
-func appendStr(b []byte, s string, lp bool) []byte {
-	if lp {
-		return appendStringLP(b, s)
-	}
-	return appendString(b, s)
-}
-
 // appendQuote appends a JSON quote, escaped with lp.
 func appendQuote(b []byte, lp bool) []byte {
-	if lp {
-		return append(b, '\\', '"')
-	}
-	return append(b, '"')
+	quote, _ := jsonEscapes(lp)
+	return append(b, quote...)
 }
 
 var stringMapType = reflect.TypeFor[map[string]string]()
@@ -307,7 +294,7 @@ func appendStringMap(b []byte, m map[string]string, lp bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendStr(append(appendStr(b, k, lp), ':'), m[k], lp)
+		b = appendString(append(appendString(b, k, lp), ':'), m[k], lp)
 	}
 	return append(b, '}')
 }
@@ -352,12 +339,26 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// jsonEscapes gives the quote and the backslash of plain JSON or, with lp, of JSON
+// escaped as part of a line-protocol string field: each with a backslash before it. JSON
+// writes no raw tab, newline, form feed or carriage return, so those two are all a string
+// field escapes in JSON.
+func jsonEscapes(lp bool) (quote, backslash string) {
+	if lp {
+		return `\"`, `\\`
+	}
+	return `"`, `\`
+}
+
 // appendString quotes s as encoding/json does without HTML escaping: short escapes for
 // quote, backslash, \b \f \n \r \t; \u00XX for other control characters; \ufffd for
-// invalid UTF-8; U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
+// invalid UTF-8; U+2028 and U+2029 escaped. With lp, the JSON comes escaped in the same
+// pass as part of a line-protocol string field: every quote and backslash it writes gets
+// a backslash before it.
+func appendString(b []byte, s string, lp bool) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
+	quote, backslash := jsonEscapes(lp)
+	b = append(b, quote...)
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -365,22 +366,24 @@ func appendString(b []byte, s string) []byte {
 				i++
 				continue
 			}
-			b = append(b, s[start:i]...)
+			b = append(append(b, s[start:i]...), backslash...)
 			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
+			case '\\':
+				b = append(b, backslash...)
+			case '"':
+				b = append(b, quote...)
 			case '\b':
-				b = append(b, '\\', 'b')
+				b = append(b, 'b')
 			case '\f':
-				b = append(b, '\\', 'f')
+				b = append(b, 'f')
 			case '\n':
-				b = append(b, '\\', 'n')
+				b = append(b, 'n')
 			case '\r':
-				b = append(b, '\\', 'r')
+				b = append(b, 'r')
 			case '\t':
-				b = append(b, '\\', 't')
+				b = append(b, 't')
 			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+				b = append(b, 'u', '0', '0', hex[c>>4], hex[c&0xF])
 			}
 			i++
 			start = i
@@ -389,9 +392,9 @@ func appendString(b []byte, s string) []byte {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case c == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
+			b = append(append(append(b, s[start:i]...), backslash...), "ufffd"...)
 		case c == '\u2028' || c == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[c&0xF])
+			b = append(append(append(b, s[start:i]...), backslash...), 'u', '2', '0', '2', hex[c&0xF])
 		default:
 			i += size
 			continue
@@ -399,5 +402,5 @@ func appendString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	return append(append(b, s[start:]...), '"')
+	return append(append(b, s[start:]...), quote...)
 }

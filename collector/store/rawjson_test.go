@@ -14,7 +14,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// encodingJSON is what the raw field held before the store encoded it itself.
+// encodingJSON is encoding/json without HTML escaping: what the raw field must hold.
 func encodingJSON(m *measurement.Measurement) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -55,7 +55,7 @@ var lpString = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\f", `\f`, "\r", `\r
 
 // TestRawJSONEscapedMatches: the JSON escaped in the same pass is byte for byte
 // encoding/json's escaped as a line-protocol string field, on the same measurements;
-// when it is not (no plan, or longer than one chunk), it is plain JSON as before.
+// when it is not (no plan, or longer than one chunk), it is the plain JSON.
 func TestRawJSONEscapedMatches(t *testing.T) {
 	ms := []*measurement.Measurement{full("example.com", t0), simple("example.com", t0), {}}
 	r := rand.New(rand.NewPCG(5, 6))

@@ -19,10 +19,9 @@ import (
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
 	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
-	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
+	"github.com/pantau-dev/pantau/internal/influxql"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -83,11 +82,11 @@ type Store struct {
 	log    *slog.Logger
 	hc     *http.Client
 	client influxdb2.Client
-	write  api.WriteAPIBlocking
+	ql     *influxql.Client
 	// writeURL is the write endpoint, as the client library's write API builds it.
 	writeURL string
 	commit   *committer
-	// Write requests sent by Write and the points in them (see WriteStats).
+	// Write requests sent and the points in them (see WriteStats).
 	requests, requestPoints atomic.Int64
 }
 
@@ -118,9 +117,10 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		SetLogLevel(0).                // errors only: every error is returned to us anyway
 		SetApplicationName("pantau-collector")
 	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	db, rp := dbRP(cfg.Bucket)
 	s := &Store{
 		cfg: cfg, log: log, hc: hc, client: client,
-		write: client.WriteAPIBlocking(cfg.Org, cfg.Bucket),
+		ql: &influxql.Client{URL: cfg.URL, DB: db, RP: rp, Authorization: authorization(cfg.Org, cfg.Token), HTTP: hc},
 	}
 	wu, err := url.Parse(client.HTTPService().ServerAPIURL())
 	if err == nil {
@@ -158,15 +158,22 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 			l.buf = slices.Grow(l.buf, len(l.buf)*(len(items)-1)*5/4)
 		}
 		if mark > start && (l.points-startPoints > maxRequestPoints || len(l.buf)-start > maxRequestBytes) {
-			parts = append(parts, &part{body: l.buf[start:mark:mark], points: markPoints - startPoints, done: make(chan error, 1)})
+			parts = append(parts, newPart(l.buf[start:mark:mark], markPoints-startPoints))
 			start, startPoints = mark, markPoints
 		}
 	}
 	if len(l.buf) > start {
-		parts = append(parts, &part{body: l.buf[start:], points: l.points - startPoints, done: make(chan error, 1)})
+		parts = append(parts, newPart(l.buf[start:], l.points-startPoints))
 	}
+	return s.send(ctx, l.buf, parts)
+}
+
+// send writes parts, slices of the pooled line protocol buffer buf, through the group
+// commit, and returns buf to the pool once nothing can read it any more. Measurements
+// and heartbeats alike are written this way.
+func (s *Store) send(ctx context.Context, buf []byte, parts []*part) error {
 	if len(parts) == 0 {
-		putLineBuf(l.buf)
+		putLineBuf(buf)
 		return nil
 	}
 	err := s.commit.commit(ctx, parts)
@@ -175,7 +182,7 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		// all: nothing reads the buffer any more. After an error (a timeout, a reset, a
 		// refusal retried part by part), the HTTP transport may still be reading it: it is
 		// left to the GC.
-		putLineBuf(l.buf)
+		putLineBuf(buf)
 	}
 	return err
 }
@@ -197,15 +204,17 @@ func putLineBuf(b []byte) {
 	}
 }
 
-// WriteStats returns how many write requests Write has sent to InfluxDB and how many
-// points they held: with concurrent writers, group commit makes requests bigger.
+// WriteStats returns how many write requests Write and WriteHeartbeat have sent to
+// InfluxDB and how many points they held: with concurrent writers, group commit makes
+// requests bigger.
 func (s *Store) WriteStats() (requests, points int64) {
 	return s.requests.Load(), s.requestPoints.Load()
 }
 
 // writeBody sends one write request made of the line protocol in body, holding points
-// points. It posts through the client library's HTTP service (authorization, user agent,
-// and its errors, which classify reads), without first copying body into one string.
+// points: the one function that writes to InfluxDB. It posts through the client library's
+// HTTP service (authorization, user agent, and its errors, which classify reads), without
+// first copying body into one string.
 func (s *Store) writeBody(ctx context.Context, body [][]byte, points int) error {
 	s.requests.Add(1)
 	s.requestPoints.Add(int64(points))
@@ -225,13 +234,6 @@ func (s *Store) writeBody(ctx context.Context, body [][]byte, points int) error 
 	return nil
 }
 
-func (s *Store) writePoints(ctx context.Context, pts []*write.Point) error {
-	if err := s.write.WritePoint(ctx, pts...); err != nil {
-		return s.classify(ctx, fmt.Sprintf("writing %d points to %s", len(pts), s.cfg.Bucket), err)
-	}
-	return nil
-}
-
 // classify wraps err, adding ErrUnavailable when retrying later may succeed.
 func (s *Store) classify(ctx context.Context, what string, err error) error {
 	if unavailable(ctx, err) {
@@ -240,15 +242,26 @@ func (s *Store) classify(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// unavailable says whether retrying a write or query that failed with err may succeed:
+// ctx ended, no complete answer came, or the status says retry or misconfigured.
 func unavailable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return true
 	}
 	var he *ihttp.Error
-	if !errors.As(err, &he) {
+	var qe *influxql.Error
+	var c int
+	switch {
+	case errors.As(err, &he):
+		c = he.StatusCode
+	case errors.As(err, &qe) && qe.Err == nil:
+		c = qe.StatusCode
+	case qe != nil: // the query's answer never came, or broke off
+		return true
+	default:
 		return false // e.g. a point the encoder refused
 	}
-	switch c := he.StatusCode; {
+	switch {
 	case c == 0: // no response: refused, reset, timed out, name not resolved
 		return true
 	case c >= 500, c == http.StatusTooManyRequests, c == http.StatusRequestTimeout,

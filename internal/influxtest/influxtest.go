@@ -5,19 +5,16 @@
 package influxtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
 // Environment variables set by scripts/with-influxdb.
@@ -76,32 +73,8 @@ func newDatabase(t testing.TB, u string) string {
 	return db + "/autogen"
 }
 
-// Series is one series of an InfluxQL result.
-type Series struct {
-	Name    string            `json:"name"`
-	Tags    map[string]string `json:"tags"`
-	Columns []string          `json:"columns"`
-	// Values holds the rows; numbers are json.Number.
-	Values [][]any `json:"values"`
-}
-
-// Rows returns the series' rows as maps from column to value.
-func (s Series) Rows() []map[string]any {
-	out := make([]map[string]any, len(s.Values))
-	for i, v := range s.Values {
-		row := map[string]any{}
-		for j, c := range s.Columns {
-			if j < len(v) {
-				row[c] = v[j]
-			}
-		}
-		for k, tv := range s.Tags {
-			row[k] = tv
-		}
-		out[i] = row
-	}
-	return out
-}
+// Series is one series of an InfluxQL result; numbers are json.Number.
+type Series = influxql.Series
 
 // Query runs an InfluxQL statement on database db (the bucket's part before "/" is
 // accepted too) and returns the series of its first result; it fails t on any error.
@@ -122,69 +95,25 @@ func Exec(t testing.TB, url, db, q string) {
 	Query(t, url, db, q)
 }
 
-// Count returns how many points of measurement m (an identifier) have field, in db.
+// Count returns how many points of measurement m have field, in db.
 func Count(t testing.TB, url, db, m, field string) int {
 	t.Helper()
-	s := Query(t, url, db, fmt.Sprintf(`SELECT count(%q) FROM %q`, field, m))
+	s := Query(t, url, db, fmt.Sprintf(`SELECT count(%s) FROM %s`, influxql.Ident(field), influxql.Ident(m)))
 	if len(s) == 0 || len(s[0].Values) == 0 {
 		return 0
 	}
-	n, err := s[0].Values[0][1].(json.Number).Int64()
-	if err != nil {
-		t.Fatalf("count of %s.%s: %v", m, field, err)
+	n, ok := influxql.Int(s[0].Values[0][1])
+	if !ok {
+		t.Fatalf("count of %s.%s: %v is not an integer", m, field, s[0].Values[0][1])
 	}
 	return int(n)
 }
 
-// influxQL posts q to /query (POST works for reads and writes alike).
+// influxQL runs q on database db ("": none) of the instance at u and returns the series
+// of its first result.
 func influxQL(u, db, q string) ([]Series, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	form := url.Values{"q": {q}, "epoch": {"ns"}}
-	if db != "" {
-		form.Set("db", db)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+"/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
-		}
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, e.Error)
-	}
-	var r struct {
-		Results []struct {
-			Series []Series `json:"series"`
-			Error  string   `json:"error"`
-		} `json:"results"`
-		Error string `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("decoding %q: %w", body, err)
-	}
-	if r.Error != "" {
-		return nil, fmt.Errorf("%s", r.Error)
-	}
-	if len(r.Results) == 0 {
-		return nil, nil
-	}
-	if r.Results[0].Error != "" {
-		return nil, fmt.Errorf("%s", r.Results[0].Error)
-	}
-	return r.Results[0].Series, nil
+	c := influxql.Client{URL: u, DB: db}
+	return c.Series(ctx, q)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,59 +13,35 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
-// influxQL runs one InfluxQL statement through InfluxDB 1.8's /query and returns its
-// series (name and rows).
-func influxQL(base, db, q string) ([]series, error) {
-	form := url.Values{"q": {q}}
-	if db != "" {
-		form.Set("db", db)
-	}
-	resp, err := http.PostForm(base+"/query", form)
+// influxQL runs one InfluxQL statement on db ("": none) of the InfluxDB at base and
+// returns the series of its result.
+func influxQL(base, db, q string) ([]influxql.Series, error) {
+	c := influxql.Client{URL: base, DB: db}
+	ss, err := c.Series(context.Background(), q)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", q, err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d: %s", q, resp.StatusCode, bytes.TrimSpace(body))
-	}
-	var r struct {
-		Results []struct {
-			Error  string   `json:"error"`
-			Series []series `json:"series"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", q, err)
-	}
-	if len(r.Results) != 1 || r.Results[0].Error != "" {
-		return nil, fmt.Errorf("%s: %s", q, bytes.TrimSpace(body))
-	}
-	return r.Results[0].Series, nil
-}
-
-type series struct {
-	Name   string  `json:"name"`
-	Values [][]any `json:"values"`
+	return ss, nil
 }
 
 func createDB(base, db string) error {
-	_, err := influxQL(base, "", "CREATE DATABASE "+db)
+	_, err := influxQL(base, "", "CREATE DATABASE "+influxql.Ident(db))
 	return err
 }
 
 func dropDB(base, db string) error {
-	_, err := influxQL(base, "", "DROP DATABASE "+db)
+	_, err := influxQL(base, "", "DROP DATABASE "+influxql.Ident(db))
 	return err
 }
 
 // countPoints counts the points of every table the store writes; every point has an id
 // field.
 func countPoints(base, db string) (int, error) {
-	ss, err := influxQL(base, db, fmt.Sprintf(`SELECT count("id") FROM %q,%q,%q,%q,%q`,
-		store.Reach, store.DNS, store.TCP, store.TLS, store.HTTP))
+	ss, err := influxQL(base, db, fmt.Sprintf(`SELECT count("id") FROM %s,%s,%s,%s,%s`, influxql.Ident(store.Reach),
+		influxql.Ident(store.DNS), influxql.Ident(store.TCP), influxql.Ident(store.TLS), influxql.Ident(store.HTTP)))
 	if err != nil {
 		return 0, err
 	}
@@ -76,7 +50,7 @@ func countPoints(base, db string) (int, error) {
 		if len(s.Values) != 1 || len(s.Values[0]) != 2 {
 			return 0, fmt.Errorf("count in %s: unexpected rows %v", s.Name, s.Values)
 		}
-		c, ok := s.Values[0][1].(float64)
+		c, ok := influxql.Int(s.Values[0][1])
 		if !ok {
 			return 0, fmt.Errorf("count in %s: unexpected value %v", s.Name, s.Values[0][1])
 		}

@@ -95,7 +95,7 @@ func run() int {
 	return 0
 }
 
-// bench runs the three phases and prints the summary. Integrity failures (a measurement
+// bench runs the four phases and prints the summary. Integrity failures (a measurement
 // not acknowledged, a point count that does not match) are errors; missed goals are
 // returned as messages.
 func bench(c config) ([]string, error) {
@@ -109,96 +109,117 @@ func bench(c config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ip := findInfluxd(c.influx)
 	run := fmt.Sprintf("bench%d", time.Now().Unix())
-	dbFull, dbRaw1, dbRaw2, dbHalf := run+"_full", run+"_raw1", run+"_raw2", run+"_half"
 	defer func() {
-		for _, db := range []string{dbFull, dbRaw1, dbRaw2, dbHalf} {
+		for _, db := range []string{run + "_full", run + "_raw1", run + "_raw2", run + "_half"} {
 			_ = dropDB(c.influx, db)
 		}
 	}()
-	base := time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)
-
 	fmt.Printf("benchingest: %d probes, %d measurements per batch, GOMAXPROCS %d (collector, probes and InfluxDB share the machine's %d CPUs)\n",
 		c.probes, c.batch, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	r, err := phases(c, v, probes, run)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(c, r), nil
+}
+
+// results are what the phases measured.
+type results struct {
+	before, after raw
+	full, half    load
+	halfRate      float64 // offered at half load, measurements/s
+}
+
+// ceiling is the mean of both raw rates, so drift of the machine during the run does not
+// bias the ratio one way.
+func (r results) ceiling() float64 { return (r.before.pointRate() + r.after.pointRate()) / 2 }
+
+func (r results) ratio() float64 { return r.full.pointRate() / r.ceiling() }
+
+// phases runs raw before, full load, raw after and half load, each into a fresh database
+// named run_raw1, run_full, run_raw2 and run_half.
+func phases(c config, v *auth.Verifier, probes []*probe, run string) (results, error) {
+	var r results
+	ip := findInfluxd(c.influx)
+	base := time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)
 	perProbe := c.max / (c.probes * c.batch)
 	next, err := fill(probes, perProbe, c.batch, base, 0)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	// The ceiling is measured as carefully as the ingest: the same points, once before
 	// and once after the full-load phase, each into a fresh database after InfluxDB
-	// settled; their mean is the ceiling, so drift of the machine during the run does not
-	// bias the ratio one way.
+	// settled.
 	bodies, points := lineProtocol(probes, c.rawBatch, false)
-	before, err := rawPhase(c, ip, dbRaw1, bodies, points)
-	if err != nil {
-		return nil, fmt.Errorf("raw before: %w", err)
+	if r.before, err = rawPhase(c, ip, run+"_raw1", bodies, points); err != nil {
+		return r, fmt.Errorf("raw before: %w", err)
 	}
-	rawReport("raw line protocol, before", c, before)
+	rawReport("raw line protocol, before", c, r.before)
 	quiet(ip, c.settle)
 	stop, err := profile(c.cpuProfile)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	full, err := ingest(c, v, dbFull, probes, 0, c.duration, ip)
+	r.full, err = ingest(c, v, run+"_full", probes, 0, c.duration, ip)
 	stop()
 	if err != nil {
-		return nil, fmt.Errorf("full load: %w", err)
+		return r, fmt.Errorf("full load: %w", err)
 	}
-	report("full load", full)
+	report("full load", r.full)
 	bodies, points = lineProtocol(probes, c.rawBatch, true)
-	after, err := rawPhase(c, ip, dbRaw2, bodies, points)
-	if err != nil {
-		return nil, fmt.Errorf("raw after: %w", err)
+	if r.after, err = rawPhase(c, ip, run+"_raw2", bodies, points); err != nil {
+		return r, fmt.Errorf("raw after: %w", err)
 	}
-	rawReport("raw line protocol, after", c, after)
-	ceiling := (before.pointRate() + after.pointRate()) / 2
-	ratio := full.pointRate() / ceiling
+	rawReport("raw line protocol, after", c, r.after)
 
-	halfRate := full.rate() / 2
+	r.halfRate = r.full.rate() / 2
 	if c.halfRate > 0 {
-		halfRate = c.halfRate
+		r.halfRate = c.halfRate
 	}
-	n := int(halfRate*c.halfDuration.Seconds())/(c.probes*c.batch) + 2
+	n := int(r.halfRate*c.halfDuration.Seconds())/(c.probes*c.batch) + 2
 	if _, err := fill(probes, n, c.batch, base, next); err != nil {
-		return nil, err
+		return r, err
 	}
 	quiet(ip, c.settle)
-	half, err := ingest(c, v, dbHalf, probes, halfRate, c.halfDuration, ip)
-	if err != nil {
-		return nil, fmt.Errorf("half load: %w", err)
+	if r.half, err = ingest(c, v, run+"_half", probes, r.halfRate, c.halfDuration, ip); err != nil {
+		return r, fmt.Errorf("half load: %w", err)
 	}
-	report(fmt.Sprintf("half load (%.0f measurements/s offered)", halfRate), half)
-	if half.rate() < 0.95*halfRate {
-		fmt.Printf("(half load: only %.0f of the %.0f measurements/s offered were acknowledged: the probes fell behind)\n", half.rate(), halfRate)
+	report(fmt.Sprintf("half load (%.0f measurements/s offered)", r.halfRate), r.half)
+	if r.half.rate() < 0.95*r.halfRate {
+		fmt.Printf("(half load: only %.0f of the %.0f measurements/s offered were acknowledged: the probes fell behind)\n", r.half.rate(), r.halfRate)
 	}
+	return r, nil
+}
 
+// summarize prints the summary and returns the goals missed.
+func summarize(c config, r results) []string {
+	full, half := r.full, r.half
 	fmt.Println()
 	fmt.Println("summary")
 	fmt.Printf("  ingest at full load   %8.0f measurements/s  %8.0f points/s  p50 %v  p99 %v\n",
 		full.rate(), full.pointRate(), ms(full.pct(0.5)), ms(full.pct(0.99)))
 	fmt.Printf("  raw line protocol                        %8.0f points/s  (mean of %.0f before and %.0f after the full load)\n",
-		ceiling, before.pointRate(), after.pointRate())
-	fmt.Printf("  ratio ingest ÷ raw    %8.2f   (goal ≥ %.2f)\n", ratio, c.minRatio)
+		r.ceiling(), r.before.pointRate(), r.after.pointRate())
+	fmt.Printf("  ratio ingest ÷ raw    %8.2f   (goal ≥ %.2f)\n", r.ratio(), c.minRatio)
 	fmt.Printf("  p99 at half load      %8v   (goal ≤ %v; %.0f measurements/s offered; p50 %v, max %v)\n",
-		ms(half.pct(0.99)), c.maxP99, halfRate, ms(half.pct(0.5)), ms(half.pct(1)))
+		ms(half.pct(0.99)), c.maxP99, r.halfRate, ms(half.pct(0.5)), ms(half.pct(1)))
 	fmt.Printf("  integrity             all %d measurements acknowledged; InfluxDB holds exactly the %d points acknowledged\n",
 		full.acked+half.acked, full.points+half.points)
 	var missed []string
-	if ratio < c.minRatio {
-		missed = append(missed, fmt.Sprintf("ingest ÷ raw = %.2f, below %.2f", ratio, c.minRatio))
+	if r.ratio() < c.minRatio {
+		missed = append(missed, fmt.Sprintf("ingest ÷ raw = %.2f, below %.2f", r.ratio(), c.minRatio))
 	}
 	if p := half.pct(0.99); p > c.maxP99 {
 		missed = append(missed, fmt.Sprintf("p99 acknowledgement latency at half load is %v, above %v", ms(p), c.maxP99))
 	}
-	if o := max(full.cpu.others(), before.cpu.others(), after.cpu.others(), half.cpu.others()); o > 0.2 {
+	if o := max(full.cpu.others(), r.before.cpu.others(), r.after.cpu.others(), half.cpu.others()); o > 0.2 {
 		fmt.Printf("  WARNING               other processes or the hypervisor took up to %.2f cores during a phase: numbers are disturbed, run again on a quiet machine\n", o)
 	}
 	if len(missed) == 0 {
 		fmt.Println("  goals met")
 	}
-	return missed, nil
+	return missed
 }
 
 // ingest runs one ingest phase into a fresh database and checks it lost nothing.

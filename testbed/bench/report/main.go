@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
 func main() { os.Exit(run()) }
@@ -116,6 +117,8 @@ func run() int {
 	return 0
 }
 
+// bench writes the data set (or finds it), serves the report API on it (or uses
+// --collector) and measures the reports; it returns the goals missed.
 func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 	domains, err := readList(c.list)
 	if err != nil {
@@ -129,27 +132,16 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 	fmt.Printf("benchreport: %d probes on %d networks, %d domains, %d days from %s, a measurement every %v, a heartbeat every %v; database %s\n",
 		len(w.probes), len(w.networks), len(domains), c.days, c.start.Format(time.DateOnly), w.cadence, w.beat, c.db)
 	if !c.reuse {
-		if _, err := influxQL(ctx, c.influx, "", "CREATE DATABASE "+c.db); err != nil {
+		if _, err := influxQL(ctx, c.influx, "", "CREATE DATABASE "+influxql.Ident(c.db)); err != nil {
 			return nil, err
 		}
 	}
 	if !c.keep && !c.reuse {
-		defer func() { _, _ = influxQL(context.Background(), c.influx, "", "DROP DATABASE "+c.db) }()
+		defer func() { _, _ = influxQL(context.Background(), c.influx, "", "DROP DATABASE "+influxql.Ident(c.db)) }()
 	}
-	bucket := c.db + "/autogen"
-	if !c.reuse {
-		n, took, err := load(ctx, c.influx, bucket, w, c.batch, c.gens, c.writers)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Printf("write: %d points (%d reach, %d probe_status, %d probe_schedule) in %.1fs: %.0f points/s (%d-point requests, %d writers, %d generators)\n",
-			n.total(), n.reach.Load(), n.beats.Load(), n.schedule.Load(), took.Seconds(), float64(n.total())/took.Seconds(), c.batch, c.writers, c.gens)
-	}
-	fmt.Println(loadAvg())
-	if err := verifyCounts(ctx, c.influx, c.db, w); err != nil {
+	if err := writeSet(ctx, c, w); err != nil {
 		return nil, err
 	}
-
 	base := c.collector
 	var st *timedStore
 	if base == "" {
@@ -157,13 +149,34 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 		if c.noCache {
 			cache.MaxItems = -1
 		}
-		url, s, stop, err := serveCollector(ctx, c.influx, bucket, w, cache, log)
+		url, s, stop, err := serveCollector(ctx, c.influx, c.db+"/autogen", w, cache, log)
 		if err != nil {
 			return nil, err
 		}
 		defer stop()
 		base, st = url, s
 	}
+	return measureReports(ctx, c, w, base, st)
+}
+
+// writeSet writes the data set (unless --reuse) and checks that InfluxDB holds it.
+func writeSet(ctx context.Context, c config, w *world) error {
+	if !c.reuse {
+		n, took, err := load(ctx, c.influx, c.db+"/autogen", w, c.batch, c.gens, c.writers)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("write: %d points (%d reach, %d probe_status, %d probe_schedule) in %.1fs: %.0f points/s (%d-point requests, %d writers, %d generators)\n",
+			n.total(), n.reach.Load(), n.beats.Load(), n.schedule.Load(), took.Seconds(), float64(n.total())/took.Seconds(), c.batch, c.writers, c.gens)
+	}
+	fmt.Println(loadAvg())
+	return verifyCounts(ctx, c.influx, c.db, w)
+}
+
+// measureReports requests timelines and compliance reports from the collector at base
+// (st times its store's reads; nil for --collector), prints what they took and returns
+// the goals missed.
+func measureReports(ctx context.Context, c config, w *world, base string, st *timedStore) ([]string, error) {
 	stopProfile, err := profile(c.cpuProfile)
 	if err != nil {
 		return nil, err
@@ -201,7 +214,7 @@ func bench(ctx context.Context, c config, log *slog.Logger) ([]string, error) {
 	fmt.Println(loadAvg())
 
 	fmt.Printf("compliance of %s (%d domains × %d networks, %d days): %v (goal ≤ %v each)\n",
-		orderID, len(domains), len(w.networks)+1, c.days, msList(clat), c.maxCompliance)
+		orderID, len(w.domains), len(w.networks)+1, c.days, msList(clat), c.maxCompliance)
 	printReport(rep)
 	var missed []string
 	if p95 > c.maxP95 {
