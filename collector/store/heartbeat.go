@@ -28,7 +28,8 @@ type HeartbeatItem struct {
 
 // HeartbeatPoints maps a heartbeat to its points, stamped with the collector's receive
 // time (a probe's clock may be off; its offset is a field). WriteHeartbeat encodes the
-// same points straight to line protocol; TestLineProtocolMatchesPoints checks they agree.
+// same points straight to line protocol; TestHeartbeatLineProtocolMatchesPoints checks
+// they agree.
 func HeartbeatPoints(it HeartbeatItem) []*write.Point {
 	var ps pointSink
 	if err := mapHeartbeat(it, &ps); err != nil {

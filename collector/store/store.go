@@ -254,12 +254,13 @@ func unavailable(ctx context.Context, err error) bool {
 	switch {
 	case errors.As(err, &he):
 		c = he.StatusCode
-	case errors.As(err, &qe) && qe.Err == nil:
+	case errors.As(err, &qe):
+		if qe.Err != nil { // the query's answer never came, or broke off
+			return true
+		}
 		c = qe.StatusCode
-	case qe != nil: // the query's answer never came, or broke off
-		return true
 	default:
-		return false // e.g. a point the encoder refused
+		return false // not about InfluxDB's answer
 	}
 	switch {
 	case c == 0: // no response: refused, reset, timed out, name not resolved
