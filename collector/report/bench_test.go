@@ -12,7 +12,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/influxtest"
 )
 
-// benchData writes issue 5's benchmark set: 50 probes on the seed block order's four
+// benchData writes the benchmark's data set: 50 probes on the seed block order's four
 // networks, its 11 domains every 15 minutes for 30 days from 1 July 2017 (1,584,000
 // reach points), heartbeats every 5 minutes (432,000 probe_status points). Line protocol
 // with the fields the reads touch; store.Write would take minutes.
@@ -70,7 +70,7 @@ func post(b *testing.B, url, db, body string) {
 	}
 }
 
-// BenchmarkReport measures, on the issue's data set, a month's timeline of one domain on
+// BenchmarkReport measures, on benchData's data set, a month's timeline of one domain on
 // one network and the seed order's compliance report over the month: cold (a new
 // Service: everything read from InfluxDB) and warm (days cached).
 func BenchmarkReport(b *testing.B) {

@@ -32,8 +32,8 @@ func code(s State) int {
 }
 
 // series is one timeline's input: its rows in time order, the caller's observations they
-// point to (in one or more slices), the method names, and beatsOf, which gives the heartbeat times (each sorted)
-// that count for the series, given its probes.
+// point to (in one or more slices), the method names, and beatsOf, which gives the
+// heartbeat times (each sorted) that count for the series, given its probes.
 type series struct {
 	chunks  [][]Obs
 	rows    []row

@@ -227,7 +227,8 @@ func topKey(m map[string]time.Duration) string {
 }
 
 // Label is the cell's text for title and aria-label: network, time range, and the
-// states with their durations to the minute, longest first, e.g. "Telkomsel 2017-07-14 00:00–06:00 UTC: blocked (dns) 6h".
+// states with their durations to the minute, longest first, e.g.
+// "Telkomsel 2017-07-14 00:00–06:00 UTC: blocked (dns) 6h".
 func (c Cell) Label(network string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: ", network, rangeText(c.From, c.To))

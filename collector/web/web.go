@@ -154,7 +154,7 @@ type errorData struct {
 }
 
 // failErr answers for an error from Data or the store: 400 for a bad filter, 404 for an
-// 503 when storage is unavailable, 500 otherwise (logged).
+// unknown order, 503 when storage is unavailable, 500 otherwise (logged).
 func (h *dash) failErr(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
 	case errors.Is(err, store.ErrBadFilter):

@@ -1,5 +1,5 @@
 // Package control is Pantau's control vantage point: the HTTP handler an uncensored helper
-// serves (`probe helper`, later the collector under /api/v1/control) and the client a
+// serves (`probe helper`, and the collector under /api/v1/control) and the client a
 // probe uses to ask helpers to measure the same target. A site that is down for everyone
 // must never be reported as blocked; the helper's observations tell the two apart.
 //
