@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/pantau-dev/pantau/probe/cli.Version=$(VERSION)
+LDFLAGS := -X github.com/pantau-dev/pantau/internal/cmdline.Version=$(VERSION)
 
 # make run: a local fleet of one — a throwaway InfluxDB, a collector, and the probe
 # measuring the bundled Telegram list and submitting to the collector. CONTROL=URL adds a
@@ -19,7 +19,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/probe ./probe
-	$(GO) build -trimpath -ldflags "-X github.com/pantau-dev/pantau/collector/cli.Version=$(VERSION)" -o $(BIN)/collector ./collector
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/collector ./collector
 
 run: build
 	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
@@ -67,8 +67,8 @@ bench-report:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./internal/verdict/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/api/
-	$(GO) test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) ./collector/api/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) ./collector/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector/auth/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./schedules/
 

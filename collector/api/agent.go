@@ -2,13 +2,13 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/schedules"
@@ -41,13 +41,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw = bytes.TrimSpace(raw)
-	if err := checkJSON(raw, heartbeatType); err != nil {
-		writeError(w, http.StatusBadRequest, "heartbeat: "+err.Error())
-		return
-	}
 	var hb measurement.Heartbeat
-	if err := json.Unmarshal(raw, &hb); err != nil {
-		writeError(w, http.StatusBadRequest, "heartbeat: "+jsonError(err))
+	if err := ingest.Unmarshal(raw, &hb); err != nil {
+		writeError(w, http.StatusBadRequest, "heartbeat: "+err.Error())
 		return
 	}
 	if err := hb.Validate(now); err != nil {

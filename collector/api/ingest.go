@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // ItemResult reports one item of a batch.
@@ -47,22 +47,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	ms, errs, ok := decodeBatch(raw, s.o.BatchItems, now)
-	if !ok { // malformed, too many items, or not split by the fast scan: as before
-		items, err := splitBatch(raw, s.o.BatchItems)
-		if err != nil {
-			s.metrics.rejectedRequests.Add(1)
-			code = http.StatusBadRequest
-			if errors.As(err, new(tooMany)) {
-				code = http.StatusRequestEntityTooLarge
-			}
-			writeError(w, code, err.Error())
-			return
+	ms, errs, err := ingest.DecodeBatch(raw, s.o.BatchItems, now)
+	if err != nil {
+		s.metrics.rejectedRequests.Add(1)
+		code = http.StatusBadRequest
+		if errors.As(err, new(ingest.TooManyError)) {
+			code = http.StatusRequestEntityTooLarge
 		}
-		ms, errs = make([]*measurement.Measurement, len(items)), make([]error, len(items))
-		for i, b := range items {
-			ms[i], errs[i] = DecodeItem(b, now)
-		}
+		writeError(w, code, err.Error())
+		return
 	}
 	resp := IngestResponse{Items: make([]ItemResult, len(ms))}
 	ident := identity(claims)

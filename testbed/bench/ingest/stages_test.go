@@ -11,7 +11,7 @@ import (
 
 	lp "github.com/influxdata/line-protocol"
 
-	"github.com/pantau-dev/pantau/collector/api"
+	ingestdec "github.com/pantau-dev/pantau/collector/ingest" // main has a func ingest
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
@@ -40,7 +40,7 @@ func TestGeneratedMeasurements(t *testing.T) {
 	ms, js := sample(t, 500)
 	blocked := 0
 	for i, m := range ms {
-		got, err := api.DecodeItem(js[i], time.Now())
+		got, err := ingestdec.DecodeItem(js[i], time.Now())
 		if err != nil {
 			t.Fatalf("measurement %d: %v", i, err)
 		}
@@ -92,7 +92,7 @@ func BenchmarkDecodeItem(b *testing.B) {
 	now := time.Now()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := api.DecodeItem(js[i%len(js)], now); err != nil {
+		if _, err := ingestdec.DecodeItem(js[i%len(js)], now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,8 +1,6 @@
-package api
+package ingest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -12,68 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// decodeStrict decodes the JSON document b into v (of p's type) in one pass, refusing what
-// encoding/json would accept loosely or refuse without saying where: an unknown or
-// duplicate key (keys match exactly, not case-insensitively), a value of the wrong JSON
-// type, null for a field that cannot be null, a number out of range, a bad time, and data
-// after the document. Errors name the path, e.g. `dns[0].answers[1].ttl`. What it
-// accepts, it decodes exactly as encoding/json.Unmarshal would (FuzzDecodeItem checks).
-func decodeStrict(b []byte, p *plan, v reflect.Value) error {
-	// Strings are slices of one copy of the document: one allocation instead of one per
-	// string (see unquote).
-	d := decoders.Get().(*decoder)
-	defer d.release()
-	d.b, d.w, d.i = b, make([]byte, len(b)), 0
-	copy(d.w, b)
-	if err := d.value(p, v); err != nil {
-		var se *syntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("%s%s", at(se.path), syntaxMessage(b))
-		}
-		return err
-	}
-	d.space()
-	if d.i < len(d.b) {
-		return fmt.Errorf("data after the JSON object at byte %d", trailingOffset(b))
-	}
-	return nil
-}
-
-// syntaxError marks malformed JSON at byte off, found at path; its message is
-// encoding/json's (see syntaxMessage).
-type syntaxError struct {
-	path string
-	off  int
-}
-
-func (e *syntaxError) Error() string {
-	return fmt.Sprintf("%smalformed JSON near byte %d", at(e.path), e.off)
-}
-
-// syntaxMessage describes the first syntax error in b as encoding/json's Decoder does:
-// the message probes have always seen.
-func syntaxMessage(b []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	for {
-		if _, err := dec.Token(); err != nil {
-			return jsonError(err)
-		}
-	}
-}
-
-// trailingOffset is where encoding/json's Decoder is after reading the token that follows
-// the first value of b.
-func trailingOffset(b []byte) int64 {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var raw json.RawMessage
-	_ = dec.Decode(&raw)
-	_, _ = dec.Token()
-	return dec.InputOffset()
-}
-
-// decoder reads one JSON document.
+// decoder reads one JSON document, or a batch of them (DecodeBatch).
 type decoder struct {
 	b []byte
 	// w is a copy of b, when decoding, that decoded strings point into: each string's

@@ -1,4 +1,4 @@
-package api
+package ingest
 
 import (
 	"bytes"
@@ -14,12 +14,13 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// This file keeps the strict checker decodeStrict replaced (an encoding/json Decoder.Token
-// walk, then json.Decoder.Decode), as a reference: FuzzDecodeItem checks that DecodeItem
-// accepts and refuses exactly what it did, with the same messages.
+// The reference decoder: the same strict rules built on encoding/json (a Decoder.Token
+// walk that checks, then json.Decoder.Decode; a batch split by the Decoder), slow but
+// simple to read. The tests and fuzzers check that DecodeItem and DecodeBatch accept and
+// refuse exactly what it does, with the same messages and the same values.
 
-// ReferenceDecodeItem is DecodeItem as it was before the single-pass decoder. fromCheck
-// says the error came from the strict check (not from the decode after it).
+// ReferenceDecodeItem is DecodeItem through encoding/json. fromCheck says the error came
+// from the strict check (not from the decode after it, whose messages may differ).
 func ReferenceDecodeItem(b []byte, now time.Time) (m *measurement.Measurement, fromCheck bool, err error) {
 	if err := refCheckJSON(b, measurementType); err != nil {
 		return nil, true, err
@@ -66,7 +67,7 @@ func (c *refChecker) token(path string) (json.Token, error) {
 	return tok, nil
 }
 
-// at prefixes an error message with path, when there is one.
+// refAt prefixes an error message with path, when there is one.
 func refAt(path string) string {
 	if path == "" {
 		return ""
@@ -197,7 +198,7 @@ func (c *refChecker) mapValues(t reflect.Type, path string) error {
 	return err
 }
 
-// number checks that the JSON number s fits t.
+// refNumber checks that the JSON number s fits t.
 func refNumber(path, s string, t reflect.Type) error {
 	var err error
 	kind := "an integer"
@@ -273,5 +274,54 @@ func refFieldsOf(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// SplitBatchSlow is splitBatch through encoding/json alone, without the fast scan.
-var SplitBatchSlow = splitBatchSlow
+// ReferenceSplitBatch splits a batch (a JSON array, or JSON values one after another)
+// into its items with encoding/json's Decoder, without decoding them: DecodeBatch must
+// find the same items, or refuse the batch with the same error.
+func ReferenceSplitBatch(b []byte, maxItems int) ([]json.RawMessage, error) {
+	b = bytes.Trim(b, " \t\r\n")
+	if len(b) == 0 {
+		return nil, errors.New("body: empty; want a JSON array of measurements")
+	}
+	var items []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	next := func(what string) (bool, error) {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, fmt.Errorf("body: %s %d: %s", what, len(items), jsonError(err))
+		}
+		if len(items) == maxItems {
+			return false, TooManyError(maxItems)
+		}
+		items = append(items, raw)
+		return true, nil
+	}
+	if b[0] != '[' {
+		for {
+			more, err := next("line item")
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				return items, nil
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("body: %s", jsonError(err))
+	}
+	for dec.More() {
+		if _, err := next("item"); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("body: %s", jsonError(err))
+	}
+	if dec.InputOffset() != int64(len(b)) {
+		return nil, fmt.Errorf("body: data after the JSON array at byte %d", dec.InputOffset())
+	}
+	return items, nil
+}

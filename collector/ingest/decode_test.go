@@ -1,12 +1,13 @@
-package api_test
+package ingest_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/api"
+	"github.com/pantau-dev/pantau/collector/ingest"
 )
 
 // edit returns the JSON of full() changed by f, which gets it as generic JSON.
@@ -81,7 +82,7 @@ func TestDecodeItemErrors(t *testing.T) {
 		{"empty", ``, `malformed JSON: unexpected end of input`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := api.DecodeItem([]byte(tc.in), now)
+			m, err := ingest.DecodeItem([]byte(tc.in), now)
 			if err == nil {
 				t.Fatalf("accepted %+v", m)
 			}
@@ -95,7 +96,7 @@ func TestDecodeItemErrors(t *testing.T) {
 func TestDecodeItemAccepts(t *testing.T) {
 	now := time.Now()
 	m := full("example.com", now.Add(-time.Minute))
-	got, err := api.DecodeItem([]byte(jsonOf(t, m)), now)
+	got, err := ingest.DecodeItem([]byte(jsonOf(t, m)), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestDecodeItemAccepts(t *testing.T) {
 	sm := simple("example.com", now)
 	in := strings.Replace(jsonOf(t, sm), `"dns":[]`, `"dns":null`, 1)
 	in = strings.Replace(in, `"resolvers":[],`, ``, 1)
-	got, err = api.DecodeItem([]byte(in), now)
+	got, err = ingest.DecodeItem([]byte(in), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,20 +116,28 @@ func TestDecodeItemAccepts(t *testing.T) {
 	}
 }
 
-func TestSplitBatch(t *testing.T) {
+// TestDecodeBatch checks how a batch is split into items (each item's result: "ok" or
+// the first line of its error) and the errors that refuse a whole batch.
+func TestDecodeBatch(t *testing.T) {
+	good := jsonOf(t, simple("example.com", fuzzNow.Add(-time.Hour)))
+	const object = `want a JSON object, got `
 	for _, tc := range []struct {
 		name, in string
 		max      int
 		want     []string
 		err      string
 	}{
-		{"array", ` [ {"a":1} , 2,"x",null ] `, 10, []string{`{"a":1}`, `2`, `"x"`, `null`}, ""},
+		{"array", ` [ {"a":1} , 2,"x",null ] `, 10, []string{`unknown field "a"`, object + `a number`, object + `a string`, object + `null`}, ""},
 		{"empty array", `[]`, 10, nil, ""},
-		{"ndjson", "{\"a\":1}\n{\"b\":2}\r\n\n{}\n", 10, []string{`{"a":1}`, `{"b":2}`, `{}`}, ""},
-		{"one object", `{"a":1}`, 10, []string{`{"a":1}`}, ""},
-		{"exactly max", `[1,2,3]`, 3, []string{`1`, `2`, `3`}, ""},
+		{"ndjson", "{\"a\":1}\n{\"b\":2}\r\n\n{}\n", 10, []string{`unknown field "a"`, `unknown field "b"`, `id: "": want 32 lower-case hex digits`}, ""},
+		{"one object", `{"a":1}`, 10, []string{`unknown field "a"`}, ""},
+		{"measurements", "[" + good + ",\n" + good + "]", 10, []string{"ok", "ok"}, ""},
+		{"values run together", `{"a":1}{"b":2}"x"5` + good, 10, []string{`unknown field "a"`, `unknown field "b"`, object + `a string`, object + `a number`, "ok"}, ""},
+		{"exactly max", `[1,2,3]`, 3, []string{object + `a number`, object + `a number`, object + `a number`}, ""},
 		{"too many", `[1,2,3,4]`, 3, nil, "body: more than 3 measurements in one batch"},
 		{"too many ndjson", "1\n2\n3\n4\n", 3, nil, "body: more than 3 measurements in one batch"},
+		{"too many, then malformed", `[1,2,3,4,`, 3, nil, "body: more than 3 measurements in one batch"},
+		{"malformed before too many", `[1,2,3,x]`, 3, nil, "body: item 3: malformed JSON near byte 4: invalid character 'x' looking for beginning of value"},
 		{"empty", " \n\t", 10, nil, "body: empty; want a JSON array of measurements"},
 		{"unclosed", `[{}`, 10, nil, "body: malformed JSON: unexpected end of input"},
 		{"trailing comma", `[{},]`, 10, nil, "body: item 1: malformed JSON near byte 3: invalid character ']' looking for beginning of value"},
@@ -136,12 +145,16 @@ func TestSplitBatch(t *testing.T) {
 		{"data after array", `[{}] {}`, 10, nil, "body: data after the JSON array at byte 4"},
 		{"stray bracket in ndjson", "{}\n]\n{}", 10, nil, "body: line item 1: malformed JSON near byte 4: invalid character ']' looking for beginning of value"},
 		{"truncated item", `[{"a":`, 10, nil, "body: item 0: malformed JSON: unexpected end of input"},
+		{"refused item, then malformed", `[{"a":1},{"b"}]`, 10, nil, "body: item 1: malformed JSON near byte 12: invalid character '}' after object key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			items, err := api.SplitBatch([]byte(tc.in), tc.max)
+			ms, errs, err := ingest.DecodeBatch([]byte(tc.in), tc.max, fuzzNow)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("error %v, want %s", err, tc.err)
+				}
+				if tc.err[:len("body: more")] == "body: more" && !errors.As(err, new(ingest.TooManyError)) {
+					t.Errorf("%T is not a TooManyError", err)
 				}
 				return
 			}
@@ -149,8 +162,15 @@ func TestSplitBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, it := range items {
-				got = append(got, string(it))
+			for i, m := range ms {
+				switch {
+				case errs[i] != nil && m == nil:
+					got = append(got, strings.SplitN(errs[i].Error(), "\n", 2)[0])
+				case errs[i] == nil && m != nil:
+					got = append(got, "ok")
+				default:
+					t.Fatalf("item %d: measurement %v and error %v", i, m, errs[i])
+				}
 			}
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("items %q, want %q", got, tc.want)

@@ -1,4 +1,4 @@
-package api
+package ingest
 
 import (
 	"fmt"
@@ -9,10 +9,11 @@ import (
 	"unsafe"
 )
 
-// The positions of syntax errors in objects and arrays follow encoding/json's Decoder.Token
-// walk that this decoder replaced: a problem with a key, a separator or the closing
-// bracket of an object is reported at the object's path, one between a key and its value
-// at the member's path, and one after an array element at the next element's path.
+// A syntax error in an object or an array is reported at the path encoding/json's
+// Decoder.Token walk is at when it meets it (the reference decoder walks so, and tests
+// compare the messages): a problem with a key, a separator or the closing bracket of an
+// object is reported at the object's path, one between a key and its value at the
+// member's path, and one after an array element at the next element's path.
 
 // object decodes the members of a JSON object into struct v; d.i is at '{'.
 func (d *decoder) object(p *plan, v reflect.Value) error {

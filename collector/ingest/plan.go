@@ -1,4 +1,4 @@
-package api
+package ingest
 
 import (
 	"encoding"
@@ -16,18 +16,11 @@ import (
 
 var (
 	measurementType = reflect.TypeFor[measurement.Measurement]()
-	heartbeatType   = reflect.TypeFor[measurement.Heartbeat]()
 	timeType        = reflect.TypeFor[time.Time]()
 	stringMapType   = reflect.TypeFor[map[string]string]()
 	// measurementPlan is compiled once, on first use: it only depends on the type.
 	measurementPlan = sync.OnceValue(func() *plan { return compile(measurementType) })
 )
-
-// checkJSON reports the first problem decodeStrict finds in the JSON document b for the
-// Go type t (see decodeStrict), decoding into a throw-away value.
-func checkJSON(b []byte, t reflect.Type) error {
-	return decodeStrict(b, compile(t), reflect.New(t).Elem())
-}
 
 // planKind is what the decoder does with one Go type.
 type planKind uint8

@@ -1,19 +1,18 @@
-package api_test
+package ingest_test
 
 import (
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/api"
+	"github.com/pantau-dev/pantau/collector/ingest"
 )
 
 // TestDecodeItemMatchesReference mutates a full measurement's JSON at random (bytes
 // changed, cut, structural characters inserted) and checks that DecodeItem accepts and
-// refuses what the Token-walk checker it replaced did, with the same messages and the
-// same values. FuzzDecodeItem does the same from arbitrary bytes.
+// refuses what the reference decoder does, with the same messages and the same values.
+// FuzzDecodeItem does the same from arbitrary bytes.
 func TestDecodeItemMatchesReference(t *testing.T) {
 	good := []byte(jsonOf(t, full("example.com", fuzzNow.Add(-time.Hour))))
 	r := rand.New(rand.NewPCG(1, 2))
@@ -22,8 +21,8 @@ func TestDecodeItemMatchesReference(t *testing.T) {
 	for range 3000 {
 		b := append([]byte(nil), good...)
 		b = mutate(r, b, structural)
-		m, err := api.DecodeItem(b, fuzzNow)
-		ref, fromCheck, refErr := api.ReferenceDecodeItem(b, fuzzNow)
+		m, err := ingest.DecodeItem(b, fuzzNow)
+		ref, fromCheck, refErr := ingest.ReferenceDecodeItem(b, fuzzNow)
 		switch {
 		case (err == nil) != (refErr == nil):
 			t.Fatalf("%s\nerror %v; the reference checker's %v", b, err, refErr)
@@ -45,36 +44,20 @@ func BenchmarkDecodeItem(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := api.DecodeItem(in, fuzzNow); err != nil {
+		if _, err := ingest.DecodeItem(in, fuzzNow); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkDecodeItemReference is the Token-walk checker DecodeItem replaced.
+// BenchmarkDecodeItemReference is the reference decoder, on encoding/json, for comparison.
 func BenchmarkDecodeItemReference(b *testing.B) {
 	in := []byte(jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := api.ReferenceDecodeItem(in, fuzzNow); err != nil {
+		if _, _, err := ingest.ReferenceDecodeItem(in, fuzzNow); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkSplitBatch splits a batch of 100 full measurements, as a probe uploads them.
-func BenchmarkSplitBatch(b *testing.B) {
-	var items []string
-	for range 100 {
-		items = append(items, jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
-	}
-	in := []byte("[" + strings.Join(items, ",") + "]")
-	b.SetBytes(int64(len(in)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if got, err := api.SplitBatch(in, 1000); err != nil || len(got) != 100 {
-			b.Fatal(len(got), err)
 		}
 	}
 }

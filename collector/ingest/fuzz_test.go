@@ -1,17 +1,16 @@
-package api_test
+package ingest_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/api"
+	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -22,8 +21,8 @@ var fuzzNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 // every refusal, and whatever it accepts must be valid, decode to the same value with
 // plain encoding/json (the strict decoder accepts nothing json reads differently), and
 // survive a second round through DecodeItem unchanged. It must also accept and refuse
-// exactly what the Token-walk checker it replaced did (ReferenceDecodeItem), with the same
-// messages for what that checker refused. The checked-in corpus
+// exactly what the reference decoder does (ReferenceDecodeItem), with the same messages
+// for what its strict check refused. The checked-in corpus
 // (testdata/fuzz/FuzzDecodeItem) holds truncated JSON, huge numbers, unicode and nested
 // garbage besides these seeds.
 func FuzzDecodeItem(f *testing.F) {
@@ -37,8 +36,8 @@ func FuzzDecodeItem(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := api.DecodeItem(b, fuzzNow)
-		ref, fromCheck, refErr := api.ReferenceDecodeItem(b, fuzzNow)
+		m, err := ingest.DecodeItem(b, fuzzNow)
+		ref, fromCheck, refErr := ingest.ReferenceDecodeItem(b, fuzzNow)
 		switch {
 		case (err == nil) != (refErr == nil):
 			t.Fatalf("error %v; the reference checker's %v", err, refErr)
@@ -64,7 +63,7 @@ func FuzzDecodeItem(f *testing.F) {
 		if !reflect.DeepEqual(&plain, m) {
 			t.Fatalf("encoding/json reads it differently:\n%+v\n%+v", plain, *m)
 		}
-		again, err := api.DecodeItem([]byte(jsonOf(t, m)), fuzzNow)
+		again, err := ingest.DecodeItem([]byte(jsonOf(t, m)), fuzzNow)
 		if err != nil {
 			t.Fatalf("re-encoded measurement refused: %v", err)
 		}
@@ -74,42 +73,33 @@ func FuzzDecodeItem(f *testing.F) {
 	})
 }
 
-// FuzzSplitBatch feeds arbitrary bodies to the batch splitter: it must never panic,
-// never return more than the limit, return only syntactically valid items, and split
-// exactly as encoding/json alone does (SplitBatchSlow).
-func FuzzSplitBatch(f *testing.F) {
+// FuzzDecodeBatch feeds arbitrary bodies to DecodeBatch: it must never panic, never
+// return more items than the limit, refuse exactly the batches encoding/json refuses,
+// with the same errors, and give each item's result as DecodeItem does for the item
+// alone (checkDecodeBatch). The checked-in corpus (testdata/fuzz/FuzzDecodeBatch) holds
+// malformed, nested and unicode batches besides these seeds.
+func FuzzDecodeBatch(f *testing.F) {
 	good := jsonOf(f, simple("example.com", fuzzNow.Add(-time.Hour)))
 	for _, s := range []string{
-		"[" + good + "," + good + "]", good + "\n" + good + "\n", "[", "]", "[]]", "[1,2,3,4,5]", "{}{}{}",
+		"[" + good + "," + good + "]", good + "\n" + good + "\n", "[", "]", "[]", "[]]", "[1,2,3,4,5]", "{}{}{}",
 		"[{}]garbage", "\"x\"\n5\nnull", "[[[[[[[[[[]]]]]]]]]]", "[1e999999999,\"\\ud800\"]", "\ufeff[]",
+		"[{}]", "[1,{\"id\":5}]", "[{\"id\":\"a\\u0041\"}, {\"x\":1}]",
 	} {
 		f.Add([]byte(s), uint8(3))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, max uint8) {
 		limit := int(max%16) + 1
-		items, err := api.SplitBatch(b, limit)
-		slow, slowErr := api.SplitBatchSlow(b, limit)
-		if fmt.Sprint(err) != fmt.Sprint(slowErr) || fmt.Sprintf("%q", items) != fmt.Sprintf("%q", slow) {
-			t.Fatalf("split %q, %v; encoding/json alone %q, %v", items, err, slow, slowErr)
-		}
-		if err != nil {
-			if items != nil || !strings.HasPrefix(err.Error(), "body: ") {
-				t.Fatalf("error %q with %d items", err, len(items))
-			}
+		ok, n, _ := checkDecodeBatch(t, b, limit)
+		if !ok {
 			return
 		}
-		if len(items) > limit {
-			t.Fatalf("%d items, limit %d", len(items), limit)
-		}
-		for i, it := range items {
-			if !json.Valid(it) {
-				t.Fatalf("item %d is not valid JSON: %q", i, it)
-			}
+		if n > limit {
+			t.Fatalf("%d items, limit %d", n, limit)
 		}
 		// Nothing is silently dropped: the items are all of the body's values (or of the
 		// array's elements), as encoding/json reads them.
-		if n := countValues(t, b); n != len(items) {
-			t.Fatalf("%d items from a body of %d values", len(items), n)
+		if values := countValues(t, b); values != n {
+			t.Fatalf("%d items from a body of %d values", n, values)
 		}
 	})
 }

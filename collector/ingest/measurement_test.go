@@ -1,0 +1,136 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+func fail(s string) *string { return &s }
+
+// full is a valid measurement with every field populated (TestFullIsFull checks), with
+// free text holding tabs, quotes, backslashes and line-protocol separators: the decoder's
+// tests mutate its JSON.
+func full(domain string, started time.Time) *measurement.Measurement {
+	cert := []measurement.Certificate{
+		{Subject: "CN=" + domain + ", O=\"Lab\"", Issuer: "CN=Lab CA", DNSNames: []string{domain, "www." + domain},
+			NotBefore: started.Add(-24 * time.Hour), NotAfter: started.Add(90 * 24 * time.Hour), SHA256: strings.Repeat("ab", 32)},
+		{Subject: "CN=Lab CA", Issuer: "CN=Lab Root", DNSNames: []string{"ca.lab"},
+			NotBefore: started.Add(-48 * time.Hour), NotAfter: started.Add(365 * 24 * time.Hour), SHA256: strings.Repeat("cd", 32)},
+	}
+	answers := []measurement.DNSAnswer{
+		{Name: domain, Type: "CNAME", TTL: 60, Data: "edge." + domain},
+		{Name: "edge." + domain, Type: "A", TTL: 30, Data: "36.86.63.185", ASN: 7713},
+	}
+	obs := measurement.Observations{
+		DNS: []measurement.DNSQuery{
+			{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: domain, QType: "A", Rcode: "NOERROR",
+				Answers: answers, Failure: fail("dns_bogon_error"), RTTMS: 12.5, Truncated: true,
+				LateReplies: []measurement.DNSReply{{Rcode: "NOERROR", Answers: answers[1:], RTTMS: 40.25}},
+				Bogons:      []string{"10.10.34.35"}},
+			{Resolver: "https://dns.example/dns-query", Transport: "doh", Query: domain, QType: "AAAA", Rcode: "NOERROR",
+				Answers: []measurement.DNSAnswer{{Name: domain, Type: "AAAA", TTL: 300, Data: "2001:db8::1"}}, RTTMS: 80.125},
+		},
+		TCP: []measurement.TCPConnect{
+			{IP: "36.86.63.185", Port: 443, Origin: "probe", TimeMS: 20.5},
+			{IP: "2001:db8::1", Port: 443, Origin: "control", Failure: fail("connection_reset"), TimeMS: 5},
+		},
+		TLS: []measurement.TLSHandshake{
+			{IP: "36.86.63.185", Port: 443, SNI: domain, Failure: fail("ssl_unknown_authority"), Version: "TLSv1.3",
+				CipherSuite: "TLS_AES_128_GCM_SHA256", ALPN: "h2", Certificates: cert, TimeMS: 30},
+			{IP: "36.86.63.185", Port: 443, SNI: "example.org", SNISwap: true, Version: "TLSv1.3", CertValid: true, TimeMS: 31},
+		},
+		HTTP: []measurement.HTTPRequest{
+			{URL: "http://" + domain + "/", Method: "GET", Address: "36.86.63.185:80", Status: 302,
+				Headers: map[string]string{"Location": "https://" + domain + "/", "Server": "nginx"}, TimeMS: 10},
+			{URL: "https://" + domain + "/", Method: "GET", Address: "36.86.63.185:443", Status: 200,
+				Headers: map[string]string{"Content-Type": "text/html"}, BodyLength: 524288, BodyTruncated: true,
+				BodySHA256: strings.Repeat("ef", 32), Title: "Internet\tPositif \"blocked\" \\ a,b=c ünï", Failure: fail("eof_error"), TimeMS: 55.5},
+		},
+	}
+	return &measurement.Measurement{
+		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/p?a=1,b=\"2\"\\", Kind: "web",
+		Domain: domain, Port: 443, StartedAt: started, RuntimeMS: 1234.567,
+		Software: measurement.Software{Name: "pantau", Version: "1.2.3"}, Schedule: "daily-id",
+		Resolvers: []measurement.ResolverInfo{
+			{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Egress: []string{"36.86.1.1"}},
+			{Resolver: "https://dns.example/dns-query", Transport: "doh", Egress: []string{}, Failure: fail("generic_timeout_error")},
+		},
+		Observations: obs,
+		Fingerprints: []measurement.FingerprintMatch{{Name: "id_internetpositif", Scope: "nat", Location: "title",
+			PatternType: "contains", Pattern: "Internet Positif", Confidence: 100, Where: "http https://" + domain + "/ title"}},
+		Control: &measurement.Control{Helper: "https://helper.example/", Failure: fail("unknown_failure: x"),
+			Attempts:     []measurement.ControlAttempt{{Helper: "https://helper.example/", Failure: fail("generic_timeout_error"), TimeMS: 9}},
+			Observations: obs},
+		Verdict: measurement.Verdict{Status: "blocked", Method: "http", Reason: "title\t\"q\" \\ a,b=c reach,probe=evil id=\"x\" 1",
+			Evidence: []string{"title matched id_internetpositif", "dns bogon 10.10.34.35"}},
+	}
+}
+
+// simple is a small valid measurement.
+func simple(domain string, started time.Time) *measurement.Measurement {
+	m := &measurement.Measurement{
+		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/", Kind: "web", Domain: domain,
+		Port: 443, StartedAt: started, RuntimeMS: 100, Software: measurement.Software{Name: "pantau", Version: "test"},
+		Verdict: measurement.Verdict{Status: "accessible", Reason: "ok", Evidence: []string{}},
+	}
+	m.Normalise()
+	return m
+}
+
+func TestFullIsFull(t *testing.T) {
+	m := full("example.com", time.Now())
+	if err := m.Validate(time.Now()); err != nil {
+		t.Fatalf("full() does not validate: %v", err)
+	}
+	seen := map[string]bool{}
+	zeroLeaves(reflect.ValueOf(m), "m", seen)
+	for path, set := range seen {
+		if !set {
+			t.Errorf("%s is zero in full(): the round-trip test would not cover it", path)
+		}
+	}
+}
+
+// zeroLeaves records for each field path whether it is non-zero somewhere in v.
+func zeroLeaves(v reflect.Value, path string, seen map[string]bool) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			seen[path] = seen[path] || false
+			return
+		}
+		zeroLeaves(v.Elem(), path, seen)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			seen[path] = seen[path] || !v.Interface().(time.Time).IsZero()
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			zeroLeaves(v.Field(i), path+"."+v.Type().Field(i).Name, seen)
+		}
+	case reflect.Slice, reflect.Map:
+		seen[path] = seen[path] || v.Len() > 0
+		if v.Kind() == reflect.Slice {
+			for i := 0; i < v.Len(); i++ {
+				zeroLeaves(v.Index(i), path+"[]", seen)
+			}
+		}
+	default:
+		seen[path] = seen[path] || !v.IsZero()
+	}
+}
+
+// jsonOf encodes v; two values with the same JSON carry the same wire data.
+func jsonOf(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
