@@ -6,10 +6,11 @@
 // where is an error naming the field as a path, e.g. `dns[0].answers[1].ttl: -1 is not
 // an unsigned integer`: an unknown or duplicate key (keys match exactly, not
 // case-insensitively), a value of the wrong JSON type, null for a field that cannot be
-// null, a number out of range, a bad time, data after the document. A batch's errors
-// name the item (DecodeBatch). What the decoder accepts, it decodes exactly as
-// encoding/json.Unmarshal would. Malformed JSON is described by encoding/json itself
-// (on the error path only), with its byte offsets.
+// null, a number out of range, a bad time, data after the document. DecodeBatch gives
+// each item's error apart (the caller names the item by its index); a malformed batch is
+// refused whole, naming the item where it went wrong. What the decoder accepts, it
+// decodes exactly as encoding/json.Unmarshal would. Malformed JSON is described by
+// encoding/json itself (on the error path only), with its byte offsets.
 //
 // The decoder is hand-written for speed (docs/scaling.md): one scanner walks the bytes
 // once and sets the fields through a plan compiled once per Go type (plan.go). Its tests
@@ -29,11 +30,9 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// DecodeItem decodes one measurement strictly and validates it at now. Unknown fields
-// (matched case-sensitively), JSON values of the wrong type, null where the field cannot
-// be null, numbers out of range, bad times and trailing data are errors that name the
-// field as a path, e.g. `dns[0].answers[1].ttl: -1 is out of range for an unsigned
-// integer`; Validate's errors follow, one a line. Empty lists decode as [].
+// DecodeItem decodes one measurement strictly (see the package comment), validates it
+// at now and normalises it. Validate's errors come one a line. Lists given as null or
+// left out decode as [].
 func DecodeItem(b []byte, now time.Time) (*measurement.Measurement, error) {
 	var m measurement.Measurement
 	if err := decodeStrict(b, measurementPlan(), reflect.ValueOf(&m).Elem()); err != nil {
