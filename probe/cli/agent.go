@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/probe/agent"
@@ -83,7 +84,7 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 				return nil, usageError("agent.collector_ca: %s holds no PEM certificate", ac.CollectorCA)
 			}
 		}
-		if up, err = uplink.New(uplink.Options{Collector: ac.Collector, Token: token, RootCAs: roots, Log: log, Software: Version}); err != nil {
+		if up, err = uplink.New(uplink.Options{Collector: ac.Collector, Token: token, RootCAs: roots, Log: log, Software: cmdline.Version}); err != nil {
 			return nil, usageError("agent: %v", err)
 		}
 	}
@@ -108,18 +109,28 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 	return &agentSetup{cfg: c, spool: sp, agent: a}, nil
 }
 
-// runCmd is `probe run`: the long-running agent.
-func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("probe run", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+// runCommand is `probe run`: the long-running agent.
+func runCommand(s streams) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "run",
+		Summary: "run the schedules on cron, spool the measurements and submit them to the collector",
+		Usage:   "--config FILE [flags]",
+		Details: "SIGHUP reloads the schedules; SIGINT or SIGTERM stops after the measurements in flight.",
+		Examples: []string{
+			"probe run --config /etc/pantau/probe.yaml",
+			"probe run --config probe.yaml --log-level info",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var ef engineFlags
+			ef.register(fs)
+			return func(ctx context.Context, _ []string) error { return runAgent(ctx, &ef, s.stderr) }
+		},
 	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
-	}
-	s, err := newAgent(&ef, stderr, true)
+}
+
+// runAgent runs the agent until ctx ends.
+func runAgent(ctx context.Context, ef *engineFlags, stderr io.Writer) error {
+	s, err := newAgent(ef, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -130,30 +141,41 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	return s.agent.Run(ctx, hup)
 }
 
-// onceCmd is `probe once --schedule NAME`: run one schedule now and submit the results.
-func onceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("probe once", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	name := fs.String("schedule", "", "the schedule to run")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+// onceCommand is `probe once --schedule NAME`: run one schedule now and submit the results.
+func onceCommand(s streams) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "once",
+		Summary: "run one schedule now and submit its measurements",
+		Usage:   "--config FILE --schedule NAME [flags]",
+		Examples: []string{
+			"probe once --config probe.yaml --schedule id-telegram-web-2017",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var ef engineFlags
+			ef.register(fs)
+			name := fs.String("schedule", "", "`NAME` of the schedule to run")
+			return func(ctx context.Context, _ []string) error { return runOnce(ctx, &ef, *name, s) }
+		},
 	}
-	if *name == "" {
+}
+
+// runOnce runs the schedule called name, submits what it measured and says so on stdout.
+func runOnce(ctx context.Context, ef *engineFlags, name string, ss streams) error {
+	if name == "" {
 		return usageError("--schedule is required")
 	}
-	s, err := newAgent(&ef, stderr, true)
+	s, err := newAgent(ef, ss.stderr, true)
 	if err != nil {
 		return err
 	}
 	defer s.spool.Close()
-	sch := s.agent.Schedules().Get(*name)
+	sch := s.agent.Schedules().Get(name)
 	if sch == nil {
 		var names []string
 		for _, x := range s.agent.Schedules().Schedules {
 			names = append(names, x.Name)
 		}
-		return usageError("--schedule %q: no such schedule (have %s)", *name, strings.Join(names, ", "))
+		return usageError("--schedule %q: no such schedule (have %s)", name, strings.Join(names, ", "))
 	}
 	n, err := s.agent.RunSchedule(ctx, sch)
 	if err != nil {
@@ -161,23 +183,34 @@ func onceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	s.agent.Drain(ctx)
 	st := s.spool.Stats()
-	fmt.Fprintf(stdout, "schedule %s: %d measurements spooled; spool depth now %d\n", sch.Name, n, st.Depth)
+	fmt.Fprintf(ss.stdout, "schedule %s: %d measurements spooled; spool depth now %d\n", sch.Name, n, st.Depth)
 	if s.cfg.Agent.Collector != "" && st.Depth > 0 {
 		return fmt.Errorf("%d measurements still spooled: the collector did not take them (they are kept and retried by `probe run`)", st.Depth)
 	}
 	return nil
 }
 
-// statusCmd is `probe status`: the schedules, their next runs, the spool and the last
+// statusCommand is `probe status`: the schedules, their next runs, the spool and the last
 // submission, read from the state directory.
-func statusCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("probe status", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+func statusCommand(s streams) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "status",
+		Summary: "print the schedules, their next runs, the spool depth and the last submission",
+		Usage:   "--config FILE [flags]",
+		Examples: []string{
+			"probe status --config /etc/pantau/probe.yaml",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var ef engineFlags
+			ef.register(fs)
+			return func(context.Context, []string) error { return status(&ef, s.stdout, s.stderr) }
+		},
 	}
-	s, err := newAgent(&ef, stderr, false)
+}
+
+// status prints the agent's state as a table.
+func status(ef *engineFlags, stdout, stderr io.Writer) error {
+	s, err := newAgent(ef, stderr, false)
 	if err != nil {
 		return err
 	}

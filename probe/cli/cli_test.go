@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -52,9 +54,11 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestMeasureJSONAndTable runs `probe measure` against a real DNS server and web server
-// on loopback and checks both output formats.
-func TestMeasureJSONAndTable(t *testing.T) {
+// lab starts a real DNS server and web server on loopback and returns the common flags of
+// `probe measure` against them and two targets: one that loads, one whose name does not
+// exist.
+func lab(t *testing.T) (common []string, site, gone string) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +77,7 @@ func TestMeasureJSONAndTable(t *testing.T) {
 	})
 	dsrv := &dns.Server{PacketConn: pc, Handler: mux}
 	go func() { _ = dsrv.ActivateAndServe() }()
-	defer dsrv.Shutdown()
+	t.Cleanup(func() { _ = dsrv.Shutdown() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +86,18 @@ func TestMeasureJSONAndTable(t *testing.T) {
 		_, _ = w.Write([]byte("<title>Hello</title>"))
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hsrv.Serve(ln) }()
-	defer hsrv.Close()
+	t.Cleanup(func() { _ = hsrv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	site := "http://site.test:" + itoa(port) + "/"
-	gone := "http://gone.test:" + itoa(port) + "/"
-	common := []string{"measure", "--system-resolver", pc.LocalAddr().String(), "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--dns-wait", "0", "--timeout", "10s"}
+	site = "http://site.test:" + itoa(port) + "/"
+	gone = "http://gone.test:" + itoa(port) + "/"
+	common = []string{"measure", "--system-resolver", pc.LocalAddr().String(), "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--dns-wait", "0", "--timeout", "10s"}
+	return common, site, gone
+}
 
+// TestMeasureJSONAndTable runs `probe measure` against a real DNS server and web server
+// on loopback and checks both output formats.
+func TestMeasureJSONAndTable(t *testing.T) {
+	common, site, gone := lab(t)
 	code, stdout, stderr := runMain(append(common, site, gone)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -131,6 +141,53 @@ func TestMeasureJSONAndTable(t *testing.T) {
 	}
 	if col := strings.Index(rows[0], "STATUS"); rows[1][col:col+12] != "inconclusive" {
 		t.Errorf("STATUS column misaligned:\n%s", stdout)
+	}
+}
+
+// TestMeasureProgress checks what `probe measure` writes on stderr, with stderr a terminal
+// or not: a progress line and a summary for the table on a terminal, only the summary
+// elsewhere, and nothing beside the JSON lines.
+func TestMeasureProgress(t *testing.T) {
+	common, site, gone := lab(t)
+	const summary = `probe measure: 2 targets in [0-9.]+m?s: 0 accessible, 0 blocked, 0 down, 2 inconclusive\n`
+	for _, tc := range []struct {
+		name   string
+		format string
+		tty    bool
+		stderr string // a regular expression
+	}{
+		{"table on a terminal", "table", true, `^\rprobe measure: 0/2 targets, 0s elapsed\x1b\[K(\rprobe measure: [0-2]/2 targets, [0-9.]+m?s elapsed\x1b\[K)*\r\x1b\[K` + summary + `$`},
+		{"table elsewhere", "table", false, `^` + summary + `$`},
+		{"json on a terminal", "json", true, `^$`},
+		{"json elsewhere", "json", false, `^$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			s := streams{stdout: &stdout, stderr: &stderr, tty: tc.tty}
+			code := cmdline.Main(context.Background(), program(s), append(common, "--format", tc.format, site, gone), &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if !regexp.MustCompile(tc.stderr).MatchString(stderr.String()) {
+				t.Errorf("stderr %q does not match %q", stderr.String(), tc.stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+			if tc.format == "table" {
+				if len(lines) != 3 || !strings.HasPrefix(lines[0], "TARGET") {
+					t.Errorf("stdout:\n%s", stdout.String())
+				}
+				return
+			}
+			if len(lines) != 2 {
+				t.Fatalf("want 2 JSON lines, got %q", stdout.String())
+			}
+			for _, l := range lines {
+				var m measurement.Measurement
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Errorf("%q: %v", l, err)
+				}
+			}
+		})
 	}
 }
 

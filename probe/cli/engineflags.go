@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/bogon"
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/fingerprint"
@@ -35,23 +36,23 @@ type engineFlags struct {
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.configPath, "config", "", "YAML config file (keys in docs/probe-config.md)")
-	fs.StringVar(&f.resolvConf, "resolv-conf", "", "file to read the system resolvers from (default /etc/resolv.conf)")
-	fs.Var(&f.systemResolvers, "system-resolver", "use this resolver as the system resolver instead of resolv.conf (repeatable)")
-	fs.Var(&f.resolvers, "resolver", "also query this resolver: IP[:PORT], udp://, tcp://, tls:// (DoT) or https:// (DoH) (repeatable)")
-	fs.Var(&f.labCIDRs, "lab-cidr", "declare this reserved range public, for testbeds (repeatable; config key lab_cidrs)")
-	fs.Var(&f.fingerprints, "fingerprints", "OONI blocking-fingerprints CSV file to match (repeatable)")
+	fs.StringVar(&f.configPath, "config", "", "YAML config `FILE` (keys in docs/probe-config.md)")
+	fs.StringVar(&f.resolvConf, "resolv-conf", "", "`FILE` to read the system resolvers from (default /etc/resolv.conf)")
+	fs.Var(&f.systemResolvers, "system-resolver", "use this `RESOLVER` as the system resolver instead of resolv.conf (repeatable)")
+	fs.Var(&f.resolvers, "resolver", "also query this `RESOLVER`: IP[:PORT], udp://, tcp://, tls:// (DoT) or https:// (DoH) (repeatable)")
+	fs.Var(&f.labCIDRs, "lab-cidr", "declare this reserved range (`CIDR`) public, for testbeds (repeatable; config key lab_cidrs)")
+	fs.Var(&f.fingerprints, "fingerprints", "OONI blocking-fingerprints CSV `FILE` to match (repeatable)")
 	fs.BoolVar(&f.noBuiltinFP, "no-builtin-fingerprints", false, "do not match the built-in Indonesian fingerprints")
-	fs.StringVar(&f.whoami, "whoami", "", `name looked up to learn each resolver's egress address (default whoami.akamai.net; "-" disables)`)
-	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB file (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
-	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server name of the SNI swap (default example.com)")
-	fs.DurationVar(&f.dnsWait, "dns-wait", -1, "keep UDP sockets open this long after the first reply to catch injected replies (default 1s)")
+	fs.StringVar(&f.whoami, "whoami", "", "`NAME` looked up to learn each resolver's egress address (default whoami.akamai.net; \"-\" disables)")
+	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB `FILE` (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
+	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server `NAME` of the SNI swap (default example.com)")
+	fs.DurationVar(&f.dnsWait, "dns-wait", -1, "keep UDP sockets open this long after the first reply to catch injected replies (default 1s; probe helper: 0)")
 	fs.DurationVar(&f.t.Target, "timeout", 0, "deadline for one whole target (default 60s)")
 	fs.DurationVar(&f.t.DNS, "dns-timeout", 0, "timeout of one DNS question (default 5s)")
 	fs.DurationVar(&f.t.TCP, "tcp-timeout", 0, "timeout of one connect (default 10s)")
 	fs.DurationVar(&f.t.TLS, "tls-timeout", 0, "timeout of one TLS handshake (default 10s)")
 	fs.DurationVar(&f.t.HTTP, "http-timeout", 0, "timeout of one fetch with its redirects (default 15s)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "`LEVEL` of the logs on stderr: debug, info, warn or error")
 }
 
 // load reads the config file (if any) and lays the flags over it. dnsWait is the
@@ -118,7 +119,7 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 		LateWait:     c.DNSWait.Duration,
 		WhoamiName:   "whoami.akamai.net",
 		InnocuousSNI: c.InnocuousSNI,
-		Software:     measurement.Software{Name: name, Version: Version},
+		Software:     measurement.Software{Name: name, Version: cmdline.Version},
 		Timeouts: engine.Timeouts{DNS: c.Timeouts.DNS.Duration, TCP: c.Timeouts.TCP.Duration, TLS: c.Timeouts.TLS.Duration,
 			HTTP: c.Timeouts.HTTP.Duration, Target: c.Timeouts.Target.Duration},
 	}
@@ -179,17 +180,7 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 	return ec, nil
 }
 
-// parse parses args with fs, reporting errors as usage errors naming the flag.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError("%v", err)
-	}
-	return nil
-}
-
 // newLogger builds the logger of --log-level.
-func (f *engineFlags) newLogger(w io.Writer) (*slog.Logger, error) { return logger(w, f.logLevel) }
+func (f *engineFlags) newLogger(w io.Writer) (*slog.Logger, error) {
+	return cmdline.NewLogger(w, f.logLevel)
+}

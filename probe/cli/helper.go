@@ -10,30 +10,40 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
 )
 
-// helperCmd is `probe helper`: serve the control API from this (uncensored) vantage point.
-func helperCmd(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("probe helper", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	listen := fs.String("listen", "127.0.0.1:9090", "address to serve the control API on")
-	maxConc := fs.Int("max-concurrent", 16, "observations at once")
-	cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: probe helper --listen ADDR [--lab-cidr CIDR]... [flags]\n\nServes POST /api/v1/control (docs/control.md) and GET /healthz.\n\nflags:")
-		fs.PrintDefaults()
+// helperCommand is `probe helper`: serve the control API from this (uncensored) vantage
+// point.
+func helperCommand(s streams) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "helper",
+		Summary: "serve the control API for other probes",
+		Usage:   "--listen ADDR [--lab-cidr CIDR]... [flags]",
+		Details: "Serves POST /api/v1/control (docs/control.md) and GET /healthz.",
+		Examples: []string{
+			"probe helper --listen 0.0.0.0:9090",
+			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 32",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var ef engineFlags
+			ef.register(fs)
+			listen := fs.String("listen", "127.0.0.1:9090", "`ADDR` to serve the control API on")
+			maxConc := fs.Int("max-concurrent", 16, "observations at once")
+			cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
+			return func(ctx context.Context, _ []string) error {
+				return helper(ctx, &ef, *listen, *maxConc, *cacheTTL, s.stderr)
+			}
+		},
 	}
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
-	}
-	if *maxConc < 1 {
-		return usageError("--max-concurrent %d: must be at least 1", *maxConc)
+}
+
+// helper serves the control API on listen until ctx ends.
+func helper(ctx context.Context, ef *engineFlags, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
+	if maxConc < 1 {
+		return usageError("--max-concurrent %d: must be at least 1", maxConc)
 	}
 	// The helper reports what its resolvers answer: no injection watch unless asked.
 	c, err := ef.load(0)
@@ -53,10 +63,10 @@ func helperCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	eng := engine.New(ecfg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/control", control.NewHandler(eng, control.HandlerOptions{
-		Timeout: ecfg.Timeouts.Target, CacheTTL: *cacheTTL, MaxConcurrent: *maxConc, Guard: guard,
+		Timeout: ecfg.Timeouts.Target, CacheTTL: cacheTTL, MaxConcurrent: maxConc, Guard: guard,
 	}, log))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -14,63 +15,78 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/probe/config"
 	"github.com/pantau-dev/pantau/probe/uplink"
 )
 
-// measureCmd is `probe measure`: measure every target now and print the measurements.
-func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("probe measure", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	var controls, files, categories listFlag
-	fs.Var(&controls, "control", "control helper endpoint URL, e.g. https://helper.example.org/api/v1/control (repeatable; the first that answers is used)")
-	fs.Var(&files, "f", "read targets from FILE: one per line, or a Citizen Lab test-list CSV (repeatable)")
-	fs.Var(&categories, "category", "with a Citizen Lab CSV, keep only this category code (repeatable)")
-	concurrency := fs.Int("concurrency", 0, "targets measured at once (default 64)")
-	memLimit := fs.Int64("memory-limit-mb", -1, "soft memory limit in MB: the garbage collector works harder near it (default 30; 0: none)")
-	format := fs.String("format", "json", "output format: json (one object per line) or table")
-	controlTimeout := fs.Duration("control-timeout", 30*time.Second, "timeout of one control helper request")
-	collectorURL := fs.String("collector", "", "also submit the measurements to this collector (base URL)")
-	token := fs.String("token", "", "the probe's collector token (default $PANTAU_TOKEN)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: probe measure [flags] [TARGET...]\n\nTARGET is a domain (https://DOMAIN/), an http(s) URL, or tcp://HOST:PORT.\n\nflags:")
-		fs.PrintDefaults()
+// measureCommand is `probe measure`: measure every target now and print the measurements.
+func measureCommand(s streams) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "measure",
+		Summary: "measure targets now and print one JSON object (or table row) per target",
+		Usage:   "[flags] [TARGET...]",
+		Details: "TARGET is a domain (https://DOMAIN/), an http(s) URL, or tcp://HOST:PORT.\n" +
+			"With --format table, a count of the verdicts follows the table on stderr, and on a\n" +
+			"terminal a progress line there says how far the run is.",
+		Args: true,
+		Examples: []string{
+			"probe measure t.me https://web.telegram.org/ tcp://149.154.167.51:443",
+			"probe measure --format table --control https://helper.example.org/api/v1/control -f targets.txt",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			f := &measureFlags{}
+			f.register(fs)
+			return func(ctx context.Context, args []string) error { return f.run(ctx, args, s) }
+		},
 	}
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+}
+
+// measureFlags are the flags of `probe measure`.
+type measureFlags struct {
+	ef                          engineFlags
+	controls, files, categories listFlag
+	concurrency                 int
+	memLimit                    int64
+	format                      string
+	controlTimeout              time.Duration
+	collector, token            string
+}
+
+func (f *measureFlags) register(fs *flag.FlagSet) {
+	f.ef.register(fs)
+	fs.Var(&f.controls, "control", "control helper endpoint `URL`, e.g. https://helper.example.org/api/v1/control (repeatable; the first that answers is used)")
+	fs.Var(&f.files, "f", "read targets from `FILE`: one per line, or a Citizen Lab test-list CSV (repeatable)")
+	fs.Var(&f.categories, "category", "with a Citizen Lab CSV, keep only this category `CODE` (repeatable)")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "targets measured at once (default 64)")
+	fs.Int64Var(&f.memLimit, "memory-limit-mb", -1, "soft memory limit in `MB`: the garbage collector works harder near it (default 30; 0: none)")
+	fs.StringVar(&f.format, "format", "json", "output `FORMAT`: json (one object per line) or table")
+	fs.DurationVar(&f.controlTimeout, "control-timeout", 30*time.Second, "timeout of one control helper request")
+	fs.StringVar(&f.collector, "collector", "", "also submit the measurements to this collector (base `URL`)")
+	fs.StringVar(&f.token, "token", "", "the probe's collector `TOKEN` (default $PANTAU_TOKEN)")
+}
+
+// run measures the targets of args and -f, printing each measurement as it completes.
+func (f *measureFlags) run(ctx context.Context, args []string, s streams) error {
+	if f.format != "json" && f.format != "table" {
+		return usageError("--format %q: want json or table", f.format)
 	}
-	if *format != "json" && *format != "table" {
-		return usageError("--format %q: want json or table", *format)
+	if f.concurrency < 0 {
+		return usageError("--concurrency %d: must be positive", f.concurrency)
 	}
-	if *concurrency < 0 {
-		return usageError("--concurrency %d: must be positive", *concurrency)
-	}
-	targets, err := readTargets(fs.Args(), files, categories)
+	targets, err := readTargets(args, f.files, f.categories)
 	if err != nil {
 		return err
 	}
-	c, err := ef.load(time.Second)
+	c, err := f.config()
 	if err != nil {
 		return err
 	}
-	if len(controls) > 0 {
-		c.Controls = controls
-	}
-	if *concurrency == 0 {
-		*concurrency = c.Concurrency
-	}
-	if *concurrency == 0 {
-		*concurrency = 64
-	}
-	if *memLimit >= 0 {
-		c.MemoryLimitMB = memLimit
-	}
-	setMemoryLimit(c.MemoryLimitMB, 30)
-	log, err := ef.newLogger(stderr)
+	log, err := f.ef.newLogger(s.stderr)
 	if err != nil {
 		return err
 	}
@@ -78,40 +94,97 @@ func measureCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	var sub *submitter
-	if *collectorURL != "" {
-		if *token == "" {
-			*token = os.Getenv("PANTAU_TOKEN")
-		}
-		up, err := uplink.New(uplink.Options{Collector: *collectorURL, Token: *token, Log: log})
-		if err != nil {
-			return usageError("--collector: %v", err)
-		}
-		sub = &submitter{up: up, stderr: stderr}
+	sub, err := f.submitter(log, s.stderr)
+	if err != nil {
+		return err
 	}
-	var ctrl engine.Controller
-	if len(c.Controls) > 0 {
-		var opts []control.ClientOption
-		if *token != "" {
-			opts = append(opts, control.WithToken(*token))
-		}
-		cl, err := control.NewClient(c.Controls, nil, *controlTimeout, log, opts...)
-		if err != nil {
-			return usageError("--control: %v", err)
-		}
-		ctrl = cl
+	ctrl, err := f.controller(c, log)
+	if err != nil {
+		return err
 	}
-	eng := engine.New(ecfg, log)
-	out := newPrinter(*format, stdout, targets)
-	emit := out.print
-	if sub != nil {
-		emit = func(m *measurement.Measurement) {
-			out.print(m)
+	return f.measure(ctx, engine.New(ecfg, log), targets, ctrl, sub, s)
+}
+
+// config loads the config file under the flags, fills in the concurrency and sets the
+// memory limit.
+func (f *measureFlags) config() (*config.Config, error) {
+	c, err := f.ef.load(time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.controls) > 0 {
+		c.Controls = f.controls
+	}
+	if f.concurrency == 0 {
+		f.concurrency = c.Concurrency
+	}
+	if f.concurrency == 0 {
+		f.concurrency = 64
+	}
+	if f.memLimit >= 0 {
+		c.MemoryLimitMB = &f.memLimit
+	}
+	setMemoryLimit(c.MemoryLimitMB, 30)
+	return c, nil
+}
+
+// submitter is the collector client of --collector, or nil without one. The token
+// defaults to $PANTAU_TOKEN.
+func (f *measureFlags) submitter(log *slog.Logger, stderr io.Writer) (*submitter, error) {
+	if f.collector == "" {
+		return nil, nil
+	}
+	if f.token == "" {
+		f.token = os.Getenv("PANTAU_TOKEN")
+	}
+	up, err := uplink.New(uplink.Options{Collector: f.collector, Token: f.token, Log: log})
+	if err != nil {
+		return nil, usageError("--collector: %v", err)
+	}
+	return &submitter{up: up, stderr: stderr}, nil
+}
+
+// controller is the control helper client of the config's controls, or nil without any.
+func (f *measureFlags) controller(c *config.Config, log *slog.Logger) (engine.Controller, error) {
+	if len(c.Controls) == 0 {
+		return nil, nil
+	}
+	var opts []control.ClientOption
+	if f.token != "" {
+		opts = append(opts, control.WithToken(f.token))
+	}
+	cl, err := control.NewClient(c.Controls, nil, f.controlTimeout, log, opts...)
+	if err != nil {
+		return nil, usageError("--control: %v", err)
+	}
+	return cl, nil
+}
+
+// measure runs the engine over the targets and prints (and submits) each measurement.
+// The table format also counts the verdicts, with a progress line on a terminal.
+func (f *measureFlags) measure(ctx context.Context, eng *engine.Engine, targets []target.Target, ctrl engine.Controller, sub *submitter, s streams) error {
+	out := newPrinter(f.format, s.stdout, targets)
+	var prog *progress
+	if f.format == "table" {
+		prog = newProgress(s.stderr, len(targets), s.tty, time.Now)
+		prog.run()
+	}
+	eng.Run(ctx, targets, f.concurrency, ctrl, func(m *measurement.Measurement) {
+		out.print(m)
+		if prog != nil {
+			prog.add(m)
+		}
+		if sub != nil {
 			sub.add(ctx, m)
 		}
+	})
+	if prog != nil {
+		prog.finish()
 	}
-	eng.Run(ctx, targets, *concurrency, ctrl, emit)
-	err = out.close()
+	err := out.close()
+	if prog != nil {
+		prog.summary()
+	}
 	if sub != nil {
 		if serr := sub.flush(ctx); serr != nil && err == nil {
 			err = serr
