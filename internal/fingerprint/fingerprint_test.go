@@ -60,7 +60,7 @@ func TestLoadOONIFormat(t *testing.T) {
 	for _, fp := range append(mustLoad(t, fixtureDNS), mustLoad(t, fixtureHTTP)...) {
 		byName[fp.Name] = fp
 	}
-	tests2 := []struct{ name, pattern, why string }{
+	patterns := []struct{ name, pattern, why string }{
 		// encoding/csv turns the file's \r\n inside quotes into \n.
 		{"fx.xx_multi_line", "<title>Access Restricted</title>\n", "a quoted field over several lines keeps its newline"},
 		{"fx.xx_leading_space", " <title>Blocked by Policy</title>", "leading spaces are part of a body pattern"},
@@ -68,7 +68,7 @@ func TestLoadOONIFormat(t *testing.T) {
 		{"fx.id_dns_uzone_2", "36.86.63.185", "spaces around a DNS pattern are dropped"},
 		{"fx.id_dns_trustpositif", "TrustPositif.KOMINFO.go.id.", "a DNS name is kept as written"},
 	}
-	for _, tc := range tests2 {
+	for _, tc := range patterns {
 		if fp, ok := byName[tc.name]; !ok || fp.Pattern != tc.pattern {
 			t.Errorf("%s: pattern %q, want %q (%s)", tc.name, fp.Pattern, tc.pattern, tc.why)
 		}
