@@ -273,10 +273,22 @@ func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendQuote appends a JSON quote, escaped with lp.
+// appendQuote appends a JSON quote and appendBackslash a JSON backslash: as they are, or
+// with lp, escaped as part of a line-protocol string field (a backslash before each).
+// JSON writes no raw tab, newline, form feed or carriage return, so these two are all a
+// string field escapes in JSON.
 func appendQuote(b []byte, lp bool) []byte {
-	quote, _ := jsonEscapes(lp)
-	return append(b, quote...)
+	if lp {
+		return append(b, '\\', '"')
+	}
+	return append(b, '"')
+}
+
+func appendBackslash(b []byte, lp bool) []byte {
+	if lp {
+		return append(b, '\\', '\\')
+	}
+	return append(b, '\\')
 }
 
 var stringMapType = reflect.TypeFor[map[string]string]()
@@ -339,17 +351,6 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// jsonEscapes gives the quote and the backslash of plain JSON or, with lp, of JSON
-// escaped as part of a line-protocol string field: each with a backslash before it. JSON
-// writes no raw tab, newline, form feed or carriage return, so those two are all a string
-// field escapes in JSON.
-func jsonEscapes(lp bool) (quote, backslash string) {
-	if lp {
-		return `\"`, `\\`
-	}
-	return `"`, `\`
-}
-
 // appendString quotes s as encoding/json does without HTML escaping: short escapes for
 // quote, backslash, \b \f \n \r \t; \u00XX for other control characters; \ufffd for
 // invalid UTF-8; U+2028 and U+2029 escaped. With lp, the JSON comes escaped in the same
@@ -357,8 +358,7 @@ func jsonEscapes(lp bool) (quote, backslash string) {
 // a backslash before it.
 func appendString(b []byte, s string, lp bool) []byte {
 	const hex = "0123456789abcdef"
-	quote, backslash := jsonEscapes(lp)
-	b = append(b, quote...)
+	b = appendQuote(b, lp)
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -366,12 +366,12 @@ func appendString(b []byte, s string, lp bool) []byte {
 				i++
 				continue
 			}
-			b = append(append(b, s[start:i]...), backslash...)
+			b = appendBackslash(append(b, s[start:i]...), lp)
 			switch c {
 			case '\\':
-				b = append(b, backslash...)
+				b = appendBackslash(b, lp)
 			case '"':
-				b = append(b, quote...)
+				b = appendQuote(b, lp)
 			case '\b':
 				b = append(b, 'b')
 			case '\f':
@@ -392,9 +392,9 @@ func appendString(b []byte, s string, lp bool) []byte {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case c == utf8.RuneError && size == 1:
-			b = append(append(append(b, s[start:i]...), backslash...), "ufffd"...)
+			b = append(appendBackslash(append(b, s[start:i]...), lp), "ufffd"...)
 		case c == '\u2028' || c == '\u2029':
-			b = append(append(append(b, s[start:i]...), backslash...), 'u', '2', '0', '2', hex[c&0xF])
+			b = append(appendBackslash(append(b, s[start:i]...), lp), 'u', '2', '0', '2', hex[c&0xF])
 		default:
 			i += size
 			continue
@@ -402,5 +402,5 @@ func appendString(b []byte, s string, lp bool) []byte {
 		i += size
 		start = i
 	}
-	return append(append(b, s[start:]...), quote...)
+	return appendQuote(append(b, s[start:]...), lp)
 }
