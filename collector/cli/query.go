@@ -18,6 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/cmdline"
 )
 
 // EnvCollector is the collector's base URL for `collector query` when --url is not given.
@@ -28,122 +29,193 @@ const defaultCollector = "http://127.0.0.1:8080"
 // tableTime is how tables print times (UTC, to the minute; json and csv keep full precision).
 const tableTime = "2006-01-02 15:04"
 
-// queryCmd asks a running collector's API and prints a table, or the API's own JSON or CSV.
-func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || (args[0] != "timeline" && args[0] != "changes" && args[0] != "compliance") {
-		return usageError("want a subcommand: timeline, changes or compliance")
+// queryCommand is `collector query`: ask a running collector's API and print a table, or
+// the API's own JSON or CSV.
+func queryCommand(e env) *cmdline.Command {
+	return &cmdline.Command{
+		Name:     "query",
+		Summary:  "ask a running collector (--url, $" + EnvCollector + ") and print a table, or --format json|csv",
+		Commands: []*cmdline.Command{queryTimelineCommand(e), queryChangesCommand(e), queryComplianceCommand(e)},
+		Examples: []string{
+			"collector query timeline --url https://collector.example.org --domain t.me --from 7d",
+			"collector query compliance --order kominfo-2017-telegram-block --format json",
+		},
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("collector query "+sub, flag.ContinueOnError)
-	base := fs.String("url", "", "the collector's base URL (default $"+EnvCollector+", else "+defaultCollector+")")
-	format := fs.String("format", "table", "table, json or csv")
-	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the answer")
-	var domain, network, order, from, to, since, at *string
-	switch sub {
-	case "timeline":
-		domain = fs.String("domain", "", "domain (required)")
-		network = fs.String("network", "", "network (default: every network that measured the domain)")
-		from = fs.String("from", "7d", "start: RFC 3339 time, date (2017-07-14) or a duration back from now (7d, 36h)")
-		to = fs.String("to", "", "end, as --from (default: now)")
-	case "changes":
-		since = fs.String("since", "24h", "confirmed since: RFC 3339 time, date or a duration back from now")
-		to = fs.String("to", "", "confirmed before, as --since (default: now)")
-	case "compliance":
-		order = fs.String("order", "", "order ID (required)")
-		at = fs.String("at", "", "compute for this time, as in timeline --from (default: now)")
+}
+
+func queryTimelineCommand(e env) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "timeline",
+		Summary: "print the confirmed states of a domain per network, and the gaps in coverage",
+		Usage:   "--domain D [--network N] [--from T] [--to T] [flags]",
+		Examples: []string{
+			"collector query timeline --domain t.me --network Telkomsel --from 2017-07-10 --to 2017-07-20",
+			"collector query timeline --domain t.me --from 7d --format csv",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var f queryFlags
+			f.register(fs)
+			domain := fs.String("domain", "", "the `DOMAIN` to show (required)")
+			network := fs.String("network", "", "only this `NETWORK` (default: every network that measured the domain)")
+			from := fs.String("from", "7d", "`START`: RFC 3339 time, date (2017-07-14) or a duration back from now (7d, 36h)")
+			to := fs.String("to", "", "`END`, as --from (default: now)")
+			return func(ctx context.Context, _ []string) error {
+				base, q, err := f.request(e.getenv, []timeFlag{{"from", "from", *from, false}, {"to", "to", *to, true}})
+				if err != nil {
+					return err
+				}
+				if *domain == "" {
+					return usageError("--domain is required")
+				}
+				q.Set("domain", *domain)
+				if *network != "" {
+					q.Set("network", *network)
+				}
+				return f.fetch(ctx, e.stdout, base, "/api/v1/timeline", q, func(body []byte) error {
+					var v struct {
+						Timelines []timeline.Timeline `json:"timelines"`
+					}
+					if err := json.Unmarshal(body, &v); err != nil {
+						return fmt.Errorf("/api/v1/timeline: %w", err)
+					}
+					return timelineTable(e.stdout, v.Timelines)
+				})
+			}
+		},
 	}
-	if err := parse(fs, args[1:], stderr); err != nil {
-		return err
+}
+
+func queryChangesCommand(e env) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "changes",
+		Summary: "print the transitions confirmed in a time range, on every domain and network",
+		Usage:   "[--since T] [--to T] [flags]",
+		Examples: []string{
+			"collector query changes --since 2017-08-09 --to 2017-08-20",
+			"collector query changes --since 36h --format json",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var f queryFlags
+			f.register(fs)
+			since := fs.String("since", "24h", "confirmed since `T`: RFC 3339 time, date or a duration back from now")
+			to := fs.String("to", "", "confirmed before `T`, as --since (default: now)")
+			return func(ctx context.Context, _ []string) error {
+				base, q, err := f.request(e.getenv, []timeFlag{{"to", "until", *to, false}, {"since", "since", *since, false}})
+				if err != nil {
+					return err
+				}
+				return f.fetch(ctx, e.stdout, base, "/api/v1/changes", q, func(body []byte) error {
+					var v struct {
+						Changes []timeline.Transition `json:"changes"`
+					}
+					if err := json.Unmarshal(body, &v); err != nil {
+						return fmt.Errorf("/api/v1/changes: %w", err)
+					}
+					return changesTable(e.stdout, v.Changes)
+				})
+			}
+		},
 	}
-	if *format != "table" && *format != "json" && *format != "csv" {
-		return usageError("--format %q: want table, json or csv", *format)
+}
+
+func queryComplianceCommand(e env) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "compliance",
+		Summary: "print an order's compliance per network and per domain",
+		Usage:   "--order ID [--at T] [flags]",
+		Examples: []string{
+			"collector query compliance --order kominfo-2017-telegram-block",
+			"collector query compliance --order kominfo-2017-telegram-unblock --at 2017-08-13 --format csv",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			var f queryFlags
+			f.register(fs)
+			order := fs.String("order", "", "order `ID` (required)")
+			at := fs.String("at", "", "compute for this time `T`, as in timeline --from (default: now)")
+			return func(ctx context.Context, _ []string) error {
+				base, q, err := f.request(e.getenv, []timeFlag{{"at", "at", *at, false}})
+				if err != nil {
+					return err
+				}
+				if *order == "" {
+					return usageError("--order is required")
+				}
+				path := "/api/v1/orders/" + url.PathEscape(*order) + "/compliance"
+				return f.fetch(ctx, e.stdout, base, path, q, func(body []byte) error {
+					var r orders.Report
+					if err := json.Unmarshal(body, &r); err != nil {
+						return fmt.Errorf("%s: %w", path, err)
+					}
+					return complianceTable(e.stdout, r)
+				})
+			}
+		},
 	}
-	u, err := collectorURL(*base, getenv)
+}
+
+// queryFlags are the flags every query has.
+type queryFlags struct {
+	base, format string
+	timeout      time.Duration
+}
+
+func (f *queryFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.base, "url", "", "the collector's base `URL` (default $"+EnvCollector+", else "+defaultCollector+")")
+	fs.StringVar(&f.format, "format", "table", "`FORMAT`: table, json or csv")
+	fs.DurationVar(&f.timeout, "timeout", time.Minute, "how long to wait for the answer")
+}
+
+// timeFlag is a time flag of a query and the API parameter it sets.
+type timeFlag struct {
+	name, key string
+	val       string
+	nowIfNone bool // empty means now, sent as such (else it is left to the API)
+}
+
+// request checks the common flags and returns the collector's base URL and the query
+// parameters of the format and the times, which go to the API as RFC 3339.
+func (f *queryFlags) request(getenv func(string) string, times []timeFlag) (string, url.Values, error) {
+	if f.format != "table" && f.format != "json" && f.format != "csv" {
+		return "", nil, usageError("--format %q: want table, json or csv", f.format)
+	}
+	base, err := collectorURL(f.base, getenv)
 	if err != nil {
-		return err
+		return "", nil, err
+	}
+	q := url.Values{}
+	if f.format != "table" {
+		q.Set("format", f.format)
 	}
 	now := time.Now()
-	q := url.Values{}
-	if *format != "table" {
-		q.Set("format", *format)
-	}
-	toKey := "to"
-	if sub == "changes" {
-		toKey = "until"
-	}
-	// Times go to the API as RFC 3339; an empty flag is left to the API, but a timeline
-	// ends now unless --to says otherwise.
-	for _, tf := range []struct {
-		name, key string
-		val       *string
-	}{{"from", "from", from}, {"to", toKey, to}, {"since", "since", since}, {"at", "at", at}} {
-		if tf.val == nil {
-			continue
-		}
-		t, err := parseWhen(*tf.val, now)
+	for _, tf := range times {
+		t, err := parseWhen(tf.val, now)
 		if err != nil {
-			return usageError("--%s: %v", tf.name, err)
+			return "", nil, usageError("--%s: %v", tf.name, err)
 		}
-		if t.IsZero() && tf.key == "to" {
+		if t.IsZero() && tf.nowIfNone {
 			t = now
 		}
 		if !t.IsZero() {
 			q.Set(tf.key, t.UTC().Format(time.RFC3339))
 		}
 	}
-	var path string
-	switch sub {
-	case "timeline":
-		if *domain == "" {
-			return usageError("--domain is required")
-		}
-		q.Set("domain", *domain)
-		if *network != "" {
-			q.Set("network", *network)
-		}
-		path = "/api/v1/timeline"
-	case "changes":
-		path = "/api/v1/changes"
-	case "compliance":
-		if *order == "" {
-			return usageError("--order is required")
-		}
-		path = "/api/v1/orders/" + url.PathEscape(*order) + "/compliance"
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	return base, q, nil
+}
+
+// fetch gets path?q from the collector at base within --timeout, and writes the answer
+// (json, csv) to stdout or hands it to table.
+func (f *queryFlags) fetch(ctx context.Context, stdout io.Writer, base, path string, q url.Values, table func([]byte) error) error {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	body, err := apiGet(ctx, u+path+"?"+q.Encode())
+	body, err := apiGet(ctx, base+path+"?"+q.Encode())
 	if err != nil {
 		return err
 	}
-	if *format != "table" {
+	if f.format != "table" {
 		_, err := stdout.Write(body)
 		return err
 	}
-	switch sub {
-	case "timeline":
-		var v struct {
-			Timelines []timeline.Timeline `json:"timelines"`
-		}
-		if err := json.Unmarshal(body, &v); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return timelineTable(stdout, v.Timelines)
-	case "changes":
-		var v struct {
-			Changes []timeline.Transition `json:"changes"`
-		}
-		if err := json.Unmarshal(body, &v); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return changesTable(stdout, v.Changes)
-	default:
-		var r orders.Report
-		if err := json.Unmarshal(body, &r); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return complianceTable(stdout, r)
-	}
+	return table(body)
 }
 
 // collectorURL is --url, else $PANTAU_COLLECTOR, else the local default, without a

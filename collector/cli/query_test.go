@@ -223,15 +223,16 @@ func TestQueryErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no subcommand", nil, 2, "collector query: want a subcommand: timeline, changes or compliance\n"},
-		{"bad subcommand", []string{"orders"}, 2, "collector query orders: want a subcommand: timeline, changes or compliance\n"},
+		{"no subcommand", nil, 2, queryHelp},
+		{"bad subcommand", []string{"orders"}, 2, "collector query: unknown command \"orders\"\n" + queryHelp},
 		{"no domain", []string{"timeline", "--url", a.URL}, 2, "collector query timeline: --domain is required\n"},
 		{"no order", []string{"compliance", "--url", a.URL}, 2, "collector query compliance: --order is required\n"},
 		{"format", []string{"changes", "--url", a.URL, "--format", "xml"}, 2, `collector query changes: --format "xml": want table, json or csv` + "\n"},
 		{"time", []string{"changes", "--url", a.URL, "--since", "yesterday"}, 2,
 			`collector query changes: --since: "yesterday" is not a time (want e.g. 2017-07-14T00:00:00Z, 2017-07-14, 7d or 36h)` + "\n"},
 		{"flag of another subcommand", []string{"changes", "--url", a.URL, "--order", "x"}, 2,
-			"collector query changes: flag provided but not defined: -order (see collector query changes -h)\n"},
+			"collector query changes: flag provided but not defined: -order\nusage: collector query changes [--since T] [--to T] [flags]\n" +
+				"Run 'collector query changes --help' for the flags and examples.\n"},
 		{"url", []string{"changes", "--url", "127.0.0.1:8080"}, 2,
 			`collector query changes: --url "127.0.0.1:8080": want the collector's http(s) URL, e.g. http://127.0.0.1:8080` + "\n"},
 		{"bad request", []string{"timeline", "--url", a.URL, "--domain", "bad..name"}, 2,

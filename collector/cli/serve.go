@@ -23,6 +23,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/web"
 	"github.com/pantau-dev/pantau/internal/bogon"
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/engine"
@@ -33,82 +34,136 @@ import (
 // shutdownGrace bounds how long in-flight requests may take after a stop signal.
 const shutdownGrace = 30 * time.Second
 
-// serveCmd runs the collector until ctx is cancelled, then shuts down in order: stop
-// accepting requests, finish in-flight writes, close the storage client.
-func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("collector serve", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "collector config file (required; keys in docs/collector-config.md)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+// serveCommand is `collector serve`: run the collector until SIGINT or SIGTERM.
+func serveCommand(e env) *cmdline.Command {
+	return &cmdline.Command{
+		Name:    "serve",
+		Summary: "receive measurements from probes, store them in InfluxDB and serve the API and the dashboard",
+		Usage:   "--config FILE [flags]",
+		Details: "SIGHUP reloads the revocation list; SIGINT or SIGTERM stops after the requests in flight.",
+		Examples: []string{
+			"collector serve --config /etc/pantau/collector.yaml",
+			"collector serve --config collector.yaml --log-level debug",
+		},
+		Setup: func(fs *flag.FlagSet) cmdline.Runner {
+			cfgPath := fs.String("config", "", "collector config `FILE` (required; keys in docs/collector-config.md)")
+			logLevel := fs.String("log-level", "info", "`LEVEL` of the logs on stderr: debug, info, warn or error")
+			return func(ctx context.Context, _ []string) error { return serve(ctx, *cfgPath, *logLevel, e) }
+		},
 	}
-	if *cfgPath == "" {
+}
+
+// collector is what `collector serve` runs: the config and the parts built from it.
+type collector struct {
+	cfgPath  string
+	getenv   func(string) string
+	cfg      *config.Config
+	log      *slog.Logger
+	verifier *auth.Verifier
+	store    *store.Store
+	svc      *report.Service
+	watcher  *alert.Watcher // nil: no alerts
+}
+
+// serve runs the collector until ctx is cancelled, then shuts down in order: stop
+// accepting requests, finish in-flight writes, close the storage client.
+func serve(ctx context.Context, cfgPath, logLevel string, e env) error {
+	if cfgPath == "" {
 		return usageError("--config is required")
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageError("--log-level %q: want debug, info, warn or error", *logLevel)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	cfg, err := config.Load(*cfgPath, getenv)
+	log, err := cmdline.NewLogger(e.stderr, logLevel)
 	if err != nil {
+		return err
+	}
+	c := &collector{cfgPath: cfgPath, getenv: e.getenv, log: log}
+	if c.cfg, err = config.Load(cfgPath, e.getenv); err != nil {
 		return usageError("%v", err)
 	}
-	verifier, err := auth.NewVerifier([]byte(cfg.Secret), cfg.Revoked)
-	if err != nil {
-		return usageError("%s: %v", *cfgPath, err)
+	if c.verifier, err = auth.NewVerifier([]byte(c.cfg.Secret), c.cfg.Revoked); err != nil {
+		return usageError("%s: %v", cfgPath, err)
 	}
-	st, err := store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token, Timeout: cfg.Influx.Timeout.Duration}, log)
-	if err != nil {
+	cfg := c.cfg
+	if c.store, err = store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token, Timeout: cfg.Influx.Timeout.Duration}, log); err != nil {
 		return usageError("influx: %v", err)
 	}
-	closeStore := sync.OnceFunc(st.Close)
+	closeStore := sync.OnceFunc(c.store.Close)
 	defer closeStore()
-	svc, err := report.New(report.Config{Source: st, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(),
-		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache}}, log)
+	if err := c.reports(); err != nil {
+		return err
+	}
+	handler, closeGeo, err := c.handler()
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+	return c.listenAndServe(ctx, handler, closeStore)
+}
+
+// reports builds the report service and the alert watcher.
+func (c *collector) reports() error {
+	cfg := c.cfg
+	var err error
+	c.svc, err = report.New(report.Config{Source: c.store, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(),
+		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache}}, c.log)
 	if err != nil {
 		return usageError("orders_dir: %v", err)
 	}
 	for i, id := range cfg.Alerts.Orders {
-		if _, ok := svc.Order(id); !ok {
-			return usageError("%s: alerts.orders[%d]: no order %q (orders_dir %q and the seeds)", *cfgPath, i, id, cfg.OrdersDir)
+		if _, ok := c.svc.Order(id); !ok {
+			return usageError("%s: alerts.orders[%d]: no order %q (orders_dir %q and the seeds)", c.cfgPath, i, id, cfg.OrdersDir)
 		}
 	}
-	var watcher *alert.Watcher
 	if cfg.Alerts.Enabled() {
-		if watcher, err = alert.New(cfg.Alerts, svc, log); err != nil {
+		if c.watcher, err = alert.New(cfg.Alerts, c.svc, c.log); err != nil {
 			return usageError("alerts: %v", err)
 		}
 	}
+	return nil
+}
+
+// handler builds the probe API, the report API and the dashboard on one handler; the
+// function returned closes the GeoIP database.
+func (c *collector) handler() (http.Handler, func(), error) {
+	cfg := c.cfg
 	opts := api.Options{
-		Store: svc.Watch(st), Verifier: verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
+		Store: c.svc.Watch(c.store), Verifier: c.verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
 		ReadLimiter: auth.NewLimiter(cfg.Limits.ReadRate, cfg.Limits.ReadBurst, auth.DefaultMaxProbes),
 		AdminToken:  cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
-		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, svc, watcher) },
+		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, c.svc, c.watcher) },
 	}
+	closeGeo := func() {}
 	if cfg.GeoIP != "" {
 		db, err := geo.Open(cfg.GeoIP)
 		if err != nil {
-			return usageError("geoip_mmdb: %v", err)
+			return nil, nil, usageError("geoip_mmdb: %v", err)
 		}
-		defer db.Close()
+		closeGeo = func() { db.Close() }
 		opts.Geo = db
 	}
 	if cfg.Control.Enabled {
-		h, err := controlHandler(cfg, log)
+		h, err := controlHandler(cfg, c.log)
 		if err != nil {
-			return usageError("control: %v", err)
+			closeGeo()
+			return nil, nil, usageError("control: %v", err)
 		}
 		opts.Control = h
 	}
-	apiSrv := api.New(opts, log)
-	reports := apiSrv.Public(svc.Handler(cfg.AdminToken))
+	apiSrv := api.New(opts, c.log)
+	reports := apiSrv.Public(c.svc.Handler(cfg.AdminToken))
 	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence"} {
 		apiSrv.Handle(p, reports)
 	}
-	apiSrv.Handle("/", apiSrv.Public(web.New(svc, st, cfg.AdminToken, log)))
-	srv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log)))
+	return apiSrv, closeGeo, nil
+}
+
+// listenAndServe serves handler on the configured address, with the background work
+// (cache warming, alerts) and SIGHUP reloads, until ctx ends; then it stops accepting,
+// lets the requests in flight finish and calls closeStore.
+func (c *collector) listenAndServe(ctx context.Context, handler http.Handler, closeStore func()) error {
+	cfg, log := c.cfg, c.log
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -122,15 +177,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go reloadOnHUP(ctx, hup, *cfgPath, getenv, verifier, log)
+	go reloadOnHUP(ctx, hup, c.cfgPath, c.getenv, c.verifier, log)
 	log.Info("collector listening", "url", scheme+"://"+ln.Addr().String())
-	bg, stopBG := context.WithCancel(ctx)
-	var bgDone sync.WaitGroup
-	bgDone.Go(func() { warmEvery(bg, svc, report.DefaultCacheAge, log) })
-	if watcher != nil {
-		bgDone.Go(func() { watcher.Run(bg) })
-	}
-	defer func() { stopBG(); bgDone.Wait() }()
+	defer c.background(ctx)()
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLS.Cert != "" {
@@ -157,6 +206,18 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	closeStore()
 	log.Info("storage client closed; stopped")
 	return nil
+}
+
+// background starts warming the report cache and, when alerts are on, the watcher; the
+// function returned stops them and waits for them.
+func (c *collector) background(ctx context.Context) func() {
+	bg, stop := context.WithCancel(ctx)
+	var done sync.WaitGroup
+	done.Go(func() { warmEvery(bg, c.svc, report.DefaultCacheAge, c.log) })
+	if c.watcher != nil {
+		done.Go(func() { c.watcher.Run(bg) })
+	}
+	return func() { stop(); done.Wait() }
 }
 
 // reloadOnHUP reloads the revocation list from the config file on each signal on hup
@@ -209,6 +270,6 @@ func controlHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) 
 	}
 	guard := control.Guard(lab)
 	eng := engine.New(engine.Config{SystemResolvers: sys, LabCIDRs: lab, DialGuard: guard,
-		Software: measurement.Software{Name: "pantau-collector", Version: Version}}, log)
+		Software: measurement.Software{Name: "pantau-collector", Version: cmdline.Version}}, log)
 	return control.NewHandler(eng, control.HandlerOptions{MaxConcurrent: cfg.Limits.ControlConns, CacheTTL: cfg.Limits.CacheTTL.Duration, Guard: guard}, log), nil
 }

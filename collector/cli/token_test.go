@@ -79,6 +79,10 @@ func TestTokenIssue(t *testing.T) {
 	}
 }
 
+// issueUsage is what follows a bad flag of `collector token issue` on stderr.
+const issueUsage = "usage: collector token issue --probe ID --network NAME --asn N --country CC [--expires D] [flags]\n" +
+	"Run 'collector token issue --help' for the flags and examples."
+
 func TestTokenIssueErrors(t *testing.T) {
 	withSecret := env(map[string]string{"PANTAU_SECRET": secret})
 	bad := writeConfig(t, "secret: short\ninflux: {url: http://127.0.0.1:8086, bucket: pantau/autogen}\n")
@@ -111,11 +115,11 @@ func TestTokenIssueErrors(t *testing.T) {
 		{"asn 0", withSecret, with("--asn", "0"), `collector token issue: asn 0: want 1..4294967294`},
 		{"asn too large", withSecret, with("--asn", "4294967296"), `collector token issue: --asn 4294967296: out of range`},
 		{"asn not a number", withSecret, with("--asn", "AS23693"),
-			`collector token issue: invalid value "AS23693" for flag -asn: parse error (see collector token issue -h)`},
+			`collector token issue: invalid value "AS23693" for flag -asn: parse error` + "\n" + issueUsage},
 		{"missing probe", withSecret, with("--probe", ""), `collector token issue: probe "": want 1-63 characters of [a-z0-9._-], starting with a letter or digit`},
 		{"bad probe", withSecret, with("--probe", "JKT 01"), `collector token issue: probe "JKT 01": want 1-63 characters of [a-z0-9._-], starting with a letter or digit`},
 		{"negative expiry", withSecret, append(with("", ""), "--expires", "-1h"), `collector token issue: --expires -1h0m0s: negative`},
-		{"unknown flag", withSecret, append(with("", ""), "--admin"), `collector token issue: flag provided but not defined: -admin (see collector token issue -h)`},
+		{"unknown flag", withSecret, append(with("", ""), "--admin"), "collector token issue: flag provided but not defined: -admin\n" + issueUsage},
 		{"extra argument", withSecret, append(with("", ""), "extra"), `collector token issue: unexpected argument "extra"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,17 +138,24 @@ func TestCommands(t *testing.T) {
 	if code, out, _ := run(t, env(nil), "help"); code != 0 || !strings.HasPrefix(out, "usage: collector <command>") {
 		t.Errorf("help: %d %q", code, out)
 	}
-	for _, args := range [][]string{{"frobnicate"}, {"token"}, {"token", "revoke"}} {
-		code, _, errOut := run(t, env(nil), args...)
-		if want := "collector: unknown command \"" + strings.Join(args, " ") + "\"\nusage: collector <command>"; code != 2 || !strings.HasPrefix(errOut, want) {
-			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "collector: unknown command \"frobnicate\"\nusage: collector <command>"},
+		{[]string{"token"}, "usage: collector token <command>"},
+		{[]string{"token", "revoke"}, "collector token: unknown command \"revoke\"\nusage: collector token <command>"},
+	} {
+		code, _, errOut := run(t, env(nil), tc.args...)
+		if code != 2 || !strings.HasPrefix(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q", tc.args, code, errOut)
 		}
 	}
 	if code, _, errOut := run(t, env(nil)); code != 2 || !strings.HasPrefix(errOut, "usage:") {
 		t.Errorf("no command: %d %q", code, errOut)
 	}
-	if code, _, errOut := run(t, env(nil), "token", "issue", "-h"); code != 0 || !strings.Contains(errOut, "-probe string") {
-		t.Errorf("token issue -h: %d %q", code, errOut)
+	if code, out, errOut := run(t, env(nil), "token", "issue", "-h"); code != 0 || errOut != "" || !strings.Contains(out, "\n  --probe ID\n") {
+		t.Errorf("token issue -h: %d %q %q", code, out, errOut)
 	}
 	for _, tc := range []struct {
 		args []string
