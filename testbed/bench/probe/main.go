@@ -52,72 +52,36 @@ func run() int {
 	return 0
 }
 
+// bench sets up the lab, runs `probe measure` over n targets in it, prints the rate, the
+// peak RSS and the verdicts, and fails when they miss the goals.
 func bench(probe string, n, conc int, extra []string, minRate, maxRSS float64) error {
 	dir, err := os.MkdirTemp("", "pantau-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	caFile := filepath.Join(dir, "ca.pem")
-	tlsCfg, err := labTLS(caFile)
+	l, err := startLab(probe, dir)
 	if err != nil {
 		return err
 	}
-	dnsAddr, stopDNS, err := serveDNS()
+	defer l.close()
+	list, err := writeTargets(dir, n, l.webPort)
 	if err != nil {
 		return err
 	}
-	defer stopDNS()
-	webPort, stopWeb, err := serveHTTPS(tlsCfg)
-	if err != nil {
-		return err
-	}
-	defer stopWeb()
-
-	env := append(os.Environ(), "SSL_CERT_FILE="+caFile)
-	helperAddr, stopHelper, err := startHelper(probe, dnsAddr, env)
-	if err != nil {
-		return err
-	}
-	defer stopHelper()
-
-	list := filepath.Join(dir, "targets.txt")
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, "https://t%05d.bench.test:%d/\n", i, webPort)
-	}
-	if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	args := []string{"measure", "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-",
-		"--control", "http://" + helperAddr + "/api/v1/control", "-f", list}
+	args := []string{"measure", "--system-resolver", l.dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-",
+		"--control", "http://" + l.helperAddr + "/api/v1/control", "-f", list}
 	if conc > 0 {
 		args = append(args, "--concurrency", fmt.Sprint(conc))
 	}
 	args = append(args, extra...)
-	cmd := exec.Command(probe, args...)
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("probe measure: %w", err)
+	out, elapsed, rssMB, err := runProbe(probe, args, l.env)
+	if err != nil {
+		return err
 	}
-	elapsed := time.Since(start)
-	rssMB := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
-
-	statuses := map[string]int{}
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	got := 0
-	for sc.Scan() {
-		var m measurement.Measurement
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return fmt.Errorf("output line %d: %w", got+1, err)
-		}
-		got++
-		statuses[m.Verdict.Status]++
+	got, statuses, err := tally(out)
+	if err != nil {
+		return err
 	}
 	rate := float64(got) / elapsed.Seconds()
 	fmt.Printf("probe measure: %d targets in %.2fs: %.1f targets/s, peak RSS %.1f MB, verdicts %v\n", got, elapsed.Seconds(), rate, rssMB, statuses)
@@ -135,6 +99,98 @@ func bench(probe string, n, conc int, extra []string, minRate, maxRSS float64) e
 		errs = append(errs, fmt.Errorf("peak RSS %.1f MB is above the goal of %.0f MB", rssMB, maxRSS))
 	}
 	return errors.Join(errs...)
+}
+
+// lab is what the probe measures: a DNS server, an HTTPS server on webPort, a `probe
+// helper` as the control, and the environment that makes the probe trust the lab's CA.
+type lab struct {
+	dnsAddr, helperAddr string
+	webPort             int
+	env                 []string
+	stops               []func() // in start order
+}
+
+// startLab starts the lab's servers, with the CA written to dir.
+func startLab(probe, dir string) (_ *lab, err error) {
+	l := &lab{}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	caFile := filepath.Join(dir, "ca.pem")
+	tlsCfg, err := labTLS(caFile)
+	if err != nil {
+		return nil, err
+	}
+	dnsAddr, stopDNS, err := serveDNS()
+	if err != nil {
+		return nil, err
+	}
+	l.dnsAddr, l.stops = dnsAddr, append(l.stops, stopDNS)
+	webPort, stopWeb, err := serveHTTPS(tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	l.webPort, l.stops = webPort, append(l.stops, stopWeb)
+	l.env = append(os.Environ(), "SSL_CERT_FILE="+caFile)
+	helperAddr, stopHelper, err := startHelper(probe, dnsAddr, l.env)
+	if err != nil {
+		return nil, err
+	}
+	l.helperAddr, l.stops = helperAddr, append(l.stops, stopHelper)
+	return l, nil
+}
+
+// close stops the lab's servers, the last started first.
+func (l *lab) close() {
+	for i := len(l.stops) - 1; i >= 0; i-- {
+		l.stops[i]()
+	}
+}
+
+// writeTargets writes n distinct HTTPS targets on the lab's web port to dir/targets.txt
+// and returns its path.
+func writeTargets(dir string, n, webPort int) (string, error) {
+	list := filepath.Join(dir, "targets.txt")
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "https://t%05d.bench.test:%d/\n", i, webPort)
+	}
+	return list, os.WriteFile(list, []byte(b.String()), 0o644)
+}
+
+// runProbe runs the probe with args and env and returns its standard output, how long it
+// ran and its peak RSS in MB.
+func runProbe(probe string, args, env []string) (out *bytes.Buffer, elapsed time.Duration, rssMB float64, err error) {
+	cmd := exec.Command(probe, args...)
+	cmd.Env = env
+	out = &bytes.Buffer{}
+	cmd.Stdout = out
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nil, 0, 0, fmt.Errorf("probe measure: %w", err)
+	}
+	elapsed = time.Since(start)
+	rssMB = float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	return out, elapsed, rssMB, nil
+}
+
+// tally counts the measurements in the probe's output (JSON lines) and their verdicts.
+func tally(out *bytes.Buffer) (got int, statuses map[string]int, err error) {
+	statuses = map[string]int{}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var m measurement.Measurement
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return got, statuses, fmt.Errorf("output line %d: %w", got+1, err)
+		}
+		got++
+		statuses[m.Verdict.Status]++
+	}
+	return got, statuses, nil
 }
 
 // serveDNS answers A questions for any name with 127.0.0.1, and AAAA with no answer.
