@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // set builds a MapFS from name, content pairs.
@@ -31,18 +32,18 @@ func TestLoadErrors(t *testing.T) {
 		{"no files", set("README.md", "hello"), `schedules: no schedule files (*.yaml or *.yml)`},
 		{"unknown key", set("x.yaml", ok+"targets: [t.me]\ncrn: \"@hourly\"\n"), `x.yaml:4: field "crn" not found`},
 		{"repeated key", set("x.yaml", ok+"targets: [t.me]\nname: y\n"), `x.yaml:4: name: given twice (first at line 1)`},
-		{"syntax", set("x.yaml", "name: x\n  cron: [\n"), `x.yaml:2: mapping values are not allowed in this context`},
+		{"syntax", set("x.yaml", "name: x\n  cron: [\n"), `x.yaml: line 2: mapping values are not allowed in this context`},
 		{"unquoted cron", set("x.yaml", "name: x\ncron: */15 * * * *\n"),
-			`x.yaml:2: did not find expected alphabetic or numeric character (quote a value that starts with *: cron: "*/15 * * * *")`},
+			`x.yaml: line 2: did not find expected alphabetic or numeric character (quote a value that starts with *: cron: "*/15 * * * *")`},
 		{"empty file", set("x.yaml", "# nothing yet\n"), `x.yaml:1: empty file: want one schedule`},
 		{"null document", set("x.yaml", "---\n"), `x.yaml:1: empty file: want one schedule`},
-		{"not a mapping", set("x.yaml", "- t.me\n"), `x.yaml:1: want a mapping of schedule fields, found a list`},
-		{"two documents", set("x.yaml", ok+"targets: [t.me]\n---\nname: y\n"), `x.yaml:4: a second document: want one schedule per file`},
+		{"not a mapping", set("x.yaml", "- t.me\n"), `x.yaml:1: want a mapping, found a list`},
+		{"two documents", set("x.yaml", ok+"targets: [t.me]\n---\nname: y\n"), `x.yaml:4: a second YAML document: want one per file`},
 		{"missing name and cron", set("x.yaml", "\ntargets: [t.me]\n"), "x.yaml:2: name: missing\nx.yaml:2: cron: missing"},
 		{"null name and cron", set("x.yaml", "name:\ncron: ~\ntargets: [t.me]\n"), "x.yaml:1: name: missing\nx.yaml:2: cron: missing"},
 		{"null items", set("x.yaml", ok+"targets: [t.me, ~]\nresolvers:\n  -\nlists:\n  - path:\n  - path: l.txt\n    categories: [~]\n"),
-			"x.yaml:3: targets[1]: missing\nx.yaml:5: resolvers[0]: missing\nx.yaml:7: lists[0].path: missing\nx.yaml:9: lists[1].categories[0]: missing\n" +
-				"x.yaml:8: lists[1]: open l.txt: file does not exist"},
+			"x.yaml:3: targets[1]: missing\nx.yaml:5: resolvers[0]: missing\nx.yaml:7: lists[0].path: missing\n" +
+				"x.yaml:8: lists[1]: open l.txt: file does not exist\nx.yaml:9: lists[1].categories[0]: missing"},
 		{"bad name", set("x.yaml", "name: Telegram_2017\ncron: \"@hourly\"\ntargets: [t.me]\n"),
 			`x.yaml:1: name: "Telegram_2017": want 1 to 63 of a-z, 0-9 and -, not starting with -`},
 		{"name too long", set("x.yaml", "name: "+strings.Repeat("a", 64)+"\ncron: \"@hourly\"\ntargets: [t.me]\n"),
@@ -65,24 +66,26 @@ func TestLoadErrors(t *testing.T) {
 		{"cron never", set("x.yaml", "name: x\ncron: \"0 0 30 2 *\"\ntargets: [t.me]\n"), `x.yaml:2: cron: "0 0 30 2 *": never runs`},
 		{"cron empty", set("x.yaml", "name: x\ncron: \" \"\ntargets: [t.me]\n"), `x.yaml:2: cron: empty`},
 		{"jitter duration", set("x.yaml", ok+"jitter: 2 minutes\ntargets: [t.me]\n"),
-			`x.yaml:3: jitter: bad duration "2 minutes" (want e.g. 90s, 2m or 1h30m)`},
-		{"jitter negative", set("x.yaml", ok+"jitter: -1m\ntargets: [t.me]\n"), `x.yaml:3: jitter: negative duration "-1m"`},
-		{"jitter too long", set("x.yaml", ok+"jitter: 15m\ntargets: [t.me]\n"), `x.yaml:3: jitter: 15m is not shorter than the 15m0s between runs`},
+			`x.yaml:3: jitter: "2 minutes" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"jitter negative", set("x.yaml", ok+"jitter: -1m\ntargets: [t.me]\n"), `x.yaml:3: jitter: "-1m" is negative`},
+		{"jitter too long", set("x.yaml", ok+"jitter: 15m\ntargets: [t.me]\n"), `x.yaml:3: jitter: 15m0s is not shorter than the 15m0s between runs`},
 		{"jitter too long for the shortest gap", set("x.yaml", "name: x\ncron: \"0,5 3 * * *\"\njitter: 6m\ntargets: [t.me]\n"),
-			`x.yaml:3: jitter: 6m is not shorter than the 5m0s between runs`},
+			`x.yaml:3: jitter: 6m0s is not shorter than the 5m0s between runs`},
+		{"jitter of days", set("x.yaml", "name: x\ncron: \"@weekly\"\njitter: 7d\ntargets: [t.me]\n"),
+			`x.yaml:3: jitter: 168h0m0s is not shorter than the 168h0m0s between runs`},
 		{"bad targets", set("x.yaml", ok+"targets:\n  - t.me\n  - tcp://149.154.167.51\n  - ftp://files.example.org/\n  - [nested]\n"),
 			"x.yaml:5: targets[1]: target \"tcp://149.154.167.51\": tcp target needs a port (tcp://HOST:PORT)\n" +
 				"x.yaml:6: targets[2]: target \"ftp://files.example.org/\": unsupported scheme \"ftp\" (want http, https or tcp)\n" +
 				"x.yaml:7: targets[3]: want a string, found a list"},
 		{"targets not a list", set("x.yaml", ok+"targets: t.me\n"),
 			`x.yaml:3: targets: want a list, found "t.me"`},
-		{"no targets", set("x.yaml", ok+"targets: []\n"), `x.yaml:1: targets: none: give targets, or lists that hold some`},
+		{"no targets", set("x.yaml", ok+"targets: []\n"), `x.yaml:3: targets: none: give targets, or lists that hold some`},
 		{"bad resolver", set("x.yaml", ok+"targets: [t.me]\nresolvers:\n  - 1.1.1.1\n  - ftp://9.9.9.9\n"),
 			`x.yaml:6: resolvers[1]: resolver "ftp://9.9.9.9": unsupported scheme "ftp" (want udp, tcp, tls or https)`},
 		{"timeouts", set("x.yaml", ok+"targets: [t.me]\ntimeouts:\n  dns: 5\n  dsn: 5s\n  tcp: -1s\n  dns: 1s\n"),
-			"x.yaml:5: timeouts.dns: bad duration \"5\" (want e.g. 90s, 2m or 1h30m)\n" +
+			"x.yaml:5: timeouts.dns: \"5\" is not a duration (want e.g. 90s, 1m, 7d)\n" +
 				"x.yaml:6: timeouts: field \"dsn\" not found\n" +
-				"x.yaml:7: timeouts.tcp: negative duration \"-1s\"\n" +
+				"x.yaml:7: timeouts.tcp: \"-1s\" is negative\n" +
 				"x.yaml:8: timeouts.dns: given twice (first at line 5)"},
 		{"timeouts not a mapping", set("x.yaml", ok+"targets: [t.me]\ntimeouts: 5s\n"), `x.yaml:4: timeouts: want a mapping, found "5s"`},
 		{"concurrency", set("x.yaml", ok+"targets: [t.me]\nconcurrency: lots\n"), `x.yaml:4: concurrency: want a whole number, found "lots"`},
@@ -94,10 +97,10 @@ func TestLoadErrors(t *testing.T) {
 		{"list fields", set("x.yaml", ok+"targets: [t.me]\nlists:\n  - paht: a.txt\n  - path: a.txt\n    optional: yes\n    categories: [NEWS, \"NE WS\"]\n  - [a.txt]\n"),
 			"x.yaml:5: lists[0]: field \"paht\" not found\n" +
 				"x.yaml:5: lists[0].path: missing\n" +
+				"x.yaml:6: lists[1]: open a.txt: file does not exist\n" +
 				"x.yaml:7: lists[1].optional: want true or false, found \"yes\"\n" +
 				"x.yaml:8: lists[1].categories[1]: bad category code \"NE WS\"\n" +
-				"x.yaml:9: lists[2]: want a path or a mapping with path, found a list\n" +
-				"x.yaml:6: lists[1]: open a.txt: file does not exist"},
+				"x.yaml:9: lists[2]: want a mapping, found a list"},
 		{"list bad lines, reported once", set(
 			"a.yaml", "name: a\ncron: \"@hourly\"\nlists: [lists/bad.txt]\n",
 			"b.yaml", "name: b\ncron: \"@hourly\"\nlists: [lists/bad.txt]\n",
@@ -111,8 +114,8 @@ func TestLoadErrors(t *testing.T) {
 			"a.yaml:1: name: \"A\": want 1 to 63 of a-z, 0-9 and -, not starting with -\n" +
 				"a.yaml:2: cron: \"* * *\": expected exactly 5 fields, found 3\n" +
 				"a.yaml:3: field \"crn\" not found\n" +
-				"c.yaml:3: targets[0]: target \"http://bad_-.example/\": bad character '-' in domain label \"bad_-\"\n" +
-				"c.yaml:1: name: \"b\" is already used by b.yaml"},
+				"c.yaml:1: name: \"b\" is already used by b.yaml\n" +
+				"c.yaml:3: targets[0]: target \"http://bad_-.example/\": bad character '-' in domain label \"bad_-\""},
 	}
 	for _, tc := range tests {
 		set, err := Load(tc.fsys)
@@ -189,5 +192,17 @@ func TestSkipBadLines(t *testing.T) {
 	}
 	if x := s.Get("x"); len(x.Targets) != 0 || !slices.Equal(x.Skipped, []string{"x.yaml:4: lists[0]: /nonexistent/pantau/list.csv: not found; optional, skipped"}) {
 		t.Errorf("all optional lists missing: %d targets, skipped %q", len(x.Targets), x.Skipped)
+	}
+}
+
+// TestDurations: jitter and timeouts take Go durations and whole days.
+func TestDurations(t *testing.T) {
+	s, err := Load(set("x.yaml", "name: x\ncron: \"@monthly\"\njitter: 1d\ntargets: [t.me]\ntimeouts: {dns: 90s, target: 1d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := s.Get("x")
+	if x.Jitter != 24*time.Hour || x.Timeouts != (Timeouts{DNS: 90 * time.Second, Target: 24 * time.Hour}) {
+		t.Errorf("jitter %s, timeouts %+v", x.Jitter, x.Timeouts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // maxSkippedLines bounds how many bad lines of one list a schedule's Skipped names.
@@ -33,27 +34,29 @@ func load(fsys fs.FS, readAbsolute bool) (*Set, map[string][]byte, error) {
 			continue
 		}
 		l.files[name] = b
-		dec, derrs := decodeFile(name, b)
-		errs = append(errs, derrs...)
-		if dec == nil {
+		dec := decodeFile(name, b)
+		if dec.s == nil {
+			errs = append(errs, dec.f.Err())
 			continue
 		}
-		if n := dec.s.Name; n != "" {
+		if n := dec.s.Name; validName.MatchString(n) {
 			if first, dup := firstFile[n]; dup {
-				err := fmt.Errorf("%s:%d: name: %q is already used by %s", name, dec.nameLine, n, first)
-				errs, derrs = append(errs, err), append(derrs, err)
+				dec.f.Errorf("name", "%q is already used by %s", n, first)
 			} else {
 				firstFile[n] = name
 			}
 		}
 		lerrs := l.readLists(dec)
-		errs = append(errs, lerrs...)
 		s := dec.s
 		switch {
-		case len(derrs) > 0 || len(lerrs) > 0:
+		case dec.f.Err() != nil || len(lerrs) > 0:
+			if err := dec.f.Err(); err != nil {
+				errs = append(errs, err)
+			}
+			errs = append(errs, lerrs...)
 		case len(s.Targets) == 0 && len(s.Skipped) == 0 && !dec.unread:
 			// Nothing was left out, so nothing will ever be measured: a mistake.
-			errs = append(errs, fmt.Errorf("%s:%d: targets: none: give targets, or lists that hold some", name, dec.line))
+			errs = append(errs, dec.f.At("targets", errors.New("none: give targets, or lists that hold some")))
 		default:
 			set.Schedules = append(set.Schedules, s)
 		}
@@ -75,64 +78,67 @@ type loader struct {
 }
 
 // readLists appends the targets of dec's lists to its schedule and drops duplicate
-// targets. Bad list lines are reported as "LIST:LINE: what is wrong".
+// targets. A list that cannot be read is a problem of the schedule's file; the bad lines
+// of a list are returned, as "LIST:LINE: what is wrong".
 func (l *loader) readLists(dec *decoded) []error {
 	s := dec.s
 	var errs []error
-	unread := false // an absolute list left unread (Files)
-	for _, ref := range dec.lists {
-		if ref.absolute && !l.readAbsolute {
-			unread = true
+	for i, ref := range dec.lists {
+		field := fmt.Sprintf("lists[%d]", i)
+		switch {
+		case ref.Path.path == "": // reported
+			continue
+		case ref.Path.absolute && !l.readAbsolute:
+			dec.unread = true
 			continue
 		}
-		b, err := l.read(ref)
+		b, err := l.read(ref.Path)
 		if err != nil {
-			if ref.optional && errors.Is(err, fs.ErrNotExist) {
-				s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s: %s: not found; optional, skipped", s.File, ref.line, ref.field, ref.path))
+			if ref.Optional && errors.Is(err, fs.ErrNotExist) {
+				s.Skipped = append(s.Skipped, dec.f.At(field, fmt.Errorf("%s: not found; optional, skipped", ref.Path.path)).Error())
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%s:%d: %s: %w", s.File, ref.line, ref.field, err))
+			dec.f.Add(yamlconf.Errorf(field, "%w", err))
 			continue
 		}
-		ts, err := target.Read(bytes.NewReader(b), ref.path, ref.categories)
+		ts, err := target.Read(bytes.NewReader(b), ref.Path.path, ref.Categories)
 		s.Targets = append(s.Targets, ts...)
 		bad := splitErrors(err)
-		if !ref.skipBadLines {
+		if !ref.SkipBadLines {
 			errs = append(errs, bad...)
 			continue
 		}
 		for i, e := range bad {
 			if i == maxSkippedLines {
-				s.Skipped = append(s.Skipped, fmt.Sprintf("%s: %d more bad lines skipped", ref.path, len(bad)-i))
+				s.Skipped = append(s.Skipped, fmt.Sprintf("%s: %d more bad lines skipped", ref.Path.path, len(bad)-i))
 				break
 			}
 			s.Skipped = append(s.Skipped, e.Error()+"; skipped")
 		}
 	}
 	s.Targets = uniqueTargets(s.Targets)
-	dec.unread = unread
 	return errs
 }
 
 // read returns a list's bytes: relative paths from the set, absolute ones from the
 // operating system.
-func (l *loader) read(ref listRef) ([]byte, error) {
-	if b, ok := l.cache[ref.path]; ok {
+func (l *loader) read(p listPath) ([]byte, error) {
+	if b, ok := l.cache[p.path]; ok {
 		return b, nil
 	}
 	var b []byte
 	var err error
-	if ref.absolute {
-		b, err = os.ReadFile(ref.path)
+	if p.absolute {
+		b, err = os.ReadFile(p.path)
 	} else {
-		b, err = fs.ReadFile(l.fsys, ref.path)
+		b, err = fs.ReadFile(l.fsys, p.path)
 	}
 	if err != nil {
 		return nil, err
 	}
-	l.cache[ref.path] = b
-	if !ref.absolute {
-		l.files[ref.path] = b
+	l.cache[p.path] = b
+	if !p.absolute {
+		l.files[p.path] = b
 	}
 	return b, nil
 }

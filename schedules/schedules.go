@@ -22,6 +22,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/target"
 )
 
@@ -42,10 +43,10 @@ type Schedule struct {
 	// Targets are the inline targets followed by those of each list, in order,
 	// without duplicates (the first occurrence is kept).
 	Targets     []target.Target
-	Resolvers   []string // extra resolvers as given (validated); empty: the probe's
-	Timeouts    Timeouts // zero fields: the probe's
-	Concurrency int      // targets measured at once; DefaultConcurrency unless given
-	File        string   // the schedule's file name in its set
+	Resolvers   []dnsquery.Resolver // extra resolvers; empty: the probe's
+	Timeouts    Timeouts            // zero fields: the probe's
+	Concurrency int                 // targets measured at once; DefaultConcurrency unless given
+	File        string              // the schedule's file name in its set
 	// Skipped says what was left out and why: an optional list that is missing, or bad
 	// lines of a list with skip_bad_lines. Each entry reads "FILE:LINE: FIELD: why".
 	Skipped []string

@@ -44,7 +44,7 @@ func TestLoadGood(t *testing.T) {
 	wantTimeouts := Timeouts{DNS: 5 * time.Second, TCP: 10 * time.Second, TLS: 10 * time.Second, HTTP: 15 * time.Second, Target: time.Minute}
 	if tg.Description != "Telegram names and a data centre." || tg.Cron != "*/15 * * * *" || tg.Jitter != 2*time.Minute ||
 		tg.Concurrency != 8 || tg.File != "telegram.yaml" || tg.Timeouts != wantTimeouts ||
-		!slices.Equal(tg.Resolvers, []string{"1.1.1.1", "https://dns.google/dns-query"}) {
+		len(tg.Resolvers) != 2 || tg.Resolvers[0].Address != "udp://1.1.1.1:53" || tg.Resolvers[1].Address != "https://dns.google/dns-query" {
 		t.Errorf("telegram = %+v", tg)
 	}
 	wantSkipped := []string{"telegram.yaml:8: lists[1]: lists/missing.txt: not found; optional, skipped"}

@@ -11,6 +11,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 func rep(id string, overall orders.Status, nets ...any) orders.Report {
@@ -200,7 +201,7 @@ func TestRestartDropsCounted(t *testing.T) {
 func TestRun(t *testing.T) {
 	r := newReceiver(t)
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}},
-		Interval: alert.Duration{Duration: time.Second}}
+		Interval: yamlconf.Duration{Duration: time.Second}}
 	d := &data{}
 	d.add("t.me", "Telkomsel", t0.Add(-24*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
 	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(3*time.Hour), timeline.Blocked, "dns")

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
-	"github.com/pantau-dev/pantau/internal/yamlnode"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // Defaults.
@@ -45,10 +45,10 @@ type Config struct {
 	// Orders lists the order IDs whose compliance changes are alerted; empty: every order.
 	Orders []string `yaml:"orders"`
 	// Interval between checks (default 1m).
-	Interval Duration `yaml:"interval"`
+	Interval yamlconf.Duration `yaml:"interval"`
 	// Lookback is the window of the timelines a check reads (default 7d): a transition is
 	// found as long as its measurements arrive within it.
-	Lookback Duration `yaml:"lookback"`
+	Lookback yamlconf.Duration `yaml:"lookback"`
 	// Queue bounds the events waiting for one webhook (default 1000); beyond it the oldest
 	// are dropped, counted and logged.
 	Queue int `yaml:"queue"`
@@ -66,8 +66,8 @@ type Webhook struct {
 	// Events this webhook receives: transition, compliance; empty: both.
 	Events []string `yaml:"events"`
 	// Timeout per attempt (default 10s); Retries within one check (default 3).
-	Timeout Duration `yaml:"timeout"`
-	Retries *int     `yaml:"retries"`
+	Timeout yamlconf.Duration `yaml:"timeout"`
+	Retries *int              `yaml:"retries"`
 }
 
 // Pair is a watched (domain, network); Network "*" watches every network.
@@ -118,70 +118,68 @@ func (h Webhook) wants(kind string) bool {
 	return false
 }
 
-// Validate checks every field and names each bad one (as alerts.<field>), one error a line.
+// Validate checks every field and names each bad one (as alerts.<field>): each problem is
+// a *yamlconf.FieldError, all joined.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("alerts."+format, a...)) }
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, yamlconf.Errorf("alerts."+field, format, a...))
+	}
 	names := map[string]int{}
 	for i, h := range c.Webhooks {
+		w := fmt.Sprintf("webhooks[%d].", i)
 		switch prev, dup := names[h.Name]; {
 		case h.Name == "":
-			bad("webhooks[%d].name: required", i)
+			bad(w+"name", "required")
 		case dup:
-			bad("webhooks[%d].name: %q is also webhooks[%d]", i, h.Name, prev)
+			bad(w+"name", "%q is also webhooks[%d]", h.Name, prev)
 		default:
 			names[h.Name] = i
 		}
 		u, err := url.Parse(h.URL)
 		switch {
 		case h.URL == "":
-			bad("webhooks[%d].url: required", i)
+			bad(w+"url", "required")
 		case err != nil:
-			bad("webhooks[%d].url: %q is not a URL", i, h.URL)
+			bad(w+"url", "%q is not a URL", h.URL)
 		case u.Scheme != "http" && u.Scheme != "https":
-			bad("webhooks[%d].url: must be http or https", i)
+			bad(w+"url", "must be http or https")
 		case u.Host == "":
-			bad("webhooks[%d].url: %q has no host", i, h.URL)
+			bad(w+"url", "%q has no host", h.URL)
 		}
 		for j, e := range h.Events {
 			if e != KindTransition && e != KindCompliance {
-				bad("webhooks[%d].events[%d]: %q is not %s or %s", i, j, e, KindTransition, KindCompliance)
+				bad(fmt.Sprintf("%sevents[%d]", w, j), "%q is not %s or %s", e, KindTransition, KindCompliance)
 			}
 		}
 		if h.Timeout.Duration < 0 {
-			bad("webhooks[%d].timeout: %s is negative", i, h.Timeout.Duration)
+			bad(w+"timeout", "%s is negative", h.Timeout.Duration)
 		}
 		if h.Retries != nil && (*h.Retries < 0 || *h.Retries > maxRetries) {
-			bad("webhooks[%d].retries: %d is not between 0 and %d", i, *h.Retries, maxRetries)
+			bad(w+"retries", "%d is not between 0 and %d", *h.Retries, maxRetries)
 		}
 	}
 	for i, p := range c.Watch {
 		if !store.ValidName(p.Domain) {
-			bad("watch[%d].domain: %q is not a domain name", i, p.Domain)
+			bad(fmt.Sprintf("watch[%d].domain", i), "%q is not a domain name", p.Domain)
 		}
 		if p.Network != AnyNetwork && !store.ValidNetwork(p.Network) {
-			bad("watch[%d].network: %q is not a network name or %q", i, p.Network, AnyNetwork)
+			bad(fmt.Sprintf("watch[%d].network", i), "%q is not a network name or %q", p.Network, AnyNetwork)
 		}
 	}
 	for i, id := range c.Orders {
 		if !store.ValidName(id) {
-			bad("orders[%d]: %q is not an order ID", i, id)
+			bad(fmt.Sprintf("orders[%d]", i), "%q is not an order ID", id)
 		}
 	}
 	if d := c.Interval.Duration; d != 0 && d < time.Second {
-		bad("interval: %s is less than 1s", d)
+		bad("interval", "%s is less than 1s", d)
 	}
 	if d := c.Lookback.Duration; d != 0 && d < time.Hour {
-		bad("lookback: %s is less than 1h", d)
+		bad("lookback", "%s is less than 1h", d)
 	}
 	if c.Queue < 0 {
-		bad("queue: %d is negative", c.Queue)
+		bad("queue", "%d is negative", c.Queue)
 	}
 	return errors.Join(errs...)
 }
-
-// Duration is a duration written as "90s", "1m" or "7d" (yamlnode.Duration).
-type Duration = yamlnode.Duration
-
-// ParseDuration parses a Go duration or a whole number of days followed by "d".
-func ParseDuration(s string) (time.Duration, error) { return yamlnode.ParseDuration(s) }

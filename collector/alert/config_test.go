@@ -1,13 +1,11 @@
 package alert_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/pantau-dev/pantau/collector/alert"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 func intp(n int) *int { return &n }
@@ -106,9 +104,9 @@ alerts:
 	var got struct {
 		Alerts alert.Config `yaml:"alerts"`
 	}
-	dec := yaml.NewDecoder(strings.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(&got); err != nil {
+	f := yamlconf.NewFile("collector.yaml")
+	f.Decode([]byte(doc), &got)
+	if err := f.Err(); err != nil {
 		t.Fatal(err)
 	}
 	c := got.Alerts
@@ -123,35 +121,15 @@ alerts:
 		t.Errorf("config: %+v", c)
 	}
 	for _, tt := range []struct{ value, want string }{
-		{"-1s", `yaml: unmarshal errors:` + "\n  " + `line 2: "-1s" is not a duration (want e.g. 90s, 1m, 7d)`},
-		{"1w", `yaml: unmarshal errors:` + "\n  " + `line 2: "1w" is not a duration (want e.g. 90s, 1m, 7d)`},
-		{"x d", `yaml: unmarshal errors:` + "\n  " + `line 2: "x d" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"-1s", `x.yaml:2: interval: "-1s" is negative`},
+		{"1w", `x.yaml:2: interval: "1w" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"x d", `x.yaml:2: interval: "x d" is not a duration (want e.g. 90s, 1m, 7d)`},
 	} {
 		var c alert.Config
-		err := yaml.Unmarshal([]byte("queue: 1\ninterval: "+tt.value+"\n"), &c)
-		if err == nil || err.Error() != tt.want {
+		f := yamlconf.NewFile("x.yaml")
+		f.Decode([]byte("queue: 1\ninterval: "+tt.value+"\n"), &c)
+		if err := f.Err(); err == nil || err.Error() != tt.want {
 			t.Errorf("interval %q: error %v, want %q", tt.value, err, tt.want)
-		}
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want time.Duration
-		err  string
-	}{
-		{"7d", 7 * 24 * time.Hour, ""},
-		{"0d", 0, ""},
-		{"36h", 36 * time.Hour, ""},
-		{"1m30s", 90 * time.Second, ""},
-		{"-7d", 0, `"-7d" is not a duration (want e.g. 90s, 1m, 7d)`},
-		{"d", 0, `"d" is not a duration (want e.g. 90s, 1m, 7d)`},
-		{"", 0, `"" is not a duration (want e.g. 90s, 1m, 7d)`},
-	} {
-		got, err := alert.ParseDuration(tt.in)
-		if (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %s, %v; want %s, %q", tt.in, got, err, tt.want, tt.err)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 var t0 = time.Date(2017, 7, 14, 12, 0, 0, 0, time.UTC)
@@ -296,7 +297,7 @@ func TestLateMeasurements(t *testing.T) {
 func TestWindowSlides(t *testing.T) {
 	r := newReceiver(t)
 	cfg := alert.Config{Webhooks: []alert.Webhook{{Name: "ops", URL: r.URL}}, Watch: []alert.Pair{{Domain: "t.me", Network: "*"}},
-		Lookback: alert.Duration{Duration: 24 * time.Hour}}
+		Lookback: yamlconf.Duration{Duration: 24 * time.Hour}}
 	d := &data{}
 	d.add("t.me", "Telkomsel", t0.Add(-48*time.Hour), t0.Add(time.Hour), timeline.Accessible, "")
 	d.add("t.me", "Telkomsel", t0.Add(time.Hour), t0.Add(72*time.Hour), timeline.Blocked, "dns")

@@ -1,23 +1,16 @@
 // Package config holds the collector's YAML configuration (collector.yaml). Decoding is
-// strict; secrets may come from the environment instead of the file: PANTAU_SECRET (the
+// strict (internal/yamlconf); secrets may come from the environment instead of the file: PANTAU_SECRET (the
 // token-signing key), PANTAU_ADMIN_TOKEN and PANTAU_INFLUX_TOKEN. Keys, defaults and an
 // example: docs/collector-config.md.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/netip"
 	"net/url"
 	"os"
-	"regexp"
-	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/auth"
@@ -25,7 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
-	"github.com/pantau-dev/pantau/internal/yamlnode"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // Environment variables that override the file's secrets when set and not empty.
@@ -70,33 +63,33 @@ type Config struct {
 
 // Timeline tunes how states are confirmed (docs/timeline.md).
 type Timeline struct {
-	K          int      `yaml:"k"`           // consecutive agreeing measurements
-	M          int      `yaml:"m"`           // from at least this many probes
-	MaxSilence Duration `yaml:"max_silence"` // longer without data is a gap
+	K          int               `yaml:"k"`           // consecutive agreeing measurements
+	M          int               `yaml:"m"`           // from at least this many probes
+	MaxSilence yamlconf.Duration `yaml:"max_silence"` // longer without data is a gap
 }
 
 // Influx says where measurements are stored. InfluxDB 2.x/3/Cloud: url, org, bucket,
 // token. InfluxDB 1.8+: org empty, bucket "db/rp", token "user:password" (or empty).
 type Influx struct {
-	URL     string   `yaml:"url"`
-	Org     string   `yaml:"org"`
-	Bucket  string   `yaml:"bucket"`
-	Token   string   `yaml:"token"`
-	Timeout Duration `yaml:"timeout"`
+	URL     string            `yaml:"url"`
+	Org     string            `yaml:"org"`
+	Bucket  string            `yaml:"bucket"`
+	Token   string            `yaml:"token"`
+	Timeout yamlconf.Duration `yaml:"timeout"`
 }
 
 // Limits bound what one request and one probe may send.
 type Limits struct {
-	BodyBytes    int64    `yaml:"body_bytes"`    // compressed and uncompressed request body cap
-	BatchItems   int      `yaml:"batch_items"`   // measurements per request
-	ProbeRate    float64  `yaml:"probe_rate"`    // requests per second per probe; 0: no limit
-	ProbeBurst   int      `yaml:"probe_burst"`   // burst per probe
-	QueryLimit   int      `yaml:"query_limit"`   // rows per query page
-	MaxInFlight  int      `yaml:"max_in_flight"` // concurrent ingest writes
-	ControlConns int      `yaml:"control_conns"` // concurrent control observations
-	CacheTTL     Duration `yaml:"control_cache"` // control cache lifetime
-	ReadRate     float64  `yaml:"read_rate"`     // public reads per second per client address; 0: no limit
-	ReadBurst    int      `yaml:"read_burst"`    // burst per client address
+	BodyBytes    int64             `yaml:"body_bytes"`    // compressed and uncompressed request body cap
+	BatchItems   int               `yaml:"batch_items"`   // measurements per request
+	ProbeRate    float64           `yaml:"probe_rate"`    // requests per second per probe; 0: no limit
+	ProbeBurst   int               `yaml:"probe_burst"`   // burst per probe
+	QueryLimit   int               `yaml:"query_limit"`   // rows per query page
+	MaxInFlight  int               `yaml:"max_in_flight"` // concurrent ingest writes
+	ControlConns int               `yaml:"control_conns"` // concurrent control observations
+	CacheTTL     yamlconf.Duration `yaml:"control_cache"` // control cache lifetime
+	ReadRate     float64           `yaml:"read_rate"`     // public reads per second per client address; 0: no limit
+	ReadBurst    int               `yaml:"read_burst"`    // burst per client address
 	// ReportCache bounds the observations and heartbeats the report cache holds (about
 	// 150 bytes each); -1 disables the cache.
 	ReportCache int `yaml:"report_cache_items"`
@@ -104,49 +97,39 @@ type Limits struct {
 
 // Control configures the control helper mounted at /api/v1/control.
 type Control struct {
-	Enabled         bool     `yaml:"enabled"`
-	LabCIDRs        []string `yaml:"lab_cidrs"`
-	SystemResolvers []string `yaml:"system_resolvers"`
+	Enabled         bool                `yaml:"enabled"`
+	LabCIDRs        []yamlconf.Prefix   `yaml:"lab_cidrs"`
+	SystemResolvers []dnsquery.Resolver `yaml:"system_resolvers"`
 }
-
-// Duration is a duration written as "10s", "1m30s" or "7d" (yamlnode.Duration).
-type Duration = yamlnode.Duration
 
 // Default returns the configuration with every default and nothing else.
 func Default() *Config {
 	c := &Config{Listen: "127.0.0.1:8080"}
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
-		MaxInFlight: 64, ControlConns: 16, CacheTTL: Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
+		MaxInFlight: 64, ControlConns: 16, CacheTTL: yamlconf.Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
 		ReportCache: report.DefaultCacheItems}
 	p := timeline.DefaultParams()
-	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: Duration{Duration: p.MaxSilence}}
+	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: yamlconf.Duration{Duration: p.MaxSilence}}
 	return c
 }
 
-// Load reads path, applies environment secrets and defaults, and validates. Errors
-// start with the path.
+// Load reads path, applies environment secrets and defaults, and validates.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(b, getenv)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return Parse(path, b, getenv)
 }
 
-// Parse decodes YAML strictly over the defaults (a key given as 0 stays 0), applies the
-// environment's secrets (getenv nil: os.Getenv) and validates.
-func Parse(b []byte, getenv func(string) string) (*Config, error) {
+// Parse decodes the YAML of the file called name strictly over the defaults (a key given
+// as 0 stays 0), applies the environment's secrets (getenv nil: os.Getenv) and
+// validates.
+func Parse(name string, b []byte, getenv func(string) string) (*Config, error) {
 	c := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err)
-	}
+	f := yamlconf.NewFile(name)
+	f.Decode(b, c)
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -158,69 +141,56 @@ func Parse(b []byte, getenv func(string) string) (*Config, error) {
 			*e.dst = v
 		}
 	}
-	if err := c.Validate(); err != nil {
+	f.Add(c.Validate())
+	if err := f.Err(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-var (
-	unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
-	wrongType  = regexp.MustCompile("cannot unmarshal !!(\\w+) `(.*)` into (\\S+)")
-)
-
-// yamlError rewrites yaml.v3's errors: one line each, "line N: what".
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	errs := make([]error, len(te.Errors))
-	for i, e := range te.Errors {
-		e = unknownKey.ReplaceAllString(e, `unknown key "$1"`)
-		e = wrongType.ReplaceAllString(e, `"$2" is not a valid $3`)
-		errs[i] = errors.New(e)
-	}
-	return errors.Join(errs...)
-}
-
-// Validate checks every field and names each bad one, one error a line.
+// Validate checks the fields that are more than their type: each problem is a
+// *yamlconf.FieldError naming the field, all joined.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(field, format string, a ...any) { errs = append(errs, yamlconf.Errorf(field, format, a...)) }
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
-		bad("listen: %q is not HOST:PORT (e.g. 127.0.0.1:8080, :443)", c.Listen)
+		bad("listen", "%q is not HOST:PORT (e.g. 127.0.0.1:8080, :443)", c.Listen)
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
-		bad("tls: give both cert and key, or neither")
+		bad("tls", "give both cert and key, or neither")
 	}
 	if len(c.Secret) < auth.MinSecretLen {
-		bad("secret: must be at least %d bytes, got %d (set it in the file or %s)", auth.MinSecretLen, len(c.Secret), EnvSecret)
+		bad("secret", "must be at least %d bytes, got %d (set it in the file or %s)", auth.MinSecretLen, len(c.Secret), EnvSecret)
 	} else if _, err := auth.NewVerifier([]byte(c.Secret), c.Revoked); err != nil {
-		bad("%v", err) // names the bad revoked entry
+		errs = append(errs, err) // names the bad revoked entry
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminToken {
-		bad("admin_token: must be at least %d bytes, got %d (or leave it empty to disable the admin endpoints)", MinAdminToken, len(c.AdminToken))
+		bad("admin_token", "must be at least %d bytes, got %d (or leave it empty to disable the admin endpoints)", MinAdminToken, len(c.AdminToken))
 	}
 	if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("influx.url: %q is not an http(s) URL", c.Influx.URL)
+		bad("influx.url", "%q is not an http(s) URL", c.Influx.URL)
 	}
 	if c.Influx.Bucket == "" {
-		bad("influx.bucket: required (InfluxDB 1.8: \"db/rp\")")
-	}
-	if c.Timeline.K < 1 {
-		bad("timeline.k: %d is less than 1", c.Timeline.K)
-	}
-	if c.Timeline.M < 1 {
-		bad("timeline.m: %d is less than 1", c.Timeline.M)
-	}
-	if c.Timeline.MaxSilence.Duration < time.Minute {
-		bad("timeline.max_silence: %s is less than 1m", c.Timeline.MaxSilence.Duration)
+		bad("influx.bucket", "required (InfluxDB 1.8: \"db/rp\")")
 	}
 	if c.Influx.Timeout.Duration <= 0 {
-		bad("influx.timeout: must be positive")
+		bad("influx.timeout", "must be positive")
 	}
-	l := c.Limits
+	if c.Timeline.K < 1 {
+		bad("timeline.k", "%d is less than 1", c.Timeline.K)
+	}
+	if c.Timeline.M < 1 {
+		bad("timeline.m", "%d is less than 1", c.Timeline.M)
+	}
+	if c.Timeline.MaxSilence.Duration < time.Minute {
+		bad("timeline.max_silence", "%s is less than 1m", c.Timeline.MaxSilence.Duration)
+	}
+	c.Limits.validate(bad)
+	return errors.Join(append(errs, c.Alerts.Validate())...)
+}
+
+// validate checks the limits.
+func (l Limits) validate(bad func(field, format string, a ...any)) {
 	for _, p := range []struct {
 		name   string
 		v, min int64
@@ -230,35 +200,21 @@ func (c *Config) Validate() error {
 		{"read_burst", int64(l.ReadBurst), 1},
 	} {
 		if p.v < p.min {
-			bad("limits.%s: %d is less than %d", p.name, p.v, p.min)
+			bad("limits."+p.name, "%d is less than %d", p.v, p.min)
 		}
 	}
 	if l.QueryLimit > store.MaxLimit {
-		bad("limits.query_limit: %d is more than %d", l.QueryLimit, store.MaxLimit)
+		bad("limits.query_limit", "%d is more than %d", l.QueryLimit, store.MaxLimit)
 	}
 	if l.ProbeRate < 0 {
-		bad("limits.probe_rate: %g is negative (0 disables the limit)", l.ProbeRate)
+		bad("limits.probe_rate", "%g is negative (0 disables the limit)", l.ProbeRate)
 	}
 	if l.ReportCache < -1 || l.ReportCache == 0 {
-		bad("limits.report_cache_items: %d is not -1 (no cache) or a positive number", l.ReportCache)
+		bad("limits.report_cache_items", "%d is not -1 (no cache) or a positive number", l.ReportCache)
 	}
 	if l.ReadRate < 0 {
-		bad("limits.read_rate: %g is negative (0 disables the limit)", l.ReadRate)
+		bad("limits.read_rate", "%g is negative (0 disables the limit)", l.ReadRate)
 	}
-	for i, s := range c.Control.LabCIDRs {
-		if _, err := netip.ParsePrefix(s); err != nil {
-			bad("control.lab_cidrs[%d]: %q is not a CIDR (e.g. 10.0.0.0/8)", i, s)
-		}
-	}
-	for i, s := range c.Control.SystemResolvers {
-		if _, err := dnsquery.ParseResolver(s); err != nil {
-			bad("control.system_resolvers[%d]: %v", i, err)
-		}
-	}
-	if err := c.Alerts.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 // TimelineParams returns the timeline parameters the config sets.

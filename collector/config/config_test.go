@@ -1,7 +1,7 @@
 package config_test
 
 import (
-	"os"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/config"
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 func noEnv(string) string { return "" }
@@ -17,6 +19,15 @@ func noEnv(string) string { return "" }
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 const fileSecret = "change-me-to-48-random-bytes-0123456789abcdefgh"
+
+func resolver(t *testing.T, s string) dnsquery.Resolver {
+	t.Helper()
+	r, err := dnsquery.ParseResolver(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
 
 func TestGood(t *testing.T) {
 	c, err := config.Load("testdata/good.yml", noEnv)
@@ -29,20 +40,21 @@ func TestGood(t *testing.T) {
 	want.Secret, want.AdminToken = fileSecret, "another-long-random-value"
 	want.Revoked = []string{"id:KRUGKIDROVUWG2ZAMJZG653OEE", "probe:sby-02"}
 	want.Influx = config.Influx{URL: "https://influx.example.org", Org: "pantau", Bucket: "measurements", Token: "influx-api-token",
-		Timeout: config.Duration{Duration: 10 * time.Second}}
+		Timeout: yamlconf.Duration{Duration: 10 * time.Second}}
 	want.GeoIP = "/var/lib/pantau/GeoLite2-ASN.mmdb"
-	want.Control = config.Control{Enabled: true, LabCIDRs: []string{"192.0.2.0/24"}, SystemResolvers: []string{"1.1.1.1", "tcp://9.9.9.9:53"}}
+	want.Control = config.Control{Enabled: true, LabCIDRs: []yamlconf.Prefix{{Prefix: netip.MustParsePrefix("192.0.2.0/24")}},
+		SystemResolvers: []dnsquery.Resolver{resolver(t, "1.1.1.1"), resolver(t, "tcp://9.9.9.9:53")}}
 	want.SchedulesDir = "/etc/pantau/schedules"
 	want.OrdersDir = "/etc/pantau/orders"
 	want.Limits.ReportCache = 4_000_000
-	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: config.Duration{Duration: 90 * time.Minute}}
+	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: yamlconf.Duration{Duration: 90 * time.Minute}}
 	retries := 3
 	want.Alerts = alert.Config{
 		Webhooks: []alert.Webhook{{Name: "newsroom", URL: "https://hooks.example.org/pantau", Secret: "webhook-signing-secret",
-			Events: []string{"transition", "compliance"}, Timeout: alert.Duration{Duration: 10 * time.Second}, Retries: &retries}},
+			Events: []string{"transition", "compliance"}, Timeout: yamlconf.Duration{Duration: 10 * time.Second}, Retries: &retries}},
 		Watch:  []alert.Pair{{Domain: "t.me", Network: "Telkomsel"}, {Domain: "web.telegram.org", Network: "*"}},
-		Orders: []string{"kominfo-2017-telegram-unblock"}, Interval: alert.Duration{Duration: time.Minute},
-		Lookback: alert.Duration{Duration: 7 * 24 * time.Hour}, Queue: 1000, StateFile: "/var/lib/pantau/alerts.json",
+		Orders: []string{"kominfo-2017-telegram-unblock"}, Interval: yamlconf.Duration{Duration: time.Minute},
+		Lookback: yamlconf.Duration{Duration: 7 * 24 * time.Hour}, Queue: 1000, StateFile: "/var/lib/pantau/alerts.json",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
@@ -61,7 +73,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 	// An explicit 0 stays 0 where 0 means something: probe_rate 0 disables the limit.
-	c, err = config.Parse([]byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b}\nlimits: {probe_rate: 0}\n"), noEnv)
+	c, err = config.Parse("collector.yaml", []byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b}\nlimits: {probe_rate: 0}\n"), noEnv)
 	if err != nil || c.Limits.ProbeRate != 0 || c.Limits.ProbeBurst != 20 {
 		t.Errorf("probe_rate 0: %v %v", c, err)
 	}
@@ -69,22 +81,36 @@ func TestDefaults(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
-		{"unknown-key.yml", `line 5: unknown key "database"` + "\n" + `line 7: unknown key "batch_size"`},
-		{"bad-duration.yml", `line 5: "10" is not a duration (want e.g. 90s, 1m, 7d)` + "\n" + `line 7: "-1m" is not a duration (want e.g. 90s, 1m, 7d)`},
-		{"short-secret.yml", `secret: must be at least 32 bytes, got 9 (set it in the file or PANTAU_SECRET)`},
-		{"bad-influx-url.yml", `influx.url: "127.0.0.1:8086" is not an http(s) URL` + "\n" + `influx.bucket: required (InfluxDB 1.8: "db/rp")`},
-		{"bad-lab-cidrs.yml", `control.lab_cidrs[1]: "192.0.2.1" is not a CIDR (e.g. 10.0.0.0/8)` + "\n" +
-			`control.lab_cidrs[2]: "fd00::/129" is not a CIDR (e.g. 10.0.0.0/8)` + "\n" +
-			`control.system_resolvers[0]: resolver "udp://": missing host`},
-		{"bad-limits.yml", `line 10: "abc" is not a valid int`},
-		{"bad-timeline.yml", "timeline.k: 0 is less than 1\ntimeline.m: 0 is less than 1\ntimeline.max_silence: 30s is less than 1m"},
-		{"bad-alerts.yml", `alerts.webhooks[0].url: must be http or https` + "\n" +
-			`alerts.webhooks[0].events[0]: "transitions" is not transition or compliance` + "\n" +
-			`alerts.watch[0].domain: "t.me\"" is not a domain name` + "\n" + `alerts.interval: 10ms is less than 1s`},
-		{"bad-revoked.yml", `revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
-		{"bad-listen.yml", `listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `tls: give both cert and key, or neither`},
-		{"empty.yml", `secret: must be at least 32 bytes, got 0 (set it in the file or PANTAU_SECRET)` + "\n" +
-			`influx.url: "" is not an http(s) URL` + "\n" + `influx.bucket: required (InfluxDB 1.8: "db/rp")`},
+		{"unknown-key.yml", `:5: influx: field "database" not found` + "\n" + `:7: limits: field "batch_size" not found`},
+		{"bad-duration.yml", `:5: influx.timeout: "10" is not a duration (want e.g. 90s, 1m, 7d)` + "\n" +
+			`:7: limits.control_cache: "-1m" is negative`},
+		{"short-secret.yml", `:1: secret: must be at least 32 bytes, got 9 (set it in the file or PANTAU_SECRET)`},
+		{"bad-influx-url.yml", `:2: influx.bucket: required (InfluxDB 1.8: "db/rp")` + "\n" + `:3: influx.url: "127.0.0.1:8086" is not an http(s) URL`},
+		{"bad-lab-cidrs.yml", `:7: control.lab_cidrs[1]: "192.0.2.1" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
+			`:7: control.lab_cidrs[2]: "fd00::/129" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
+			`:8: control.system_resolvers[0]: resolver "udp://": missing host`},
+		{"bad-limits.yml", `:6: limits.body_bytes: 100 is less than 1024` + "\n" + `:7: limits.batch_items: 0 is less than 1` + "\n" +
+			`:8: limits.probe_rate: -1 is negative (0 disables the limit)` + "\n" + `:9: limits.query_limit: 5000 is more than 1000` + "\n" +
+			`:10: limits.max_in_flight: want a whole number, found "abc"` + "\n" +
+			`:11: limits.read_rate: -2 is negative (0 disables the limit)` + "\n" + `:12: limits.read_burst: 0 is less than 1` + "\n" +
+			`:13: limits.report_cache_items: -5 is not -1 (no cache) or a positive number`},
+		{"bad-timeline.yml", ":4: timeline.k: 0 is less than 1\n:5: timeline.m: 0 is less than 1\n:6: timeline.max_silence: 30s is less than 1m"},
+		{"bad-alerts.yml", `:6: alerts.webhooks[0].url: must be http or https` + "\n" +
+			`:7: alerts.webhooks[0].events[0]: "transitions" is not transition or compliance` + "\n" +
+			`:9: alerts.watch[0].domain: "t.me\"" is not a domain name` + "\n" + `:10: alerts.interval: 10ms is less than 1s`},
+		{"bad-revoked.yml", `: revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
+		{"bad-listen.yml", `:1: listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `:3: tls: give both cert and key, or neither`},
+		{"wrong-type.yml", `:2: influx: want a mapping, found "http://127.0.0.1:8086"` + "\n" + `:3: trust_proxy: want true or false, found "yes"` + "\n" +
+			`:4: limits.probe_rate: want a number, found "fast"` + "\n" + `:5: control.lab_cidrs: want a list, found "10.0.0.0/8"` + "\n" +
+			`:6: alerts.webhooks[0].retries: want a whole number, found "3 times"` + "\n" + `:7: revoked: want a list, found a mapping`},
+		{"several.yml", `:5: influx.timeout: "ten seconds" is not a duration (want e.g. 90s, 1m, 7d)` + "\n" +
+			`:6: influx.timeout: given twice (first at line 5)` + "\n" +
+			`:8: control.system_resolvers[0]: resolver "dns.google": "dns.google" is not an IP address` + "\n" +
+			`:9: control.lab_cidrs[0]: "10.0.0.0" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
+			`:10: control: field "enabld" not found` + "\n" +
+			`:12: timeline.k: 0 is less than 1` + "\n" + `:14: alerts.lookback: "1 week" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"empty.yml", `:1: secret: must be at least 32 bytes, got 0 (set it in the file or PANTAU_SECRET)` + "\n" +
+			`:1: influx.url: "" is not an http(s) URL` + "\n" + `:1: influx.bucket: required (InfluxDB 1.8: "db/rp")`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.file)
@@ -92,25 +118,31 @@ func TestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if want := path + ": " + tc.want; err.Error() != want {
-				t.Errorf("error\n got %s\nwant %s", err, want)
+			var want []string
+			for _, line := range strings.Split(tc.want, "\n") {
+				want = append(want, path+line)
+			}
+			if err.Error() != strings.Join(want, "\n") {
+				t.Errorf("error\n got %s\nwant %s", err, strings.Join(want, "\n"))
 			}
 		})
 	}
-	// Limits that decode but are out of range, each named.
-	b, err := os.ReadFile("testdata/bad-limits.yml")
+	if _, err := config.Load("testdata/missing.yml", noEnv); err == nil || err.Error() != "config: open testdata/missing.yml: no such file or directory" {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestDays: every duration takes whole days.
+func TestDays(t *testing.T) {
+	c, err := config.Parse("collector.yaml", []byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b, timeout: 1d}\n"+
+		"limits: {control_cache: 2d}\ntimeline: {max_silence: 1d}\nalerts: {interval: 1d, lookback: 30d}\n"), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = config.Parse([]byte(strings.Replace(string(b), "max_in_flight: abc", "max_in_flight: 1", 1)), noEnv)
-	want := "limits.body_bytes: 100 is less than 1024\nlimits.batch_items: 0 is less than 1\nlimits.read_burst: 0 is less than 1\n" +
-		"limits.query_limit: 5000 is more than 1000\nlimits.probe_rate: -1 is negative (0 disables the limit)\n" +
-		"limits.report_cache_items: -5 is not -1 (no cache) or a positive number\nlimits.read_rate: -2 is negative (0 disables the limit)"
-	if err == nil || err.Error() != want {
-		t.Errorf("error\n got %v\nwant %s", err, want)
-	}
-	if _, err := config.Load("testdata/missing.yml", noEnv); err == nil || err.Error() != "config: open testdata/missing.yml: no such file or directory" {
-		t.Errorf("missing file: %v", err)
+	day := 24 * time.Hour
+	if c.Influx.Timeout.Duration != day || c.Limits.CacheTTL.Duration != 2*day || c.Timeline.MaxSilence.Duration != day ||
+		c.Alerts.Interval.Duration != day || c.Alerts.Lookback.Duration != 30*day {
+		t.Errorf("durations: %+v", c)
 	}
 }
 
@@ -128,7 +160,7 @@ func TestEnvironmentSecrets(t *testing.T) {
 		t.Errorf("environment not applied: %q %q %q", c.Secret, c.AdminToken, c.Influx.Token)
 	}
 	if _, err := config.Load("testdata/good.yml", env(map[string]string{config.EnvAdminToken: "letmein"})); err == nil ||
-		err.Error() != "testdata/good.yml: admin_token: must be at least 16 bytes, got 7 (or leave it empty to disable the admin endpoints)" {
+		err.Error() != "testdata/good.yml:8: admin_token: must be at least 16 bytes, got 7 (or leave it empty to disable the admin endpoints)" {
 		t.Errorf("short admin token: %v", err)
 	}
 	// The environment supplies a secret the file lacks, and cannot weaken one.
@@ -137,7 +169,7 @@ func TestEnvironmentSecrets(t *testing.T) {
 		t.Errorf("secret from the environment: %v", err)
 	}
 	_, err = config.Load("testdata/good.yml", env(map[string]string{config.EnvSecret: "short"}))
-	if want := "testdata/good.yml: secret: must be at least 32 bytes, got 5 (set it in the file or PANTAU_SECRET)"; err == nil || err.Error() != want {
+	if want := "testdata/good.yml:7: secret: must be at least 32 bytes, got 5 (set it in the file or PANTAU_SECRET)"; err == nil || err.Error() != want {
 		t.Errorf("short secret from the environment: %v", err)
 	}
 	// Empty variables do not override.

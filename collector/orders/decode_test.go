@@ -45,7 +45,7 @@ func TestParseGrace(t *testing.T) {
 	for _, tc := range []struct {
 		yaml string
 		want time.Duration
-	}{{"", DefaultGrace}, {"grace: 0s\n", 0}, {"grace: 90m\n", 90 * time.Minute}, {"grace: 2d\n", 48 * time.Hour}, {"grace: 1h30m\n", 90 * time.Minute}} {
+	}{{"", DefaultGrace}, {"grace:\n", DefaultGrace}, {"grace: 7d\n", 7 * 24 * time.Hour}, {"grace: 0s\n", 0}, {"grace: 90m\n", 90 * time.Minute}, {"grace: 2d\n", 48 * time.Hour}, {"grace: 1h30m\n", 90 * time.Minute}} {
 		o, err := Parse("x.yaml", []byte(ok+"domains: [t.me]\n"+tc.yaml))
 		if err != nil || o.Grace != tc.want {
 			t.Errorf("%q: grace %v, %v; want %v", tc.yaml, o.Grace, err, tc.want)
@@ -74,9 +74,9 @@ func TestParseTargetList(t *testing.T) {
 }
 
 // TestParseScheduleList takes the names of the probes' own Telegram list, from an order
-// in a folder beside schedules/ (this package's folder stands in for it).
+// in this package's folder (a relative path reaches schedules/ at the repository's root).
 func TestParseScheduleList(t *testing.T) {
-	o, err := Parse("x.yaml", []byte(ok+"target_list: ../schedules/lists/id-telegram-web-2017.txt\n"))
+	o, err := Parse("x.yaml", []byte(ok+"target_list: ../../schedules/lists/id-telegram-web-2017.txt\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,17 +90,17 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"empty", "# nothing\n", `x.yaml:1: empty file: want one order`},
 		{"null document", "---\n", `x.yaml:1: empty file: want one order`},
-		{"not a mapping", "- t.me\n", `x.yaml:1: want a mapping of order fields, found a list`},
-		{"syntax", "id: x\n  expect: [\n", `x.yaml:2: mapping values are not allowed in this context`},
-		{"two documents", ok + "domains: [t.me]\n---\nid: y\n", `x.yaml:8: a second document: want one order per file`},
+		{"not a mapping", "- t.me\n", `x.yaml:1: want a mapping, found a list`},
+		{"syntax", "id: x\n  expect: [\n", `x.yaml: line 2: mapping values are not allowed in this context`},
+		{"two documents", ok + "domains: [t.me]\n---\nid: y\n", `x.yaml:8: a second YAML document: want one per file`},
 		{"unknown key", ok + "domains: [t.me]\nexpects: blocked\n", `x.yaml:8: field "expects" not found`},
 		{"repeated key", ok + "domains: [t.me]\nid: y\n", `x.yaml:8: id: given twice (first at line 1)`},
 		{"missing everything", "title: T\n",
 			"x.yaml:1: id: missing\nx.yaml:1: authority: missing\nx.yaml:1: reference: missing\nx.yaml:1: expect: missing\n" +
 				"x.yaml:1: effective: missing\nx.yaml:1: networks: missing\nx.yaml:1: domains: missing: give domains or target_list"},
 		{"null values", "id:\nauthority: ~\nreference: \" \"\nexpect:\neffective:\nnetworks:\ndomains:\n",
-			"x.yaml:1: id: missing\nx.yaml:2: authority: missing\nx.yaml:3: reference: empty\nx.yaml:4: expect: missing\n" +
-				"x.yaml:5: effective: missing\nx.yaml:6: networks: none: give at least one\nx.yaml:7: domains: none: give at least one"},
+			"x.yaml:1: id: missing\nx.yaml:2: authority: missing\nx.yaml:3: reference: missing\nx.yaml:4: expect: missing\n" +
+				"x.yaml:5: effective: missing\nx.yaml:6: networks: missing\nx.yaml:7: domains: missing: give domains or target_list"},
 		{"bad id", strings.Replace(ok, "id: x", "id: Kominfo_2017", 1) + "domains: [t.me]\n",
 			`x.yaml:1: id: "Kominfo_2017": want 1 to 64 of a-z, 0-9 and -, not starting with -`},
 		{"id too long", strings.Replace(ok, "id: x", "id: "+long, 1) + "domains: [t.me]\n",
@@ -114,10 +114,9 @@ func TestParseErrors(t *testing.T) {
 			`x.yaml:5: effective: "2017-07-14": want an RFC 3339 time with its zone, e.g. 2017-07-14T00:00:00+07:00`},
 		{"no zone", strings.Replace(ok, "2017-07-14T00:00:00+07:00", "2017-07-14T00:00:00", 1) + "domains: [t.me]\n",
 			`x.yaml:5: effective: "2017-07-14T00:00:00": want an RFC 3339 time with its zone, e.g. 2017-07-14T00:00:00+07:00`},
-		{"bad grace", ok + "domains: [t.me]\ngrace: 2 days\n", `x.yaml:8: grace: bad duration "2 days" (want e.g. 48h, 90m or 3d)`},
-		{"bad grace days", ok + "domains: [t.me]\ngrace: 1.5d\n", `x.yaml:8: grace: bad duration "1.5d" (want e.g. 48h, 90m or 3d)`},
-		{"negative grace", ok + "domains: [t.me]\ngrace: -1h\n", `x.yaml:8: grace: negative duration "-1h"`},
-		{"grace null", ok + "domains: [t.me]\ngrace:\n", `x.yaml:8: grace: missing`},
+		{"bad grace", ok + "domains: [t.me]\ngrace: 2 days\n", `x.yaml:8: grace: "2 days" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"bad grace days", ok + "domains: [t.me]\ngrace: 1.5d\n", `x.yaml:8: grace: "1.5d" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"negative grace", ok + "domains: [t.me]\ngrace: -1h\n", `x.yaml:8: grace: "-1h" is negative`},
 		{"domains and list", ok + "domains: [t.me]\ntarget_list: testdata/lists/telegram.txt\n",
 			`x.yaml:8: target_list: give domains or target_list, not both`},
 		{"domains not a list", ok + "domains: t.me\n", `x.yaml:7: domains: want a list, found "t.me"`},
@@ -128,26 +127,27 @@ func TestParseErrors(t *testing.T) {
 				"x.yaml:11: domains[3]: \"https://t.me/\": not a host name (give t.me, not https://t.me/)\n" +
 				"x.yaml:12: domains[4]: \"-x.org\": bad character '-' in label \"-x\"\n" +
 				"x.yaml:13: domains[5]: missing\n" +
-				"x.yaml:14: domains[6]: \"t.me\" is given twice (first at line 8)\n" +
+				"x.yaml:14: domains[6]: \"t.me\" is also domains[0]\n" +
 				"x.yaml:15: domains[7]: want a string, found a list"},
 		{"bad networks", strings.Replace(ok, "networks: [Telkomsel]", "networks:\n  - Telkomsel\n  - \" XL\"\n  - Indosat  Ooredoo\n  - Telkomsel\n  - Tel/kom", 1) + "domains: [t.me]\n",
 			"x.yaml:8: networks[1]: \" XL\": want 1 to 253 of letters, digits, '.', '_', '-' and single inner spaces\n" +
 				"x.yaml:9: networks[2]: \"Indosat  Ooredoo\": want 1 to 253 of letters, digits, '.', '_', '-' and single inner spaces\n" +
-				"x.yaml:10: networks[3]: \"Telkomsel\" is given twice (first at line 7)\n" +
+				"x.yaml:10: networks[3]: \"Telkomsel\" is also networks[0]\n" +
 				"x.yaml:11: networks[4]: \"Tel/kom\": want 1 to 253 of letters, digits, '.', '_', '-' and single inner spaces"},
 		{"empty networks", strings.Replace(ok, "networks: [Telkomsel]", "networks: []", 1) + "domains: [t.me]\n",
 			`x.yaml:6: networks: none: give at least one`},
 		{"supersedes itself", ok + "domains: [t.me]\nsupersedes: x\n", `x.yaml:8: supersedes: "x" is the order itself`},
 		{"bad supersedes", ok + "domains: [t.me]\nsupersedes: X\n", `x.yaml:8: supersedes: "X": want 1 to 64 of a-z, 0-9 and -, not starting with -`},
 		{"bad sources", ok + "domains: [t.me]\nsources: [a, \"\", {b: c}]\n",
-			"x.yaml:8: sources[1]: empty\nx.yaml:8: sources[2]: want a string, found a mapping"},
+			"x.yaml:8: sources[2]: want a string, found a mapping\nx.yaml:8: sources[1]: empty"},
 		{"list missing", ok + "target_list: testdata/lists/none.txt\n",
 			`x.yaml:7: target_list: open testdata/lists/none.txt: no such file or directory`},
 		{"list bad lines", ok + "target_list: testdata/lists/bad.txt\n",
 			"testdata/lists/bad.txt:2: target \"exa mple.com\": not a domain; give a URL with a scheme\n" +
 				"testdata/lists/bad.txt:3: target \"ftp://files.example.org/\": unsupported scheme \"ftp\" (want http, https or tcp)"},
 		{"list of addresses", ok + "target_list: testdata/lists/ips.txt\n", `x.yaml:7: target_list: testdata/lists/ips.txt holds no host names`},
-		{"list empty path", ok + "target_list: \" \"\n", `x.yaml:7: target_list: empty`},
+		{"list empty path", ok + "target_list: \" \"\n",
+			"x.yaml:1: domains: missing: give domains or target_list\nx.yaml:7: target_list: empty"},
 	}
 	for _, tc := range tests {
 		o, err := Parse("x.yaml", []byte(tc.yaml))
@@ -171,14 +171,14 @@ func TestValidate(t *testing.T) {
 		want   string
 	}{
 		{"zero order", func(o *Order) { *o = Order{} },
-			"id: \"\": want 1 to 64 of a-z, 0-9 and -, not starting with -\nauthority: missing\nreference: missing\n" +
-				"domains: none: give at least one\nexpect: \"\": want blocked or accessible\neffective: missing\nnetworks: none: give at least one"},
+			"id: missing\nauthority: missing\nreference: missing\n" +
+				"expect: missing\neffective: missing\nnetworks: missing\ndomains: missing: give domains or target_list"},
 		{"domains", func(o *Order) { o.Domains = []string{"T.me", "t.me", "t.me", "a..b"} },
-			"domains[0]: \"T.me\": bad character 'T' in label \"T\"\ndomains[2]: \"t.me\" is given twice\ndomains[3]: \"a..b\": bad label \"\""},
+			"domains[0]: \"T.me\": bad character 'T' in label \"T\"\ndomains[2]: \"t.me\" is also domains[1]\ndomains[3]: \"a..b\": bad label \"\""},
 		{"trailing dot", func(o *Order) { o.Domains = []string{"t.me."} }, `domains[0]: "t.me.": bad label ""`},
 		{"networks", func(o *Order) { o.Networks = []string{"XL", "XL", ""} },
-			"networks[1]: \"XL\" is given twice\nnetworks[2]: \"\": want 1 to 253 of letters, digits, '.', '_', '-' and single inner spaces"},
-		{"grace", func(o *Order) { o.Grace = -time.Second }, `grace: negative duration -1s`},
+			"networks[1]: \"XL\" is also networks[0]\nnetworks[2]: \"\": want 1 to 253 of letters, digits, '.', '_', '-' and single inner spaces"},
+		{"grace", func(o *Order) { o.Grace = -time.Second }, `grace: -1s is negative`},
 		{"supersedes", func(o *Order) { o.Supersedes = "x" }, `supersedes: "x" is the order itself`},
 		{"sources", func(o *Order) { o.Sources = []string{" "} }, `sources[0]: empty`},
 	}

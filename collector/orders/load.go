@@ -92,7 +92,7 @@ func Load(dir string) ([]Order, error) {
 			}
 			id := dd.o.ID
 			if first, dup := fromFile[id]; dup {
-				errs = append(errs, fmt.Errorf("%s:%d: id: %q is already used by %s", name, dd.idLine, id, first))
+				errs = append(errs, dd.f.At("id", fmt.Errorf("%q is already used by %s", id, first)))
 				continue
 			}
 			fromFile[id] = name
@@ -106,7 +106,7 @@ func Load(dir string) ([]Order, error) {
 		for _, d := range ds {
 			if s := d.o.Supersedes; s != "" {
 				if _, ok := byID[s]; !ok {
-					errs = append(errs, fmt.Errorf("%s:%d: supersedes: %q: no such order", d.o.File, d.supersedesLine, s))
+					errs = append(errs, d.f.At("supersedes", fmt.Errorf("%q: no such order", s)))
 				}
 			}
 		}

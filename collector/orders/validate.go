@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // MaxID is the longest order ID.
@@ -15,13 +16,14 @@ const MaxID = 64
 // maxNetwork is the longest network name, as the store allows (store.ValidNetwork).
 const maxNetwork = 253
 
-// Validate checks an order as Parse leaves it: every error names its field; all are
-// joined. Domains must already be normalised (lower case, no trailing dot).
+// Validate checks an order as Parse leaves it: each problem is a *yamlconf.FieldError
+// naming its field, all joined. Domains must already be normalised (lower case, no
+// trailing dot). A nil list is one the file does not give ("missing"), an empty one is
+// given empty. An order whose domains come from its TargetList may have none here: the
+// list is checked when it is read.
 func (o Order) Validate() error {
 	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	bad := func(field, format string, args ...any) { errs = append(errs, yamlconf.Errorf(field, format, args...)) }
 	if err := checkID(o.ID); err != nil {
 		bad("id", "%v", err)
 	}
@@ -31,44 +33,20 @@ func (o Order) Validate() error {
 	if strings.TrimSpace(o.Reference) == "" {
 		bad("reference", "missing")
 	}
-	if len(o.Domains) == 0 {
-		bad("domains", "none: give at least one")
-	}
-	seen := map[string]bool{}
-	for i, h := range o.Domains {
-		field := fmt.Sprintf("domains[%d]", i)
-		switch err := checkDomain(h); {
-		case err != nil:
-			bad(field, "%q: %v", h, err)
-		case normalDomain(h) != h:
-			bad(field, "%q: not normalised (want %q)", h, normalDomain(h))
-		case seen[h]:
-			bad(field, "%q is given twice", h)
-		}
-		seen[h] = true
-	}
-	if o.Expect != timeline.Blocked && o.Expect != timeline.Accessible {
+	switch {
+	case o.Expect == "":
+		bad("expect", "missing")
+	case o.Expect != timeline.Blocked && o.Expect != timeline.Accessible:
 		bad("expect", "%q: want blocked or accessible", o.Expect)
 	}
 	if o.Effective.IsZero() {
 		bad("effective", "missing")
 	}
 	if o.Grace < 0 {
-		bad("grace", "negative duration %s", o.Grace)
+		bad("grace", "%s is negative", o.Grace)
 	}
-	if len(o.Networks) == 0 {
-		bad("networks", "none: give at least one")
-	}
-	nets := map[string]bool{}
-	for i, n := range o.Networks {
-		field := fmt.Sprintf("networks[%d]", i)
-		if err := checkNetwork(n); err != nil {
-			bad(field, "%q: %v", n, err)
-		} else if nets[n] {
-			bad(field, "%q is given twice", n)
-		}
-		nets[n] = true
-	}
+	o.validateNetworks(bad)
+	o.validateDomains(bad)
 	if o.Supersedes != "" {
 		if err := checkID(o.Supersedes); err != nil {
 			bad("supersedes", "%v", err)
@@ -84,9 +62,60 @@ func (o Order) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateDomains checks the domains: at least one (nil: none given), each once.
+func (o Order) validateDomains(bad func(field, format string, args ...any)) {
+	switch {
+	case o.Domains == nil && o.TargetList == "":
+		bad("domains", "missing: give domains or target_list")
+	case len(o.Domains) == 0 && o.TargetList == "":
+		bad("domains", "none: give at least one")
+	}
+	first := map[string]int{}
+	for i, h := range o.Domains {
+		field := fmt.Sprintf("domains[%d]", i)
+		j, dup := first[h]
+		switch err := checkDomain(h); {
+		case err != nil:
+			bad(field, "%q: %v", h, err)
+		case normalDomain(h) != h:
+			bad(field, "%q: not normalised (want %q)", h, normalDomain(h))
+		case dup:
+			bad(field, "%q is also domains[%d]", h, j)
+		default:
+			first[h] = i
+		}
+	}
+}
+
+// validateNetworks checks the networks: at least one (nil: none given), each once.
+func (o Order) validateNetworks(bad func(field, format string, args ...any)) {
+	switch {
+	case o.Networks == nil:
+		bad("networks", "missing")
+	case len(o.Networks) == 0:
+		bad("networks", "none: give at least one")
+	}
+	first := map[string]int{}
+	for i, n := range o.Networks {
+		field := fmt.Sprintf("networks[%d]", i)
+		j, dup := first[n]
+		switch err := checkNetwork(n); {
+		case err != nil:
+			bad(field, "%q: %v", n, err)
+		case dup:
+			bad(field, "%q is also networks[%d]", n, j)
+		default:
+			first[n] = i
+		}
+	}
+}
+
 // checkID checks an order ID: 1 to 64 of a-z, 0-9 and -, not starting with -.
 func checkID(s string) error {
-	ok := s != "" && len(s) <= MaxID && s[0] != '-'
+	if s == "" {
+		return errors.New("missing")
+	}
+	ok := len(s) <= MaxID && s[0] != '-'
 	for _, c := range []byte(s) {
 		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')
 	}

@@ -255,7 +255,7 @@ func TestHandler(t *testing.T) {
 			{"PUT", "/orders/test-order", "Basic " + token, order, 401, `{"error":"authorization: a bearer token is required"}`},
 			{"PUT", "/orders/other-id", bearer, order, 400, `{"error":"id: the path names order \"other-id\", the YAML order \"test-order\""}`},
 			{"PUT", "/orders/test-order", bearer, strings.Replace(order, "reference: R\n", "reference: R\ncolour: red\n", 1), 400, `{"error":"upload.yaml:4: field \"colour\" not found"}`},
-			{"PUT", "/orders/test-order", bearer, "id: [\n", 400, `{"error":"upload.yaml:1: did not find expected node content"}`},
+			{"PUT", "/orders/test-order", bearer, "id: [\n", 400, `{"error":"upload.yaml: line 1: did not find expected node content"}`},
 			{"POST", "/orders", bearer, order, 201, `"id":"test-order"`},
 			{"POST", "/orders", bearer, order, 409, `{"error":"order \"test-order\" exists: PUT /api/v1/orders/test-order replaces it"}`},
 			{"PUT", "/orders/test-order", bearer, strings.Replace(order, "reference: R", "reference: R2", 1), 200, `"reference":"R2"`},

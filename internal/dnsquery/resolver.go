@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // Default ports and the DoH path used when a resolver string leaves them out.
@@ -47,6 +50,17 @@ func ParseResolver(s string) (Resolver, error) {
 		return Resolver{}, fmt.Errorf("resolver %q: %w", s, err)
 	}
 	return r, nil
+}
+
+// UnmarshalYAML parses a resolver written in a YAML file (any form ParseResolver takes),
+// so that a configuration holds the parsed resolver.
+func (r *Resolver) UnmarshalYAML(n *yaml.Node) error {
+	v, err := yamlconf.ParseScalar(n, ParseResolver)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
 }
 
 func parseResolver(s string) (Resolver, error) {

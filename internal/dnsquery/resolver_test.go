@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 func TestParseResolver(t *testing.T) {
@@ -107,5 +108,30 @@ func TestSystemResolvers(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("SystemResolvers(%s) = %+v, %v; want %+v", tt.path, got, err, tt.want)
 		}
+	}
+}
+
+// TestResolverYAML: a resolver in a YAML file is parsed as it is decoded; a bad one is the
+// file's problem, named by line and field.
+func TestResolverYAML(t *testing.T) {
+	t.Parallel()
+	var c struct {
+		Resolvers []Resolver `yaml:"resolvers"`
+	}
+	f := yamlconf.NewFile("x.yaml")
+	f.Decode([]byte("resolvers:\n  - 1.1.1.1\n  - tls://dns.quad9.net\n"), &c)
+	want := []Resolver{
+		{Address: "udp://1.1.1.1:53", Transport: "udp", hostport: "1.1.1.1:53"},
+		{Address: "tls://dns.quad9.net:853", Transport: "dot", hostport: "dns.quad9.net:853", serverName: "dns.quad9.net"},
+	}
+	if err := f.Err(); err != nil || !reflect.DeepEqual(c.Resolvers, want) {
+		t.Errorf("resolvers = %+v, %v", c.Resolvers, err)
+	}
+	f = yamlconf.NewFile("x.yaml")
+	f.Decode([]byte("resolvers:\n  - ftp://9.9.9.9\n  - {a: b}\n"), &c)
+	wantErr := "x.yaml:2: resolvers[0]: resolver \"ftp://9.9.9.9\": unsupported scheme \"ftp\" (want udp, tcp, tls or https)\n" +
+		"x.yaml:3: resolvers[1]: want a string, found a mapping"
+	if err := f.Err(); err == nil || err.Error() != wantErr {
+		t.Errorf("error =\n%v\nwant\n%s", err, wantErr)
 	}
 }

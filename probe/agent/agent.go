@@ -247,7 +247,7 @@ func (a *Agent) engineFor(s *schedules.Schedule) *engine.Engine {
 	}
 	cfg := a.o.Engine
 	if len(s.Resolvers) > 0 {
-		cfg.Resolvers = parseResolvers(s.Resolvers, a.log)
+		cfg.Resolvers = s.Resolvers
 	}
 	t := s.Timeouts
 	cfg.Timeouts = engine.Timeouts{DNS: pick(t.DNS, cfg.Timeouts.DNS), TCP: pick(t.TCP, cfg.Timeouts.TCP),

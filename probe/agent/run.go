@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/probe/uplink"
 	"github.com/pantau-dev/pantau/schedules"
@@ -256,19 +255,6 @@ func writeSet(dir string, files map[string][]byte) error {
 		return err
 	}
 	return os.RemoveAll(old)
-}
-
-func parseResolvers(ss []string, log *slog.Logger) []dnsquery.Resolver {
-	var out []dnsquery.Resolver
-	for _, s := range ss {
-		r, err := dnsquery.ParseResolver(s)
-		if err != nil { // validated at load
-			log.Error("resolver ignored", "resolver", s, "err", err)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 // cronLogger adapts slog to cron's logger.

@@ -1,8 +1,13 @@
 package config
 
 import (
+	"net/netip"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 func TestLoad(t *testing.T) {
@@ -10,26 +15,60 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Resolvers) != 3 || c.Concurrency != 32 || c.DNSWait.Duration != 500*time.Millisecond ||
-		c.Timeouts.DNS.Duration != 3*time.Second || c.Timeouts.Target.Duration != 45*time.Second || c.LabCIDRs[0] != "10.77.0.0/16" ||
-		c.Agent.SpoolMaxMB != 64 || c.Agent.SpoolAsideMaxMB != 8 {
-		t.Errorf("Load(good.yml) = %+v", c)
+	parse := func(s string) dnsquery.Resolver {
+		r, err := dnsquery.ParseResolver(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	zero, off := int64(0), false
+	want := &Config{
+		ResolvConf:          "/etc/resolv.conf",
+		Resolvers:           []dnsquery.Resolver{parse("1.1.1.1"), parse("tls://dns.quad9.net"), parse("https://dns.google/dns-query")},
+		SystemResolvers:     []dnsquery.Resolver{parse("127.0.0.1:5353")},
+		Controls:            []string{"https://helper.example.org/api/v1/control"},
+		LabCIDRs:            []yamlconf.Prefix{{Prefix: netip.MustParsePrefix("10.77.0.0/16")}, {Prefix: netip.MustParsePrefix("fd77::/48")}},
+		Concurrency:         32,
+		MemoryLimitMB:       &zero,
+		BuiltinFingerprints: &off,
+		DNSWait:             yamlconf.Duration{Duration: 500 * time.Millisecond},
+		Timeouts:            Timeouts{DNS: yamlconf.Duration{Duration: 3 * time.Second}, Target: yamlconf.Duration{Duration: 45 * time.Second}},
+		Agent: Agent{Collector: "https://collector.example.org", SpoolMaxMB: 64, SpoolAsideMaxMB: 8, DrainRate: 2.5,
+			Heartbeat: yamlconf.Duration{Duration: 90 * time.Second}, Sync: yamlconf.Duration{Duration: 7 * 24 * time.Hour}},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load(good.yml) =\n%+v\nwant\n%+v", c, want)
 	}
 }
 
 func TestLoadErrors(t *testing.T) {
 	tests := []struct{ file, want string }{
-		{"testdata/unknown_key.yml", "testdata/unknown_key.yml: unmarshal errors:\n  line 2: field resolverz not found in type config.Config"},
-		{"testdata/bad_duration.yml", `testdata/bad_duration.yml: line 2: bad duration "5 seconds"`},
-		{"testdata/bad_values.yml", `testdata/bad_values.yml: resolvers[1]: resolver "ftp://9.9.9.9": unsupported scheme "ftp" (want udp, tcp, tls or https)` + "\n" +
-			`controls[0]: control URL "helper.example.org": want an absolute http or https URL` + "\n" +
-			`lab_cidrs[0]: lab CIDR "10.77.0.0/33": not an address prefix like 10.77.0.0/16` + "\n" +
-			`agent.spool_aside_max_mb: -3 is negative` + "\n" +
-			`concurrency: -1 is negative`},
-		{"testdata/missing.yml", "config: open testdata/missing.yml: no such file or directory"},
+		{"unknown_key.yml", `testdata/unknown_key.yml:2: field "resolverz" not found`},
+		{"bad_duration.yml", `testdata/bad_duration.yml:2: timeouts.tcp: "5 seconds" is not a duration (want e.g. 90s, 1m, 7d)`},
+		{"bad_values.yml", `testdata/bad_values.yml:3: resolvers[1]: resolver "ftp://9.9.9.9": unsupported scheme "ftp" (want udp, tcp, tls or https)` + "\n" +
+			`testdata/bad_values.yml:4: controls[0]: "helper.example.org" is not an absolute http or https URL` + "\n" +
+			`testdata/bad_values.yml:5: lab_cidrs[0]: "10.77.0.0/33" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
+			`testdata/bad_values.yml:6: concurrency: -1 is negative` + "\n" +
+			`testdata/bad_values.yml:8: agent.spool_aside_max_mb: -3 is negative`},
+		{"wrong_type.yml", `testdata/wrong_type.yml:1: concurrency: want a whole number, found "lots"` + "\n" +
+			`testdata/wrong_type.yml:2: builtin_fingerprints: want true or false, found "yes"` + "\n" +
+			`testdata/wrong_type.yml:3: lab_cidrs: want a list, found "10.77.0.0/16"` + "\n" +
+			`testdata/wrong_type.yml:4: agent: want a mapping, found a list` + "\n" +
+			`testdata/wrong_type.yml:6: timeouts.dns: want a string, found a mapping`},
+		{"several.yml", `testdata/several.yml:3: resolvers[1]: resolver "udp://": missing host` + "\n" +
+			`testdata/several.yml:4: system_resolvers[0]: resolver "dns.google": "dns.google" is not an IP address` + "\n" +
+			`testdata/several.yml:5: lab_cidrs[1]: "10.77.0.1" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
+			`testdata/several.yml:6: dns_wait: "1 second" is not a duration (want e.g. 90s, 1m, 7d)` + "\n" +
+			`testdata/several.yml:7: field "concurency" not found` + "\n" +
+			`testdata/several.yml:8: memory_limit_mb: -1 is negative` + "\n" +
+			`testdata/several.yml:10: agent.collector: "ftp://collector.example.org" is not an absolute http or https URL` + "\n" +
+			`testdata/several.yml:12: agent.heartbeat: given twice (first at line 11)` + "\n" +
+			`testdata/several.yml:13: agent.drain_rate: -1 is negative`},
+		{"missing.yml", "config: open testdata/missing.yml: no such file or directory"},
 	}
 	for _, tc := range tests {
-		_, err := Load(tc.file)
+		_, err := Load("testdata/" + tc.file)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Load(%s) error =\n%v\nwant\n%s", tc.file, err, tc.want)
 		}
@@ -37,8 +76,10 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestParseEmpty(t *testing.T) {
-	c, err := Parse(nil)
-	if err != nil || c.Concurrency != 0 || len(c.Resolvers) != 0 {
-		t.Errorf("Parse(empty) = %+v, %v", c, err)
+	for _, y := range []string{"", "# nothing\n", "---\n"} {
+		c, err := Parse("probe.yaml", []byte(y))
+		if err != nil || !reflect.DeepEqual(c, &Config{}) {
+			t.Errorf("Parse(%q) = %+v, %v", y, c, err)
+		}
 	}
 }
