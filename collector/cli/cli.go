@@ -14,6 +14,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/config"
 	"github.com/pantau-dev/pantau/internal/cmdline"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // env is where the commands write and how they read the environment.
@@ -73,7 +74,7 @@ func tokenIssueCmd(fs *flag.FlagSet, stdout io.Writer, getenv func(string) strin
 	network := fs.String("network", "", "network (ISP) `NAME` as the fleet calls it, e.g. Telkomsel")
 	asn := fs.Uint("asn", 0, "the network's AS `NUMBER`")
 	country := fs.String("country", "", "ISO 3166 country `CODE`, e.g. ID")
-	expires := fs.Duration("expires", 0, "validity, e.g. 8760h (default: no expiry)")
+	expires := yamlconf.DurationFlag(fs, "expires", "validity (`DURATION`), e.g. 365d or 8760h (default: no expiry)")
 	return func(context.Context, []string) error {
 		secret := getenv("PANTAU_SECRET")
 		if *cfgPath != "" {
@@ -88,9 +89,6 @@ func tokenIssueCmd(fs *flag.FlagSet, stdout io.Writer, getenv func(string) strin
 		}
 		if *asn > 1<<32-1 {
 			return usageError("--asn %d: out of range", *asn)
-		}
-		if *expires < 0 {
-			return usageError("--expires %s: negative", *expires)
 		}
 		c := auth.Claims{Probe: *probe, Network: *network, Country: *country, ASN: uint32(*asn), IssuedAt: time.Now()}
 		if *expires > 0 {

@@ -15,10 +15,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/cmdline"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
 // EnvCollector is the collector's base URL for `collector query` when --url is not given.
@@ -247,7 +247,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	if d, err := alert.ParseDuration(s); err == nil {
+	if d, err := yamlconf.ParseDuration(s); err == nil {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (want e.g. 2017-07-14T00:00:00Z, 2017-07-14, 7d or 36h)", s)

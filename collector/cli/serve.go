@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -22,7 +23,6 @@ import (
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/web"
-	"github.com/pantau-dev/pantau/internal/bogon"
 	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
@@ -251,17 +251,14 @@ func reloadRevoked(path string, getenv func(string) string, v *auth.Verifier, lo
 
 // controlHandler builds the engine's control handler from the collector's config.
 func controlHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
-	lab, err := bogon.ParseCIDRs(cfg.Control.LabCIDRs)
-	if err != nil {
-		return nil, err
+	var lab []netip.Prefix
+	for _, p := range cfg.Control.LabCIDRs {
+		lab = append(lab, p.Prefix)
 	}
 	var sys []dnsquery.Resolver
+	var err error
 	if len(cfg.Control.SystemResolvers) > 0 {
-		for _, s := range cfg.Control.SystemResolvers {
-			r, err := dnsquery.ParseResolver(s)
-			if err != nil {
-				return nil, err
-			}
+		for _, r := range cfg.Control.SystemResolvers {
 			r.System = true
 			sys = append(sys, r)
 		}

@@ -77,6 +77,11 @@ func TestTokenIssue(t *testing.T) {
 	if c, err := v.Verify(strings.TrimSpace(out), time.Now().Add(100*365*24*time.Hour)); code != 0 || err != nil || !c.ExpiresAt.IsZero() {
 		t.Errorf("no expiry: exit %d, %+v, %v", code, c, err)
 	}
+	// --expires takes whole days, as the durations of collector.yaml do.
+	code, out, _ = run(t, env(map[string]string{"PANTAU_SECRET": secret}), "token", "issue", "--probe", "p1", "--network", "Lab net", "--asn", "64512", "--country", "ID", "--expires", "7d")
+	if c, err := v.Verify(strings.TrimSpace(out), time.Now()); code != 0 || err != nil || c.ExpiresAt.Sub(c.IssuedAt) != 7*24*time.Hour {
+		t.Errorf("--expires 7d: exit %d, %+v, %v", code, c, err)
+	}
 }
 
 // issueUsage is what follows a bad flag of `collector token issue` on stderr.
@@ -108,7 +113,7 @@ func TestTokenIssueErrors(t *testing.T) {
 	}{
 		{"missing secret", env(nil), with("", ""), "collector token issue: no secret: give --config or set PANTAU_SECRET"},
 		{"short secret in the config", env(nil), append(with("", ""), "--config", bad),
-			"collector token issue: --config: " + bad + ": secret: must be at least 32 bytes, got 5 (set it in the file or PANTAU_SECRET)"},
+			"collector token issue: --config: " + bad + ":1: secret: must be at least 32 bytes, got 5 (set it in the file or PANTAU_SECRET)"},
 		{"lower-case country", withSecret, with("--country", "id"), `collector token issue: country "id": want upper case "ID"`},
 		{"unassigned country", withSecret, with("--country", "XX"), `collector token issue: country "XX": not an assigned ISO 3166 code`},
 		{"long country", withSecret, with("--country", "IDN"), `collector token issue: country "IDN": want a two-letter ISO 3166 code`},
@@ -118,7 +123,8 @@ func TestTokenIssueErrors(t *testing.T) {
 			`collector token issue: invalid value "AS23693" for flag -asn: parse error` + "\n" + issueUsage},
 		{"missing probe", withSecret, with("--probe", ""), `collector token issue: probe "": want 1-63 characters of [a-z0-9._-], starting with a letter or digit`},
 		{"bad probe", withSecret, with("--probe", "JKT 01"), `collector token issue: probe "JKT 01": want 1-63 characters of [a-z0-9._-], starting with a letter or digit`},
-		{"negative expiry", withSecret, append(with("", ""), "--expires", "-1h"), `collector token issue: --expires -1h0m0s: negative`},
+		{"negative expiry", withSecret, append(with("", ""), "--expires", "-1h"),
+			`collector token issue: invalid value "-1h" for flag -expires: "-1h" is negative` + "\n" + issueUsage},
 		{"unknown flag", withSecret, append(with("", ""), "--admin"), "collector token issue: flag provided but not defined: -admin\n" + issueUsage},
 		{"extra argument", withSecret, append(with("", ""), "extra"), `collector token issue: unexpected argument "extra"`},
 	} {
