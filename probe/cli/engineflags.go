@@ -7,13 +7,13 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/pantau-dev/pantau/internal/bogon"
 	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/fingerprint"
 	"github.com/pantau-dev/pantau/internal/geo"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/yamlconf"
 	"github.com/pantau-dev/pantau/probe/config"
 )
 
@@ -65,15 +65,9 @@ func (f *engineFlags) load(dnsWait time.Duration) (*config.Config, error) {
 			return nil, usageError("--config: %v", err)
 		}
 	}
-	override := func(dst *[]string, src listFlag) {
-		if len(src) > 0 {
-			*dst = src
-		}
+	if err := f.overrideLists(c); err != nil {
+		return nil, err
 	}
-	override(&c.SystemResolvers, f.systemResolvers)
-	override(&c.Resolvers, f.resolvers)
-	override(&c.LabCIDRs, f.labCIDRs)
-	override(&c.Fingerprints, f.fingerprints)
 	if f.resolvConf != "" {
 		c.ResolvConf = f.resolvConf
 	}
@@ -113,6 +107,46 @@ func (f *engineFlags) load(dnsWait time.Duration) (*config.Config, error) {
 	return c, nil
 }
 
+// overrideLists parses the list flags given and lays them over the config's lists.
+func (f *engineFlags) overrideLists(c *config.Config) error {
+	var err error
+	if len(f.systemResolvers) > 0 {
+		if c.SystemResolvers, err = parseList(f.systemResolvers, dnsquery.ParseResolver); err != nil {
+			return usageError("--system-resolver: %v", err)
+		}
+	}
+	if len(f.resolvers) > 0 {
+		if c.Resolvers, err = parseList(f.resolvers, dnsquery.ParseResolver); err != nil {
+			return usageError("--resolver: %v", err)
+		}
+	}
+	if len(f.labCIDRs) > 0 {
+		parse := func(s string) (yamlconf.Prefix, error) {
+			p, err := yamlconf.ParsePrefix(s)
+			return yamlconf.Prefix{Prefix: p}, err
+		}
+		if c.LabCIDRs, err = parseList(f.labCIDRs, parse); err != nil {
+			return usageError("--lab-cidr: %v", err)
+		}
+	}
+	if len(f.fingerprints) > 0 {
+		c.Fingerprints = f.fingerprints
+	}
+	return nil
+}
+
+// parseList parses each of ss.
+func parseList[T any](ss []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, len(ss))
+	for i, s := range ss {
+		var err error
+		if out[i], err = parse(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // engineConfig turns a validated config into the engine's.
 func engineConfig(c *config.Config, name string) (engine.Config, error) {
 	ec := engine.Config{
@@ -131,8 +165,7 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 	}
 	var err error
 	if len(c.SystemResolvers) > 0 {
-		for _, s := range c.SystemResolvers {
-			r, _ := dnsquery.ParseResolver(s) // validated
+		for _, r := range c.SystemResolvers {
 			r.System = true
 			ec.SystemResolvers = append(ec.SystemResolvers, r)
 		}
@@ -145,12 +178,9 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 			return ec, usageError("system resolvers: %v (give --system-resolver)", err)
 		}
 	}
-	for _, s := range c.Resolvers {
-		r, _ := dnsquery.ParseResolver(s)
-		ec.Resolvers = append(ec.Resolvers, r)
-	}
-	if ec.LabCIDRs, err = bogon.ParseCIDRs(c.LabCIDRs); err != nil {
-		return ec, usageError("--lab-cidr: %v", err)
+	ec.Resolvers = c.Resolvers
+	for _, p := range c.LabCIDRs {
+		ec.LabCIDRs = append(ec.LabCIDRs, p.Prefix)
 	}
 	var sets [][]fingerprint.Fingerprint
 	if c.BuiltinFingerprints == nil || *c.BuiltinFingerprints {
