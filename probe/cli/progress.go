@@ -123,8 +123,11 @@ func (p *progress) summary() {
 		counts = append(counts, fmt.Sprintf("%d %s", p.counts[s], s))
 	}
 	targets := fmt.Sprintf("%d targets", p.done)
-	if p.done != p.total {
+	switch {
+	case p.done != p.total:
 		targets = fmt.Sprintf("%d of %d targets", p.done, p.total)
+	case p.done == 1:
+		targets = "1 target"
 	}
 	fmt.Fprintf(p.w, "probe measure: %s in %s: %s\n", targets, elapsed(p.now().Sub(p.start)), strings.Join(counts, ", "))
 }

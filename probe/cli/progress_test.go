@@ -66,6 +66,20 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// TestProgressOne checks the summary of a single target.
+func TestProgressOne(t *testing.T) {
+	clk := &clock{t: time.Date(2017, 7, 14, 0, 0, 0, 0, time.UTC)}
+	var b strings.Builder
+	p := newProgress(&b, 1, false, clk.now)
+	clk.add(2500 * time.Millisecond)
+	p.add(verdict("down"))
+	p.finish()
+	p.summary()
+	if want := "probe measure: 1 target in 2.5s: 0 accessible, 0 blocked, 1 down, 0 inconclusive\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
 // TestProgressTicker checks that run keeps the line going and finish erases it.
 func TestProgressTicker(t *testing.T) {
 	var b strings.Builder
