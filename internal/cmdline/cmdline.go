@@ -64,7 +64,7 @@ func Main(ctx context.Context, root *Command, args []string, stdout, stderr io.W
 	return run(ctx, &r, r.Name, args, stdout, stderr)
 }
 
-// builtins are the commands every program has.
+// builtins are the commands every program has. `version` prints "pantau NAME VERSION".
 func builtins(root *Command, stdout io.Writer) []*Command {
 	helpExamples := []string{root.Name + " help"}
 	if len(root.Commands) > 0 {
@@ -90,7 +90,7 @@ func builtins(root *Command, stdout io.Writer) []*Command {
 					for _, a := range args {
 						sub := c.find(a)
 						if sub == nil {
-							return Usagef("unknown command %q", strings.Join(append([]string{path}, a), " "))
+							return Usagef("unknown command %q", path+" "+a)
 						}
 						c, path = sub, path+" "+a
 					}
