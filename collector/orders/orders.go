@@ -10,33 +10,35 @@ import (
 	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
-// Order is one legal order.
+// Order is one legal order, as the API shows it. Its file is decoded from orderFile
+// (docs/orders.md).
 type Order struct {
-	ID        string `json:"id" yaml:"id"`
-	Title     string `json:"title,omitempty" yaml:"title"`
-	Authority string `json:"authority" yaml:"authority"`
-	Reference string `json:"reference" yaml:"reference"`
+	ID        string `json:"id"`
+	Title     string `json:"title,omitempty"`
+	Authority string `json:"authority"`
+	Reference string `json:"reference"`
 	// Domains in scope; or TargetList, a file (plain list or Citizen Lab CSV) relative to
 	// the order's file, whose host names are taken.
-	Domains    []string `json:"domains" yaml:"domains"`
-	TargetList string   `json:"target_list,omitempty" yaml:"target_list"`
+	Domains    []string `json:"domains"`
+	TargetList string   `json:"target_list,omitempty"`
 	// Expect is the state the order requires: timeline.Blocked or timeline.Accessible.
-	Expect    timeline.State `json:"expect" yaml:"expect"`
-	Effective time.Time      `json:"effective" yaml:"effective"`
-	// Grace is how long networks have to comply after Effective.
-	Grace time.Duration `json:"grace" yaml:"-"`
+	Expect    timeline.State `json:"expect"`
+	Effective time.Time      `json:"effective"`
+	// Grace is how long networks have to comply after Effective (DefaultGrace unless the
+	// file gives one).
+	Grace time.Duration `json:"grace"`
 	// Networks in scope, as the fleet names them (token network labels).
-	Networks []string `json:"networks" yaml:"networks"`
+	Networks []string `json:"networks"`
 	// Supersedes names an earlier order this one replaces (a lift of a block).
-	Supersedes string   `json:"supersedes,omitempty" yaml:"supersedes"`
-	Sources    []string `json:"sources,omitempty" yaml:"sources"` // public references
+	Supersedes string   `json:"supersedes,omitempty"`
+	Sources    []string `json:"sources,omitempty"` // public references
 
 	// File is where the order came from: the YAML file's path, or "seeds/NAME.yaml" for a
 	// bundled seed order. Not part of the YAML.
-	File string `json:"file,omitempty" yaml:"-"`
+	File string `json:"file,omitempty"`
 	// Skipped lists the entries of TargetList that are not host names (IP addresses), which
 	// an order about names leaves out. Not part of the YAML.
-	Skipped []string `json:"skipped,omitempty" yaml:"-"`
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // DefaultGrace is the grace period of an order that gives none: two days, the time the
