@@ -70,15 +70,26 @@ type groups struct {
 // time order, as the store returns it).
 func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs) bool) *groups {
 	g := &groups{chunks: chunks, perProbe: perProbe}
+	gid, pid, counts := g.assign(from, to, keep)
+	next := g.layOut(counts)
+	g.place(gid, pid, next)
+	g.sortSeries()
+	return g
+}
+
+// assign is the first pass: it numbers the series (g.keys) and probes (g.probes) in order
+// of first appearance and returns, by position in the concatenation, each observation's
+// series (gid; -1 for one outside [from, to) or refused by keep) and probe (pid), and the
+// observations per series (counts).
+func (g *groups) assign(from, to time.Time, keep func(*Obs) bool) (gid, pid []int32, counts []int) {
 	total := 0
-	for _, c := range chunks {
+	for _, c := range g.chunks {
 		total += len(c)
 	}
-	gid := make([]int32, total) // by position in the concatenation
-	pid := make([]int32, total)
+	gid = make([]int32, total)
+	pid = make([]int32, total)
 	byKey := map[groupKey]int32{}
 	byProbe := map[string]int32{}
-	var counts []int
 	lastProbe, lastPID := "", int32(-1)
 	type probeKey struct {
 		domain, network string
@@ -86,7 +97,7 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 	}
 	var lastKey []probeKey // by probe number: the series of its latest observation
 	i := -1
-	for _, obs := range chunks {
+	for _, obs := range g.chunks {
 		for j := range obs {
 			i++
 			o := &obs[j]
@@ -111,7 +122,7 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 			n := lk.n
 			if n < 0 || o.Domain != lk.domain || o.Network != lk.network {
 				k := groupKey{domain: o.Domain, network: o.Network}
-				if perProbe {
+				if g.perProbe {
 					k.probe = o.Probe
 				}
 				var ok bool
@@ -127,7 +138,13 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 			counts[n]++
 		}
 	}
-	// series in key order, each a contiguous stretch of rows
+	return gid, pid, counts
+}
+
+// layOut sorts g.keys (by domain, network, probe) and gives each series a contiguous
+// stretch of rows, g.rows[g.off[k]:g.off[k+1]]; it returns, by the series numbers of
+// assign, where each series' first row goes.
+func (g *groups) layOut(counts []int) (next []int) {
 	order := make([]int, len(g.keys))
 	for k := range order {
 		order[k] = k
@@ -136,7 +153,7 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 		x, y := g.keys[a], g.keys[b]
 		return cmp.Or(cmp.Compare(x.domain, y.domain), cmp.Compare(x.network, y.network), cmp.Compare(x.probe, y.probe))
 	})
-	next := make([]int, len(g.keys)) // where the next row of each series goes
+	next = make([]int, len(g.keys))
 	keys := make([]groupKey, len(order))
 	g.off = make([]int, len(order)+1)
 	for k, o := range order {
@@ -146,8 +163,14 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 	}
 	g.keys = keys
 	g.rows = make([]row, g.off[len(order)])
-	i = -1
-	for c, obs := range chunks {
+	return next
+}
+
+// place is the second pass: it writes each kept observation's row into its series'
+// stretch, in input order.
+func (g *groups) place(gid, pid []int32, next []int) {
+	i := -1
+	for c, obs := range g.chunks {
 		for j := range obs {
 			i++
 			n := gid[i]
@@ -163,6 +186,11 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 			next[n]++
 		}
 	}
+}
+
+// sortSeries puts each series in time order (then ID, probe and input position), unless
+// it already is.
+func (g *groups) sortSeries() {
 	byTime := func(a, b row) int {
 		if a.at != b.at {
 			return cmp.Compare(a.at, b.at)
@@ -176,7 +204,6 @@ func groupObs(chunks [][]Obs, from, to time.Time, perProbe bool, keep func(*Obs)
 			slices.SortFunc(rs, byTime)
 		}
 	}
-	return g
 }
 
 // obs returns the observation of r.
