@@ -39,6 +39,16 @@ const denseBudget = 2 << 20
 // reports the pattern's index.
 func newAutomaton(patterns []string) *automaton {
 	a := &automaton{}
+	a.classify(patterns)
+	child, out := buildTrie(patterns)
+	a.flatten(child, out)
+	a.link()
+	return a
+}
+
+// classify gives each byte that occurs in a pattern its own class, numbered from 1 in
+// order of appearance; the bytes of no pattern share class 0.
+func (a *automaton) classify(patterns []string) {
 	var seen [256]bool
 	n := 0
 	for _, p := range patterns {
@@ -53,10 +63,13 @@ func newAutomaton(patterns []string) *automaton {
 		}
 	}
 	a.classes = min(n+1, 256)
+}
 
-	// The trie, numbered in insertion order.
-	child := map[trieEdge]int32{}
-	out := []int32{-1}
+// buildTrie returns the trie of the patterns, nodes numbered in insertion order (0 is
+// the root): its edges, and by node the index of the pattern ending there, or -1.
+func buildTrie(patterns []string) (child map[trieEdge]int32, out []int32) {
+	child = map[trieEdge]int32{}
+	out = []int32{-1}
 	for i, p := range patterns {
 		n := int32(0)
 		for j := 0; j < len(p); j++ {
@@ -71,13 +84,17 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		out[n] = int32(i)
 	}
+	return child, out
+}
+
+// flatten renumbers the trie's nodes breadth-first, children in byte order, and stores
+// its edges in the flat arrays (edgeOff, edgeByte, edgeNext) and its outputs in out.
+func (a *automaton) flatten(child map[trieEdge]int32, out []int32) {
 	nodes := len(out)
 	kids := make([][]trieEdge, nodes) // kids[n]: (child, byte)
 	for e, v := range child {
 		kids[e.node] = append(kids[e.node], trieEdge{v, e.c})
 	}
-
-	// Renumber breadth-first, children in byte order.
 	order := make([]int32, 0, nodes)
 	order = append(order, 0)
 	for i := 0; i < len(order); i++ {
@@ -103,9 +120,13 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		a.edgeOff[n+1] = int32(len(a.edgeByte))
 	}
+}
 
-	// Fail links, report links and dense rows, in breadth-first order: everything a
-	// node needs from its fail node (always shallower) is ready when it is reached.
+// link computes the fail links, report links and dense rows, in breadth-first order:
+// everything a node needs from its fail node (always shallower) is ready when it is
+// reached.
+func (a *automaton) link() {
+	nodes := len(a.out)
 	a.dense = int32(min(nodes, denseBudget/(4*a.classes)))
 	a.delta = make([]int32, int(a.dense)*a.classes)
 	a.fail = make([]int32, nodes)
@@ -133,7 +154,6 @@ func newAutomaton(patterns []string) *automaton {
 			}
 		}
 	}
-	return a
 }
 
 // step returns the state after reading c in state s.
