@@ -19,128 +19,167 @@ const (
 	maxLate = 100
 )
 
+// udpExchange is one question over UDP: the socket and its read buffer, the question's ID
+// and question, the record being filled, when the question was sent, and the deadline of
+// the whole exchange.
+type udpExchange struct {
+	c        *Client
+	ctx      context.Context
+	res      *Result
+	conn     net.Conn
+	buf      []byte
+	id       uint16
+	q        dns.Question
+	rec      measurement.DNSQuery
+	start    time.Time
+	deadline time.Time
+}
+
 // exchangeUDP asks m over UDP, publishes the first matching reply (or the TCP retry of a
 // truncated one) as res.first, then collects further replies until the late window
 // closes. It writes res.late and closes the socket before returning.
 func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dns.Msg, rec measurement.DNSQuery, lateWait time.Duration) {
-	start := time.Now()
-	publish := func() {
-		res.first = rec
-		close(res.firstDone)
-	}
-	fail := func(err error) { // err has been through ctxErr where that applies
-		rec.RTTMS = measurement.Ms(time.Since(start))
-		rec.Failure = measurement.Failure(failure.Classify(err))
-		publish()
-	}
+	x := &udpExchange{c: c, ctx: ctx, res: res, rec: rec, start: time.Now()}
 	conn, err := c.dialer.DialContext(ctx, "udp", r.hostport)
 	if err != nil {
-		fail(ctxErr(ctx, err))
+		x.fail(ctxErr(ctx, err))
 		return
 	}
 	defer conn.Close()
-	deadline, _ := ctx.Deadline() // exchange made sure there is one
-	setDeadline := func(t time.Time) {
-		_ = conn.SetReadDeadline(t)
-		if ctx.Err() != nil { // the AfterFunc below may have run before this deadline was set
-			_ = conn.SetReadDeadline(longAgo())
-		}
-	}
-	setDeadline(deadline)
+	x.conn = conn
+	x.deadline, _ = ctx.Deadline() // exchange made sure there is one
+	x.setDeadline(x.deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(longAgo()) })
 	defer stop()
 
 	bp := c.bufs.Get().(*[]byte)
 	defer c.bufs.Put(bp)
-	buf := *bp
-	packed, err := m.PackBuffer(buf)
+	x.buf = *bp
+	if err := x.send(m); err != nil {
+		x.fail(err)
+		return
+	}
+	reply, err := x.readFirst()
 	if err != nil {
-		fail(err)
+		x.fail(err)
 		return
 	}
-	id, q := m.Id, m.Question[0]
-	start = time.Now()
-	if _, err := conn.Write(packed); err != nil {
-		fail(ctxErr(ctx, err))
+	firstAt := time.Now()
+	x.rec.RTTMS = measurement.Ms(firstAt.Sub(x.start))
+	c.fill(&x.rec, reply)
+	if reply.Truncated {
+		x.retryTCP(r, m, firstAt, lateWait)
 		return
 	}
+	x.publish()
+	x.collectLate(firstAt, lateWait)
+}
 
-	// The first reply with our ID and question is the answer. Replies with our ID and
-	// another question go to the late replies; other packets are not ours.
-	var reply *dns.Msg
+// publish hands the record out as the first result.
+func (x *udpExchange) publish() {
+	x.res.first = x.rec
+	close(x.res.firstDone)
+}
+
+// fail publishes the record failed with err (which has been through ctxErr where that
+// applies).
+func (x *udpExchange) fail(err error) {
+	x.rec.RTTMS = measurement.Ms(time.Since(x.start))
+	x.rec.Failure = measurement.Failure(failure.Classify(err))
+	x.publish()
+}
+
+// setDeadline sets the socket's read deadline, keeping it in the past once ctx has ended:
+// the AfterFunc that expires the socket may have run before this deadline was set.
+func (x *udpExchange) setDeadline(t time.Time) {
+	_ = x.conn.SetReadDeadline(t)
+	if x.ctx.Err() != nil {
+		_ = x.conn.SetReadDeadline(longAgo())
+	}
+}
+
+// send packs m into the buffer and writes it, noting when (start).
+func (x *udpExchange) send(m *dns.Msg) error {
+	packed, err := m.PackBuffer(x.buf)
+	if err != nil {
+		return err
+	}
+	x.id, x.q = m.Id, m.Question[0]
+	x.start = time.Now()
+	if _, err := x.conn.Write(packed); err != nil {
+		return ctxErr(x.ctx, err)
+	}
+	return nil
+}
+
+// readFirst reads until the first reply with our ID and question: the answer. Replies
+// with our ID and another question go to the late replies, and turn a timeout into
+// dns_reply_mismatch; other packets are not ours.
+func (x *udpExchange) readFirst() (*dns.Msg, error) {
 	wrong := false
-	for reply == nil {
-		n, err := conn.Read(buf)
+	for {
+		n, err := x.conn.Read(x.buf)
 		if err != nil {
-			err = ctxErr(ctx, err)
+			err = ctxErr(x.ctx, err)
 			if wrong && failure.Classify(err) == failure.GenericTimeout {
 				err = failure.New(failure.DNSReplyMismatch, err)
 			}
-			fail(err)
-			return
+			return nil, err
 		}
 		msg := new(dns.Msg)
-		if msg.Unpack(buf[:n]) != nil || msg.Id != id {
+		if msg.Unpack(x.buf[:n]) != nil || msg.Id != x.id {
 			continue
 		}
-		if !matches(id, q, msg) {
-			wrong = true
-			if len(res.late) < maxLate {
-				res.late = append(res.late, toReply(msg, time.Since(start)))
-			}
-			continue
+		if matches(x.id, x.q, msg) {
+			return msg, nil
 		}
-		reply = msg
+		wrong = true
+		if len(x.res.late) < maxLate {
+			x.res.late = append(x.res.late, toReply(msg, time.Since(x.start)))
+		}
 	}
-	firstAt := time.Now()
-	rec.RTTMS = measurement.Ms(firstAt.Sub(start))
-	c.fill(&rec, reply)
-	if !reply.Truncated {
-		publish()
-		c.collectLate(conn, buf, id, res, start, firstAt, lateWait, deadline, setDeadline)
-		return
-	}
+}
 
-	// TC set: ask again over TCP to the same address while the UDP socket keeps
-	// listening. If TCP fails, the record keeps the truncated UDP reply's rcode and
-	// answers with the TCP failure.
-	rec.Truncated = true
+// retryTCP handles a truncated reply (TC set): it asks again over TCP to the same address
+// while the UDP socket keeps listening, and publishes the TCP outcome. If TCP fails, the
+// record keeps the truncated UDP reply's rcode and answers with the TCP failure.
+func (x *udpExchange) retryTCP(r Resolver, m *dns.Msg, firstAt time.Time, lateWait time.Duration) {
+	x.rec.Truncated = true
 	var wrongTCP *measurement.DNSReply
 	tcpDone := make(chan struct{})
 	go func() {
 		defer close(tcpDone)
-		tr, err := c.exchangeStream(ctx, Resolver{Transport: measurement.TransportTCP, hostport: r.hostport}, m)
-		wrongTCP = c.record(&rec, m, tr, err, time.Since(start))
-		publish()
+		tr, err := x.c.exchangeStream(x.ctx, Resolver{Transport: measurement.TransportTCP, hostport: r.hostport}, m)
+		wrongTCP = x.c.record(&x.rec, m, tr, err, time.Since(x.start))
+		x.publish()
 	}()
-	c.collectLate(conn, buf, id, res, start, firstAt, lateWait, deadline, setDeadline)
+	x.collectLate(firstAt, lateWait)
 	<-tcpDone
 	if wrongTCP != nil {
-		res.late = append(res.late, *wrongTCP)
+		x.res.late = append(x.res.late, *wrongTCP)
 	}
 }
 
 // collectLate reads further replies with our ID until lateWait after the first reply or
 // the deadline, whichever is first, and appends them to res.late.
-func (c *Client) collectLate(conn net.Conn, buf []byte, id uint16, res *Result, start, firstAt time.Time,
-	lateWait time.Duration, deadline time.Time, setDeadline func(time.Time)) {
+func (x *udpExchange) collectLate(firstAt time.Time, lateWait time.Duration) {
 	if lateWait <= 0 {
 		return
 	}
 	end := firstAt.Add(lateWait)
-	if deadline.Before(end) {
-		end = deadline
+	if x.deadline.Before(end) {
+		end = x.deadline
 	}
-	setDeadline(end)
-	for len(res.late) < maxLate {
-		n, err := conn.Read(buf)
+	x.setDeadline(end)
+	for len(x.res.late) < maxLate {
+		n, err := x.conn.Read(x.buf)
 		if err != nil {
 			return
 		}
 		msg := new(dns.Msg)
-		if msg.Unpack(buf[:n]) != nil || msg.Id != id {
+		if msg.Unpack(x.buf[:n]) != nil || msg.Id != x.id {
 			continue
 		}
-		res.late = append(res.late, toReply(msg, time.Since(start)))
+		x.res.late = append(x.res.late, toReply(msg, time.Since(x.start)))
 	}
 }
