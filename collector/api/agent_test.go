@@ -13,6 +13,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 	"github.com/pantau-dev/pantau/probe/uplink"
 	"github.com/pantau-dev/pantau/schedules"
 )
@@ -28,7 +29,7 @@ func TestHeartbeat(t *testing.T) {
 	f := newFixture(t)
 	now := time.Now()
 	hdr := bearer(token(t, claims))
-	r := do(t, http.MethodPost, f.url+"/api/v1/heartbeats", []byte(jsonOf(t, heartbeat(now))), hdr)
+	r := do(t, http.MethodPost, f.url+"/api/v1/heartbeats", []byte(measurementtest.JSON(t, heartbeat(now))), hdr)
 	if r.status != http.StatusOK {
 		t.Fatalf("HTTP %d %s", r.status, r.body)
 	}
@@ -58,7 +59,7 @@ func TestHeartbeat(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s, want %d %q", tc.body, r.status, r.body, tc.status, tc.want)
 		}
 	}
-	if r := do(t, http.MethodPost, f.url+"/api/v1/heartbeats", []byte(jsonOf(t, heartbeat(now))), nil); r.status != http.StatusUnauthorized {
+	if r := do(t, http.MethodPost, f.url+"/api/v1/heartbeats", []byte(measurementtest.JSON(t, heartbeat(now))), nil); r.status != http.StatusUnauthorized {
 		t.Errorf("without a token: HTTP %d", r.status)
 	}
 	if got := f.metric(t, "pantau_heartbeats_total"); got != "1" {
@@ -128,7 +129,7 @@ func TestUplinkClient(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	good, bad := full("t.me", time.Now().Add(-time.Hour)), simple("t.me", time.Now().Add(-time.Hour))
+	good, bad := measurementtest.Full("t.me", time.Now().Add(-time.Hour)), measurementtest.Simple("t.me", time.Now().Add(-time.Hour))
 	bad.Port = 70000
 	res, err := c.Submit(ctx, []*measurement.Measurement{good, bad})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // alter changes the probe in a token's payload and keeps its signature.
@@ -39,7 +40,7 @@ func alter(t *testing.T, tok string) string {
 
 func TestAuthFailures(t *testing.T) {
 	f := newFixture(t)
-	m := simple("a.example", time.Now().Add(-time.Hour))
+	m := measurementtest.Simple("a.example", time.Now().Add(-time.Hour))
 	good := token(t, claims)
 	other, err := auth.Issue([]byte("another-secret-0123456789abcdef-0123"), claims)
 	if err != nil {
@@ -89,7 +90,7 @@ func TestRateLimit(t *testing.T) {
 		o.Limiter = auth.NewLimiter(0.001, 2, 0) // a burst of 2, then one per 1000 s
 		o.Now = func() time.Time { return now }
 	})
-	m := simple("a.example", now.Add(-time.Hour))
+	m := measurementtest.Simple("a.example", now.Add(-time.Hour))
 	tok := token(t, claims)
 	f.submit(t, tok, m)
 	f.submit(t, tok, m)

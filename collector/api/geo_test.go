@@ -12,6 +12,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/internal/geo"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // asnDB writes a GeoLite2-ASN-style file covering 36.64.0.0/11 and opens it.
@@ -63,13 +64,13 @@ func TestSourceGeo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, func(o *api.Options) { o.Geo = db; o.TrustProxy = tc.trust })
-			m := simple("t.me", time.Now().Add(-time.Hour))
+			m := measurementtest.Simple("t.me", time.Now().Add(-time.Hour))
 			if r := f.post(t, token(t, claims), batch(t, m), xff); r.status != 200 {
 				t.Fatalf("HTTP %d %s", r.status, r.body)
 			}
 			got := f.query(t, window()).Measurements
 			if len(got) != 1 || got[0].SourceASN != tc.asn || got[0].SourceOrg != tc.org {
-				t.Errorf("stored %s, want source %d %q", jsonOf(t, got), tc.asn, tc.org)
+				t.Errorf("stored %s, want source %d %q", measurementtest.JSON(t, got), tc.asn, tc.org)
 			}
 		})
 	}

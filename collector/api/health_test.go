@@ -11,6 +11,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 func TestHealthAndMetrics(t *testing.T) {
@@ -21,11 +22,11 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	m := simple("a.example", start.Add(-time.Hour))
-	bad := simple("b.example", start.Add(-time.Hour))
+	m := measurementtest.Simple("a.example", start.Add(-time.Hour))
+	bad := measurementtest.Simple("b.example", start.Add(-time.Hour))
 	bad.Kind = "ftp"
 	tok := token(t, claims)
-	f.submit(t, tok, m, full("c.example", start.Add(-time.Hour)))
+	f.submit(t, tok, m, measurementtest.Full("c.example", start.Add(-time.Hour)))
 	if r := f.post(t, tok, batch(t, bad, m), nil); r.status != http.StatusOK {
 		t.Fatalf("HTTP %d %s", r.status, r.body)
 	}
@@ -80,8 +81,8 @@ func TestInfluxDown(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	var first, second []*measurement.Measurement
 	for i := range 3 {
-		first = append(first, full("a.example", start.Add(time.Duration(i)*time.Second)))
-		second = append(second, simple("b.example", start.Add(time.Duration(i)*time.Second)))
+		first = append(first, measurementtest.Full("a.example", start.Add(time.Duration(i)*time.Second)))
+		second = append(second, measurementtest.Simple("b.example", start.Add(time.Duration(i)*time.Second)))
 	}
 	f.submit(t, tok, first...)
 
@@ -135,7 +136,7 @@ func TestDefaults(t *testing.T) {
 	}
 	var ms []*measurement.Measurement
 	for range api.DefaultBatchItems + 1 {
-		ms = append(ms, simple("a.example", time.Now().Add(-time.Hour)))
+		ms = append(ms, measurementtest.Simple("a.example", time.Now().Add(-time.Hour)))
 	}
 	if r := f.post(t, token(t, claims), batch(t, ms...), nil); r.status != http.StatusRequestEntityTooLarge ||
 		r.errorText(t) != "body: more than 1000 measurements in one batch" {

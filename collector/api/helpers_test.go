@@ -19,6 +19,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 var secret = []byte("collector-api-test-secret-0123456789abcdef")
@@ -136,7 +137,7 @@ func (f *fixture) post(t testing.TB, tok string, body []byte, hdr map[string]str
 // batch encodes ms as a JSON array.
 func batch(t testing.TB, ms ...*measurement.Measurement) []byte {
 	t.Helper()
-	return []byte(jsonOf(t, ms))
+	return []byte(measurementtest.JSON(t, ms))
 }
 
 func gz(t testing.TB, b []byte) []byte {

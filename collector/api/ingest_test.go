@@ -13,6 +13,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestRoundTripEveryField ingests measurements with every field populated and reads them
@@ -21,14 +22,14 @@ func TestRoundTripEveryField(t *testing.T) {
 	f := newFixture(t)
 	tok := token(t, claims)
 	started := time.Now().UTC().Add(-time.Hour).Truncate(time.Second).Add(123456789)
-	m := full("example.com", started)
-	other := simple("t.me", started.Add(time.Second))
+	m := measurementtest.Full("example.com", started)
+	other := measurementtest.Simple("t.me", started.Add(time.Second))
 	before := time.Now()
 	resp := f.submit(t, tok, m, other)
 	after := time.Now()
 	if want := (api.IngestResponse{Accepted: 2, Items: []api.ItemResult{
-		{Index: 0, ID: m.ID, Status: "accepted"}, {Index: 1, ID: other.ID, Status: "accepted"}}}); jsonOf(t, resp) != jsonOf(t, want) {
-		t.Errorf("answer %s, want %s", jsonOf(t, resp), jsonOf(t, want))
+		{Index: 0, ID: m.ID, Status: "accepted"}, {Index: 1, ID: other.ID, Status: "accepted"}}}); measurementtest.JSON(t, resp) != measurementtest.JSON(t, want) {
+		t.Errorf("answer %s, want %s", measurementtest.JSON(t, resp), measurementtest.JSON(t, want))
 	}
 	q := url.Values{"domain": {"example.com"}, "network": {claims.Network}, "probe": {claims.Probe},
 		"from": {started.Add(-time.Second).Format(time.RFC3339)}, "to": {started.Add(time.Second).Format(time.RFC3339)}}
@@ -37,8 +38,8 @@ func TestRoundTripEveryField(t *testing.T) {
 		t.Fatalf("got %d measurements, next %q; want 1", len(page.Measurements), page.Next)
 	}
 	got := page.Measurements[0]
-	if jsonOf(t, got.Measurement) != jsonOf(t, m) {
-		t.Errorf("measurement differs:\n got %s\nwant %s", jsonOf(t, got.Measurement), jsonOf(t, m))
+	if measurementtest.JSON(t, got.Measurement) != measurementtest.JSON(t, m) {
+		t.Errorf("measurement differs:\n got %s\nwant %s", measurementtest.JSON(t, got.Measurement), measurementtest.JSON(t, m))
 	}
 	want := store.Identity{Probe: claims.Probe, Network: claims.Network, Country: claims.Country, ASN: claims.ASN}
 	if got.Probe != want {
@@ -66,8 +67,8 @@ func TestNDJSONAndPlainBodies(t *testing.T) {
 	f := newFixture(t)
 	tok := token(t, claims)
 	start := time.Now().Add(-time.Hour)
-	a, b := simple("a.example", start), simple("b.example", start.Add(time.Millisecond))
-	nd := jsonOf(t, a) + "\n" + jsonOf(t, b) + "\n"
+	a, b := measurementtest.Simple("a.example", start), measurementtest.Simple("b.example", start.Add(time.Millisecond))
+	nd := measurementtest.JSON(t, a) + "\n" + measurementtest.JSON(t, b) + "\n"
 	for _, tc := range []struct {
 		name string
 		body []byte
@@ -92,12 +93,12 @@ func TestPerItemResults(t *testing.T) {
 	f := newFixture(t)
 	tok := token(t, claims)
 	start := time.Now().Add(-time.Hour)
-	good1, good2 := simple("a.example", start), full("b.example", start)
-	bad := simple("c.example", start)
+	good1, good2 := measurementtest.Simple("a.example", start), measurementtest.Full("b.example", start)
+	bad := measurementtest.Simple("c.example", start)
 	bad.Verdict.Status = "maybe"
-	badDomain := simple("c.example", start)
+	badDomain := measurementtest.Simple("c.example", start)
 	badDomain.Domain = "evil.example\nreach,probe=x"
-	body := "[" + jsonOf(t, good1) + "," + jsonOf(t, bad) + "," + `{"id":5}` + "," + jsonOf(t, badDomain) + "," + jsonOf(t, good2) + "]"
+	body := "[" + measurementtest.JSON(t, good1) + "," + measurementtest.JSON(t, bad) + "," + `{"id":5}` + "," + measurementtest.JSON(t, badDomain) + "," + measurementtest.JSON(t, good2) + "]"
 	r := f.post(t, tok, []byte(body), nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("HTTP %d %s", r.status, r.body)
@@ -109,8 +110,8 @@ func TestPerItemResults(t *testing.T) {
 		{Index: 3, Status: "rejected", Error: `measurements[3]: domain: "evil.example\nreach,probe=x" contains spaces or control characters`},
 		{Index: 4, ID: good2.ID, Status: "accepted"},
 	}}
-	if got := decode[api.IngestResponse](t, r); jsonOf(t, got) != jsonOf(t, want) {
-		t.Errorf("answer\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, want))
+	if got := decode[api.IngestResponse](t, r); measurementtest.JSON(t, got) != measurementtest.JSON(t, want) {
+		t.Errorf("answer\n got %s\nwant %s", measurementtest.JSON(t, got), measurementtest.JSON(t, want))
 	}
 	if n := f.count(t, store.Reach); n != 2 {
 		t.Errorf("%d reach points, want 2", n)
@@ -132,7 +133,7 @@ func TestPerItemResults(t *testing.T) {
 func TestStorageRefusesOneItem(t *testing.T) {
 	f := newFixture(t)
 	start := time.Now().Add(-time.Hour)
-	good, bad := simple("a.example", start), simple(`a\b.example`, start)
+	good, bad := measurementtest.Simple("a.example", start), measurementtest.Simple(`a\b.example`, start)
 	r := f.post(t, token(t, claims), batch(t, good, bad), nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("HTTP %d %s", r.status, r.body)
@@ -141,8 +142,8 @@ func TestStorageRefusesOneItem(t *testing.T) {
 		{Index: 0, ID: good.ID, Status: "accepted"},
 		{Index: 1, ID: bad.ID, Status: "rejected", Error: fmt.Sprintf(`measurements[1]: storage refused it: measurement %s: tag domain="a\\b.example": line protocol cannot carry a backslash in a tag`, bad.ID)},
 	}}
-	if got := decode[api.IngestResponse](t, r); jsonOf(t, got) != jsonOf(t, want) {
-		t.Errorf("answer\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, want))
+	if got := decode[api.IngestResponse](t, r); measurementtest.JSON(t, got) != measurementtest.JSON(t, want) {
+		t.Errorf("answer\n got %s\nwant %s", measurementtest.JSON(t, got), measurementtest.JSON(t, want))
 	}
 	if n := f.count(t, store.Reach); n != 1 {
 		t.Errorf("%d reach points, want 1", n)
@@ -157,9 +158,9 @@ func TestResubmissionStoresNoDuplicate(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	var ms []*measurement.Measurement
 	for i := range 5 {
-		ms = append(ms, full(fmt.Sprintf("site%d.example", i), start.Add(time.Duration(i)*time.Millisecond)))
+		ms = append(ms, measurementtest.Full(fmt.Sprintf("site%d.example", i), start.Add(time.Duration(i)*time.Millisecond)))
 	}
-	ms = append(ms, simple("site0.example", ms[0].StartedAt)) // same series and millisecond
+	ms = append(ms, measurementtest.Simple("site0.example", ms[0].StartedAt)) // same series and millisecond
 	f.submit(t, tok, ms...)
 	counts := map[string]int{}
 	for _, name := range []string{store.Reach, store.DNS, store.TCP, store.TLS, store.HTTP} {
@@ -194,7 +195,7 @@ func TestBadRequests(t *testing.T) {
 	const limit = 64 << 10
 	f := newFixture(t, func(o *api.Options) { o.BodyBytes = limit; o.BatchItems = 3 })
 	tok := token(t, claims)
-	m := simple("a.example", time.Now().Add(-time.Hour))
+	m := measurementtest.Simple("a.example", time.Now().Add(-time.Hour))
 	four := batch(t, m, m, m, m)
 	bomb := gz(t, bytes.Repeat([]byte(" "), 4*limit)) // 4× the limit once decompressed, tiny on the wire
 	truncated := gz(t, batch(t, m))
@@ -249,16 +250,16 @@ func noise(t *testing.T, n int) []byte {
 // and returned as sent.
 func TestFreeTextRoundTrip(t *testing.T) {
 	f := newFixture(t)
-	m := simple("a.example", time.Now().Add(-time.Hour))
+	m := measurementtest.Simple("a.example", time.Now().Add(-time.Hour))
 	m.HTTP = []measurement.HTTPRequest{{URL: "https://a.example/", Method: "GET", Status: 200,
 		Title: "Situs\tDiblokir \"Internet Positif\" \\ ☂ reach,x=y", TimeMS: 1}}
 	m.Verdict.Reason = "tab\there, quote \" and backslash \\"
 	f.submit(t, token(t, claims), m)
 	got := f.query(t, "domain=a.example&"+window()).Measurements
 	if len(got) != 1 || got[0].Measurement.HTTP[0].Title != m.HTTP[0].Title || got[0].Measurement.Verdict.Reason != m.Verdict.Reason {
-		t.Fatalf("got %s", jsonOf(t, got))
+		t.Fatalf("got %s", measurementtest.JSON(t, got))
 	}
-	if !strings.Contains(jsonOf(t, got[0].Measurement), `Situs\tDiblokir`) {
-		t.Errorf("tab not kept: %s", jsonOf(t, got[0].Measurement))
+	if !strings.Contains(measurementtest.JSON(t, got[0].Measurement), `Situs\tDiblokir`) {
+		t.Errorf("tab not kept: %s", measurementtest.JSON(t, got[0].Measurement))
 	}
 }

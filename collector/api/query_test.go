@@ -12,6 +12,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestPagination pages through measurements, several started in the same millisecond,
@@ -21,7 +22,7 @@ func TestPagination(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	var ms []*measurement.Measurement
 	for i := range 25 {
-		ms = append(ms, simple("t.me", start.Add(time.Duration(i/3)*time.Millisecond)))
+		ms = append(ms, measurementtest.Simple("t.me", start.Add(time.Duration(i/3)*time.Millisecond)))
 	}
 	f.submit(t, token(t, claims), ms...)
 	want := map[string]bool{}
@@ -57,7 +58,7 @@ func TestPagination(t *testing.T) {
 func TestCSV(t *testing.T) {
 	f := newFixture(t)
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	a, b := full("t.me", start), simple("t.me", start.Add(time.Second))
+	a, b := measurementtest.Full("t.me", start), measurementtest.Simple("t.me", start.Add(time.Second))
 	f.submit(t, token(t, claims), a, b)
 	r := do(t, http.MethodGet, f.url+"/api/v1/measurements?format=csv&limit=1&domain=t.me&"+window(), nil, nil)
 	if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset=utf-8" || r.header.Get("X-Next-Cursor") == "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/ingest"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // checkDecodeBatch checks that DecodeBatch refuses the batches the reference splitter
@@ -49,7 +50,7 @@ func checkDecodeBatch(t *testing.T, b []byte, limit int) (ok bool, items, accept
 // TestDecodeBatchMatchesReference mutates a batch of full measurements at random, as
 // TestDecodeItemMatchesReference does an item.
 func TestDecodeBatchMatchesReference(t *testing.T) {
-	item := jsonOf(t, full("example.com", fuzzNow.Add(-time.Hour)))
+	item := measurementtest.JSON(t, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour)))
 	bodies := [][]byte{
 		[]byte("[" + item + ",\n" + item + " , " + item + "]"),
 		[]byte(item + "\n" + item + "\n" + item),
@@ -97,7 +98,7 @@ func TestDecodeBatchDeep(t *testing.T) {
 func BenchmarkDecodeBatch(b *testing.B) {
 	var items []string
 	for range 100 {
-		items = append(items, jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
+		items = append(items, measurementtest.JSON(b, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour))))
 	}
 	in := []byte("[" + strings.Join(items, ",") + "]")
 	b.SetBytes(int64(len(in)))

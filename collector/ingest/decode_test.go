@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/ingest"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
-// edit returns the JSON of full() changed by f, which gets it as generic JSON.
+// edit returns the JSON of measurementtest.Full changed by f, which gets it as generic JSON.
 func edit(t *testing.T, f func(m map[string]any)) string {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(jsonOf(t, full("example.com", time.Now().Add(-time.Hour)))), &m); err != nil {
+	if err := json.Unmarshal([]byte(measurementtest.JSON(t, measurementtest.Full("example.com", time.Now().Add(-time.Hour)))), &m); err != nil {
 		t.Fatal(err)
 	}
 	f(m)
-	return jsonOf(t, m)
+	return measurementtest.JSON(t, m)
 }
 
 // get walks a path of keys and indices in generic JSON.
@@ -46,13 +47,13 @@ func TestDecodeItemErrors(t *testing.T) {
 		{"unknown nested field", edit(t, func(m map[string]any) { get(m, "dns", 1).(map[string]any)["foo"] = 1 }),
 			`dns[1]: unknown field "foo"`},
 		{"case-insensitive match refused", edit(t, func(m map[string]any) { m["Domain"] = "evil.example" }), `unknown field "Domain"`},
-		{"duplicate key", `{"id":"x",` + strings.TrimPrefix(jsonOf(t, full("example.com", now)), "{"), `id: given twice`},
+		{"duplicate key", `{"id":"x",` + strings.TrimPrefix(measurementtest.JSON(t, measurementtest.Full("example.com", now)), "{"), `id: given twice`},
 		{"string for int", edit(t, func(m map[string]any) { m["port"] = "443" }), `port: cannot be a string (want an integer)`},
 		{"negative unsigned", edit(t, func(m map[string]any) { get(m, "dns", 0, "answers", 1).(map[string]any)["ttl"] = -1 }),
 			`dns[0].answers[1].ttl: -1 is not an unsigned integer`},
-		{"huge float", strings.Replace(jsonOf(t, full("example.com", now)), `"runtime_ms":1234.567`, `"runtime_ms":1e400`, 1),
+		{"huge float", strings.Replace(measurementtest.JSON(t, measurementtest.Full("example.com", now)), `"runtime_ms":1234.567`, `"runtime_ms":1e400`, 1),
 			`runtime_ms: 1e400 is out of range for a number`},
-		{"huge int", strings.Replace(jsonOf(t, full("example.com", now)), `"port":443,"started_at"`, `"port":99999999999999999999,"started_at"`, 1),
+		{"huge int", strings.Replace(measurementtest.JSON(t, measurementtest.Full("example.com", now)), `"port":443,"started_at"`, `"port":99999999999999999999,"started_at"`, 1),
 			`port: 99999999999999999999 is out of range for an integer`},
 		{"fraction for int", edit(t, func(m map[string]any) { m["port"] = 1.5 }), `port: 1.5 is not an integer`},
 		{"bad time", edit(t, func(m map[string]any) { m["started_at"] = "yesterday" }), `started_at: "yesterday" is not an RFC 3339 time`},
@@ -76,7 +77,7 @@ func TestDecodeItemErrors(t *testing.T) {
 			`verdict.reason: "a\x01b" contains control characters`},
 		{"array", `[]`, `want a JSON object, got an array`},
 		{"string", `"x"`, `want a JSON object, got a string`},
-		{"trailing data", jsonOf(t, simple("example.com", now)) + ` {}`, "data after the JSON object at byte "},
+		{"trailing data", measurementtest.JSON(t, measurementtest.Simple("example.com", now)) + ` {}`, "data after the JSON object at byte "},
 		{"truncated", `{"id":`, `id: malformed JSON: unexpected end of input`},
 		{"garbage", `{"id" 5}`, `id: malformed JSON near byte 6: invalid character '5' after object key`},
 		{"empty", ``, `malformed JSON: unexpected end of input`},
@@ -95,31 +96,31 @@ func TestDecodeItemErrors(t *testing.T) {
 
 func TestDecodeItemAccepts(t *testing.T) {
 	now := time.Now()
-	m := full("example.com", now.Add(-time.Minute))
-	got, err := ingest.DecodeItem([]byte(jsonOf(t, m)), now)
+	m := measurementtest.Full("example.com", now.Add(-time.Minute))
+	got, err := ingest.DecodeItem([]byte(measurementtest.JSON(t, m)), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if jsonOf(t, got) != jsonOf(t, m) {
-		t.Errorf("decoded\n%s\nwant\n%s", jsonOf(t, got), jsonOf(t, m))
+	if measurementtest.JSON(t, got) != measurementtest.JSON(t, m) {
+		t.Errorf("decoded\n%s\nwant\n%s", measurementtest.JSON(t, got), measurementtest.JSON(t, m))
 	}
 	// Lists given as null or left out decode as [] (the wire format's stable shape).
-	sm := simple("example.com", now)
-	in := strings.Replace(jsonOf(t, sm), `"dns":[]`, `"dns":null`, 1)
+	sm := measurementtest.Simple("example.com", now)
+	in := strings.Replace(measurementtest.JSON(t, sm), `"dns":[]`, `"dns":null`, 1)
 	in = strings.Replace(in, `"resolvers":[],`, ``, 1)
 	got, err = ingest.DecodeItem([]byte(in), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if jsonOf(t, got) != jsonOf(t, sm) {
-		t.Errorf("decoded\n%s\nwant\n%s", jsonOf(t, got), jsonOf(t, sm))
+	if measurementtest.JSON(t, got) != measurementtest.JSON(t, sm) {
+		t.Errorf("decoded\n%s\nwant\n%s", measurementtest.JSON(t, got), measurementtest.JSON(t, sm))
 	}
 }
 
 // TestDecodeBatch checks how a batch is split into items (each item's result: "ok" or
 // the first line of its error) and the errors that refuse a whole batch.
 func TestDecodeBatch(t *testing.T) {
-	good := jsonOf(t, simple("example.com", fuzzNow.Add(-time.Hour)))
+	good := measurementtest.JSON(t, measurementtest.Simple("example.com", fuzzNow.Add(-time.Hour)))
 	const object = `want a JSON object, got `
 	for _, tc := range []struct {
 		name, in string

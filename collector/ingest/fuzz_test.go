@@ -12,6 +12,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // fuzzNow is the fixed clock of the fuzz tests (the seeds' started_at lie before it).
@@ -26,9 +27,9 @@ var fuzzNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 // (testdata/fuzz/FuzzDecodeItem) holds truncated JSON, huge numbers, unicode and nested
 // garbage besides these seeds.
 func FuzzDecodeItem(f *testing.F) {
-	good := jsonOf(f, full("example.com", fuzzNow.Add(-time.Hour)))
+	good := measurementtest.JSON(f, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour)))
 	for _, s := range []string{
-		good, good[:len(good)/2], jsonOf(f, simple("t.me", fuzzNow.Add(-time.Hour))),
+		good, good[:len(good)/2], measurementtest.JSON(f, measurementtest.Simple("t.me", fuzzNow.Add(-time.Hour))),
 		`{}`, `[]`, `null`, `{"port":1e999}`, `{"dns":[{"answers":[{"ttl":18446744073709551616}]}]}`,
 		`{"domain":"\u0000"}`, `{"id":"x","id":"y"}`, `{"control":{"control":{}}}`, `{"http":[{"headers":{"a":{"b":[]}}}]}`,
 		`{"ID":"x"}`, `{"started_at":"2026-13-01T00:00:00Z"}`, `{"verdict":{"evidence":[[[[[[]]]]]]}}`,
@@ -63,12 +64,12 @@ func FuzzDecodeItem(f *testing.F) {
 		if !reflect.DeepEqual(&plain, m) {
 			t.Fatalf("encoding/json reads it differently:\n%+v\n%+v", plain, *m)
 		}
-		again, err := ingest.DecodeItem([]byte(jsonOf(t, m)), fuzzNow)
+		again, err := ingest.DecodeItem([]byte(measurementtest.JSON(t, m)), fuzzNow)
 		if err != nil {
 			t.Fatalf("re-encoded measurement refused: %v", err)
 		}
-		if jsonOf(t, again) != jsonOf(t, m) {
-			t.Fatalf("second round differs:\n%s\n%s", jsonOf(t, again), jsonOf(t, m))
+		if measurementtest.JSON(t, again) != measurementtest.JSON(t, m) {
+			t.Fatalf("second round differs:\n%s\n%s", measurementtest.JSON(t, again), measurementtest.JSON(t, m))
 		}
 	})
 }
@@ -79,7 +80,7 @@ func FuzzDecodeItem(f *testing.F) {
 // alone (checkDecodeBatch). The checked-in corpus (testdata/fuzz/FuzzDecodeBatch) holds
 // malformed, nested and unicode batches besides these seeds.
 func FuzzDecodeBatch(f *testing.F) {
-	good := jsonOf(f, simple("example.com", fuzzNow.Add(-time.Hour)))
+	good := measurementtest.JSON(f, measurementtest.Simple("example.com", fuzzNow.Add(-time.Hour)))
 	for _, s := range []string{
 		"[" + good + "," + good + "]", good + "\n" + good + "\n", "[", "]", "[]", "[]]", "[1,2,3,4,5]", "{}{}{}",
 		"[{}]garbage", "\"x\"\n5\nnull", "[[[[[[[[[[]]]]]]]]]]", "[1e999999999,\"\\ud800\"]", "\ufeff[]",

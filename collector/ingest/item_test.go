@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/ingest"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestDecodeItemMatchesReference mutates a full measurement's JSON at random (bytes
@@ -14,7 +15,7 @@ import (
 // refuses what the reference decoder does, with the same messages and the same values.
 // FuzzDecodeItem does the same from arbitrary bytes.
 func TestDecodeItemMatchesReference(t *testing.T) {
-	good := []byte(jsonOf(t, full("example.com", fuzzNow.Add(-time.Hour))))
+	good := []byte(measurementtest.JSON(t, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour))))
 	r := rand.New(rand.NewPCG(1, 2))
 	const structural = `{}[],:"\u0n1e-`
 	accepted := 0
@@ -40,7 +41,7 @@ func TestDecodeItemMatchesReference(t *testing.T) {
 }
 
 func BenchmarkDecodeItem(b *testing.B) {
-	in := []byte(jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
+	in := []byte(measurementtest.JSON(b, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour))))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -52,7 +53,7 @@ func BenchmarkDecodeItem(b *testing.B) {
 
 // BenchmarkDecodeItemReference is the reference decoder, on encoding/json, for comparison.
 func BenchmarkDecodeItemReference(b *testing.B) {
-	in := []byte(jsonOf(b, full("example.com", fuzzNow.Add(-time.Hour))))
+	in := []byte(measurementtest.JSON(b, measurementtest.Full("example.com", fuzzNow.Add(-time.Hour))))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestInfluxDB18Authentication runs the 1.8 settings against an influxd with
@@ -41,7 +42,7 @@ func TestInfluxDB18Authentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	m := simple("example.com", t0)
+	m := measurementtest.Simple("example.com", t0)
 	write(t, s, item(m))
 	got, _, err := s.Measurements(ctx(t), store.Filter{From: t0.Add(-time.Hour), To: t0.Add(time.Hour)})
 	if err != nil || len(got) != 1 || got[0].Measurement.ID != m.ID {
@@ -57,7 +58,7 @@ func TestInfluxDB18Authentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(bad.Close)
-	if err := bad.Write(ctx(t), []store.Item{item(simple("example.com", t0.Add(time.Minute)))}); !errors.Is(err, store.ErrUnavailable) {
+	if err := bad.Write(ctx(t), []store.Item{item(measurementtest.Simple("example.com", t0.Add(time.Minute)))}); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Write with a wrong password = %v, want unavailable", err)
 	}
 	if _, _, err := bad.Measurements(ctx(t), store.Filter{From: t0.Add(-time.Hour), To: t0.Add(time.Hour)}); !errors.Is(err, store.ErrUnavailable) {

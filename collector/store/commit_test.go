@@ -16,6 +16,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // gate is a reverse proxy in front of InfluxDB that holds the first write request until
@@ -104,7 +105,7 @@ func TestGroupCommitSharesWrites(t *testing.T) {
 	for i := range 10 {
 		rest = append(rest, item(full(fmt.Sprintf("site%d.example", i), t0.Add(time.Duration(i+1)*time.Second))))
 	}
-	errs := queueBehindFirst(t, s, g, item(simple("example.com", t0)), rest...)
+	errs := queueBehindFirst(t, s, g, item(measurementtest.Simple("example.com", t0)), rest...)
 	close(g.release)
 	for i, ch := range errs {
 		if err := <-ch; err != nil {
@@ -132,8 +133,8 @@ func TestGroupCommitRefusalFailsOnlyItsCaller(t *testing.T) {
 	}
 	elsewhere := t0.Add(-60 * 24 * time.Hour) // another shard
 	s, g := gatedStore(t, url, bucket)
-	errs := queueBehindFirst(t, s, g, item(simple("a.example", elsewhere)),
-		item(simple("b.example", elsewhere.Add(time.Second))), item(simple("refused.example", t0)), item(simple("c.example", elsewhere.Add(2*time.Second))))
+	errs := queueBehindFirst(t, s, g, item(measurementtest.Simple("a.example", elsewhere)),
+		item(measurementtest.Simple("b.example", elsewhere.Add(time.Second))), item(measurementtest.Simple("refused.example", t0)), item(measurementtest.Simple("c.example", elsewhere.Add(2*time.Second))))
 	close(g.release)
 	for i, ch := range errs {
 		err := <-ch
@@ -160,9 +161,9 @@ func TestGroupCommitUnavailableFailsEveryCaller(t *testing.T) {
 	s, g := gatedStore(t, in.URL(), bucket)
 	var rest []store.Item
 	for i := range 5 {
-		rest = append(rest, item(simple("example.com", t0.Add(time.Duration(i+1)*time.Second))))
+		rest = append(rest, item(measurementtest.Simple("example.com", t0.Add(time.Duration(i+1)*time.Second))))
 	}
-	errs := queueBehindFirst(t, s, g, item(simple("example.com", t0)), rest...)
+	errs := queueBehindFirst(t, s, g, item(measurementtest.Simple("example.com", t0)), rest...)
 	in.Stop()
 	close(g.release)
 	for i, ch := range errs {

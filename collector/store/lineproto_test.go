@@ -11,6 +11,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestLineProtocolMatchesPoints: what Write sends is byte for byte what the client
@@ -27,16 +28,16 @@ func TestLineProtocolMatchesPoints(t *testing.T) {
 		large.HTTP = append(large.HTTP, measurement.HTTPRequest{URL: fmt.Sprintf("https://example.com/%d", i), Method: "GET",
 			Status: 302, Title: strings.Repeat("ブロック \"x\" ", 300), TimeMS: float64(i) + 0.125})
 	}
-	near := simple("example.com", t0) // JSON under one chunk, escaped over it
+	near := measurementtest.Simple("example.com", t0) // JSON under one chunk, escaped over it
 	near.Verdict.Reason = strings.Repeat(`"q" `, 12000)
-	odd := simple("example.com", t0)
+	odd := measurementtest.Simple("example.com", t0)
 	odd.RuntimeMS = 1e21 // FormatFloat 'f': no exponent
 	odd.Port = 65535
 	for _, tc := range []struct {
 		name string
 		it   store.Item
 	}{
-		{"simple", item(simple("example.com", t0))},
+		{"simple", item(measurementtest.Simple("example.com", t0))},
 		{"full", item(full("example.com", t0))},
 		{"no identity", store.Item{M: full("example.com", t0)}},
 		{"escapes", store.Item{M: escapes, Probe: store.Identity{Probe: "p 1", Network: "Telkom, Indonesia", Country: "ID", ASN: 1},

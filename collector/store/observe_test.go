@@ -16,6 +16,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // july is inside the seed order's time: far outside the default query range, so every
@@ -34,7 +35,7 @@ func TestObservations(t *testing.T) {
 	for i := range 12 {
 		probe := []string{"jkt-01", "jkt-02", "sby-01"}[i%3]
 		domain := []string{"t.me", "web.telegram.org"}[i%2]
-		m := simple(domain, july.Add(time.Duration(i)*15*time.Minute))
+		m := measurementtest.Simple(domain, july.Add(time.Duration(i)*15*time.Minute))
 		if i >= 6 {
 			m.Verdict = measurement.Verdict{Status: "blocked", Method: "dns", Reason: "bogon", Evidence: []string{}}
 		}
@@ -44,7 +45,7 @@ func TestObservations(t *testing.T) {
 	}
 	write(t, s, items...)
 	// Another measurement kind of the same pair at the same time is a different series.
-	tcp := simple("t.me", july)
+	tcp := measurementtest.Simple("t.me", july)
 	tcp.Kind = "tcp"
 	write(t, s, store.Item{M: tcp, Probe: ids["jkt-01"]})
 	want = append(want, timeline.Obs{At: store.PointTime(tcp), ID: tcp.ID, Probe: "jkt-01", Network: "Telkomsel",
@@ -96,9 +97,9 @@ func TestObservations(t *testing.T) {
 
 func TestDomainsAndRawJSON(t *testing.T) {
 	s, url, bucket := newStore(t)
-	a, b := full("t.me", july), simple("web.telegram.org", july.Add(time.Minute))
+	a, b := full("t.me", july), measurementtest.Simple("web.telegram.org", july.Add(time.Minute))
 	a.Verdict.Reason = "<b>blocked</b> & more " + strings.Repeat("é", 40000) // longer than one raw chunk
-	write(t, s, item(a), item(b), item(simple("example.org", july.Add(48*time.Hour))))
+	write(t, s, item(a), item(b), item(measurementtest.Simple("example.org", july.Add(48*time.Hour))))
 	day := store.ObsFilter{From: july, To: july.Add(24 * time.Hour)}
 	got, err := s.Domains(ctx(t), day)
 	if err != nil || strings.Join(got, " ") != "t.me web.telegram.org" {
@@ -149,7 +150,7 @@ func TestBeats(t *testing.T) {
 		want = append(want, timeline.Beat{At: at, Probe: id.Probe, Network: id.Network})
 	}
 	// A measurement is not a heartbeat.
-	write(t, s, item(simple("t.me", july)))
+	write(t, s, item(measurementtest.Simple("t.me", july)))
 	for name, tc := range map[string]struct {
 		f    store.ObsFilter
 		want []timeline.Beat

@@ -12,6 +12,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // describe renders a point as "name tag=v,… | field=v(type),…" (fields sorted).
@@ -33,13 +34,13 @@ func describe(p *influxwrite.Point) string {
 
 func TestPoints(t *testing.T) {
 	started := time.Date(2017, 7, 20, 1, 2, 3, 456_789_000, time.UTC)
-	m := simple("example.com", started)
+	m := measurementtest.Simple("example.com", started)
 	m.ID = "0123456789abcdef0123456789abcdef"
 	m.Observations.DNS = []measurement.DNSQuery{
 		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "example.com", QType: "A", Rcode: "NOERROR",
 			Answers: []measurement.DNSAnswer{{Name: "example.com", Type: "A", Data: "10.0.0.9"}, {Name: "example.com", Type: "A", Data: "10.0.0.9"}}, RTTMS: 1},
 		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "example.com", QType: "AAAA"},
-		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "www.example.com", QType: "A", Failure: fail("generic_timeout_error")},
+		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "www.example.com", QType: "A", Failure: measurement.Failure("generic_timeout_error")},
 	}
 	m.Observations.TCP = []measurement.TCPConnect{{IP: "10.0.0.9", Port: 443, Origin: "probe", TimeMS: 2}}
 	bare := store.Item{M: m} // no identity, source or receive time: those tags are omitted
@@ -77,7 +78,7 @@ func TestPoints(t *testing.T) {
 
 func TestPointTime(t *testing.T) {
 	started := time.Date(2017, 7, 20, 1, 2, 3, 456_789_000, time.FixedZone("WIB", 7*3600))
-	a, b := simple("example.com", started), simple("example.com", started)
+	a, b := measurementtest.Simple("example.com", started), measurementtest.Simple("example.com", started)
 	ta, tb := store.PointTime(a), store.PointTime(b)
 	ms := started.UTC().Truncate(time.Millisecond)
 	for _, pt := range []time.Time{ta, tb} {
@@ -121,7 +122,7 @@ func TestLargeMeasurement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || jsonOf(t, got[0].Measurement) != jsonOf(t, m) {
+	if len(got) != 1 || measurementtest.JSON(t, got[0].Measurement) != measurementtest.JSON(t, m) {
 		t.Fatalf("large measurement (%d raw fields) did not round-trip", len(rawFields))
 	}
 	if n := influxtest.Count(t, url, bucket, "http", "id"); n != 64 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 func TestMeasurementsFilters(t *testing.T) {
@@ -18,7 +19,7 @@ func TestMeasurementsFilters(t *testing.T) {
 	p1 := store.Identity{Probe: "p1", Network: "telkom", Country: "ID", ASN: 7713}
 	p2 := store.Identity{Probe: "p2", Network: "indosat", Country: "ID", ASN: 4761}
 	mk := func(id store.Identity, domain string, at time.Time) store.Item {
-		it := item(simple(domain, at))
+		it := item(measurementtest.Simple(domain, at))
 		it.Probe = id
 		return it
 	}
@@ -82,8 +83,8 @@ func TestMeasurementsPagination(t *testing.T) {
 		// Every fifth starts in the same millisecond as the previous ones: ties are
 		// broken by the sub-millisecond offset and the ID.
 		at := t0.Add(time.Duration(i/5) * time.Second)
-		items = append(items, item(simple("page.example", at)))
-		items = append(items, item(simple("other.example", at.Add(time.Millisecond))))
+		items = append(items, item(measurementtest.Simple("page.example", at)))
+		items = append(items, item(measurementtest.Simple("other.example", at.Add(time.Millisecond))))
 	}
 	write(t, s, items...)
 	var want []string
@@ -120,7 +121,7 @@ func TestMeasurementsPagination(t *testing.T) {
 			}
 			if pages == 1 {
 				// New data arriving between pages does not disturb the pages that follow.
-				extra = item(simple("page.example", t0.Add(time.Hour+time.Duration(limit)*time.Second)))
+				extra = item(measurementtest.Simple("page.example", t0.Add(time.Hour+time.Duration(limit)*time.Second)))
 				write(t, s, extra)
 			}
 			if next == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // encodingJSON is encoding/json without HTML escaping: what the raw field must hold.
@@ -30,14 +31,14 @@ func encodingJSON(m *measurement.Measurement) (string, error) {
 // with control characters, quotes, HTML, invalid UTF-8, U+2028; floats at the format's
 // cut-offs; nil and empty lists and maps; times in other zones), and fails as it does.
 func TestRawJSONMatches(t *testing.T) {
-	ms := []*measurement.Measurement{full("example.com", t0), simple("example.com", t0), {}}
+	ms := []*measurement.Measurement{full("example.com", t0), measurementtest.Simple("example.com", t0), {}}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 3000 {
 		m := new(measurement.Measurement)
 		fill(r, reflect.ValueOf(m).Elem(), 0)
 		ms = append(ms, m)
 	}
-	nan, far := simple("example.com", t0), simple("example.com", t0)
+	nan, far := measurementtest.Simple("example.com", t0), measurementtest.Simple("example.com", t0)
 	nan.RuntimeMS = math.Inf(-1)
 	far.StartedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	ms = append(ms, nan, far)
@@ -57,14 +58,14 @@ var lpString = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\f", `\f`, "\r", `\r
 // encoding/json's escaped as a line-protocol string field, on the same measurements;
 // when it is not (no plan, or longer than one chunk), it is the plain JSON.
 func TestRawJSONEscapedMatches(t *testing.T) {
-	ms := []*measurement.Measurement{full("example.com", t0), simple("example.com", t0), {}}
+	ms := []*measurement.Measurement{full("example.com", t0), measurementtest.Simple("example.com", t0), {}}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 3000 {
 		m := new(measurement.Measurement)
 		fill(r, reflect.ValueOf(m).Elem(), 0)
 		ms = append(ms, m)
 	}
-	nan, long := simple("example.com", t0), simple("example.com", t0)
+	nan, long := measurementtest.Simple("example.com", t0), measurementtest.Simple("example.com", t0)
 	nan.RuntimeMS = math.NaN()
 	long.Verdict.Reason = strings.Repeat(`"q" `, 12000) // JSON under 60,000 bytes, escaped over
 	ms = append(ms, nan, long)

@@ -14,15 +14,12 @@ import (
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 func TestFullIsFull(t *testing.T) {
-	seen := map[string]bool{}
-	zeroLeaves(reflect.ValueOf(full("example.com", t0)), "m", seen)
-	for path, set := range seen {
-		if !set {
-			t.Errorf("%s is zero in full(): the round-trip test would not cover it", path)
-		}
+	for _, path := range measurementtest.Unpopulated(full("example.com", t0)) {
+		t.Errorf("%s is zero in full(): the round-trip test would not cover it", path)
 	}
 }
 
@@ -39,11 +36,11 @@ func TestWriteReadRoundTripEveryField(t *testing.T) {
 		t.Fatalf("got %d measurements, next %q; want 1, \"\"", len(got), next)
 	}
 	g := got[0]
-	if want := jsonOf(t, m); jsonOf(t, g.Measurement) != want {
-		t.Errorf("measurement differs:\n got %s\nwant %s", jsonOf(t, g.Measurement), want)
+	if want := measurementtest.JSON(t, m); measurementtest.JSON(t, g.Measurement) != want {
+		t.Errorf("measurement differs:\n got %s\nwant %s", measurementtest.JSON(t, g.Measurement), want)
 	}
 	var want measurement.Measurement
-	if err := json.Unmarshal([]byte(jsonOf(t, m)), &want); err != nil {
+	if err := json.Unmarshal([]byte(measurementtest.JSON(t, m)), &want); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(g.Measurement, want) {
@@ -164,9 +161,9 @@ func TestSameMillisecondDifferentMeasurements(t *testing.T) {
 
 func TestWriteRefusesUnstorableItems(t *testing.T) {
 	s, url, bucket := newStore(t)
-	nan := simple("example.com", t0)
+	nan := measurementtest.Simple("example.com", t0)
 	nan.RuntimeMS = nanValue()
-	slash := simple(`exa\mple.com`, t0)
+	slash := measurementtest.Simple(`exa\mple.com`, t0)
 	for _, tc := range []struct {
 		name string
 		it   store.Item
@@ -177,7 +174,7 @@ func TestWriteRefusesUnstorableItems(t *testing.T) {
 		{"backslash tag", item(slash), "measurement " + slash.ID + `: tag domain="exa\\mple.com": line protocol cannot carry a backslash in a tag`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			good := item(simple("example.net", t0))
+			good := item(measurementtest.Simple("example.net", t0))
 			err := s.Write(ctx(t), []store.Item{good, tc.it})
 			if err == nil || err.Error() != tc.want || errors.Is(err, store.ErrUnavailable) {
 				t.Fatalf("Write = %v, want %q (not unavailable)", err, tc.want)
@@ -199,7 +196,7 @@ func TestWriteRefusedByInfluxDBIsNotUnavailable(t *testing.T) {
 	if err := writeLine(url, db, fmt.Sprintf(`reach,domain=example.com port="443" %d`, t0.Add(-time.Minute).UnixNano())); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Write(ctx(t), []store.Item{item(simple("example.com", t0))})
+	err := s.Write(ctx(t), []store.Item{item(measurementtest.Simple("example.com", t0))})
 	if err == nil || errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "field type conflict") ||
 		!strings.HasPrefix(err.Error(), "writing 1 points to "+bucket+": ") {
 		t.Fatalf("Write = %v, want a field type conflict, not unavailable", err)
@@ -237,7 +234,7 @@ func TestInfluxDB18Path(t *testing.T) {
 		if err := s.Ready(ctx(t)); err != nil {
 			t.Fatalf("Ready: %v", err)
 		}
-		m := simple("example.com", t0.Add(time.Duration(i+1)*time.Minute))
+		m := measurementtest.Simple("example.com", t0.Add(time.Duration(i+1)*time.Minute))
 		write(t, s, item(m))
 		got, _, err := s.Measurements(ctx(t), store.Filter{})
 		if err != nil || len(got) == 0 || got[0].Measurement.ID != m.ID {
@@ -245,7 +242,7 @@ func TestInfluxDB18Path(t *testing.T) {
 		}
 	}
 	s := openStore(t, url, "nosuchdb/autogen")
-	err := s.Write(ctx(t), []store.Item{item(simple("example.com", t0))})
+	err := s.Write(ctx(t), []store.Item{item(measurementtest.Simple("example.com", t0))})
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "database not found") {
 		t.Errorf("Write to a missing database = %v, want unavailable: database not found", err)
 	}
@@ -255,11 +252,11 @@ func TestUnavailableWhileStoppedThenResumes(t *testing.T) {
 	in := influxtest.Start(t)
 	bucket := in.NewBucket(t)
 	s := openStore(t, in.URL(), bucket)
-	before := item(simple("example.com", t0))
+	before := item(measurementtest.Simple("example.com", t0))
 	write(t, s, before)
 
 	in.Stop()
-	during := item(simple("example.com", t0.Add(time.Second)))
+	during := item(measurementtest.Simple("example.com", t0.Add(time.Second)))
 	err := s.Write(ctx(t), []store.Item{during})
 	// Connection refused, or EOF on a kept-alive connection the server closed.
 	if !errors.Is(err, store.ErrUnavailable) || !strings.HasPrefix(err.Error(), "storage unavailable: writing 1 points to "+bucket+": ") {
@@ -307,7 +304,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	err = s.Write(ctx(t), []store.Item{item(simple("example.com", t0))})
+	err = s.Write(ctx(t), []store.Item{item(measurementtest.Simple("example.com", t0))})
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "Client.Timeout exceeded") {
 		t.Errorf("Write = %v, want unavailable after the timeout", err)
 	}
@@ -323,7 +320,7 @@ func TestConcurrentWrites(t *testing.T) {
 		go func() {
 			var items []store.Item
 			for i := range 10 {
-				items = append(items, item(simple("example.com", t0.Add(time.Duration(g*10+i)*time.Second))))
+				items = append(items, item(measurementtest.Simple("example.com", t0.Add(time.Duration(g*10+i)*time.Second))))
 			}
 			errs <- s.Write(ctx(t), items)
 		}()

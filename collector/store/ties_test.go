@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // TestMeasurementsPaginationTies: measurements of different probes stored at exactly the
@@ -34,11 +35,11 @@ func TestMeasurementsPaginationTies(t *testing.T) {
 			lines = append(lines, l[:strings.LastIndexByte(l, ' ')+1]+strconv.FormatInt(at.UnixNano(), 10))
 		}
 	}
-	newer := &measurementRef{simple("tie.example", tie)}
+	newer := &measurementRef{measurementtest.Simple("tie.example", tie)}
 	add("probe-n", newer, tie.Add(time.Nanosecond))
 	var tied []string
 	for i := range 7 {
-		m := &measurementRef{simple("tie.example", tie)}
+		m := &measurementRef{measurementtest.Simple("tie.example", tie)}
 		add("probe-"+strconv.Itoa(i), m, tie)
 		if i == 3 { // the same measurement under a second identity
 			add("probe-x", m, tie)
@@ -47,7 +48,7 @@ func TestMeasurementsPaginationTies(t *testing.T) {
 	}
 	slices.Sort(tied)
 	slices.Reverse(tied)
-	older := &measurementRef{simple("tie.example", tie)}
+	older := &measurementRef{measurementtest.Simple("tie.example", tie)}
 	add("probe-o", older, tie.Add(-time.Nanosecond))
 	want = append(append([]string{newer.m.ID}, tied...), older.m.ID)
 	if err := writeLine(url, db, strings.Join(lines, "\n")); err != nil {

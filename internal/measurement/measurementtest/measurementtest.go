@@ -1,8 +1,13 @@
-package ingest_test
+// Package measurementtest builds measurements for tests: Full, with every field of the wire
+// format populated, Simple, a small valid one, and JSON, their encoding. It is for tests
+// only (imported from _test.go files); it is an ordinary package so that the tests of every
+// package that takes or stores measurements share one builder.
+package measurementtest
 
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +15,35 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-func fail(s string) *string { return &s }
+// Full returns a valid measurement with every field populated (Unpopulated finds none
+// empty), its free text holding tabs, quotes, backslashes, non-ASCII letters and
+// line-protocol separators, so that a round trip through a decoder or a store covers
+// every field and every escape. Observations and Control.Observations share their lists.
+func Full(domain string, started time.Time) *measurement.Measurement {
+	obs := fullObservations(domain, started)
+	fail := measurement.Failure
+	return &measurement.Measurement{
+		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/p?a=1,b=\"2\"\\", Kind: "web",
+		Domain: domain, Port: 443, StartedAt: started, RuntimeMS: 1234.567,
+		Software: measurement.Software{Name: "pantau", Version: "1.2.3"}, Schedule: "daily-id",
+		Resolvers: []measurement.ResolverInfo{
+			{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Egress: []string{"36.86.1.1"}},
+			{Resolver: "https://dns.example/dns-query", Transport: "doh", Egress: []string{}, Failure: fail("generic_timeout_error")},
+		},
+		Observations: obs,
+		Fingerprints: []measurement.FingerprintMatch{{Name: "id_internetpositif", Scope: "nat", Location: "title",
+			PatternType: "contains", Pattern: "Internet Positif", Confidence: 100, Where: "http https://" + domain + "/ title"}},
+		Control: &measurement.Control{Helper: "https://helper.example/", Failure: fail("unknown_failure: x"),
+			Attempts:     []measurement.ControlAttempt{{Helper: "https://helper.example/", Failure: fail("generic_timeout_error"), TimeMS: 9}},
+			Observations: obs},
+		Verdict: measurement.Verdict{Status: "blocked", Method: "http", Reason: "title\t\"q\" \\ a,b=c reach,probe=evil id=\"x\" 1",
+			Evidence: []string{"title matched id_internetpositif", "dns bogon 10.10.34.35"}},
+	}
+}
 
-// full is a valid measurement with every field populated (TestFullIsFull checks), with
-// free text holding tabs, quotes, backslashes and line-protocol separators: the decoder's
-// tests mutate its JSON.
-func full(domain string, started time.Time) *measurement.Measurement {
+// fullObservations returns observations of every kind, two of each, for Full.
+func fullObservations(domain string, started time.Time) measurement.Observations {
+	fail := measurement.Failure
 	cert := []measurement.Certificate{
 		{Subject: "CN=" + domain + ", O=\"Lab\"", Issuer: "CN=Lab CA", DNSNames: []string{domain, "www." + domain},
 			NotBefore: started.Add(-24 * time.Hour), NotAfter: started.Add(90 * 24 * time.Hour), SHA256: strings.Repeat("ab", 32)},
@@ -26,7 +54,7 @@ func full(domain string, started time.Time) *measurement.Measurement {
 		{Name: domain, Type: "CNAME", TTL: 60, Data: "edge." + domain},
 		{Name: "edge." + domain, Type: "A", TTL: 30, Data: "36.86.63.185", ASN: 7713},
 	}
-	obs := measurement.Observations{
+	return measurement.Observations{
 		DNS: []measurement.DNSQuery{
 			{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: domain, QType: "A", Rcode: "NOERROR",
 				Answers: answers, Failure: fail("dns_bogon_error"), RTTMS: 12.5, Truncated: true,
@@ -52,27 +80,11 @@ func full(domain string, started time.Time) *measurement.Measurement {
 				BodySHA256: strings.Repeat("ef", 32), Title: "Internet\tPositif \"blocked\" \\ a,b=c ünï", Failure: fail("eof_error"), TimeMS: 55.5},
 		},
 	}
-	return &measurement.Measurement{
-		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/p?a=1,b=\"2\"\\", Kind: "web",
-		Domain: domain, Port: 443, StartedAt: started, RuntimeMS: 1234.567,
-		Software: measurement.Software{Name: "pantau", Version: "1.2.3"}, Schedule: "daily-id",
-		Resolvers: []measurement.ResolverInfo{
-			{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Egress: []string{"36.86.1.1"}},
-			{Resolver: "https://dns.example/dns-query", Transport: "doh", Egress: []string{}, Failure: fail("generic_timeout_error")},
-		},
-		Observations: obs,
-		Fingerprints: []measurement.FingerprintMatch{{Name: "id_internetpositif", Scope: "nat", Location: "title",
-			PatternType: "contains", Pattern: "Internet Positif", Confidence: 100, Where: "http https://" + domain + "/ title"}},
-		Control: &measurement.Control{Helper: "https://helper.example/", Failure: fail("unknown_failure: x"),
-			Attempts:     []measurement.ControlAttempt{{Helper: "https://helper.example/", Failure: fail("generic_timeout_error"), TimeMS: 9}},
-			Observations: obs},
-		Verdict: measurement.Verdict{Status: "blocked", Method: "http", Reason: "title\t\"q\" \\ a,b=c reach,probe=evil id=\"x\" 1",
-			Evidence: []string{"title matched id_internetpositif", "dns bogon 10.10.34.35"}},
-	}
 }
 
-// simple is a small valid measurement.
-func simple(domain string, started time.Time) *measurement.Measurement {
+// Simple returns a small valid measurement: an accessible web target, no observations,
+// every list empty (encoded as []).
+func Simple(domain string, started time.Time) *measurement.Measurement {
 	m := &measurement.Measurement{
 		ID: measurement.NewID(), SchemaVersion: 1, Target: "https://" + domain + "/", Kind: "web", Domain: domain,
 		Port: 443, StartedAt: started, RuntimeMS: 100, Software: measurement.Software{Name: "pantau", Version: "test"},
@@ -82,21 +94,34 @@ func simple(domain string, started time.Time) *measurement.Measurement {
 	return m
 }
 
-func TestFullIsFull(t *testing.T) {
-	m := full("example.com", time.Now())
-	if err := m.Validate(time.Now()); err != nil {
-		t.Fatalf("full() does not validate: %v", err)
+// JSON encodes v, failing t if it cannot; two values with the same JSON carry the same
+// wire data.
+func JSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	zeroLeaves(reflect.ValueOf(m), "m", seen)
-	for path, set := range seen {
-		if !set {
-			t.Errorf("%s is zero in full(): the round-trip test would not cover it", path)
-		}
-	}
+	return string(b)
 }
 
-// zeroLeaves records for each field path whether it is non-zero somewhere in v.
+// Unpopulated returns, sorted, the paths (from "m") of the fields of v that are zero: nil
+// pointers, empty lists and maps, zero times and values. A field under a list counts as
+// zero only if it is zero in every element.
+func Unpopulated(v any) []string {
+	seen := map[string]bool{}
+	zeroLeaves(reflect.ValueOf(v), "m", seen)
+	var zero []string
+	for path, set := range seen {
+		if !set {
+			zero = append(zero, path)
+		}
+	}
+	slices.Sort(zero)
+	return zero
+}
+
+// zeroLeaves records for each field path under v whether it is non-zero somewhere.
 func zeroLeaves(v reflect.Value, path string, seen map[string]bool) {
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -123,14 +148,4 @@ func zeroLeaves(v reflect.Value, path string, seen map[string]bool) {
 	default:
 		seen[path] = seen[path] || !v.IsZero()
 	}
-}
-
-// jsonOf encodes v; two values with the same JSON carry the same wire data.
-func jsonOf(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
