@@ -8,31 +8,14 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pantau-dev/pantau/internal/testref"
 )
 
 // citizenLabFixture is a list in the format of Citizen Lab's test lists, written for these
 // tests: 12 rows, four NEWS and two HUMR. Citizen Lab's own list (CC BY-NC-SA 4.0) is
 // never copied into the repository.
 const citizenLabFixture = "testdata/citizenlab-id.csv"
-
-// envSharedData names the folder of the reference data kept outside the repository
-// (shared/data beside a checkout). The checks that read it are optional: they are about
-// files the repository does not ship, so they skip when it is unset, also with CI=true.
-const envSharedData = "PANTAU_SHARED_DATA"
-
-// sharedData returns the path of rel under $PANTAU_SHARED_DATA, or skips t saying why.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv(envSharedData)
-	if dir == "" {
-		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
-	}
-	path := filepath.Join(dir, rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("optional check of the external file %s: %v", rel, err)
-	}
-	return path
-}
 
 // builtinCitizenLab returns a set holding the built-in citizenlab-id.yaml with its list
 // path replaced by the absolute path of list, and edit applied to the YAML.
@@ -91,9 +74,9 @@ func TestCitizenLabList(t *testing.T) {
 }
 
 // TestCitizenLabListShared runs the built-in schedule on Citizen Lab's own current list
-// for Indonesia (optional: see envSharedData).
+// for Indonesia (optional: see package testref).
 func TestCitizenLabListShared(t *testing.T) {
-	list := sharedData(t, "citizenlab-test-lists/id.csv")
+	list := testref.File(t, "citizenlab-test-lists/id.csv")
 	if n := countRows(t, list); n != 723 {
 		t.Fatalf("id.csv has %d rows, want 723", n)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/testref"
 )
 
 // targetStrings renders a schedule's targets as "URL" or "URL CATEGORY".
@@ -129,9 +131,9 @@ var telegram2017 = []string{"t.me", "telegram.me", "telegram.org", "core.telegra
 	"flora.web.telegram.org", "flora-1.web.telegram.org"}
 
 // TestTelegramNamesShared checks telegram2017 against the reference data set's list of
-// the names (optional: see envSharedData).
+// the names (optional: see package testref).
 func TestTelegramNamesShared(t *testing.T) {
-	got := readLines(t, sharedData(t, "kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt"))
+	got := readLines(t, testref.File(t, "kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt"))
 	if !slices.Equal(got, telegram2017) {
 		t.Errorf("reference list = %q\nwant %q", got, telegram2017)
 	}

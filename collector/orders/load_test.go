@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/timeline"
+	"github.com/pantau-dev/pantau/internal/testref"
 )
 
 // telegram is the 11 names Kominfo had blocked from 14 July 2017, in the order of the press
@@ -46,22 +47,12 @@ func TestSeeds(t *testing.T) {
 	}
 }
 
-// envSharedData names the folder of the reference data kept outside the repository
-// (shared/data beside a checkout). The check that reads it is optional: it is about a
-// file the repository does not ship, so it skips when it is unset, also with CI=true.
-const envSharedData = "PANTAU_SHARED_DATA"
-
 // TestTelegramNamesShared checks telegram against the reference data set's list of the
-// names (optional: see envSharedData).
+// names (optional: see package testref).
 func TestTelegramNamesShared(t *testing.T) {
-	const rel = "kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt"
-	dir := os.Getenv(envSharedData)
-	if dir == "" {
-		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, rel))
+	b, err := os.ReadFile(testref.File(t, "kominfo-telegram-2017/telegram_domains_blocked_2017-07-14.txt"))
 	if err != nil {
-		t.Skipf("optional check of the external file %s: %v", rel, err)
+		t.Fatal(err)
 	}
 	if got := strings.Fields(string(b)); !slices.Equal(got, telegram) {
 		t.Errorf("reference list = %q\nwant %q", got, telegram)

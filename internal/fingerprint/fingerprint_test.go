@@ -3,11 +3,12 @@ package fingerprint
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pantau-dev/pantau/internal/testref"
 )
 
 // The OONI-format fixtures are the project's own rows, written in the format of OONI's
@@ -17,25 +18,6 @@ const (
 	fixtureDNS  = "testdata/ooni_dns.csv"
 	fixtureHTTP = "testdata/ooni_http.csv"
 )
-
-// envSharedData names the folder of the reference data kept outside the repository
-// (shared/data beside a checkout). The checks that read it are optional: they are about
-// files the repository does not ship, so they skip when it is unset, also with CI=true.
-const envSharedData = "PANTAU_SHARED_DATA"
-
-// sharedData returns the path of rel under $PANTAU_SHARED_DATA, or skips t saying why.
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	dir := os.Getenv(envSharedData)
-	if dir == "" {
-		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
-	}
-	path := filepath.Join(dir, rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("optional check of the external file %s: %v", rel, err)
-	}
-	return path
-}
 
 func TestLoadOONIFormat(t *testing.T) {
 	tests := []struct {
@@ -84,11 +66,11 @@ func TestLoadOONIFormat(t *testing.T) {
 	}
 }
 
-// TestLoadOONIFiles reads OONI's own current files (optional: see envSharedData): the
+// TestLoadOONIFiles reads OONI's own current files (optional: see package testref): the
 // reader must take every record of both, multi-line and space-led patterns included.
 func TestLoadOONIFiles(t *testing.T) {
-	dnsPath := sharedData(t, "ooni-fingerprints/fingerprints_dns.csv")
-	httpPath := sharedData(t, "ooni-fingerprints/fingerprints_http.csv")
+	dnsPath := testref.File(t, "ooni-fingerprints/fingerprints_dns.csv")
+	httpPath := testref.File(t, "ooni-fingerprints/fingerprints_http.csv")
 	tests := []struct {
 		path string
 		want int
@@ -236,10 +218,10 @@ var referenceDNS = []string{
 }
 
 // TestBuiltinCoversReference checks the builtin file against the reference subset itself
-// (optional: see envSharedData): every Indonesian DNS row of OONI's file is covered, and
+// (optional: see package testref): every Indonesian DNS row of OONI's file is covered, and
 // referenceDNS restates that file's facts.
 func TestBuiltinCoversReference(t *testing.T) {
-	ref := mustLoad(t, sharedData(t, "indonesia-blockpages/id_fingerprints_dns.csv"))
+	ref := mustLoad(t, testref.File(t, "indonesia-blockpages/id_fingerprints_dns.csv"))
 	have := map[string]bool{}
 	for _, fp := range Builtin() {
 		if fp.Location == LocDNS {

@@ -5,35 +5,17 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pantau-dev/pantau/internal/testref"
 )
 
 // citizenLab is a list in the format of Citizen Lab's test lists, written for these tests
 // (the lists themselves are CC BY-NC-SA and stay outside the repository): 20 rows, five
 // NEWS, two HUMR and four GRP, among them the Telegram names of Citizen Lab's global list.
 const citizenLab = "testdata/citizenlab.csv"
-
-// envSharedData names the folder of the reference data kept outside the repository
-// (shared/data beside a checkout). The checks that read it are optional: they are about
-// files the repository does not ship, so they skip when it is unset, also with CI=true.
-const envSharedData = "PANTAU_SHARED_DATA"
-
-// sharedData returns the path of rel under $PANTAU_SHARED_DATA, or skips t saying why.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv(envSharedData)
-	if dir == "" {
-		t.Skipf("optional check of the external file %s: set %s to the reference data folder to run it", rel, envSharedData)
-	}
-	path := filepath.Join(dir, rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("optional check of the external file %s: %v", rel, err)
-	}
-	return path
-}
 
 // countCategory counts the rows of a test list with one of the category codes, read
 // independently of Read with encoding/csv.
@@ -120,10 +102,10 @@ func TestReadFileTestList(t *testing.T) {
 }
 
 // TestReadFileCitizenLabLists reads Citizen Lab's own current lists (optional: see
-// envSharedData).
+// package testref).
 func TestReadFileCitizenLabLists(t *testing.T) {
-	id := sharedData(t, "citizenlab-test-lists/id.csv")
-	global := sharedData(t, "citizenlab-test-lists/global.csv")
+	id := testref.File(t, "citizenlab-test-lists/id.csv")
+	global := testref.File(t, "citizenlab-test-lists/global.csv")
 	checkTestList(t, id, []testListCase{
 		{want: 723},
 		{categories: []string{"NEWS"}, codes: []string{"NEWS"}, want: -1},
