@@ -1,45 +1,24 @@
 package api_test
 
 import (
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/internal/geo"
+	"github.com/pantau-dev/pantau/internal/geo/geotest"
 	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
 )
 
 // asnDB writes a GeoLite2-ASN-style file covering 36.64.0.0/11 and opens it.
 func asnDB(t *testing.T) *geo.DB {
 	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-ASN", RecordSize: 28, IPVersion: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, network, _ := net.ParseCIDR("36.64.0.0/11")
-	if err := tree.Insert(network, mmdbtype.Map{
+	path := geotest.WriteDB(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"36.64.0.0/11": {
 		"autonomous_system_number":       mmdbtype.Uint32(7713),
 		"autonomous_system_organization": mmdbtype.String("PT Telekomunikasi Indonesia"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "asn.mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	}})
 	db, err := geo.Open(path)
 	if err != nil {
 		t.Fatal(err)

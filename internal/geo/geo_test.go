@@ -1,49 +1,15 @@
 package geo
 
 import (
-	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
-)
 
-// writeDB writes an MMDB file of the given type with the records given per network.
-// Lookups only read the file: no address here is ever contacted.
-func writeDB(t *testing.T, dbType string, records map[string]mmdbtype.Map) string {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 28, IPVersion: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cidr := range slices.Sorted(maps.Keys(records)) { // a fixed order, fixed offsets
-		rec := records[cidr]
-		_, network, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(network, rec); err != nil {
-			t.Fatalf("insert %s: %v", cidr, err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "test.mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+	"github.com/pantau-dev/pantau/internal/geo/geotest"
+)
 
 // asnLayout is the GeoLite2-ASN (and DB-IP ASN Lite) record schema.
 func asnLayout() map[string]mmdbtype.Map {
@@ -108,7 +74,7 @@ func TestLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := Open(writeDB(t, tt.dbType, tt.records))
+			db, err := Open(geotest.WriteDB(t, tt.dbType, tt.records))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +99,7 @@ func TestLookupErrors(t *testing.T) {
 		"9.9.9.0/24":   {"asn": mmdbtype.String("AS4294967296")},
 		"8.8.8.0/24":   {"asn": mmdbtype.Uint32(1)},
 	}
-	path := writeDB(t, "ipinfo test", records)
+	path := geotest.WriteDB(t, "ipinfo test", records)
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -174,10 +140,10 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.mmdb")
-	city := writeDB(t, "GeoLite2-City", map[string]mmdbtype.Map{
+	city := geotest.WriteDB(t, "GeoLite2-City", map[string]mmdbtype.Map{
 		"36.64.0.0/11": {"country": mmdbtype.Map{"iso_code": mmdbtype.String("ID")}},
 	})
-	noRecords := writeDB(t, "custom", nil)
+	noRecords := geotest.WriteDB(t, "custom", nil)
 
 	tests := []struct {
 		path, want string
