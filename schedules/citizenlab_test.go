@@ -1,14 +1,13 @@
 package schedules
 
 import (
-	"encoding/csv"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/pantau-dev/pantau/internal/target/targettest"
 	"github.com/pantau-dev/pantau/internal/testref"
 )
 
@@ -36,38 +35,11 @@ func builtinCitizenLab(t *testing.T, list string, edit func(string) string) fste
 	return fstest.MapFS{"citizenlab-id.yaml": {Data: []byte(edit(y))}}
 }
 
-// countRows counts the rows of the list with one of codes (all rows without codes),
-// read independently with encoding/csv.
-func countRows(t *testing.T, list string, codes ...string) int {
-	t.Helper()
-	f, err := os.Open(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range rows[1:] {
-		for _, c := range codes {
-			if r[1] == c {
-				n++
-			}
-		}
-		if len(codes) == 0 {
-			n++
-		}
-	}
-	return n
-}
-
 func TestCitizenLabList(t *testing.T) {
-	if n := countRows(t, citizenLabFixture); n != 12 {
+	if n := targettest.CountCitizenLab(t, citizenLabFixture); n != 12 {
 		t.Fatalf("%s has %d rows, want 12: the independent count is broken", citizenLabFixture, n)
 	}
-	if n := countRows(t, citizenLabFixture, "NEWS", "HUMR"); n != 6 {
+	if n := targettest.CountCitizenLab(t, citizenLabFixture, "NEWS", "HUMR"); n != 6 {
 		t.Fatalf("%s has %d NEWS and HUMR rows, want 6: the independent count is broken", citizenLabFixture, n)
 	}
 	checkCitizenLab(t, citizenLabFixture, 12, 6)
@@ -77,10 +49,10 @@ func TestCitizenLabList(t *testing.T) {
 // for Indonesia (optional: see package testref).
 func TestCitizenLabListShared(t *testing.T) {
 	list := testref.File(t, "citizenlab-test-lists/id.csv")
-	if n := countRows(t, list); n != 723 {
+	if n := targettest.CountCitizenLab(t, list); n != 723 {
 		t.Fatalf("id.csv has %d rows, want 723", n)
 	}
-	n := countRows(t, list, "NEWS", "HUMR")
+	n := targettest.CountCitizenLab(t, list, "NEWS", "HUMR")
 	if n < 200 {
 		t.Errorf("only %d NEWS and HUMR rows: the independent count is broken", n)
 	}

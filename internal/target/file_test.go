@@ -1,14 +1,13 @@
 package target
 
 import (
-	"encoding/csv"
 	"errors"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pantau-dev/pantau/internal/target/targettest"
 	"github.com/pantau-dev/pantau/internal/testref"
 )
 
@@ -17,28 +16,6 @@ import (
 // NEWS, two HUMR and four GRP, among them the Telegram names of Citizen Lab's global list.
 const citizenLab = "testdata/citizenlab.csv"
 
-// countCategory counts the rows of a test list with one of the category codes, read
-// independently of Read with encoding/csv.
-func countCategory(t *testing.T, path string, codes ...string) int {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range rows[1:] {
-		if slices.Contains(codes, r[1]) {
-			n++
-		}
-	}
-	return n
-}
-
 // checkTestList reads path whole and by categories (matched in any case), comparing the
 // number of targets with want or, when want is -1, with the independent count.
 func checkTestList(t *testing.T, path string, tests []testListCase) {
@@ -46,7 +23,7 @@ func checkTestList(t *testing.T, path string, tests []testListCase) {
 	for _, tc := range tests {
 		want := tc.want
 		if want < 0 {
-			want = countCategory(t, path, tc.codes...)
+			want = targettest.CountCitizenLab(t, path, tc.codes...)
 		}
 		ts, err := ReadFile(path, tc.categories)
 		if err != nil {
@@ -91,7 +68,7 @@ func TestReadFileTestList(t *testing.T) {
 		{categories: []string{"NO-SUCH-CODE"}, want: 0},
 	})
 	checkTelegram(t, citizenLab)
-	if n := countCategory(t, citizenLab, "NEWS", "HUMR"); n != 7 {
+	if n := targettest.CountCitizenLab(t, citizenLab, "NEWS", "HUMR"); n != 7 {
 		t.Errorf("%s has %d NEWS and HUMR rows, want 7: the independent count is broken", citizenLab, n)
 	}
 	ts, err := ReadFile(citizenLab, []string{"LGBT", "GMB"})
@@ -112,7 +89,7 @@ func TestReadFileCitizenLabLists(t *testing.T) {
 		{categories: []string{"news", "HUMR"}, codes: []string{"NEWS", "HUMR"}, want: -1},
 		{categories: []string{"NO-SUCH-CODE"}, want: 0},
 	})
-	if n := countCategory(t, id, "NEWS"); n < 100 {
+	if n := targettest.CountCitizenLab(t, id, "NEWS"); n < 100 {
 		t.Errorf("id.csv has only %d NEWS rows: the independent count is broken", n)
 	}
 	checkTestList(t, global, []testListCase{
