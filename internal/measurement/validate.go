@@ -17,6 +17,68 @@ const (
 	maxString = 8192
 )
 
+// MaxDomain is the longest domain: a DNS name's 253 characters.
+const MaxDomain = 253
+
+// CheckDomain says why s cannot be the domain of a measurement, or nil when it can. It is
+// the one rule for a domain wherever one is taken: at ingest (Validate) and wherever a
+// domain is asked for (the query API, reports, the dashboard), so that every domain that
+// can be stored can be queried. A domain is either
+//   - a host name: labels of 1 to 63 ASCII letters, digits, '_' and '-', joined by single
+//     dots, at most MaxDomain bytes; an internationalised name in its A-label form
+//     (xn--bcher-kva.example), never its Unicode form (bücher.example), which is refused
+//     rather than converted so that the stored JSON stays as the probe submitted it; or
+//   - an IP address as netip parses it: IPv4 dotted, IPv6 without brackets and without a
+//     zone (the domain of tcp://[2001:db8::1]:443 is 2001:db8::1).
+//
+// The errors do not name the field: callers prefix it.
+func CheckDomain(s string) error {
+	switch {
+	case s == "":
+		return errors.New("required")
+	case len(s) > MaxDomain:
+		return fmt.Errorf("%q is longer than %d bytes", clip(s), MaxDomain)
+	}
+	if nonASCII, _ := scan(s, true); nonASCII {
+		return fmt.Errorf("%q is not ASCII: give an internationalised name in its A-label form (xn--…)", clip(s))
+	}
+	if strings.ContainsAny(s, ":[]") {
+		return checkIPv6(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%q may hold only letters, digits, '.', '_' and '-' (at most %d), or be an IP address", clip(s), MaxDomain)
+		}
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		switch {
+		case label == "":
+			return fmt.Errorf("%q has an empty label", clip(s))
+		case len(label) > 63:
+			return fmt.Errorf("%q has a label longer than 63 bytes", clip(s))
+		}
+	}
+	return nil
+}
+
+// checkIPv6 checks a domain that holds ':' or brackets: an IPv6 address, bare.
+func checkIPv6(s string) error {
+	bare := s
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		bare = s[1 : len(s)-1]
+	}
+	a, err := netip.ParseAddr(bare)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not an IP address", clip(s))
+	case a.Zone() != "":
+		return fmt.Errorf("%q: an IPv6 address with a zone is not a domain", clip(s))
+	case bare != s:
+		return fmt.Errorf("%q: give the IPv6 address without brackets: %s", s, bare)
+	}
+	return nil
+}
+
 // Validate checks m strictly: every enumerated value, address, time and size. Each error
 // names the field as a path (e.g. `dns[2].answers[0].data`). now bounds started_at (a
 // probe clock up to a day fast is tolerated).
@@ -28,7 +90,9 @@ func (m *Measurement) Validate(now time.Time) error {
 	}
 	v.ident("target", m.Target, true)
 	v.enum("kind", m.Kind, true, KindWeb, KindTCP)
-	v.ident("domain", m.Domain, true)
+	if err := CheckDomain(m.Domain); err != nil {
+		v.add("domain", "%s", err)
+	}
 	if m.Port < 1 || m.Port > 65535 {
 		v.add("port", "%d is out of range", m.Port)
 	}

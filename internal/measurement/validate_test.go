@@ -43,7 +43,8 @@ func TestValidateErrors(t *testing.T) {
 		{"id", func(m *Measurement) { m.ID = "abc" }, `id: "abc": want 32 lower-case hex digits`},
 		{"schema", func(m *Measurement) { m.SchemaVersion = 2 }, `schema_version: 2 is not supported (want 1)`},
 		{"kind", func(m *Measurement) { m.Kind = "udp" }, `kind: "udp" is not one of web, tcp`},
-		{"newline in domain", func(m *Measurement) { m.Domain = "t.me\nx" }, `domain: "t.me\nx" contains spaces or control characters`},
+		{"newline in domain", func(m *Measurement) { m.Domain = "t.me\nx" }, `domain: "t.me\nx" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{"U-label domain", func(m *Measurement) { m.Domain = "bücher.example" }, `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
 		{"future", func(m *Measurement) { m.StartedAt = now.Add(48 * time.Hour) }, `started_at: 2026-11-30T12:00:00Z is not a plausible time`},
 		{"NaN", func(m *Measurement) { m.RuntimeMS = math.NaN() }, `runtime_ms: NaN is not a non-negative number`},
 		{"status", func(m *Measurement) { m.Verdict.Status = "maybe" }, `verdict.status: "maybe" is not one of accessible, blocked, down, inconclusive`},
@@ -72,5 +73,51 @@ func TestValidateErrors(t *testing.T) {
 				t.Errorf("error = %q, want %q", first, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckDomain: the one rule for a domain, at ingest and in every query. Hostile and
+// odd names get the exact reason; every accepted name is one a query can ask for.
+func TestCheckDomain(t *testing.T) {
+	for _, tc := range []struct{ domain, want string }{
+		{"t.me", ""},
+		{"web.telegram.org", ""},
+		{"xn--bcher-kva.example", ""}, // bücher.example as its A-label
+		{"_dmarc.example.com", ""},
+		{"Example.COM", ""},
+		{"149.154.167.51", ""},
+		{"2001:67c:4e8:f004::a", ""}, // tcp://[2001:67c:4e8:f004::a]:443
+		{"::ffff:149.154.167.51", ""},
+		{strings.Repeat("a.", 126) + "a", ""}, // 253 bytes
+		{"", "required"},
+		{strings.Repeat("a.", 126) + "ab", `"` + strings.Repeat("a.", 32) + `…" is longer than 253 bytes`},
+		{"bücher.example", `"bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+		{"\xff.example", `"\xff.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+		{"[2001:67c:4e8:f004::a]", `"[2001:67c:4e8:f004::a]": give the IPv6 address without brackets: 2001:67c:4e8:f004::a`},
+		{"[2001:67c:4e8:f004::a]:443", `"[2001:67c:4e8:f004::a]:443" is not an IP address`},
+		{"fe80::1%eth0", `"fe80::1%eth0": an IPv6 address with a zone is not a domain`},
+		{"fe80::1%eth0 x", `"fe80::1%eth0 x": an IPv6 address with a zone is not a domain`},
+		{"t.me:443", `"t.me:443" is not an IP address`},
+		{"[]", `"[]" is not an IP address`},
+		{"t.me/x", `"t.me/x" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`t.me") |> drop()`, `"t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`t.me' OR 'a'='a`, `"t.me' OR 'a'='a" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`a\b`, `"a\\b" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{"a,b=c", `"a,b=c" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{"t.me x", `"t.me x" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{"t.me\n", `"t.me\n" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{"t.me.", `"t.me." has an empty label`},
+		{"a..b", `"a..b" has an empty label`},
+		{".", `"." has an empty label`},
+		{strings.Repeat("a", 64) + ".example", `"` + strings.Repeat("a", 64) + `…" has a label longer than 63 bytes`},
+	} {
+		err := CheckDomain(tc.domain)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckDomain(%q) = %q, want %q", tc.domain, got, tc.want)
+		}
 	}
 }

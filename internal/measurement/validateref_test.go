@@ -22,7 +22,9 @@ func refValidate(m *Measurement, now time.Time) error {
 	}
 	v.ident("target", m.Target, true)
 	v.enum("kind", m.Kind, true, KindWeb, KindTCP)
-	v.ident("domain", m.Domain, true)
+	if err := CheckDomain(m.Domain); err != nil {
+		v.add("domain", "%s", err)
+	}
 	if m.Port < 1 || m.Port > 65535 {
 		v.add("port", "%d is out of range", m.Port)
 	}
