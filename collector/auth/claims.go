@@ -9,16 +9,15 @@ package auth
 import (
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Claims is what a token says about the probe that holds it. The collector attributes
 // every stored point to these claims, never to what a request body says.
 type Claims struct {
 	Probe     string    // probe id: [a-z0-9][a-z0-9._-]{0,62}
-	Network   string    // operator-chosen network name, e.g. "Telkomsel"
+	Network   string    // operator-chosen network name, e.g. "Telkomsel" (ValidNetwork)
 	Country   string    // ISO 3166-1 alpha-2, upper case
 	ASN       uint32    // declared autonomous system, 1..4294967294
 	IssuedAt  time.Time // whole seconds; Issue sets it to now when zero
@@ -28,10 +27,15 @@ type Claims struct {
 
 // Limits on claim values.
 const (
-	maxProbeLen   = 63
-	maxNetworkLen = 64 // characters
-	maxIDLen      = 64
+	maxProbeLen = 63
+	maxIDLen    = 64
 )
+
+// MaxNetworkLen is the longest network name, in bytes.
+const MaxNetworkLen = 253
+
+// NetworkRule says in words what ValidNetwork accepts, for error messages.
+const NetworkRule = "1 to 253 of letters, digits, '.', '_', '-' and single inner spaces"
 
 // NewID returns a random token id: 26 characters of base32 (128 bits).
 func NewID() string { return rand.Text() }
@@ -42,8 +46,8 @@ func (c Claims) Validate() error {
 	if !validProbe(c.Probe) {
 		return fmt.Errorf("probe %q: want 1-%d characters of [a-z0-9._-], starting with a letter or digit", c.Probe, maxProbeLen)
 	}
-	if !validNetwork(c.Network) {
-		return fmt.Errorf("network %q: want 1-%d printable characters", c.Network, maxNetworkLen)
+	if !ValidNetwork(c.Network) {
+		return fmt.Errorf("network %q: want %s", c.Network, NetworkRule)
 	}
 	if err := validCountry(c.Country); err != nil {
 		return err
@@ -80,12 +84,20 @@ func validProbe(s string) bool {
 	return true
 }
 
-func validNetwork(s string) bool {
-	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxNetworkLen {
+// ValidNetwork reports whether s may name a network: 1 to MaxNetworkLen of ASCII
+// letters, digits, '.', '_', '-' and single inner spaces ("Indosat Ooredoo"). It is the
+// one rule of network names: a token is issued (Claims.Validate) and verified at ingest
+// (Verifier.Verify) only with such a name, and the query APIs take only such a name
+// (collector/store.ValidNetwork), so every network a probe can store under can be asked
+// for. Anything else ("XL Axiata (Tbk)", non-ASCII letters, control characters) is
+// refused where the token is issued.
+func ValidNetwork(s string) bool {
+	if s == "" || len(s) > MaxNetworkLen || s != strings.TrimSpace(s) || strings.Contains(s, "  ") {
 		return false
 	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) { // rejects control, format (bidi, zero-width) and odd spaces
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ' ') {
 			return false
 		}
 	}

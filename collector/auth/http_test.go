@@ -83,6 +83,26 @@ func TestCheckAdmin(t *testing.T) {
 	}
 }
 
+func TestAdminTokenEqual(t *testing.T) {
+	const admin = "s3cret-admin-token"
+	for _, tt := range []struct {
+		name, given, admin string
+		want               bool
+	}{
+		{"match", admin, admin, true},
+		{"one byte off", "s3cret-admin-tokeN", admin, false},
+		{"prefix", "s3cret", admin, false},
+		{"longer", admin + "x", admin, false},
+		{"empty given", "", admin, false},
+		{"disabled", "", "", false},
+		{"disabled with a token", "x", "", false},
+	} {
+		if got := AdminTokenEqual(tt.given, tt.admin); got != tt.want {
+			t.Errorf("%s: AdminTokenEqual = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestRetryAfter(t *testing.T) {
 	tests := []struct {
 		d    time.Duration

@@ -71,7 +71,7 @@ func tokenCommand(e env) *cmdline.Command {
 func tokenIssueCmd(fs *flag.FlagSet, stdout io.Writer, getenv func(string) string) cmdline.Runner {
 	cfgPath := fs.String("config", "", "collector config `FILE` holding the secret (else PANTAU_SECRET)")
 	probe := fs.String("probe", "", "probe `ID`, e.g. jkt-telkomsel-01")
-	network := fs.String("network", "", "network (ISP) `NAME` as the fleet calls it, e.g. Telkomsel")
+	network := fs.String("network", "", "network (ISP) `NAME` as the fleet calls it, e.g. Telkomsel: letters, digits, '.', '_', '-' and single inner spaces")
 	asn := fs.Uint("asn", 0, "the network's AS `NUMBER`")
 	country := fs.String("country", "", "ISO 3166 country `CODE`, e.g. ID")
 	expires := yamlconf.DurationFlag(fs, "expires", "validity (`DURATION`), e.g. 365d or 8760h (default: no expiry)")

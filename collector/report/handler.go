@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/store"
 )
@@ -265,11 +265,14 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || got == "" {
+			// Refused before the body is read: close rather than drain it.
+			w.Header().Set("Connection", "close")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pantau-admin"`)
 			fail(w, http.StatusUnauthorized, "authorization: a bearer token is required")
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(h.token)) != 1 {
+		if !auth.AdminTokenEqual(got, h.token) {
+			w.Header().Set("Connection", "close")
 			fail(w, http.StatusForbidden, "authorization: wrong admin token")
 			return
 		}

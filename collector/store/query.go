@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/internal/influxql"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
@@ -132,11 +133,10 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 	return p, nil
 }
 
-// ValidNetwork reports whether s may be a network filter: as ValidName, plus inner
-// spaces, since networks are named as people call them ("Indosat Ooredoo").
-func ValidNetwork(s string) bool {
-	return s == strings.TrimSpace(s) && !strings.Contains(s, "  ") && ValidName(strings.ReplaceAll(s, " ", "-"))
-}
+// ValidNetwork reports whether s may be a network filter: the rule of network names at
+// token issue and ingest (auth.ValidNetwork), so that every network stored can be asked
+// for and nothing else reaches a query.
+func ValidNetwork(s string) bool { return auth.ValidNetwork(s) }
 
 // ValidName reports whether s may be a domain, network or probe filter: 1 to 253 of
 // letters, digits, '.', '_' and '-'.
