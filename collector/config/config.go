@@ -47,8 +47,11 @@ type Config struct {
 	Revoked    []string `yaml:"revoked"`
 	Influx     Influx   `yaml:"influx"`
 	Limits     Limits   `yaml:"limits"`
-	GeoIP      string   `yaml:"geoip_mmdb"`
-	Control    Control  `yaml:"control"`
+	// HTTP bounds how long a client may hold a connection and how many one address may
+	// hold at once.
+	HTTP    HTTP    `yaml:"http"`
+	GeoIP   string  `yaml:"geoip_mmdb"`
+	Control Control `yaml:"control"`
 	// SchedulesDir is served to probes at /api/v1/schedules; empty serves none.
 	SchedulesDir string `yaml:"schedules_dir"`
 	// OrdersDir holds the legal orders to verify (docs/orders.md), beside the bundled seed
@@ -66,6 +69,21 @@ type Timeline struct {
 	K          int               `yaml:"k"`           // consecutive agreeing measurements
 	M          int               `yaml:"m"`           // from at least this many probes
 	MaxSilence yamlconf.Duration `yaml:"max_silence"` // longer without data is a gap
+}
+
+// HTTP configures the collector's HTTP server: deadlines on every connection, so that a
+// client that sends slowly (or not at all) cannot hold one for ever, and a cap on the
+// connections one client address holds at once.
+type HTTP struct {
+	ReadHeaderTimeout yamlconf.Duration `yaml:"read_header_timeout"` // to read a request's headers
+	ReadTimeout       yamlconf.Duration `yaml:"read_timeout"`        // to read a whole request, body included
+	// WriteTimeout runs from the end of a request's headers to the end of its answer:
+	// reading the body, the handler's work and writing the answer.
+	WriteTimeout yamlconf.Duration `yaml:"write_timeout"`
+	IdleTimeout  yamlconf.Duration `yaml:"idle_timeout"` // a kept-alive connection between requests
+	// ConnsPerAddr caps the open connections of one client address (IPv6: per /64);
+	// further ones are closed as soon as they are accepted. 0: no cap.
+	ConnsPerAddr int `yaml:"conns_per_addr"`
 }
 
 // Influx says where measurements are stored. InfluxDB 2.x/3/Cloud: url, org, bucket,
@@ -105,6 +123,8 @@ type Control struct {
 // Default returns the configuration with every default and nothing else.
 func Default() *Config {
 	c := &Config{Listen: "127.0.0.1:8080"}
+	c.HTTP = HTTP{ReadHeaderTimeout: yamlconf.Duration{Duration: 10 * time.Second}, ReadTimeout: yamlconf.Duration{Duration: time.Minute},
+		WriteTimeout: yamlconf.Duration{Duration: 2 * time.Minute}, IdleTimeout: yamlconf.Duration{Duration: 2 * time.Minute}, ConnsPerAddr: 64}
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: yamlconf.Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
@@ -186,7 +206,32 @@ func (c *Config) Validate() error {
 		bad("timeline.max_silence", "%s is less than 1m", c.Timeline.MaxSilence.Duration)
 	}
 	c.Limits.validate(bad)
+	c.HTTP.validate(bad)
 	return errors.Join(append(errs, c.Alerts.Validate())...)
+}
+
+// validate checks the server's deadlines and connection cap.
+func (h HTTP) validate(bad func(field, format string, a ...any)) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read_header_timeout", h.ReadHeaderTimeout.Duration}, {"read_timeout", h.ReadTimeout.Duration},
+		{"write_timeout", h.WriteTimeout.Duration}, {"idle_timeout", h.IdleTimeout.Duration}} {
+		if d.v <= 0 {
+			bad("http."+d.name, "must be positive (a connection without a deadline can be held for ever)")
+		}
+	}
+	if h.ReadHeaderTimeout.Duration > h.ReadTimeout.Duration {
+		bad("http.read_header_timeout", "%s is longer than read_timeout %s", h.ReadHeaderTimeout.Duration, h.ReadTimeout.Duration)
+	}
+	// The write deadline runs from the end of the headers: shorter than read_timeout, a
+	// body still arriving in time could not be answered.
+	if h.WriteTimeout.Duration < h.ReadTimeout.Duration {
+		bad("http.write_timeout", "%s is shorter than read_timeout %s", h.WriteTimeout.Duration, h.ReadTimeout.Duration)
+	}
+	if h.ConnsPerAddr < 0 {
+		bad("http.conns_per_addr", "%d is negative (0 disables the cap)", h.ConnsPerAddr)
+	}
 }
 
 // validate checks the limits.

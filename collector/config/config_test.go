@@ -36,6 +36,8 @@ func TestGood(t *testing.T) {
 	}
 	want := config.Default()
 	want.Listen = "0.0.0.0:8443"
+	want.HTTP = config.HTTP{ReadHeaderTimeout: yamlconf.Duration{Duration: 5 * time.Second}, ReadTimeout: yamlconf.Duration{Duration: 30 * time.Second},
+		WriteTimeout: yamlconf.Duration{Duration: 90 * time.Second}, IdleTimeout: yamlconf.Duration{Duration: time.Minute}, ConnsPerAddr: 32}
 	want.TLS.Cert, want.TLS.Key = "/etc/pantau/tls/cert.pem", "/etc/pantau/tls/key.pem"
 	want.Secret, want.AdminToken = fileSecret, "another-long-random-value"
 	want.Revoked = []string{"id:KRUGKIDROVUWG2ZAMJZG653OEE", "probe:sby-02"}
@@ -72,6 +74,10 @@ func TestDefaults(t *testing.T) {
 		l.MaxInFlight != 64 || l.ControlConns != 16 || l.CacheTTL.Duration != time.Minute {
 		t.Errorf("defaults: %+v", c)
 	}
+	if h := c.HTTP; h.ReadHeaderTimeout.Duration != 10*time.Second || h.ReadTimeout.Duration != time.Minute ||
+		h.WriteTimeout.Duration != 2*time.Minute || h.IdleTimeout.Duration != 2*time.Minute || h.ConnsPerAddr != 64 {
+		t.Errorf("http defaults: %+v", h)
+	}
 	// An explicit 0 stays 0 where 0 means something: probe_rate 0 disables the limit.
 	c, err = config.Parse("collector.yaml", []byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b}\nlimits: {probe_rate: 0}\n"), noEnv)
 	if err != nil || c.Limits.ProbeRate != 0 || c.Limits.ProbeBurst != 20 {
@@ -94,6 +100,10 @@ func TestErrors(t *testing.T) {
 			`:10: limits.max_in_flight: want a whole number, found "abc"` + "\n" +
 			`:11: limits.read_rate: -2 is negative (0 disables the limit)` + "\n" + `:12: limits.read_burst: 0 is less than 1` + "\n" +
 			`:13: limits.report_cache_items: -5 is not -1 (no cache) or a positive number`},
+		{"bad-http.yml", `:6: http.read_header_timeout: 2m0s is longer than read_timeout 1m0s` + "\n" +
+			`:8: http.write_timeout: 30s is shorter than read_timeout 1m0s` + "\n" +
+			`:9: http.idle_timeout: must be positive (a connection without a deadline can be held for ever)` + "\n" +
+			`:10: http.conns_per_addr: -1 is negative (0 disables the cap)`},
 		{"bad-timeline.yml", ":4: timeline.k: 0 is less than 1\n:5: timeline.m: 0 is less than 1\n:6: timeline.max_silence: 30s is less than 1m"},
 		{"bad-alerts.yml", `:6: alerts.webhooks[0].url: must be http or https` + "\n" +
 			`:7: alerts.webhooks[0].events[0]: "transitions" is not transition or compliance` + "\n" +
