@@ -153,9 +153,7 @@ func (s *Spool) pruneAside() {
 	}
 	s.c.Pruned += int64(n)
 	s.c.PrunedBytes += nb
-	if err := s.saveCounters(); err != nil {
-		s.log.Error("spool: prunes not yet saved in the counters file", "err", err)
-	}
+	s.keepCounters()
 	var files []string
 	dirs := map[string]bool{}
 	for _, a := range s.aside[:n] {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // writeFileSync writes b to a new temp file in dir, fsyncs it and renames it to name; the
@@ -74,4 +75,30 @@ func removeTemps(dir string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// isNoSpace reports whether err says the disk (or the user's quota) is full.
+func isNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// overwrite writes b over the start of the existing file p, cuts p to len(b) and fsyncs
+// it. Unlike writeFileSync it needs no new block when p is at least len(b) long, so it
+// works on a full disk; a write of one sector is not torn by a power loss.
+func overwrite(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

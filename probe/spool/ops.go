@@ -15,7 +15,9 @@ import (
 // Put writes m to the spool; when it returns nil, m survives a crash or a power loss.
 // If the queue then exceeds MaxBytes, the oldest entries are dropped, counted and logged.
 // A measurement larger than MaxBytes on its own is not spooled: it is counted as
-// dropped and Put returns ErrTooLarge.
+// dropped and Put returns ErrTooLarge. When the disk is full, the oldest entries are
+// dropped (counted and logged) until m fits; if the queue is empty and m still does not
+// fit, m is counted as dropped and Put returns ErrDiskFull.
 func (s *Spool) Put(m *measurement.Measurement) error {
 	if m == nil || m.ID == "" {
 		return errors.New("spool: measurement without an id")
@@ -28,37 +30,81 @@ func (s *Spool) Put(m *measurement.Measurement) error {
 	if size > s.max {
 		return s.tooLarge(m.ID, size)
 	}
+	e := &entry{id: m.ID, size: size, jsonLen: jsonLen, at: m.StartedAt}
+	for {
+		err := s.put(e, body)
+		if err == nil || !isNoSpace(err) {
+			return err
+		}
+		if err := s.makeRoom(e, err); err != nil {
+			return err
+		}
+	}
+}
+
+// put writes body as the entry e: a temp file written and fsynced without the lock (the
+// expensive part), renamed into the queue under it.
+func (s *Spool) put(e *entry, body []byte) error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, ErrClosed)
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, ErrClosed)
 	}
-	// The expensive part, writing and fsyncing the data, runs without the lock.
 	tmp, err := writeTemp(s.queue, "put-*"+tmpExt, body)
 	if err != nil {
-		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, err)
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, ErrClosed)
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, ErrClosed)
 	}
 	// The sequence number is the enqueue time in nanoseconds, forced to grow.
 	s.last = max(s.last+1, uint64(max(time.Now().UnixNano(), 0)))
-	e := &entry{seq: s.last, name: entryName(s.last, m.ID), id: m.ID, size: size, jsonLen: jsonLen, at: m.StartedAt}
+	e.seq, e.name = s.last, entryName(s.last, e.id)
 	p := filepath.Join(s.queue, e.name)
 	if err := os.Rename(tmp, p); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, err)
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, err)
 	}
 	if err := syncDir(s.queue); err != nil {
 		_ = os.Remove(p) // not known to be durable: the caller is told it was not spooled
-		return fmt.Errorf("spool: writing measurement %s: %w", m.ID, err)
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, err)
 	}
 	s.add(e)
 	s.enforce()
+	s.flushCounters()
+	return nil
+}
+
+// makeRoom answers a full disk, on which writing the entry e failed with cause: it drops
+// the oldest entries, at least one and at least e's size, so that the newest measurement
+// is kept, as the bound does. With nothing queued there is nothing to drop: e itself is
+// counted as dropped and the error returned wraps ErrDiskFull.
+func (s *Spool) makeRoom(e *entry, cause error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("spool: writing measurement %s: %w", e.id, ErrClosed)
+	}
+	n, nb := 0, int64(0)
+	for n < len(s.entries) && (n == 0 || nb < e.size) {
+		nb += s.entries[n].size
+		n++
+	}
+	if n == 0 {
+		s.c.Dropped++
+		s.c.DroppedBytes += e.size
+		s.keepCounters()
+		s.log.Error("spool: disk full and nothing queued to drop; measurement dropped", "id", e.id, "bytes", e.size,
+			"total_dropped", s.c.Dropped, "err", cause)
+		return fmt.Errorf("%w; nothing queued to drop: %w", cause, ErrDiskFull)
+	}
+	s.dropOldest(n, nb)
+	s.log.Warn("spool: disk full: oldest measurements dropped to make room", "dropped", n, "dropped_bytes", nb,
+		"total_dropped", s.c.Dropped, "depth", len(s.entries), "err", cause)
 	return nil
 }
 
@@ -71,17 +117,14 @@ func (s *Spool) tooLarge(id string, size int64) error {
 	}
 	s.c.Dropped++
 	s.c.DroppedBytes += size
-	if err := s.saveCounters(); err != nil {
-		s.log.Error("spool: drop not yet saved in the counters file", "err", err)
-	}
+	s.keepCounters()
 	s.log.Warn("spool: measurement too large to spool; dropped", "id", id, "bytes", size, "max_bytes", s.max,
 		"total_dropped", s.c.Dropped)
 	return fmt.Errorf("spool: measurement %s: %d bytes, more than the spool's bound of %d: %w", id, size, s.max, ErrTooLarge)
 }
 
-// enforce drops the oldest entries while the queue exceeds MaxBytes. The counters are
-// saved before any file is removed, so a crash can make them count an entry that is
-// still there but never miss one that is gone. The caller holds the lock.
+// enforce drops the oldest entries while the queue exceeds MaxBytes. The caller holds
+// the lock.
 func (s *Spool) enforce() {
 	n, nb := 0, int64(0)
 	for s.bytes-nb > s.max && n < len(s.entries) {
@@ -91,11 +134,19 @@ func (s *Spool) enforce() {
 	if n == 0 {
 		return
 	}
+	s.dropOldest(n, nb)
+	s.log.Warn("spool full: oldest measurements dropped", "dropped", n, "dropped_bytes", nb, "max_bytes", s.max,
+		"total_dropped", s.c.Dropped, "depth", len(s.entries))
+}
+
+// dropOldest deletes the n oldest entries, nb bytes, and counts them. The counters are
+// saved before any file is removed, so a crash can make them count an entry that is
+// still there but never miss one that is gone; on a full disk they may not be savable
+// until the files are gone, and are saved then. The caller holds the lock.
+func (s *Spool) dropOldest(n int, nb int64) {
 	s.c.Dropped += int64(n)
 	s.c.DroppedBytes += nb
-	if err := s.saveCounters(); err != nil {
-		s.log.Error("spool: drops not yet saved in the counters file", "err", err)
-	}
+	s.keepCounters()
 	for _, e := range s.entries[:n] {
 		if err := os.Remove(filepath.Join(s.queue, e.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.log.Error("spool: dropped entry could not be removed", "file", e.name, "err", err)
@@ -106,8 +157,7 @@ func (s *Spool) enforce() {
 		s.log.Error("spool: syncing the queue directory", "err", err)
 	}
 	s.compact()
-	s.log.Warn("spool full: oldest measurements dropped", "dropped", n, "dropped_bytes", nb, "max_bytes", s.max,
-		"total_dropped", s.c.Dropped, "depth", len(s.entries))
+	s.flushCounters()
 }
 
 // Batch returns up to max measurements, oldest first, without removing them; it stops
@@ -167,9 +217,7 @@ func (s *Spool) vanished(e *entry) {
 	s.forget(e)
 	s.compact()
 	s.c.Corrupt++
-	if err := s.saveCounters(); err != nil {
-		s.log.Error("spool: counters not saved", "err", err)
-	}
+	s.keepCounters()
 	s.log.Error("spool: entry file removed behind the spool's back; counted as corrupt", "file", e.name, "id", e.id)
 }
 
@@ -212,6 +260,7 @@ func (s *Spool) Ack(ids ...string) error {
 		if err := syncDir(s.queue); err != nil {
 			errs = append(errs, err)
 		}
+		s.flushCounters() // the space just freed may let them be saved
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("spool: ack: %w", err)
@@ -243,9 +292,7 @@ func (s *Spool) Reject(id, reason string) error {
 		dst, err := s.moveAside(e.name, s.rejected, reason)
 		if err != nil {
 			s.c.Rejected--
-			if serr := s.saveCounters(); serr != nil {
-				s.log.Error("spool: counters not saved", "err", serr)
-			}
+			s.keepCounters()
 			errs = append(errs, err)
 			continue
 		}

@@ -27,6 +27,7 @@ var (
 	ErrClosed   = errors.New("spool closed")
 	ErrLocked   = errors.New("spool locked")
 	ErrTooLarge = errors.New("measurement larger than the spool")
+	ErrDiskFull = errors.New("disk full: measurement dropped")
 )
 
 // Options configure a Spool.
@@ -73,6 +74,9 @@ type Spool struct {
 	byID    map[string][]*entry
 	bytes   int64
 	c       counters
+	// dirty is set while the counters file lags behind c (it could not be written); every
+	// later change, Ack, Put and Stats tries again.
+	dirty bool
 	// aside indexes the files kept aside, oldest first; asideBytes is their size.
 	aside      []*asideFile
 	asideBytes int64
@@ -161,6 +165,10 @@ func (s *Spool) recover() error {
 	if temps > 0 {
 		s.log.Info("spool: removed unfinished temp files (writes that never completed)", "files", temps)
 	}
+	// A counters file of the padded size is there to be overwritten in place on a full disk.
+	if fi, err := os.Stat(filepath.Join(s.dir, countersFile)); err != nil || fi.Size() != countersSize {
+		s.keepCounters()
+	}
 	if err := s.scanAside(); err != nil {
 		return err
 	}
@@ -215,9 +223,7 @@ func (s *Spool) load(name string) (*entry, error) {
 // it. The caller holds the lock (or is Open).
 func (s *Spool) setAside(name string, cause error) {
 	s.c.Corrupt++ // counted first: a crash may count it twice, never not at all
-	if err := s.saveCounters(); err != nil {
-		s.log.Error("spool: counters not saved", "err", err)
-	}
+	s.keepCounters()
 	dst, err := s.moveAside(name, s.corrupt, cause.Error())
 	if err != nil {
 		s.log.Error("spool: damaged entry could not be moved aside; it stays in the queue directory", "file", name, "cause", cause, "err", err)

@@ -420,3 +420,40 @@ func BenchmarkBatchAck(b *testing.B) {
 		}
 	}
 }
+
+// TestCountersKeptInMemory: when counters.json cannot be written, drops still happen and
+// are counted in memory (Stats, so heartbeats, report them), one error is logged, and
+// the counters are written as soon as the file can be written again.
+func TestCountersKeptInMemory(t *testing.T) {
+	dir := t.TempDir()
+	size, _ := entrySize(t)
+	var log logBuffer
+	s := open(t, Options{Dir: dir, MaxBytes: 2*size + 10, Log: log.logger()})
+	putAll(t, s, 2)
+	// A directory in the counters file's place makes every write of it fail.
+	p := filepath.Join(dir, countersFile)
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	putAll(t, s, 3)
+	want := Stats{Depth: 2, Bytes: 2 * size, Dropped: 3, DroppedBytes: 3 * size}
+	if st := s.Stats(); st.Dropped != want.Dropped || st.DroppedBytes != want.DroppedBytes || st.Depth != want.Depth {
+		t.Fatalf("stats while the counters cannot be saved = %+v, want %+v", st, want)
+	}
+	if n := strings.Count(log.String(), `level=ERROR msg="spool: counters not saved; kept in memory and saved as soon as possible"`); n != 1 {
+		t.Errorf("%d errors logged for the unsaved counters, want 1:\n%s", n, log.String())
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	s.Stats() // the next chance: a heartbeat asks for the stats
+	if rs, err := ReadStats(dir); err != nil || rs.Dropped != 3 || rs.DroppedBytes != 3*size {
+		t.Errorf("counters.json once writable = %+v, %v; want dropped 3", rs, err)
+	}
+	if !strings.Contains(log.String(), `level=INFO msg="spool: counters saved again" dropped=3`) {
+		t.Errorf("recovery not logged:\n%s", log.String())
+	}
+}

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,22 +42,71 @@ func (s *Spool) loadCounters() error {
 	return nil
 }
 
-// saveCounters replaces counters.json atomically and durably. The caller holds the lock.
+// countersSize is the size counters.json is padded to with spaces (JSON allows them), so
+// that on a full disk it can be overwritten in place, which needs no new block.
+const countersSize = 512
+
+// encode returns counters.json's content: the JSON, spaces, a newline.
+func (c counters) encode() []byte {
+	b, _ := json.Marshal(c) // integers only
+	if pad := countersSize - 1 - len(b); pad > 0 {
+		b = append(b, bytes.Repeat([]byte{' '}, pad)...)
+	}
+	return append(b, '\n')
+}
+
+// saveCounters replaces counters.json atomically and durably. When the disk has no room
+// for the new file, it overwrites the old one in place instead (one 512-byte write,
+// fsynced). The caller holds the lock.
 func (s *Spool) saveCounters() error {
-	b, _ := json.Marshal(s.c) // integers only
-	if err := writeFileSync(s.dir, countersFile, append(b, '\n')); err != nil {
+	b := s.c.encode()
+	err := writeFileSync(s.dir, countersFile, b)
+	if err == nil {
+		err = syncDir(s.dir)
+	} else if isNoSpace(err) {
+		if ierr := overwrite(filepath.Join(s.dir, countersFile), b); ierr == nil {
+			err = nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("saving the counters: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
-		return fmt.Errorf("saving the counters: %w", err)
+	if s.dirty {
+		s.dirty = false
+		s.log.Info("spool: counters saved again", "dropped", s.c.Dropped, "rejected", s.c.Rejected, "corrupt", s.c.Corrupt, "pruned", s.c.Pruned)
 	}
 	return nil
 }
 
+// keepCounters saves the counters; when they cannot be saved they are kept in memory
+// (Stats and heartbeats report them) and saved at the next chance (flushCounters). The
+// caller holds the lock.
+func (s *Spool) keepCounters() {
+	err := s.saveCounters()
+	if err == nil {
+		return
+	}
+	if !s.dirty {
+		s.log.Error("spool: counters not saved; kept in memory and saved as soon as possible", "err", err)
+	}
+	s.dirty = true
+}
+
+// flushCounters saves counters that could not be saved before. The caller holds the lock.
+func (s *Spool) flushCounters() {
+	if s.dirty {
+		_ = s.saveCounters()
+	}
+}
+
 // Stats returns the spool's state and counters.
+// Counters that could not be saved are tried again first.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		s.flushCounters()
+	}
 	st := Stats{Depth: len(s.entries), Bytes: s.bytes, Dropped: s.c.Dropped, DroppedBytes: s.c.DroppedBytes,
 		Rejected: s.c.Rejected, Corrupt: s.c.Corrupt, Pruned: s.c.Pruned, PrunedBytes: s.c.PrunedBytes}
 	if len(s.entries) > 0 {
