@@ -9,6 +9,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/influxql"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // MaxObsNames bounds the names of one ObsFilter list (domains or networks).
@@ -32,10 +33,15 @@ type obsPlan struct {
 func newObsPlan(f ObsFilter, now time.Time) (obsPlan, error) {
 	p := obsPlan{from: f.From, to: f.To}
 	var err error
-	if p.domains, err = anyOf("domain", f.Domains, ValidName, "letters, digits, '.', '_' and '-'"); err != nil {
+	if p.domains, err = anyOf("domain", f.Domains, CheckDomain); err != nil {
 		return p, err
 	}
-	nets, err := anyOf("network", f.Networks, ValidNetwork, "letters, digits, spaces, '.', '_' and '-'")
+	nets, err := anyOf("network", f.Networks, func(n string) error {
+		if !ValidNetwork(n) {
+			return badFilter("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most %d)", n, maxName)
+		}
+		return nil
+	})
 	if err != nil {
 		return p, err
 	}
@@ -59,17 +65,31 @@ func newObsPlan(f ObsFilter, now time.Time) (obsPlan, error) {
 	return p, nil
 }
 
+// ValidDomain reports whether s may be a domain filter: measurement.CheckDomain, the rule
+// of domains at ingest, so that every domain stored can be asked for and nothing else
+// reaches a query.
+func ValidDomain(s string) bool { return measurement.CheckDomain(s) == nil }
+
+// CheckDomain is measurement.CheckDomain as a filter error (ErrBadFilter) naming the
+// field: `domain: "…" is not ASCII: …`.
+func CheckDomain(s string) error {
+	if err := measurement.CheckDomain(s); err != nil {
+		return badFilter("domain: %v", err)
+	}
+	return nil
+}
+
 // anyOf validates names and returns the InfluxQL condition
 // ` AND ("tag"::tag = 'a' OR "tag"::tag = 'b')`,
-// or "" for no names.
-func anyOf(tag string, names []string, valid func(string) bool, allowed string) (string, error) {
+// or "" for no names. check gives the error of a bad name.
+func anyOf(tag string, names []string, check func(string) error) (string, error) {
 	if len(names) > MaxObsNames {
 		return "", badFilter("%s: %d names, more than %d", tag, len(names), MaxObsNames)
 	}
 	var conds []string
 	for _, n := range names {
-		if !valid(n) {
-			return "", badFilter("%s: %q may hold only %s (at most %d)", tag, n, allowed, maxName)
+		if err := check(n); err != nil {
+			return "", err
 		}
 		conds = append(conds, influxql.Ident(tag)+"::tag = "+influxql.String(n))
 	}

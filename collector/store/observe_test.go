@@ -180,6 +180,7 @@ func TestObsFilterValidation(t *testing.T) {
 	}
 	defer s.Close()
 	const names = `may hold only letters, digits, '.', '_' and '-' (at most 253)`
+	const domains = names + ", or be an IP address"
 	many := make([]string, store.MaxObsNames+1)
 	for i := range many {
 		many[i] = fmt.Sprintf("d%d.example", i)
@@ -188,9 +189,11 @@ func TestObsFilterValidation(t *testing.T) {
 		f    store.ObsFilter
 		want string
 	}{
-		{store.ObsFilter{Domains: []string{"t.me", `x") |> drop()`}}, `domain: "x\") |> drop()" ` + names},
-		{store.ObsFilter{Domains: []string{`x" or r._measurement =~ /.*/ or r.domain == "`}}, `domain: "x\" or r._measurement =~ /.*/ or r.domain == \"" ` + names},
-		{store.ObsFilter{Domains: []string{""}}, `domain: "" ` + names},
+		{store.ObsFilter{Domains: []string{"t.me", `x") |> drop()`}}, `domain: "x\") |> drop()" ` + domains},
+		{store.ObsFilter{Domains: []string{`x" or r._measurement =~ /.*/ or r.domain == "`}}, `domain: "x\" or r._measurement =~ /.*/ or r.domain == \"" ` + domains},
+		{store.ObsFilter{Domains: []string{""}}, `domain: required`},
+		{store.ObsFilter{Domains: []string{"bücher.example"}}, `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+		{store.ObsFilter{Domains: []string{"[2001:db8::1]"}}, `domain: "[2001:db8::1]": give the IPv6 address without brackets: 2001:db8::1`},
 		{store.ObsFilter{Domains: many}, "domain: 1001 names, more than 1000"},
 		{store.ObsFilter{Networks: []string{"Telkomsel", "a\"b"}}, `network: "a\"b" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{store.ObsFilter{Networks: []string{"Indosat  Ooredoo"}}, `network: "Indosat  Ooredoo" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},

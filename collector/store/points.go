@@ -91,9 +91,13 @@ func mapItem(it Item, s sink, sc *scratch) error {
 	if len(raw) > rawChunk*maxRawChunks {
 		return fmt.Errorf("measurement %s: its JSON is %d bytes, more than %d", m.ID, len(raw), rawChunk*maxRawChunks)
 	}
+	// The tags: the identity from the token, and of the body only the domain, which
+	// readers select by (its new values per probe are capped at ingest). Schedule and
+	// resolver are fields: no reader selects by them, and as tags each new value the
+	// body makes up would be new series.
 	b := builder{s: s, id: m.ID, ts: PointTime(m), base: [...]tag{
 		{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)},
-		{"country", it.Probe.Country}, {"domain", m.Domain}, {"schedule", m.Schedule},
+		{"country", it.Probe.Country}, {"domain", m.Domain},
 	}, tags: sc.tags[:0], seen: sc.seen[:0]}
 	b.reach(it)
 	if escaped { // one chunk, already escaped as a string field
@@ -128,14 +132,14 @@ func (b *builder) reach(it Item) {
 	s.integer("received_at_ms", receivedMS(it.ReceivedAt))
 	s.integer("src_asn", int64(it.Geo.ASN))
 	s.str("src_org", it.Geo.Org)
+	s.str("schedule", m.Schedule)
 }
 
 // dns gives the dns points, one per question.
 func (b *builder) dns(qs []measurement.DNSQuery) {
 	s := b.s
 	for _, q := range qs {
-		if !b.point(DNS, tag{"resolver", q.Resolver}, tag{"transport", q.Transport},
-			tag{"qtype", q.QType}, tag{"system", strconv.FormatBool(q.System)}) {
+		if !b.point(DNS, tag{"transport", q.Transport}, tag{"qtype", q.QType}, tag{"system", strconv.FormatBool(q.System)}) {
 			continue
 		}
 		answers := []byte("[]")
@@ -143,6 +147,7 @@ func (b *builder) dns(qs []measurement.DNSQuery) {
 			answers, _ = json.Marshal(q.Answers) // plain strings and numbers: cannot fail
 		}
 		s.str("id", b.id)
+		s.str("resolver", q.Resolver)
 		s.str("query", q.Query)
 		s.str("rcode", q.Rcode)
 		s.str("failure", str(q.Failure))
@@ -215,10 +220,10 @@ func (b *builder) http(rs []measurement.HTTPRequest) {
 
 type tag struct{ k, v string }
 
-// ordKey is a measurement name with the values of its extra tags (at most 4: dns).
+// ordKey is a measurement name with the values of its extra tags (at most 3: dns).
 type ordKey struct {
 	name  string
-	extra [4]string
+	extra [3]string
 }
 
 type ordCount struct {
@@ -231,7 +236,7 @@ type builder struct {
 	s    sink
 	id   string
 	ts   time.Time
-	base [6]tag
+	base [5]tag
 	tags []tag
 	seen []ordCount // points per measurement name and extra tags, for `n`: a few keys
 	err  error      // the first tag line protocol cannot carry

@@ -41,14 +41,17 @@ func TestPoints(t *testing.T) {
 			Answers: []measurement.DNSAnswer{{Name: "example.com", Type: "A", Data: "10.0.0.9"}, {Name: "example.com", Type: "A", Data: "10.0.0.9"}}, RTTMS: 1},
 		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "example.com", QType: "AAAA"},
 		{Resolver: "udp://10.0.0.1:53", Transport: "udp", System: true, Query: "www.example.com", QType: "A", Failure: measurement.Failure("generic_timeout_error")},
+		// Another resolver: resolver is a field, so n keeps its point apart.
+		{Resolver: "udp://10.0.0.2:53", Transport: "udp", System: true, Query: "example.com", QType: "A", Rcode: "NOERROR", RTTMS: 2},
 	}
 	m.Observations.TCP = []measurement.TCPConnect{{IP: "10.0.0.9", Port: 443, Origin: "probe", TimeMS: 2}}
 	bare := store.Item{M: m} // no identity, source or receive time: those tags are omitted
 	want := []string{
-		"reach domain=example.com,kind=web | evidence=(string),fingerprints=(string),id=0123456789abcdef0123456789abcdef(string),method=(string),port=443(int64),raw={\"id\":\"0123456789abcdef0123456789abcdef\"…(string),reason=ok(string),received_at_ms=0(int64),runtime_ms=100(float64),schema_version=1(int64),src_asn=0(int64),src_org=(string),status=accessible(string),target=https://example.com/(string)",
-		"dns domain=example.com,n=0,qtype=A,resolver=udp://10.0.0.1:53,system=true,transport=udp | addrs=10.0.0.9(string),answers=[{\"name\":\"example.com\",\"type\":\"A\",\"ttl\":…(string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=NOERROR(string),rtt_ms=1(float64),truncated=false(bool)",
-		"dns domain=example.com,n=0,qtype=AAAA,resolver=udp://10.0.0.1:53,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=(string),rtt_ms=0(float64),truncated=false(bool)",
-		"dns domain=example.com,n=1,qtype=A,resolver=udp://10.0.0.1:53,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=generic_timeout_error(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=www.example.com(string),rcode=(string),rtt_ms=0(float64),truncated=false(bool)",
+		"reach domain=example.com,kind=web | evidence=(string),fingerprints=(string),id=0123456789abcdef0123456789abcdef(string),method=(string),port=443(int64),raw={\"id\":\"0123456789abcdef0123456789abcdef\"…(string),reason=ok(string),received_at_ms=0(int64),runtime_ms=100(float64),schedule=(string),schema_version=1(int64),src_asn=0(int64),src_org=(string),status=accessible(string),target=https://example.com/(string)",
+		"dns domain=example.com,n=0,qtype=A,system=true,transport=udp | addrs=10.0.0.9(string),answers=[{\"name\":\"example.com\",\"type\":\"A\",\"ttl\":…(string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=NOERROR(string),resolver=udp://10.0.0.1:53(string),rtt_ms=1(float64),truncated=false(bool)",
+		"dns domain=example.com,n=0,qtype=AAAA,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=(string),resolver=udp://10.0.0.1:53(string),rtt_ms=0(float64),truncated=false(bool)",
+		"dns domain=example.com,n=1,qtype=A,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=generic_timeout_error(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=www.example.com(string),rcode=(string),resolver=udp://10.0.0.1:53(string),rtt_ms=0(float64),truncated=false(bool)",
+		"dns domain=example.com,n=2,qtype=A,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=NOERROR(string),resolver=udp://10.0.0.2:53(string),rtt_ms=2(float64),truncated=false(bool)",
 		"tcp domain=example.com,n=0 | failure=(string),id=0123456789abcdef0123456789abcdef(string),ip=10.0.0.9(string),origin=probe(string),port=443(int64),time_ms=2(float64)",
 	}
 	full := item(m)

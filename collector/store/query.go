@@ -102,7 +102,11 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 		if n.name == "network" && !ValidNetwork(n.v) {
 			return p, badFilter("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most %d)", n.v, maxName)
 		}
-		if n.name != "network" && !ValidName(n.v) {
+		if n.name == "domain" {
+			if err := CheckDomain(n.v); err != nil {
+				return p, err
+			}
+		} else if n.name == "probe" && !ValidName(n.v) {
 			return p, badFilter("%s: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", n.name, n.v, maxName)
 		}
 		p.tags += fmt.Sprintf(" AND %s::tag = %s", influxql.Ident(n.name), influxql.String(n.v))

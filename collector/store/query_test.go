@@ -158,19 +158,21 @@ func TestFilterValidation(t *testing.T) {
 	defer s.Close()
 	cursor := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	const names = `may hold only letters, digits, '.', '_' and '-' (at most 253)`
+	const domains = names + ", or be an IP address"
 	for _, tc := range []struct {
 		f    store.Filter
 		want string
 	}{
-		{store.Filter{Domain: `x") |> drop()`}, `domain: "x\") |> drop()" ` + names},
-		{store.Filter{Domain: `x" or r._measurement =~ /.*/ or r.domain == "`}, `domain: "x\" or r._measurement =~ /.*/ or r.domain == \"" ` + names},
-		{store.Filter{Domain: `a"b`}, `domain: "a\"b" ` + names},
+		{store.Filter{Domain: `x") |> drop()`}, `domain: "x\") |> drop()" ` + domains},
+		{store.Filter{Domain: `x" or r._measurement =~ /.*/ or r.domain == "`}, `domain: "x\" or r._measurement =~ /.*/ or r.domain == \"" ` + domains},
+		{store.Filter{Domain: `a"b`}, `domain: "a\"b" ` + domains},
 		{store.Filter{Network: `\`}, `network: "\\" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{store.Filter{Network: " Telkomsel"}, `network: " Telkomsel" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{store.Filter{Probe: "a\nb"}, `probe: "a\nb" ` + names},
 		{store.Filter{Probe: "${x}"}, `probe: "${x}" ` + names},
-		{store.Filter{Domain: "ex ample.com"}, `domain: "ex ample.com" ` + names},
-		{store.Filter{Domain: strings.Repeat("a", 254)}, `domain: "` + strings.Repeat("a", 254) + `" ` + names},
+		{store.Filter{Domain: "ex ample.com"}, `domain: "ex ample.com" ` + domains},
+		{store.Filter{Domain: strings.Repeat("a", 254)}, `domain: "` + strings.Repeat("a", 64) + `…" is longer than 253 bytes`},
+		{store.Filter{Domain: "bücher.example"}, `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
 		{store.Filter{Limit: 1001}, "limit: 1001 is not from 1 to 1000"},
 		{store.Filter{Limit: -1}, "limit: -1 is not from 1 to 1000"},
 		{store.Filter{From: t0, To: t0}, "from: " + t0.Format(time.RFC3339Nano) + " is not before to: " + t0.Format(time.RFC3339Nano)},
