@@ -1,6 +1,8 @@
 package orders
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -64,7 +66,7 @@ func TestParseTargetList(t *testing.T) {
 	if o.TargetList != "lists/telegram.txt" || !slices.Equal(o.Skipped, []string{"tcp://149.154.167.51:443"}) {
 		t.Errorf("target list %q, skipped %q", o.TargetList, o.Skipped)
 	}
-	o, err = Parse("testdata/sub/x.yaml", []byte(ok+"target_list: ../lists/citizenlab.csv\n"))
+	o, err = Parse("testdata/x.yaml", []byte(ok+"target_list: lists/citizenlab.csv\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +75,10 @@ func TestParseTargetList(t *testing.T) {
 	}
 }
 
-// TestParseScheduleList takes the names of the probes' own Telegram list, from an order
-// in this package's folder (a relative path reaches schedules/ at the repository's root).
+// TestParseScheduleList takes the names of the probes' own Telegram list, bundled with
+// Pantau (schedules/lists/ at the repository's root).
 func TestParseScheduleList(t *testing.T) {
-	o, err := Parse("x.yaml", []byte(ok+"target_list: ../../schedules/lists/id-telegram-web-2017.txt\n"))
+	o, err := Parse("x.yaml", []byte(ok+"target_list: bundled:lists/id-telegram-web-2017.txt\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +145,7 @@ func TestParseErrors(t *testing.T) {
 		{"list missing", ok + "target_list: testdata/lists/none.txt\n",
 			`x.yaml:7: target_list: open testdata/lists/none.txt: no such file or directory`},
 		{"list bad lines", ok + "target_list: testdata/lists/bad.txt\n",
-			"testdata/lists/bad.txt:2: target \"exa mple.com\": not a domain; give a URL with a scheme\n" +
-				"testdata/lists/bad.txt:3: target \"ftp://files.example.org/\": unsupported scheme \"ftp\" (want http, https or tcp)"},
+			"testdata/lists/bad.txt:2: " + badLine + "\ntestdata/lists/bad.txt:3: " + badLine},
 		{"list of addresses", ok + "target_list: testdata/lists/ips.txt\n", `x.yaml:7: target_list: testdata/lists/ips.txt holds no host names`},
 		{"list empty path", ok + "target_list: \" \"\n",
 			"x.yaml:1: domains: missing: give domains or target_list\nx.yaml:7: target_list: empty"},
@@ -157,6 +158,77 @@ func TestParseErrors(t *testing.T) {
 		if o.ID != "" {
 			t.Errorf("%s: an order came back with the error: %+v", tc.name, o)
 		}
+	}
+}
+
+// badLine is the error of a bad line of a target list: it never quotes the line.
+const badLine = "not a valid target line (want a domain, an http(s) URL, tcp://HOST:PORT or a Citizen Lab CSV row; the line is not shown)"
+
+// TestParseTargetListConfined: an order's target_list is a relative path inside the
+// order's folder or a bundled list. An absolute path, "..", or a symbolic link out of the
+// folder is refused before anything is read, and the bad lines of a file that is no list
+// (here the collector's config with its signing secret) are named by number only.
+func TestParseTargetListConfined(t *testing.T) {
+	outside := t.TempDir()
+	secretFile := filepath.Join(outside, "collector.yaml")
+	const secretLine = "secret: do-not-print-me-0123456789abcdef"
+	if err := os.WriteFile(secretFile, []byte(secretLine+"\nadmin_token: also-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(secretFile, filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "lists"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lists", "config.txt"), []byte(secretLine+"\nt.me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "upload.yaml")
+	for _, tc := range []struct{ list, want string }{
+		{secretFile, name + `:7: target_list: "` + secretFile + `": want a relative path inside the orders folder (not absolute, no ..), or bundled:PATH`},
+		{"/etc/passwd", name + `:7: target_list: "/etc/passwd": want a relative path inside the orders folder (not absolute, no ..), or bundled:PATH`},
+		{"../x/collector.yaml", name + `:7: target_list: "../x/collector.yaml": want a relative path inside the orders folder (not absolute, no ..), or bundled:PATH`},
+		{"lists/../../collector.yaml", name + `:7: target_list: "lists/../../collector.yaml": want a relative path inside the orders folder (not absolute, no ..), or bundled:PATH`},
+		{"link.txt", name + ":7: target_list: open link.txt: path escapes from parent"},
+		{"lists/config.txt", filepath.Join(dir, "lists", "config.txt") + ":1: " + badLine},
+		{"bundled:../x.txt", name + `:7: target_list: "bundled:../x.txt": want bundled:PATH, a slash-separated path such as bundled:lists/id-telegram-web-2017.txt`},
+		{"bundled:/etc/passwd", name + `:7: target_list: "bundled:/etc/passwd": want bundled:PATH, a slash-separated path such as bundled:lists/id-telegram-web-2017.txt`},
+		{"bundled:lists/none.txt", name + ":7: target_list: open lists/none.txt: file does not exist"},
+	} {
+		_, err := Parse(name, []byte(ok+"target_list: "+tc.list+"\n"))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: error =\n%v\nwant\n%s", tc.list, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "do-not-print-me") || strings.Contains(err.Error(), "also-secret")) {
+			t.Errorf("%s: the error quotes the file: %v", tc.list, err)
+		}
+	}
+}
+
+// TestSourceURL: a source links to its last word when that is an http(s) URL; nothing
+// else is ever a link, and a source written as a link of another scheme is refused.
+func TestSourceURL(t *testing.T) {
+	for _, tc := range []struct{ source, want string }{
+		{"Liputan6, 14 Jul 2017: https://opera.liputan6.com/tekno/read/3023074/x", "https://opera.liputan6.com/tekno/read/3023074/x"},
+		{"http://internetsehat.id/2017/07/x/", "http://internetsehat.id/2017/07/x/"},
+		{"Kompas, print edition of 15 July 2017", ""},
+		{"javascript:alert(1)", ""},
+		{"see javascript:alert(document.cookie)", ""},
+		{"data:text/html,<script>alert(1)</script>", ""},
+		{"ftp://files.example.org/order.pdf", ""},
+		{"https://user:pw@example.org/", ""},
+		{"https:///no-host", ""},
+		{"", ""},
+	} {
+		if got := SourceURL(tc.source); got != tc.want {
+			t.Errorf("SourceURL(%q) = %q, want %q", tc.source, got, tc.want)
+		}
+	}
+	_, err := Parse("x.yaml", []byte(ok+"domains: [t.me]\nsources:\n  - \"Gazette: https://example.org/a\"\n  - \"Archive: ftp://files.example.org/a.pdf\"\n  - \"javascript:alert(1)\"\n"))
+	if want := `x.yaml:10: sources[1]: "ftp://files.example.org/a.pdf": a link must be an http or https URL with a host`; err == nil || err.Error() != want {
+		t.Errorf("error =\n%v\nwant\n%s", err, want)
 	}
 }
 
