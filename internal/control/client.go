@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -47,26 +48,50 @@ type Client struct {
 	helpers []helper
 	hc      *http.Client
 	timeout time.Duration
-	token   string
 	log     *slog.Logger
+	creds   credentials
 
 	mu     sync.Mutex
 	failed map[int]time.Time // helper index → last failure, for the cooldown
 }
 
-// helper is one endpoint: the URL to post to and the form recorded in measurements
-// (password hidden).
+// helper is one endpoint: the URL to post to, the form recorded in measurements
+// (password hidden) and the Authorization header it gets ("" for none).
 type helper struct {
 	url  string
 	name string
+	auth string
+}
+
+// credentials are what NewClient decides each helper's Authorization from.
+type credentials struct {
+	helperToken     string // for helpers not on the collector's origin
+	plainHTTP       bool   // helperToken may go over plain http to a non-loopback host
+	collector       string // the collector's base URL as given
+	collectorToken  string // only for helpers on the collector's origin
+	collectorOrigin string
 }
 
 // ClientOption configures NewClient.
 type ClientOption func(*Client)
 
-// WithToken sends "Authorization: Bearer tok" with every request (the probe's collector
-// token when the collector serves the control API).
-func WithToken(tok string) ClientOption { return func(c *Client) { c.token = tok } }
+// WithToken sends "Authorization: Bearer tok" to the helpers (the helper credential,
+// `probe helper --token-file`). It is not sent over plain http to a host other than
+// loopback unless WithPlainHTTPToken is given, and a helper on the collector's origin
+// gets the collector token instead when WithCollector gives one.
+func WithToken(tok string) ClientOption { return func(c *Client) { c.creds.helperToken = tok } }
+
+// WithPlainHTTPToken lets the WithToken credential go to plain-http helpers on any host
+// (an on-path observer can then read it).
+func WithPlainHTTPToken() ClientOption { return func(c *Client) { c.creds.plainHTTP = true } }
+
+// WithCollector names the collector (its base URL) and the probe's collector token. The
+// token goes only to helpers on the collector's origin (scheme, host and port), where the
+// collector serves the control API behind probe authentication; any other helper could
+// write measurements as this probe with it.
+func WithCollector(baseURL, tok string) ClientOption {
+	return func(c *Client) { c.creds.collector, c.creds.collectorToken = baseURL, tok }
+}
 
 // NewClient returns a client for helpers, each the full endpoint URL (e.g.
 // https://helper.example.org/api/v1/control). hc nil means a dedicated client that trusts
@@ -77,15 +102,24 @@ func NewClient(helpers []string, hc *http.Client, timeout time.Duration, log *sl
 		return nil, fmt.Errorf("no control URL")
 	}
 	c := &Client{hc: hc, timeout: timeout, log: logger(log), failed: map[int]time.Time{}}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.creds.collector != "" {
+		u, err := parseURL(c.creds.collector)
+		if err != nil {
+			return nil, fmt.Errorf("collector URL %q: %w", c.creds.collector, err)
+		}
+		c.creds.collectorOrigin = origin(u)
+	}
 	for _, s := range helpers {
 		u, err := parseURL(s)
 		if err != nil {
 			return nil, fmt.Errorf("control URL %q: %w", s, err)
 		}
-		c.helpers = append(c.helpers, helper{url: u.String(), name: u.Redacted()})
-	}
-	for _, o := range opts {
-		o(c)
+		h := helper{url: u.String(), name: u.Redacted()}
+		h.auth = c.authFor(u, h.name)
+		c.helpers = append(c.helpers, h)
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -97,14 +131,28 @@ func NewClient(helpers []string, hc *http.Client, timeout time.Duration, log *sl
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	if c.token != "" {
-		for _, h := range c.helpers {
-			if u, _ := url.Parse(h.url); u.Scheme == "http" && !isLoopback(u.Hostname()) {
-				c.log.Warn("control token sent over plain http", "helper", h.name)
-			}
-		}
-	}
 	return c, nil
+}
+
+// authFor returns the Authorization header for the helper at u (named name in logs):
+// the collector token on the collector's origin, else the helper token unless it would
+// cross a network in the clear, else none.
+func (c *Client) authFor(u *url.URL, name string) string {
+	cr := c.creds
+	if cr.collectorToken != "" && origin(u) == cr.collectorOrigin {
+		return "Bearer " + cr.collectorToken
+	}
+	if cr.helperToken == "" {
+		return ""
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if !cr.plainHTTP {
+			c.log.Warn("control token not sent to a plain-http helper; use https, or allow it with control_token_plain_http", "helper", name)
+			return ""
+		}
+		c.log.Warn("control token sent over plain http", "helper", name)
+	}
+	return "Bearer " + cr.helperToken
 }
 
 func parseURL(s string) (*url.URL, error) {
@@ -123,12 +171,26 @@ func parseURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// origin is u's scheme, host and port (the default port filled in; names lowercased
+// without a final dot, IP addresses canonical), the unit a credential is scoped to.
+func origin(u *url.URL) string {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.Unmap().String()
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(host, port)
+}
+
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // Len returns the number of helpers.
@@ -191,8 +253,8 @@ func (c *Client) attempt(ctx context.Context, h helper, body []byte) (Response, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if h.auth != "" {
+		req.Header.Set("Authorization", h.auth)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

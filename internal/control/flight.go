@@ -28,13 +28,15 @@ type flight struct {
 	res     result
 	waiters int
 	cancel  context.CancelFunc // called when the last waiter has gone
+	anon    bool               // started by an anonymous client
 }
 
 // do returns the observation for key: from the cache, from a flight in progress, or from
 // a new flight. A new flight is refused with errBusy when MaxConcurrent flights are
-// running and MaxQueue are waiting. The caller waits no longer than ctx; when the last
-// caller of a flight has gone, the flight is cancelled and its result not cached.
-func (h *handler) do(ctx context.Context, key string, t target.Target, addrs []string) (res result, cached bool, err error) {
+// running and MaxQueue are waiting, or, for an anonymous caller, when anonymous callers
+// started maxAnon of them. The caller waits no longer than ctx; when the last caller of
+// a flight has gone, the flight is cancelled and its result not cached.
+func (h *handler) do(ctx context.Context, key string, t target.Target, addrs []string, anon bool) (res result, cached bool, err error) {
 	h.mu.Lock()
 	f := h.flights[key]
 	if f == nil {
@@ -42,14 +44,17 @@ func (h *handler) do(ctx context.Context, key string, t target.Target, addrs []s
 			h.mu.Unlock()
 			return res, true, nil
 		}
-		if h.pending >= h.maxPending {
+		if h.pending >= h.maxPending || anon && h.anonPending >= h.maxAnon {
 			h.mu.Unlock()
 			return result{}, false, errBusy
 		}
 		fctx, cancel := context.WithCancel(context.Background())
-		f = &flight{done: make(chan struct{}), cancel: cancel}
+		f = &flight{done: make(chan struct{}), cancel: cancel, anon: anon}
 		h.flights[key] = f
 		h.pending++
+		if anon {
+			h.anonPending++
+		}
 		go h.fly(fctx, key, f, t, addrs)
 	}
 	f.waiters++
@@ -75,6 +80,9 @@ func (h *handler) fly(ctx context.Context, key string, f *flight, t target.Targe
 	defer func() {
 		h.mu.Lock()
 		h.pending--
+		if f.anon {
+			h.anonPending--
+		}
 		h.mu.Unlock()
 	}()
 	var res result

@@ -31,6 +31,27 @@ type HandlerOptions struct {
 	// for an observation already running or waiting join it and are never refused.
 	MaxQueue int
 	Guard    func(netip.Addr) error // refuses destinations; nil allows all
+
+	// Tokens are the accepted helper tokens ("Authorization: Bearer TOKEN"). None: no
+	// authentication, every client is anonymous and the Authorization header is ignored
+	// (the collector authenticates probes in front of the handler). With tokens, a
+	// request with a malformed header or an unknown token is answered 401, and so is one
+	// without a credential unless AllowAnonymous.
+	Tokens []string
+	// AllowAnonymous serves clients without a token when Tokens is set. They may then
+	// hold at most half of the observations running and queued, so authenticated
+	// clients always find room.
+	AllowAnonymous bool
+	// Rate and Burst limit each anonymous client address (IPv6 by /64): Rate requests
+	// per second on average, Burst at once; past it the answer is 429 with Retry-After.
+	// Authenticated clients are not limited by address. Rate or Burst <= 0: no limit.
+	Rate  float64
+	Burst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client
+	// address; none: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
+	Metrics        *Metrics         // counts the refusals; nil: not exposed
+	Now            func() time.Time // the rate limiter's clock; nil: time.Now
 }
 
 // handler serves the control API. See NewHandler.
@@ -40,18 +61,25 @@ type handler struct {
 	log        *slog.Logger
 	slots      chan struct{} // one token per running observation
 	maxPending int           // running plus waiting observations
+	maxAnon    int           // of those, started by anonymous clients
+	tokens     tokenSet
+	limit      *limiter // nil: no limit
+	metrics    *Metrics
 
-	mu      sync.Mutex // guards the fields below
-	flights map[string]*flight
-	pending int // flights running or waiting for a slot
-	cache   *cache
+	mu          sync.Mutex // guards the fields below
+	flights     map[string]*flight
+	pending     int // flights running or waiting for a slot
+	anonPending int // of those, started by anonymous clients
+	cache       *cache
 }
 
 // NewHandler returns the control helper's handler: POST a JSON Request, get a JSON
-// Response. It ignores the URL path, so it can be mounted under any prefix, and does no
-// authentication. Status codes: 200; 400 (malformed request), 403 (IP-literal target
-// refused by the Guard), 405 (not POST), 413 (body over MaxBody), 500 (the Observer
-// panicked), 503 with Retry-After (too busy). Errors are JSON {"error": "..."}.
+// Response. It ignores the URL path, so it can be mounted under any prefix, and
+// authenticates only when o.Tokens are given. Status codes: 200; 400 (malformed
+// request), 401 (credential missing or bad, with WWW-Authenticate), 403 (IP-literal
+// target refused by the Guard), 405 (not POST), 413 (body over MaxBody), 429 with
+// Retry-After (an anonymous address over its rate), 500 (the Observer panicked), 503
+// with Retry-After (too busy). Errors are JSON {"error": "..."}.
 // Addresses in Addrs that the Guard refuses are dropped and listed in Response.Refused;
 // the rest is measured (a censor's injected private address must not cost the probe its
 // control).
@@ -71,15 +99,29 @@ func NewHandler(obs Observer, o HandlerOptions, log *slog.Logger) http.Handler {
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = 4 * o.MaxConcurrent
 	}
-	return &handler{
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = &Metrics{}
+	}
+	h := &handler{
 		obs:        obs,
 		o:          o,
 		log:        logger(log),
 		slots:      make(chan struct{}, o.MaxConcurrent),
 		maxPending: o.MaxConcurrent + o.MaxQueue,
+		tokens:     newTokenSet(o.Tokens),
+		limit:      newLimiter(o.Rate, o.Burst, o.Now),
+		metrics:    o.Metrics,
 		flights:    map[string]*flight{},
 		cache:      newCache(o.CacheTTL, o.CacheEntries),
 	}
+	h.maxAnon = h.maxPending
+	if len(h.tokens) > 0 {
+		h.maxAnon = max(h.maxPending/2, 1)
+	}
+	return h
 }
 
 // httpError is an error answered with a status code.
@@ -100,6 +142,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": fmt.Sprintf("method %s not allowed; use POST", r.Method)})
 		return
 	}
+	anon, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
 	t, addrs, refused, herr := h.parse(w, r)
 	if herr != nil {
 		h.log.Debug("control request refused", "status", herr.status, "error", herr.msg, "remote", r.RemoteAddr)
@@ -107,10 +153,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := t.String() + " " + strings.Join(addrs, ",")
-	res, cached, err := h.do(r.Context(), key, t, addrs)
+	res, cached, err := h.do(r.Context(), key, t, addrs, anon)
 	switch {
 	case errors.Is(err, errBusy):
-		h.log.Warn("control helper busy", "target", t.String(), "remote", r.RemoteAddr)
+		h.metrics.Busy.Add(1)
+		h.log.Warn("control helper busy", "target", t.String(), "remote", r.RemoteAddr, "anonymous", anon)
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
@@ -124,6 +171,38 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := Response{MeasuredAt: res.at, Cached: cached, Refused: refused, Observations: res.obs}
 	resp.Observations.Normalise()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// admit authenticates r and limits the rate of anonymous clients. It reports whether
+// the client is anonymous and whether r may go on; when it may not, it has answered.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) (anon, ok bool) {
+	res := anonymous
+	if len(h.tokens) > 0 {
+		var msg string
+		res, msg = h.tokens.authenticate(r)
+		if res == anonymous && !h.o.AllowAnonymous {
+			msg = `authorization: missing; want "Authorization: Bearer TOKEN"`
+		}
+		if msg != "" {
+			h.metrics.Unauthorized.Add(1)
+			h.log.Debug("control request unauthorized", "error", msg, "remote", r.RemoteAddr)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pantau-control"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
+			return false, false
+		}
+	}
+	if res == authenticated {
+		return false, true
+	}
+	client := clientAddr(r, h.o.TrustedProxies)
+	if allowed, wait := h.limit.allow(clientKey(client)); !allowed {
+		h.metrics.RateLimited.Add(1)
+		h.log.Debug("control request rate limited", "client", client, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded for this address; retry later"})
+		return true, false
+	}
+	return true, true
 }
 
 // parse decodes and checks the request. It returns the target, the addresses to measure
