@@ -142,7 +142,9 @@ func TestClientCredentialPerHelper(t *testing.T) {
 func redirectDial(addr string, tlsConf *tls.Config) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	return &http.Transport{
-		DialContext:     func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig: tlsConf,
 	}
 }

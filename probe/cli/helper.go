@@ -22,9 +22,11 @@ func helperCommand(s streams) *cmdline.Command {
 		Name:    "helper",
 		Summary: "serve the control API for other probes",
 		Usage:   "--listen ADDR [--lab-cidr CIDR]... [flags]",
-		Details: "Serves POST /api/v1/control (docs/control.md) and GET /healthz.",
+		Details: "Serves POST /api/v1/control (docs/control.md), GET /healthz and GET /metrics.\n" +
+			"Without --token-file every client is anonymous and limited per address (--rate-limit).",
 		Examples: []string{
 			"probe helper --listen 0.0.0.0:9090",
+			"probe helper --listen 0.0.0.0:9090 --token-file /etc/pantau/helper-tokens --allow-anonymous",
 			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 32",
 		},
 		Setup: func(fs *flag.FlagSet) cmdline.Runner {
@@ -33,15 +35,17 @@ func helperCommand(s streams) *cmdline.Command {
 			listen := fs.String("listen", "127.0.0.1:9090", "`ADDR` to serve the control API on")
 			maxConc := fs.Int("max-concurrent", 16, "observations at once")
 			cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
+			var acc helperAccess
+			acc.register(fs)
 			return func(ctx context.Context, _ []string) error {
-				return helper(ctx, &ef, *listen, *maxConc, *cacheTTL, s.stderr)
+				return helper(ctx, &ef, &acc, *listen, *maxConc, *cacheTTL, s.stderr)
 			}
 		},
 	}
 }
 
 // helper serves the control API on listen until ctx ends.
-func helper(ctx context.Context, ef *engineFlags, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
+func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
 	if maxConc < 1 {
 		return usageError("--max-concurrent %d: must be at least 1", maxConc)
 	}
@@ -62,10 +66,15 @@ func helper(ctx context.Context, ef *engineFlags, listen string, maxConc int, ca
 	ecfg.DialGuard = guard
 	eng := engine.New(ecfg, log)
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/control", control.NewHandler(eng, control.HandlerOptions{
-		Timeout: ecfg.Timeouts.Target, CacheTTL: cacheTTL, MaxConcurrent: maxConc, Guard: guard,
-	}, log))
+	ho := control.HandlerOptions{
+		Timeout: ecfg.Timeouts.Target, CacheTTL: cacheTTL, MaxConcurrent: maxConc, Guard: guard, Metrics: &control.Metrics{},
+	}
+	if err := acc.apply(&ho, log); err != nil {
+		return err
+	}
+	mux.Handle("/api/v1/control", control.NewHandler(eng, ho, log))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /metrics", serveMetrics(ho.Metrics))
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)

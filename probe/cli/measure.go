@@ -55,6 +55,8 @@ type measureFlags struct {
 	format                      string
 	controlTimeout              time.Duration
 	collector, token            string
+	controlToken                string
+	controlTokenPlainHTTP       bool
 }
 
 func (f *measureFlags) register(fs *flag.FlagSet) {
@@ -67,7 +69,9 @@ func (f *measureFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "json", "output `FORMAT`: json (one object per line) or table")
 	fs.DurationVar(&f.controlTimeout, "control-timeout", 30*time.Second, "timeout of one control helper request")
 	fs.StringVar(&f.collector, "collector", "", "also submit the measurements to this collector (base `URL`)")
-	fs.StringVar(&f.token, "token", "", "the probe's collector `TOKEN` (default $PANTAU_TOKEN)")
+	fs.StringVar(&f.token, "token", "", "the probe's collector `TOKEN` (default $PANTAU_TOKEN); of the control helpers, only one on the collector's origin gets it")
+	fs.StringVar(&f.controlToken, "control-token", "", "`TOKEN` for the control helpers (default $PANTAU_CONTROL_TOKEN; config control_token)")
+	fs.BoolVar(&f.controlTokenPlainHTTP, "control-token-plain-http", false, "also send --control-token to plain-http helpers beyond loopback (readable on the way)")
 }
 
 // run measures the targets of args and -f, printing each measurement as it completes.
@@ -115,6 +119,12 @@ func (f *measureFlags) config() (*config.Config, error) {
 	if len(f.controls) > 0 {
 		c.Controls = f.controls
 	}
+	if f.controlToken != "" {
+		c.ControlToken, c.ControlTokenFile = f.controlToken, ""
+	}
+	if f.controlTokenPlainHTTP {
+		c.ControlTokenPlainHTTP = true
+	}
 	if f.concurrency == 0 {
 		f.concurrency = c.Concurrency
 	}
@@ -149,15 +159,43 @@ func (f *measureFlags) controller(c *config.Config, log *slog.Logger) (engine.Co
 	if len(c.Controls) == 0 {
 		return nil, nil
 	}
-	var opts []control.ClientOption
-	if f.token != "" {
-		opts = append(opts, control.WithToken(f.token))
+	opts, err := controlOptions(c, f.collector, f.token)
+	if err != nil {
+		return nil, err
 	}
 	cl, err := control.NewClient(c.Controls, nil, f.controlTimeout, log, opts...)
 	if err != nil {
 		return nil, usageError("--control: %v", err)
 	}
 	return cl, nil
+}
+
+// controlOptions are the control client's credentials: the helper token (control_token,
+// control_token_file, else $PANTAU_CONTROL_TOKEN) for the helpers, and the probe's
+// collector token only for a helper on the collector's origin (docs/control.md).
+func controlOptions(c *config.Config, collector, token string) ([]control.ClientOption, error) {
+	tok := c.ControlToken
+	if c.ControlTokenFile != "" {
+		b, err := os.ReadFile(c.ControlTokenFile)
+		if err != nil {
+			return nil, usageError("control_token_file: %v", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		tok = os.Getenv("PANTAU_CONTROL_TOKEN")
+	}
+	var opts []control.ClientOption
+	if tok != "" {
+		opts = append(opts, control.WithToken(tok))
+	}
+	if c.ControlTokenPlainHTTP {
+		opts = append(opts, control.WithPlainHTTPToken())
+	}
+	if collector != "" && token != "" {
+		opts = append(opts, control.WithCollector(collector, token))
+	}
+	return opts, nil
 }
 
 // measure runs the engine over the targets and prints (and submits) each measurement.

@@ -20,8 +20,15 @@ type Config struct {
 	SystemResolvers []dnsquery.Resolver `yaml:"system_resolvers"`
 	Resolvers       []dnsquery.Resolver `yaml:"resolvers"`
 	Controls        []string            `yaml:"controls"`
-	LabCIDRs        []yamlconf.Prefix   `yaml:"lab_cidrs"`
-	Fingerprints    []string            `yaml:"fingerprints"`
+	// ControlToken (or the file ControlTokenFile) is the credential for the control
+	// helpers; the collector's token goes only to a helper on the collector's origin.
+	ControlToken     string `yaml:"control_token"`
+	ControlTokenFile string `yaml:"control_token_file"`
+	// ControlTokenPlainHTTP sends ControlToken to plain-http helpers beyond loopback too.
+	ControlTokenPlainHTTP bool `yaml:"control_token_plain_http"`
+
+	LabCIDRs     []yamlconf.Prefix `yaml:"lab_cidrs"`
+	Fingerprints []string          `yaml:"fingerprints"`
 	// BuiltinFingerprints switches the embedded Indonesian fingerprints (default on).
 	BuiltinFingerprints *bool   `yaml:"builtin_fingerprints"`
 	Whoami              *string `yaml:"whoami"`

@@ -24,16 +24,18 @@ func TestLoad(t *testing.T) {
 	}
 	zero, off := int64(0), false
 	want := &Config{
-		ResolvConf:          "/etc/resolv.conf",
-		Resolvers:           []dnsquery.Resolver{parse("1.1.1.1"), parse("tls://dns.quad9.net"), parse("https://dns.google/dns-query")},
-		SystemResolvers:     []dnsquery.Resolver{parse("127.0.0.1:5353")},
-		Controls:            []string{"https://helper.example.org/api/v1/control"},
-		LabCIDRs:            []yamlconf.Prefix{{Prefix: netip.MustParsePrefix("10.77.0.0/16")}, {Prefix: netip.MustParsePrefix("fd77::/48")}},
-		Concurrency:         32,
-		MemoryLimitMB:       &zero,
-		BuiltinFingerprints: &off,
-		DNSWait:             yamlconf.Duration{Duration: 500 * time.Millisecond},
-		Timeouts:            Timeouts{DNS: yamlconf.Duration{Duration: 3 * time.Second}, Target: yamlconf.Duration{Duration: 45 * time.Second}},
+		ResolvConf:            "/etc/resolv.conf",
+		Resolvers:             []dnsquery.Resolver{parse("1.1.1.1"), parse("tls://dns.quad9.net"), parse("https://dns.google/dns-query")},
+		SystemResolvers:       []dnsquery.Resolver{parse("127.0.0.1:5353")},
+		Controls:              []string{"https://helper.example.org/api/v1/control"},
+		ControlTokenFile:      "/etc/pantau/control-token",
+		ControlTokenPlainHTTP: true,
+		LabCIDRs:              []yamlconf.Prefix{{Prefix: netip.MustParsePrefix("10.77.0.0/16")}, {Prefix: netip.MustParsePrefix("fd77::/48")}},
+		Concurrency:           32,
+		MemoryLimitMB:         &zero,
+		BuiltinFingerprints:   &off,
+		DNSWait:               yamlconf.Duration{Duration: 500 * time.Millisecond},
+		Timeouts:              Timeouts{DNS: yamlconf.Duration{Duration: 3 * time.Second}, Target: yamlconf.Duration{Duration: 45 * time.Second}},
 		Agent: Agent{Collector: "https://collector.example.org", SpoolMaxMB: 64, SpoolAsideMaxMB: 8, DrainRate: 2.5,
 			Heartbeat: yamlconf.Duration{Duration: 90 * time.Second}, Sync: yamlconf.Duration{Duration: 7 * 24 * time.Hour}},
 	}

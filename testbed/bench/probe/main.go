@@ -228,7 +228,8 @@ func serveHTTPS(cfg *tls.Config) (int, func(), error) {
 	return ln.Addr().(*net.TCPAddr).Port, func() { _ = srv.Close() }, nil
 }
 
-// startHelper runs `probe helper` and waits until it answers /healthz.
+// startHelper runs `probe helper` and waits until it answers /healthz. It has no
+// per-address rate limit: the one probe of the bench asks it about every target.
 func startHelper(probe, dnsAddr string, env []string) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -236,7 +237,7 @@ func startHelper(probe, dnsAddr string, env []string) (string, func(), error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(probe, "helper", "--listen", addr, "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--max-concurrent", "256")
+	cmd := exec.Command(probe, "helper", "--listen", addr, "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--max-concurrent", "256", "--rate-limit", "0")
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
