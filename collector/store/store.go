@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,6 +254,9 @@ func unavailable(ctx context.Context, err error) bool {
 	var c int
 	switch {
 	case errors.As(err, &he):
+		if overLimit(he.Code + " " + he.Message) {
+			return true
+		}
 		c = he.StatusCode
 	case errors.As(err, &qe):
 		if qe.Err != nil { // the query's answer never came, or broke off
@@ -268,6 +272,26 @@ func unavailable(ctx context.Context, err error) bool {
 	case c >= 500, c == http.StatusTooManyRequests, c == http.StatusRequestTimeout,
 		c == http.StatusUnauthorized, c == http.StatusForbidden, c == http.StatusNotFound:
 		return true
+	}
+	return false
+}
+
+// limitAnswers are the texts of InfluxDB's answers when a write would pass its series or
+// values-per-tag limits: 1.8 answers 400 "partial write: max-series-per-database limit
+// exceeded: (1000000) dropped=1" or "partial write: max-values-per-tag limit exceeded
+// (100000/100000): measurement=… tag=… value=… dropped=1"; 2.x and Cloud speak of a
+// cardinality limit (and mostly answer 429). The data is not at fault: once an operator
+// raises the limit or drops series, the same write succeeds.
+var limitAnswers = []string{"max-series-per-database limit exceeded", "max-values-per-tag limit exceeded", "cardinality limit"}
+
+// overLimit reports whether an error answer's text says a series or tag-values limit
+// was reached.
+func overLimit(text string) bool {
+	text = strings.ToLower(text)
+	for _, a := range limitAnswers {
+		if strings.Contains(text, a) {
+			return true
+		}
 	}
 	return false
 }
