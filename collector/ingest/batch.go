@@ -32,12 +32,21 @@ func (n TooManyError) Error() string {
 // item's index and the byte offset; it is a TooManyError when a well-formed item follows
 // the first maxItems.
 func DecodeBatch(b []byte, maxItems int, now time.Time) ([]*measurement.Measurement, []error, error) {
+	ms, _, errs, err := DecodeBatchRaw(b, maxItems, now)
+	return ms, errs, err
+}
+
+// DecodeBatchRaw is DecodeBatch that also returns each item's JSON value as submitted: the
+// bytes of b from its first to its last byte, without the white space around it (slices
+// of b).
+func DecodeBatchRaw(b []byte, maxItems int, now time.Time) ([]*measurement.Measurement, [][]byte, []error, error) {
 	d := decoders.Get().(*decoder)
 	defer d.release()
 	d.w = make([]byte, len(b)) // the one copy the strings of all items point into
 	copy(d.w, b)
 	p := measurementPlan()
 	var ms []*measurement.Measurement
+	var raws [][]byte
 	var errs []error
 	ok := d.scanBatch(b, maxItems, func() bool {
 		start := d.i
@@ -54,12 +63,13 @@ func DecodeBatch(b []byte, maxItems int, now time.Time) ([]*measurement.Measurem
 			m, err = nil, describe(err, d.b[start:d.i])
 		}
 		ms, errs = append(ms, m), append(errs, err)
+		raws = append(raws, b[start:d.i:d.i])
 		return true
 	})
 	if !ok {
-		return nil, nil, batchError(b, maxItems)
+		return nil, nil, nil, batchError(b, maxItems)
 	}
-	return ms, errs, nil
+	return ms, raws, errs, nil
 }
 
 // scanBatch walks the batch b, calling item with d.i at the start of each of its values

@@ -454,7 +454,7 @@ func (c *cache) invalidate(items []store.Item) {
 		if it.M == nil {
 			continue
 		}
-		k := chunkKey{it.M.Domain, day(store.PointTime(it.M))}
+		k := chunkKey{it.M.Domain, day(it.M.StartedAt)} // the day of its points (store.PointTime)
 		if ch := c.obs[k]; ch != nil {
 			ch.stale = true
 		}

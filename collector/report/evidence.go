@@ -1,11 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"slices"
 	"time"
 
@@ -16,7 +19,7 @@ import (
 // Evidence returns the bundle behind the state of domain on network at at (zero: now):
 // the timeline over [at - EvidenceSpan, at + 1 day) gives the confirmed period covering at,
 // and the bundle holds the MaxEvidence measurements of that period nearest to at (without
-// a period: those within the timeline's MaxSilence of at), raw as stored and hashed.
+// a period: those within the timeline's MaxSilence of at), raw as submitted and hashed.
 func (s *Service) Evidence(ctx context.Context, domain, network string, at time.Time) (Bundle, error) {
 	if err := checkNames(domain, network, ""); err != nil {
 		return Bundle{}, err
@@ -93,10 +96,16 @@ func nearest(obs []timeline.Obs, at, lo, hi time.Time) []timeline.Obs {
 	return in
 }
 
-// fill reads the chosen measurements (identity, source, receive time, raw JSON) into b.
+// fill reads the chosen measurements (identity, source, receive time, raw JSON as
+// submitted) into b. A measurement is its probe's: it is found by probe, ID and point
+// time, so another probe's measurement with the same ID is never taken for it.
 func (s *Service) fill(ctx context.Context, b *Bundle, chosen []timeline.Obs) error {
+	type key struct {
+		probe, id string
+		at        int64
+	}
 	from, to := chosen[0].At, chosen[len(chosen)-1].At.Add(time.Nanosecond)
-	meta := map[string]store.StoredMeasurement{}
+	stored := map[key]store.StoredMeasurement{}
 	f := store.Filter{Domain: b.Domain, Network: b.Network, From: from, To: to, Limit: store.MaxLimit}
 	for {
 		page, next, err := s.src.Measurements(ctx, f)
@@ -104,31 +113,86 @@ func (s *Service) fill(ctx context.Context, b *Bundle, chosen []timeline.Obs) er
 			return err
 		}
 		for _, sm := range page {
-			meta[sm.Measurement.ID] = sm
+			stored[key{sm.Probe.Probe, sm.Measurement.ID, sm.At.UnixNano()}] = sm
 		}
 		if next == "" {
 			break
 		}
 		f.After = next
 	}
-	raws, err := s.src.RawJSON(ctx, store.ObsFilter{Domains: []string{b.Domain}, Networks: []string{b.Network}, From: from, To: to})
-	if err != nil {
-		return err
-	}
 	for _, o := range chosen {
-		sm, ok := meta[o.ID]
-		raw, okRaw := raws[o.ID]
-		if !ok || !okRaw {
+		sm, ok := stored[key{o.Probe, o.ID, o.At.UnixNano()}]
+		if !ok {
 			b.Missing++
 			continue
 		}
-		sum := sha256.Sum256([]byte(raw))
+		sum := sha256.Sum256(sm.Raw)
 		b.Items = append(b.Items, EvidenceItem{ID: o.ID, Probe: sm.Probe, Geo: sm.Geo, ReceivedAt: sm.ReceivedAt,
-			StartedAt: sm.Measurement.StartedAt, Status: string(o.Status), Method: o.Method,
-			SHA256: hex.EncodeToString(sum[:]), Raw: json.RawMessage(raw)})
+			StartedAt: sm.Measurement.StartedAt, Status: string(o.Status), Method: o.Method, Conflicts: sm.Conflicts,
+			SHA256: hex.EncodeToString(sum[:]), Raw: json.RawMessage(sm.Raw)})
 	}
 	if b.Missing > 0 {
 		s.log.Warn("evidence: measurements vanished while reading", "domain", b.Domain, "network", b.Network, "missing", b.Missing)
 	}
 	return nil
+}
+
+// JSON encodes b with each item's raw JSON byte for byte as submitted, so that its
+// SHA-256 checks against the file: encoding/json would compact it (drop its white space).
+// HTML characters are not escaped.
+func (b Bundle) JSON() ([]byte, error) {
+	items := b.Items
+	b.Items = nil
+	head, err := encodeJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	const slot, rawSlot = `"measurements":null`, `"raw":null}`
+	// Keys are the only place these bytes can occur: in a string a quote is escaped.
+	i := bytes.Index(head, []byte(slot))
+	if i < 0 {
+		return nil, errors.New("evidence bundle: no measurements member")
+	}
+	out := append(append([]byte(nil), head[:i]...), `"measurements":[`...)
+	for k, it := range items {
+		raw := it.Raw
+		it.Raw = nil
+		js, err := encodeJSON(it)
+		if err != nil {
+			return nil, err
+		}
+		j := bytes.LastIndex(js, []byte(rawSlot))
+		if j < 0 || j+len(rawSlot) != len(js) {
+			return nil, errors.New("evidence bundle: raw is not the item's last member")
+		}
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, js[:j]...), `"raw":`...), raw...)
+		out = append(out, '}')
+	}
+	return append(append(out, ']'), head[i+len(slot):]...), nil
+}
+
+// encodeJSON is json.Marshal without HTML escaping and the final newline.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeBundle answers b as JSON (Bundle.JSON).
+func writeBundle(w http.ResponseWriter, b Bundle) {
+	body, err := b.JSON()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(body, '\n'))
 }

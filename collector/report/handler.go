@@ -253,7 +253,7 @@ func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
-	writeJSON(w, http.StatusOK, b)
+	writeBundle(w, b)
 }
 
 // admin checks the bearer token (constant time) before next.

@@ -46,16 +46,20 @@ type Bundle struct {
 	SHA256 string `json:"sha256"`
 }
 
-// EvidenceItem is one measurement in a bundle: the raw JSON exactly as stored, its SHA-256,
-// the probe's identity as its token gave it, and when the collector received it.
+// EvidenceItem is one measurement in a bundle: the raw JSON exactly as the probe submitted
+// it, its SHA-256, the probe's identity as its token gave it, and when the collector
+// received it. Raw is the last member (Bundle.JSON writes it byte for byte).
 type EvidenceItem struct {
-	ID         string          `json:"id"`
-	Probe      store.Identity  `json:"probe"`
-	Geo        store.Geo       `json:"source"`
-	ReceivedAt time.Time       `json:"received_at"`
-	StartedAt  time.Time       `json:"started_at"`
-	Status     string          `json:"status"`
-	Method     string          `json:"method,omitempty"`
-	SHA256     string          `json:"sha256"` // of Raw
-	Raw        json.RawMessage `json:"raw"`
+	ID         string         `json:"id"`
+	Probe      store.Identity `json:"probe"`
+	Geo        store.Geo      `json:"source"`
+	ReceivedAt time.Time      `json:"received_at"`
+	StartedAt  time.Time      `json:"started_at"`
+	Status     string         `json:"status"`
+	Method     string         `json:"method,omitempty"`
+	// Conflicts counts other contents stored for this probe's ID, left out: this one
+	// was received first (docs/storage.md, Immutable measurements). Normally absent.
+	Conflicts int             `json:"conflicts,omitempty"`
+	SHA256    string          `json:"sha256"` // of Raw
+	Raw       json.RawMessage `json:"raw"`
 }

@@ -52,7 +52,6 @@ type Source interface {
 	Observations(ctx context.Context, f store.ObsFilter) ([]timeline.Obs, error)
 	Beats(ctx context.Context, f store.ObsFilter) ([]timeline.Beat, error)
 	Measurements(ctx context.Context, f store.Filter) ([]store.StoredMeasurement, string, error)
-	RawJSON(ctx context.Context, f store.ObsFilter) (map[string]string, error)
 	Domains(ctx context.Context, f store.ObsFilter) ([]string, error)
 }
 

@@ -9,7 +9,11 @@ import (
 // LineProtocol is the line protocol Write sends for it, and its number of points.
 func LineProtocol(it Item) (string, int, error) {
 	var l lineSink
-	if err := mapItem(it, &l, new(scratch)); err != nil {
+	c, err := contentOf(it, new(bytes.Buffer))
+	if err != nil {
+		return "", 0, err
+	}
+	if err := mapItem(it, c, &l, new(scratch)); err != nil {
 		return "", 0, err
 	}
 	l.end()
@@ -34,18 +38,10 @@ func Queued(s *Store) int {
 	return len(s.commit.queue)
 }
 
-// EncodeRawJSON is the raw field's JSON of m.
+// EncodeRawJSON is the raw field's JSON of m, for an item without submitted bytes.
 func EncodeRawJSON(m *measurement.Measurement) (string, error) {
-	b, _, err := rawJSON(m, new(bytes.Buffer), false)
+	b, err := rawJSON(m, new(bytes.Buffer))
 	return string(b), err
-}
-
-// EncodeRawJSONLP is the raw field's JSON of m escaped as a line-protocol string field,
-// as Write encodes it (escaped false: too long for one chunk, or not covered by the
-// plan, and the JSON is plain).
-func EncodeRawJSONLP(m *measurement.Measurement) (s string, escaped bool, err error) {
-	b, escaped, err := rawJSON(m, new(bytes.Buffer), true)
-	return string(b), escaped, err
 }
 
 // LineProtocolBatch encodes items as Write does (one buffer and scratch for the batch)
@@ -54,7 +50,11 @@ func LineProtocolBatch(items []Item) (int, error) {
 	l := lineSink{buf: getLineBuf()}
 	var sc scratch
 	for _, it := range items {
-		if err := mapItem(it, &l, &sc); err != nil {
+		c, err := contentOf(it, &sc.json)
+		if err != nil {
+			return 0, err
+		}
+		if err := mapItem(it, c, &l, &sc); err != nil {
 			return 0, err
 		}
 		l.end()

@@ -43,7 +43,8 @@ func (c rowCols) text(row []any, name string) string {
 	return ""
 }
 
-// rawJSON concatenates raw, raw_1, … up to the first chunk that is absent or null.
+// rawJSON concatenates raw, raw_1, … up to the first chunk that is absent or null: the
+// JSON as submitted, its white space restored (unescapeSpace).
 func (c rowCols) rawJSON(row []any) string {
 	var b strings.Builder
 	for _, i := range c.raw {
@@ -53,7 +54,7 @@ func (c rowCols) rawJSON(row []any) string {
 		}
 		b.WriteString(part)
 	}
-	return b.String()
+	return unescapeSpace(b.String())
 }
 
 // dbRP maps the configured bucket to the v1 database and retention policy: "db/rp" to

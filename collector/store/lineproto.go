@@ -11,7 +11,7 @@ import (
 // order given) makes of the same write.Points: tags and field keys escape tab, newline,
 // form feed, carriage return, comma, space and equals sign; names all of those but the
 // equals sign; string fields tab, newline, form feed, carriage return, quote and
-// backslash. NaN and infinite floats cannot occur: rawJSON refuses them first.
+// backslash. NaN and infinite floats cannot occur: contentOf refuses them first.
 type lineSink struct {
 	buf    []byte
 	points int
@@ -154,10 +154,4 @@ func appendEscaped(buf []byte, s string, equals bool) []byte {
 		}
 	}
 	return buf
-}
-
-// quoted adds a string field whose value v is already escaped.
-func (l *lineSink) quoted(k string, v []byte) {
-	l.key(k)
-	l.buf = append(append(append(l.buf, '"'), v...), '"')
 }

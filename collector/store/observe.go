@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -106,7 +107,8 @@ func (p obsPlan) timeRange() string {
 
 // Observations returns the reach points matching f as timeline observations, sorted by
 // At then ID. Points without an ID or a status cannot be observations: they are skipped,
-// counted and logged.
+// counted and logged. A (probe, id) stored more than once (other content, past Write's
+// check, or under two identities) is observed once, as received first (firstObserved).
 func (s *Store) Observations(ctx context.Context, f ObsFilter) ([]timeline.Obs, error) {
 	p, err := newObsPlan(f, time.Now())
 	if err != nil {
@@ -150,7 +152,101 @@ func (s *Store) Observations(ctx context.Context, f ObsFilter) ([]timeline.Obs, 
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, nil
+	return s.firstObserved(ctx, out)
+}
+
+// firstObserved keeps, of the observations of one (probe, id), the one received first
+// (then the earliest) and logs how many it left out. Finding them costs a hash map of
+// the observations; the receive times of the few found are read from InfluxDB.
+func (s *Store) firstObserved(ctx context.Context, obs []timeline.Obs) ([]timeline.Obs, error) {
+	seen := make(map[uint64]int32, len(obs))
+	seed := maphash.MakeSeed() // random: no probe can make two of its IDs collide here
+	var h maphash.Hash
+	h.SetSeed(seed)
+	groups := map[int32][]int32{} // first index → the other observations of its (probe, id)
+	for i, o := range obs {
+		h.Reset()
+		h.WriteString(o.Probe)
+		h.WriteByte(0)
+		h.WriteString(o.ID)
+		k := h.Sum64()
+		if j, ok := seen[k]; ok && obs[j].Probe == o.Probe && obs[j].ID == o.ID {
+			groups[j] = append(groups[j], int32(i))
+			continue
+		}
+		seen[k] = int32(i)
+	}
+	if len(groups) == 0 {
+		return obs, nil
+	}
+	received, err := s.receivedAt(ctx, obs, groups)
+	if err != nil {
+		return nil, err
+	}
+	drop := make([]bool, len(obs))
+	for j, others := range groups {
+		keep := j
+		for _, i := range others {
+			if before(received[i], received[keep], obs[i].At, obs[keep].At) {
+				keep = i
+			}
+		}
+		for _, i := range append(others, j) {
+			drop[i] = i != keep
+		}
+		s.log.Warn("measurement stored more than once; observed as received first",
+			"probe", obs[j].Probe, "id", obs[j].ID, "left_out", len(others), "kept_at", obs[keep].At)
+	}
+	n := 0
+	for i, o := range obs {
+		if !drop[i] {
+			obs[n] = o
+			n++
+		}
+	}
+	return obs[:n], nil
+}
+
+// before orders two copies of a measurement: the first received (0: unknown, last), then
+// the earliest point.
+func before(recvA, recvB int64, atA, atB time.Time) bool {
+	if recvA != recvB {
+		return recvA != 0 && (recvB == 0 || recvA < recvB)
+	}
+	return atA.Before(atB)
+}
+
+// receivedAt reads received_at_ms of the observations in groups (keys and values), by
+// index: one statement per point.
+func (s *Store) receivedAt(ctx context.Context, obs []timeline.Obs, groups map[int32][]int32) (map[int32]int64, error) {
+	var idx []int32
+	var stmts []string
+	for j, others := range groups {
+		for _, i := range append([]int32{j}, others...) {
+			o := obs[i]
+			idx = append(idx, i)
+			stmts = append(stmts, fmt.Sprintf(`SELECT "id", "received_at_ms" FROM %s WHERE "probe"::tag = %s AND time = %s`,
+				influxql.Ident(Reach), influxql.String(o.Probe), influxql.Time(o.At)))
+		}
+	}
+	out := make(map[int32]int64, len(idx))
+	err := s.influxQL(ctx, strings.Join(stmts, "; "), func(stmt int, se *influxql.Series) error {
+		id, recv := se.Col("id"), se.Col("received_at_ms")
+		if stmt >= len(idx) || id < 0 || recv < 0 {
+			return fmt.Errorf("query result: columns %v, want id and received_at_ms", se.Columns)
+		}
+		i := idx[stmt]
+		for _, row := range se.Values {
+			if influxql.Text(row[id]) != obs[i].ID {
+				continue
+			}
+			if v, ok := influxql.Int(row[recv]); ok && (out[i] == 0 || v < out[i]) {
+				out[i] = v
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Beats returns the heartbeats (probe_status points) matching f (Domains do not apply),
@@ -227,26 +323,4 @@ func (s *Store) Domains(ctx context.Context, f ObsFilter) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// RawJSON returns the stored JSON of the reach points matching f, by measurement ID:
-// `raw`, `raw_1`, … concatenated, exactly the bytes the collector wrote. Keep f's range
-// short: this reads the largest field.
-func (s *Store) RawJSON(ctx context.Context, f ObsFilter) (map[string]string, error) {
-	p, err := newObsPlan(f, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	q := fmt.Sprintf(`SELECT "id", /^raw(_[0-9]+)?$/ FROM %s WHERE %s%s%s`, influxql.Ident(Reach), p.timeRange(), p.domains, p.others)
-	out := map[string]string{}
-	err = s.influxQL(ctx, q, func(_ int, se *influxql.Series) error {
-		cols := newRowCols(se)
-		for _, row := range se.Values {
-			if id := cols.text(row, "id"); id != "" {
-				out[id] = cols.rawJSON(row)
-			}
-		}
-		return nil
-	})
-	return out, err
 }

@@ -2,9 +2,10 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,20 +42,14 @@ const (
 // straight to line protocol (lineproto.go); TestLineProtocolMatchesPoints checks they agree.
 func Points(it Item) []*write.Point {
 	var ps pointSink
-	if err := mapItem(it, &ps, new(scratch)); err != nil {
+	c, err := contentOf(it, new(bytes.Buffer))
+	if err != nil {
+		return nil
+	}
+	if err := mapItem(it, c, &ps, new(scratch)); err != nil {
 		return nil
 	}
 	return ps.pts
-}
-
-// PointTime is the timestamp of every point of m: started_at truncated to the
-// millisecond, plus a sub-millisecond offset derived from the ID. The offset is
-// deterministic (resubmissions overwrite) and keeps two measurements of the same series
-// started in the same millisecond (two URLs of one domain measured in parallel) apart.
-func PointTime(m *measurement.Measurement) time.Time {
-	h := fnv.New32a()
-	h.Write([]byte(m.ID))
-	return m.StartedAt.UTC().Truncate(time.Millisecond).Add(time.Duration(h.Sum32() % 1_000_000))
 }
 
 // sink receives the points of one measurement: point starts one (tags sorted by key, none
@@ -69,43 +64,32 @@ type sink interface {
 	boolean(key string, v bool)
 }
 
-// scratch is memory mapItem reuses from one item to the next.
+// scratch is memory Write reuses from one item to the next.
 type scratch struct {
-	json bytes.Buffer // the measurement's JSON
+	json bytes.Buffer // the measurement's JSON, for an item without Raw
 	tags []tag
 	seen []ordCount
 }
 
-// mapItem gives the points of it to s, using sc for its working memory. On an error, s
-// may have received some points.
-func mapItem(it Item, s sink, sc *scratch) error {
+// mapItem gives the points of it, whose JSON is c (contentOf), to s, using sc for its
+// working memory. On an error, s may have received some points.
+func mapItem(it Item, c content, s sink, sc *scratch) error {
 	m := it.M
-	if m == nil {
-		return fmt.Errorf("item without a measurement")
-	}
-	ls, direct := s.(*lineSink)
-	raw, escaped, err := rawJSON(m, &sc.json, direct)
-	if err != nil {
-		return fmt.Errorf("measurement %s: encoding JSON: %w", m.ID, err)
-	}
-	if len(raw) > rawChunk*maxRawChunks {
-		return fmt.Errorf("measurement %s: its JSON is %d bytes, more than %d", m.ID, len(raw), rawChunk*maxRawChunks)
-	}
 	// The tags: the identity from the token, and of the body only the domain, which
 	// readers select by (its new values per probe are capped at ingest). Schedule and
 	// resolver are fields: no reader selects by them, and as tags each new value the
 	// body makes up would be new series.
-	b := builder{s: s, id: m.ID, ts: PointTime(m), base: [...]tag{
+	b := builder{s: s, id: m.ID, ts: pointTime(it, c.sum), base: [...]tag{
 		{"probe", it.Probe.Probe}, {"network", it.Probe.Network}, {"asn", asn(it.Probe.ASN)},
 		{"country", it.Probe.Country}, {"domain", m.Domain},
 	}, tags: sc.tags[:0], seen: sc.seen[:0]}
 	b.reach(it)
-	if escaped { // one chunk, already escaped as a string field
-		ls.quoted(rawField(0), raw)
-	} else {
-		for i, part := range chunks(raw, rawChunk) {
-			s.bytes(rawField(i), part)
-		}
+	var sum [2 * sha256.Size]byte
+	hex.Encode(sum[:], c.sum[:])
+	s.bytes("sha256", sum[:])
+	// The JSON as submitted, escaped as a string field in one pass (appendStringField).
+	for i, part := range chunks(c.raw, rawChunk) {
+		s.bytes(rawField(i), part)
 	}
 	b.dns(m.DNS)
 	b.tcp(m.TCP)

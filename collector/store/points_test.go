@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,8 +47,13 @@ func TestPoints(t *testing.T) {
 	}
 	m.Observations.TCP = []measurement.TCPConnect{{IP: "10.0.0.9", Port: 443, Origin: "probe", TimeMS: 2}}
 	bare := store.Item{M: m} // no identity, source or receive time: those tags are omitted
+	js, err := encodingJSON(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256([]byte(js))) // of the JSON stored
 	want := []string{
-		"reach domain=example.com,kind=web | evidence=(string),fingerprints=(string),id=0123456789abcdef0123456789abcdef(string),method=(string),port=443(int64),raw={\"id\":\"0123456789abcdef0123456789abcdef\"…(string),reason=ok(string),received_at_ms=0(int64),runtime_ms=100(float64),schedule=(string),schema_version=1(int64),src_asn=0(int64),src_org=(string),status=accessible(string),target=https://example.com/(string)",
+		"reach domain=example.com,kind=web | evidence=(string),fingerprints=(string),id=0123456789abcdef0123456789abcdef(string),method=(string),port=443(int64),raw={\"id\":\"0123456789abcdef0123456789abcdef\"…(string),reason=ok(string),received_at_ms=0(int64),runtime_ms=100(float64),schedule=(string),schema_version=1(int64),sha256=" + sum[:40] + "…(string),src_asn=0(int64),src_org=(string),status=accessible(string),target=https://example.com/(string)",
 		"dns domain=example.com,n=0,qtype=A,system=true,transport=udp | addrs=10.0.0.9(string),answers=[{\"name\":\"example.com\",\"type\":\"A\",\"ttl\":…(string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=NOERROR(string),resolver=udp://10.0.0.1:53(string),rtt_ms=1(float64),truncated=false(bool)",
 		"dns domain=example.com,n=0,qtype=AAAA,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=example.com(string),rcode=(string),resolver=udp://10.0.0.1:53(string),rtt_ms=0(float64),truncated=false(bool)",
 		"dns domain=example.com,n=1,qtype=A,system=true,transport=udp | addrs=(string),answers=[](string),bogons=0(int64),failure=generic_timeout_error(string),id=0123456789abcdef0123456789abcdef(string),late_replies=0(int64),query=www.example.com(string),rcode=(string),resolver=udp://10.0.0.1:53(string),rtt_ms=0(float64),truncated=false(bool)",
@@ -60,8 +66,8 @@ func TestPoints(t *testing.T) {
 	var got []string
 	for _, p := range pts {
 		got = append(got, describe(p))
-		if !p.Time().Equal(store.PointTime(m)) {
-			t.Errorf("%s: time %v, want %v", p.Name(), p.Time(), store.PointTime(m))
+		if !p.Time().Equal(store.PointTime(bare)) {
+			t.Errorf("%s: time %v, want %v", p.Name(), p.Time(), store.PointTime(bare))
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -79,21 +85,33 @@ func TestPoints(t *testing.T) {
 	}
 }
 
+// TestPointTime: the time of an item's points is within the millisecond of started_at,
+// the same for the same probe, ID and JSON, and another for another ID, probe or JSON
+// (other content can never overwrite a point).
 func TestPointTime(t *testing.T) {
 	started := time.Date(2017, 7, 20, 1, 2, 3, 456_789_000, time.FixedZone("WIB", 7*3600))
-	a, b := measurementtest.Simple("example.com", started), measurementtest.Simple("example.com", started)
-	ta, tb := store.PointTime(a), store.PointTime(b)
+	a := item(measurementtest.Simple("example.com", started))
+	ta := store.PointTime(a)
+	withRaw := a
+	withRaw.Raw = []byte(measurementtest.JSON(t, a.M)) // the JSON a probe sends: the same bytes
+	otherID := item(measurementtest.Simple("example.com", started))
+	otherProbe := a
+	otherProbe.Probe.Probe = "probe-2"
+	otherBytes := a
+	otherBytes.Raw = []byte(" " + measurementtest.JSON(t, a.M)) // the same measurement, other bytes
 	ms := started.UTC().Truncate(time.Millisecond)
-	for _, pt := range []time.Time{ta, tb} {
+	for name, tc := range map[string]struct {
+		it   store.Item
+		same bool
+	}{"again": {a, true}, "submitted bytes": {withRaw, true}, "other ID": {otherID, false},
+		"other probe": {otherProbe, false}, "other bytes": {otherBytes, false}} {
+		pt := store.PointTime(tc.it)
 		if pt.Before(ms) || !pt.Before(ms.Add(time.Millisecond)) || pt.Location() != time.UTC {
-			t.Errorf("PointTime = %v, want within the millisecond of %v, in UTC", pt, ms)
+			t.Errorf("%s: PointTime = %v, want within the millisecond of %v, in UTC", name, pt, ms)
 		}
-	}
-	if ta.Equal(tb) {
-		t.Errorf("two IDs gave the same time %v", ta)
-	}
-	if again := store.PointTime(a); !again.Equal(ta) {
-		t.Errorf("PointTime not deterministic: %v then %v", ta, again)
+		if pt.Equal(ta) != tc.same {
+			t.Errorf("%s: PointTime %v, first %v: same %v, want %v", name, pt, ta, pt.Equal(ta), tc.same)
+		}
 	}
 }
 

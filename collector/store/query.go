@@ -50,15 +50,34 @@ type Filter struct {
 // StoredMeasurement is a measurement as stored, with who submitted it and from where.
 type StoredMeasurement struct {
 	Measurement measurement.Measurement
-	Probe       Identity
-	Geo         Geo
-	ReceivedAt  time.Time
+	// Raw is the measurement's JSON exactly as the probe submitted it.
+	Raw        []byte
+	Probe      Identity
+	Geo        Geo
+	ReceivedAt time.Time
+	// At is the time of its points: started_at to the millisecond and an offset
+	// (docs/storage.md, Timestamps).
+	At time.Time
+	// Conflicts counts points with other content for the same (probe, id) that the read
+	// found and left out: this one was received first. Normally 0.
+	Conflicts int
 }
 
-// pageKey identifies one stored measurement: its point time and ID.
+// pageKey identifies one stored point: its time, ID and probe.
 type pageKey struct {
-	t  time.Time
-	id string
+	t         time.Time
+	id, probe string
+}
+
+// compareKeys orders keys newest first, then by ID and probe, descending.
+func compareKeys(a, b pageKey) int {
+	if c := b.t.Compare(a.t); c != 0 {
+		return c
+	}
+	if c := strings.Compare(b.id, a.id); c != 0 {
+		return c
+	}
+	return strings.Compare(b.probe, a.probe)
 }
 
 // plan is a validated Filter.
@@ -70,7 +89,8 @@ type plan struct {
 }
 
 // Measurements returns stored measurements matching f, newest first (by started_at, then
-// by ID), at most f.Limit of them, and the cursor of the next page ("" on the last).
+// by ID and probe), at most f.Limit of them, and the cursor of the next page ("" on the
+// last). A (probe, id) is listed once per page, with its first received content.
 // Every value of f is validated before it reaches InfluxQL, and quoted there anyway.
 func (s *Store) Measurements(ctx context.Context, f Filter) ([]StoredMeasurement, string, error) {
 	p, err := newPlan(f, time.Now())
@@ -171,28 +191,24 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 				return nil, err
 			}
 			for _, k := range ties {
-				if k.id < a.id {
+				if compareKeys(*a, k) < 0 { // after the cursor
 					keys = append(keys, k)
 				}
 			}
 		}
 	}
 	sortKeys := func() {
-		slices.SortFunc(keys, func(a, b pageKey) int {
-			if c := b.t.Compare(a.t); c != 0 {
-				return c
-			}
-			return strings.Compare(b.id, a.id)
-		})
-		// An ID stored under two identities (two probes sent it) is listed once.
+		slices.SortFunc(keys, compareKeys)
+		// A point stored under two identities of one probe (a token reissued with
+		// another network) is listed once.
 		keys = slices.Compact(keys)
 	}
 	sortKeys()
-	// Normally one round; another only when IDs stored twice left fewer than limit+1.
+	// Normally one round; another only when points stored twice left fewer than limit+1.
 	for p.from.Before(stop) && len(keys) <= p.limit {
 		var got []pageKey
 		n := p.limit + 1 - len(keys)
-		q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time >= %s AND time < %s%s ORDER BY time DESC LIMIT %d`,
+		q := fmt.Sprintf(`SELECT "id", "probe"::tag FROM %s WHERE time >= %s AND time < %s%s ORDER BY time DESC LIMIT %d`,
 			influxql.Ident(Reach), influxql.Time(p.from), influxql.Time(stop), p.tags, n)
 		if err := s.influxQL(ctx, q, keysOf(&got)); err != nil {
 			return nil, err
@@ -224,31 +240,32 @@ func (s *Store) pageKeys(ctx context.Context, p plan) ([]pageKey, error) {
 // keysAt reads the keys of every measurement matching p at exactly t.
 func (s *Store) keysAt(ctx context.Context, p plan, t time.Time) ([]pageKey, error) {
 	var keys []pageKey
-	q := fmt.Sprintf(`SELECT "id" FROM %s WHERE time = %s%s`, influxql.Ident(Reach), influxql.Time(t), p.tags)
+	q := fmt.Sprintf(`SELECT "id", "probe"::tag FROM %s WHERE time = %s%s`, influxql.Ident(Reach), influxql.Time(t), p.tags)
 	err := s.influxQL(ctx, q, keysOf(&keys))
 	return keys, err
 }
 
-// keysOf collects the keys of an answer with the columns time and id.
+// keysOf collects the keys of an answer with the columns time, id and probe.
 func keysOf(keys *[]pageKey) func(int, *influxql.Series) error {
 	return func(_ int, se *influxql.Series) error {
-		id := se.Col("id")
+		id, probe := se.Col("id"), se.Col("probe")
 		for _, row := range se.Values {
 			t, err := rowTime(row)
 			if err != nil {
 				return err
 			}
-			if id < 0 || influxql.Text(row[id]) == "" {
+			if id < 0 || probe < 0 || influxql.Text(row[id]) == "" {
 				return fmt.Errorf("query result: id is %v, not a string", row)
 			}
-			*keys = append(*keys, pageKey{t: t, id: influxql.Text(row[id])})
+			*keys = append(*keys, pageKey{t: t, id: influxql.Text(row[id]), probe: influxql.Text(row[probe])})
 		}
 		return nil
 	}
 }
 
 // fetch reads the stored measurements of keys (sorted newest first), scanning only the
-// page's time span.
+// page's time span. A (probe, id) with points of other content in the page keeps the one
+// received first (firstReceived).
 func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeasurement, error) {
 	out := make([]StoredMeasurement, 0, len(keys))
 	if len(keys) == 0 {
@@ -268,14 +285,15 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 				return err
 			}
 			id := cols.text(row, "id")
-			k := pageKey{t: t, id: id}
-			if prev, ok := found[k]; !ok || prev != nil {
-				continue // outside the page, or the same ID stored under a second identity
+			k := pageKey{t: t, id: id, probe: se.Tags["probe"]}
+			if prev, ok := found[k]; !ok || prev != nil && !receivedBefore(cols, row, prev) {
+				continue // outside the page, or the same point under another identity
 			}
 			sm, err := decodeRow(se, cols, row)
 			if err != nil {
 				return fmt.Errorf("measurement %s: %w", id, err)
 			}
+			sm.At = t
 			found[k] = sm
 		}
 		return nil
@@ -291,16 +309,66 @@ func (s *Store) fetch(ctx context.Context, p plan, keys []pageKey) ([]StoredMeas
 		}
 		out = append(out, *sm)
 	}
-	return out, nil
+	return s.firstReceived(out), nil
+}
+
+// receivedBefore says whether row was received before prev: of two points of one
+// measurement under two identities, the first received is kept.
+func receivedBefore(cols rowCols, row []any, prev *StoredMeasurement) bool {
+	ms := int64(0)
+	if i, ok := cols.byName["received_at_ms"]; ok {
+		ms, _ = influxql.Int(row[i])
+	}
+	return ms != 0 && (prev.ReceivedAt.IsZero() || ms < prev.ReceivedAt.UnixMilli())
+}
+
+// firstReceived keeps, of the measurements of one (probe, id) with different content (a
+// probe that reused an ID, past Write's check), the one received first (then the
+// earliest), counting the others in its Conflicts, and logs them.
+func (s *Store) firstReceived(ms []StoredMeasurement) []StoredMeasurement {
+	type pid struct{ probe, id string }
+	first := make(map[pid]int, len(ms))
+	drop := false
+	for i := range ms {
+		k := pid{ms[i].Probe.Probe, ms[i].Measurement.ID}
+		j, ok := first[k]
+		if !ok {
+			first[k] = i
+			continue
+		}
+		drop = true
+		keep, lose := j, i
+		if earlier(ms[i], ms[j]) {
+			keep, lose = i, j
+			first[k] = i
+		}
+		ms[keep].Conflicts += 1 + ms[lose].Conflicts
+		ms[lose].Conflicts = -1
+		s.log.Warn("measurement stored twice with different content; the later received is left out",
+			"probe", k.probe, "id", k.id, "kept_at", ms[keep].At, "left_out_at", ms[lose].At)
+	}
+	if !drop {
+		return ms
+	}
+	return slices.DeleteFunc(ms, func(m StoredMeasurement) bool { return m.Conflicts < 0 })
+}
+
+// earlier orders two stored copies of one (probe, id): first received, then first stored.
+func earlier(a, b StoredMeasurement) bool {
+	if !a.ReceivedAt.Equal(b.ReceivedAt) {
+		return !a.ReceivedAt.IsZero() && (b.ReceivedAt.IsZero() || a.ReceivedAt.Before(b.ReceivedAt))
+	}
+	return a.At.Before(b.At)
 }
 
 // decodeRow rebuilds a stored measurement from a reach row of a series grouped by the
-// identity tags.
+// identity tags. The measurement is normalised as ingest normalises it (empty lists).
 func decodeRow(se *influxql.Series, cols rowCols, row []any) (*StoredMeasurement, error) {
-	sm := &StoredMeasurement{}
-	if err := json.Unmarshal([]byte(cols.rawJSON(row)), &sm.Measurement); err != nil {
+	sm := &StoredMeasurement{Raw: []byte(cols.rawJSON(row))}
+	if err := json.Unmarshal(sm.Raw, &sm.Measurement); err != nil {
 		return nil, fmt.Errorf("decoding the stored JSON: %w", err)
 	}
+	sm.Measurement.Normalise()
 	tag := func(k string) string { return se.Tags[k] }
 	sm.Probe = Identity{Probe: tag("probe"), Network: tag("network"), Country: tag("country")}
 	if v, err := strconv.ParseUint(tag("asn"), 10, 32); err == nil {
@@ -335,9 +403,10 @@ func clampTime(t time.Time) time.Time {
 	return t
 }
 
-// Cursors are opaque to clients: base64url of "v1 UNIXNANO ID".
+// Cursors are opaque to clients: base64url of "v2 UNIXNANO ID PROBE". A "v1 UNIXNANO ID"
+// cursor (before probes were part of the key) continues after every probe's ID.
 func encodeCursor(k pageKey) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1 " + strconv.FormatInt(k.t.UnixNano(), 10) + " " + k.id))
+	return base64.RawURLEncoding.EncodeToString([]byte("v2 " + strconv.FormatInt(k.t.UnixNano(), 10) + " " + k.id + " " + k.probe))
 }
 
 func decodeCursor(c string) (pageKey, error) {
@@ -347,12 +416,19 @@ func decodeCursor(c string) (pageKey, error) {
 		return pageKey{}, bad
 	}
 	parts := strings.Split(string(b), " ")
-	if len(parts) != 3 || parts[0] != "v1" || !ValidName(parts[2]) {
+	switch {
+	case len(parts) == 3 && parts[0] == "v1":
+		parts = append(parts, "")
+	case len(parts) == 4 && parts[0] == "v2" && (parts[3] == "" || ValidName(parts[3])):
+	default:
+		return pageKey{}, bad
+	}
+	if !ValidName(parts[2]) {
 		return pageKey{}, bad
 	}
 	ns, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || ns < 0 {
 		return pageKey{}, bad
 	}
-	return pageKey{t: time.Unix(0, ns).UTC(), id: parts[2]}, nil
+	return pageKey{t: time.Unix(0, ns).UTC(), id: parts[2], probe: parts[3]}, nil
 }

@@ -45,8 +45,8 @@ func TestMeasurementsFilters(t *testing.T) {
 		{"unknown domain", store.Filter{Domain: "c.example"}, nil},
 		{"from inclusive, to exclusive", store.Filter{From: t0.Add(2 * time.Minute), To: t0.Add(4 * time.Minute)}, []int{2, 1}},
 		// To at the exact nanosecond of a point: InfluxDB 1.8's range() would include it.
-		{"to exclusive at the point's time", store.Filter{From: t0, To: store.PointTime(items[3].M)}, []int{2, 1, 0}},
-		{"from inclusive at the point's time", store.Filter{From: store.PointTime(items[1].M), To: store.PointTime(items[3].M)}, []int{2, 1}},
+		{"to exclusive at the point's time", store.Filter{From: t0, To: store.PointTime(items[3])}, []int{2, 1, 0}},
+		{"from inclusive at the point's time", store.Filter{From: store.PointTime(items[1]), To: store.PointTime(items[3])}, []int{2, 1}},
 		{"explicit old range", store.Filter{From: t0.Add(-31 * time.Hour), To: t0}, []int{4}},
 		{"only from", store.Filter{From: t0.Add(-31 * time.Hour), Domain: "a.example"}, []int{2, 0, 4}},
 		{"limit", store.Filter{Limit: 3}, []int{3, 2, 1}},
@@ -142,7 +142,7 @@ func TestMeasurementsPagination(t *testing.T) {
 func pointTimeOf(items []store.Item, id string) time.Time {
 	for _, it := range items {
 		if it.M.ID == id {
-			return store.PointTime(it.M)
+			return store.PointTime(it)
 		}
 	}
 	return time.Time{}

@@ -17,11 +17,12 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// The raw field holds the JSON of a measurement as encoding/json's Encoder writes it
-// without HTML escaping. appendJSON writes the same bytes faster, from a plan compiled
-// once for the Measurement type; what the plan does not cover (and NaN, infinities, times
-// RFC 3339 cannot hold: errors) goes through encoding/json itself. TestRawJSONMatches
-// checks the bytes agree.
+// The raw field holds a measurement's JSON as the probe submitted it (Item.Raw). An item
+// without submitted bytes (tests, tools) is stored as encoding/json's Encoder writes it
+// without HTML escaping; appendJSON writes the same bytes faster, from a plan compiled once
+// for the Measurement type; what the plan does not cover (and NaN, infinities, times RFC
+// 3339 cannot hold: errors) goes through encoding/json itself. TestRawJSONMatches checks
+// the bytes agree.
 
 var (
 	timeType        = reflect.TypeFor[time.Time]()
@@ -61,7 +62,6 @@ type encPlan struct {
 
 type encField struct {
 	key       string // `"name":`
-	keyLP     string // the same escaped as a line-protocol string field: `\"name\":`
 	index     []int
 	omitEmpty bool
 	p         *encPlan
@@ -134,46 +134,34 @@ func encFields(t reflect.Type, index []int, names map[string]bool, out *[]encFie
 			return false
 		}
 		names[name] = true
-		*out = append(*out, encField{key: string(appendString(nil, name, false)) + ":", keyLP: string(appendString(nil, name, true)) + ":", index: idx,
+		*out = append(*out, encField{key: string(appendString(nil, name)) + ":", index: idx,
 			omitEmpty: opts == "omitempty", p: compileEnc(f.Type, done)})
 	}
 	return true
 }
 
 // rawJSON encodes m into buf without HTML escaping (the field is read by programs, not
-// browsers); the result is valid until buf is used again. With lp, it writes the JSON
-// already escaped as a line-protocol string field (without the quotes around it) when
-// that fits in one raw chunk: escaped true. Otherwise, and when the plan does not cover m,
-// it gives the plain JSON.
-func rawJSON(m *measurement.Measurement, buf *bytes.Buffer, lp bool) (raw []byte, escaped bool, err error) {
+// browsers); the result is valid until buf is used again.
+func rawJSON(m *measurement.Measurement, buf *bytes.Buffer) ([]byte, error) {
 	buf.Reset()
-	v := reflect.ValueOf(m).Elem()
-	if lp {
-		b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), v, true)
-		if err == nil && len(b) <= rawChunk { // the JSON is no longer than its escaped form
-			buf.Write(b) // b is buf's own storage when it fitted: no copy then
-			return buf.Bytes(), true, nil
-		}
-	}
-	b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), v, false)
+	b, err := appendJSON(buf.AvailableBuffer(), measurementPlan(), reflect.ValueOf(m).Elem())
 	if err == nil {
-		buf.Write(b)
-		return buf.Bytes(), false, nil
+		buf.Write(b) // b is buf's own storage when it fitted: no copy then
+		return buf.Bytes(), nil
 	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), false, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// appendJSON appends v as JSON; with lp, escaped as a line-protocol string field (every
-// quote and backslash of the JSON preceded by a backslash).
-func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
+// appendJSON appends v as JSON.
+func appendJSON(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 	switch p.kind {
 	case eString:
-		return appendString(b, v.String(), lp), nil
+		return appendString(b, v.String()), nil
 	case eBool:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case eInt:
@@ -189,17 +177,17 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) 
 		} else {
 			t = v.Interface().(time.Time)
 		}
-		b = appendQuote(b, lp)
+		b = append(b, '"')
 		b, err := t.AppendText(b) // RFC 3339: no quote or backslash
 		if err != nil {
 			return nil, errFallback
 		}
-		return appendQuote(b, lp), nil
+		return append(b, '"'), nil
 	case ePointer:
 		if v.IsNil() {
 			return append(b, "null"...), nil
 		}
-		return appendJSON(b, p.elem, v.Elem(), lp)
+		return appendJSON(b, p.elem, v.Elem())
 	case eSlice:
 		if v.IsNil() {
 			return append(b, "null"...), nil
@@ -210,13 +198,13 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) 
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, p.elem, v.Index(i), lp); err != nil {
+			if b, err = appendJSON(b, p.elem, v.Index(i)); err != nil {
 				return nil, err
 			}
 		}
 		return append(b, ']'), nil
 	case eMap:
-		return appendMap(b, p, v, lp)
+		return appendMap(b, p, v)
 	case eStruct:
 		b = append(b, '{')
 		first := true
@@ -232,13 +220,9 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) 
 				b = append(b, ',')
 			}
 			first = false
-			if lp {
-				b = append(b, f.keyLP...)
-			} else {
-				b = append(b, f.key...)
-			}
+			b = append(b, f.key...)
 			var err error
-			if b, err = appendJSON(b, f.p, fv, lp); err != nil {
+			if b, err = appendJSON(b, f.p, fv); err != nil {
 				return nil, err
 			}
 		}
@@ -247,12 +231,12 @@ func appendJSON(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) 
 	return nil, errFallback
 }
 
-func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
+func appendMap(b []byte, p *encPlan, v reflect.Value) ([]byte, error) {
 	if v.IsNil() {
 		return append(b, "null"...), nil
 	}
 	if v.Type() == stringMapType && v.CanInterface() {
-		return appendStringMap(b, v.Interface().(map[string]string), lp), nil
+		return appendStringMap(b, v.Interface().(map[string]string)), nil
 	}
 	keys := make([]string, 0, v.Len())
 	for it := v.MapRange(); it.Next(); {
@@ -264,38 +248,20 @@ func appendMap(b []byte, p *encPlan, v reflect.Value, lp bool) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendString(b, k, lp), ':')
+		b = append(appendString(b, k), ':')
 		var err error
-		if b, err = appendJSON(b, p.elem, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), lp); err != nil {
+		if b, err = appendJSON(b, p.elem, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))); err != nil {
 			return nil, err
 		}
 	}
 	return append(b, '}'), nil
 }
 
-// appendQuote appends a JSON quote and appendBackslash a JSON backslash: as they are, or
-// with lp, escaped as part of a line-protocol string field (a backslash before each).
-// JSON writes no raw tab, newline, form feed or carriage return, so these two are all a
-// string field escapes in JSON.
-func appendQuote(b []byte, lp bool) []byte {
-	if lp {
-		return append(b, '\\', '"')
-	}
-	return append(b, '"')
-}
-
-func appendBackslash(b []byte, lp bool) []byte {
-	if lp {
-		return append(b, '\\', '\\')
-	}
-	return append(b, '\\')
-}
-
 var stringMapType = reflect.TypeFor[map[string]string]()
 
 // appendStringMap is appendMap for HTTP headers, without reflection: keys sorted as
 // encoding/json sorts them, by their bytes.
-func appendStringMap(b []byte, m map[string]string, lp bool) []byte {
+func appendStringMap(b []byte, m map[string]string) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -306,7 +272,7 @@ func appendStringMap(b []byte, m map[string]string, lp bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(append(appendString(b, k, lp), ':'), m[k], lp)
+		b = appendString(append(appendString(b, k), ':'), m[k])
 	}
 	return append(b, '}')
 }
@@ -353,12 +319,10 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 
 // appendString quotes s as encoding/json does without HTML escaping: short escapes for
 // quote, backslash, \b \f \n \r \t; \u00XX for other control characters; \ufffd for
-// invalid UTF-8; U+2028 and U+2029 escaped. With lp, the JSON comes escaped in the same
-// pass as part of a line-protocol string field: every quote and backslash it writes gets
-// a backslash before it.
-func appendString(b []byte, s string, lp bool) []byte {
+// invalid UTF-8; U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = appendQuote(b, lp)
+	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -366,12 +330,10 @@ func appendString(b []byte, s string, lp bool) []byte {
 				i++
 				continue
 			}
-			b = appendBackslash(append(b, s[start:i]...), lp)
+			b = append(append(b, s[start:i]...), '\\')
 			switch c {
-			case '\\':
-				b = appendBackslash(b, lp)
-			case '"':
-				b = appendQuote(b, lp)
+			case '\\', '"':
+				b = append(b, c)
 			case '\b':
 				b = append(b, 'b')
 			case '\f':
@@ -392,9 +354,9 @@ func appendString(b []byte, s string, lp bool) []byte {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case c == utf8.RuneError && size == 1:
-			b = append(appendBackslash(append(b, s[start:i]...), lp), "ufffd"...)
+			b = append(append(b, s[start:i]...), "\\ufffd"...)
 		case c == '\u2028' || c == '\u2029':
-			b = append(appendBackslash(append(b, s[start:i]...), lp), 'u', '2', '0', '2', hex[c&0xF])
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[c&0xF])
 		default:
 			i += size
 			continue
@@ -402,5 +364,5 @@ func appendString(b []byte, s string, lp bool) []byte {
 		i += size
 		start = i
 	}
-	return appendQuote(append(b, s[start:]...), lp)
+	return append(append(b, s[start:]...), '"')
 }

@@ -51,39 +51,6 @@ func TestRawJSONMatches(t *testing.T) {
 	}
 }
 
-// lpString escapes s as the client library's encoder escapes a string field.
-var lpString = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\f", `\f`, "\r", `\r`, `"`, `\"`, `\`, `\\`)
-
-// TestRawJSONEscapedMatches: the JSON escaped in the same pass is byte for byte
-// encoding/json's escaped as a line-protocol string field, on the same measurements;
-// when it is not (no plan, or longer than one chunk), it is the plain JSON.
-func TestRawJSONEscapedMatches(t *testing.T) {
-	ms := []*measurement.Measurement{full("example.com", t0), measurementtest.Simple("example.com", t0), {}}
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 3000 {
-		m := new(measurement.Measurement)
-		fill(r, reflect.ValueOf(m).Elem(), 0)
-		ms = append(ms, m)
-	}
-	nan, long := measurementtest.Simple("example.com", t0), measurementtest.Simple("example.com", t0)
-	nan.RuntimeMS = math.NaN()
-	long.Verdict.Reason = strings.Repeat(`"q" `, 12000) // JSON under 60,000 bytes, escaped over
-	ms = append(ms, nan, long)
-	for i, m := range ms {
-		got, escaped, err := store.EncodeRawJSONLP(m)
-		want, wantErr := encodingJSON(m)
-		if escaped {
-			want = lpString.Replace(want)
-		}
-		if got != want || (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
-			t.Fatalf("measurement %d (escaped %v):\n got %s (%v)\nwant %s (%v)", i, escaped, got, err, want, wantErr)
-		}
-		if wantEscaped := err == nil && !math.IsNaN(m.RuntimeMS) && len(want) <= 60000 && m != long; escaped != wantEscaped {
-			t.Fatalf("measurement %d: escaped %v, want %v", i, escaped, wantEscaped)
-		}
-	}
-}
-
 var (
 	runes  = []rune("aZ09 \"\\/<>&\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é☂😀\ufffd")
 	floats = []float64{0, math.Copysign(0, -1), 1e-6, 9.99999e-7, 1e-7, 1e20, 1e21, 999999999999999999999, 123.456, 0.1, 5e-324,

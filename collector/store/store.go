@@ -52,6 +52,10 @@ type Config struct {
 	// Linger is how long a small shared write waits for more points while other writes
 	// are in flight (never when none is); DefaultLinger when zero, none when negative.
 	Linger time.Duration
+	// Recent is how many acknowledged (probe, id) the store remembers, to refuse other
+	// content for them or skip an identical resubmission without asking InfluxDB
+	// (immutable.go); DefaultRecent when zero.
+	Recent int
 }
 
 // Identity is who submitted a measurement, from the probe's verified token (never from
@@ -71,7 +75,10 @@ type Geo struct {
 
 // Item is one measurement to store.
 type Item struct {
-	M          *measurement.Measurement
+	M *measurement.Measurement
+	// Raw is M's JSON as the probe submitted it (valid JSON that decodes to M), stored
+	// byte for byte; nil: the store stores M encoded (encoding/json, HTML not escaped).
+	Raw        []byte
 	Probe      Identity
 	Geo        Geo
 	ReceivedAt time.Time
@@ -87,6 +94,7 @@ type Store struct {
 	// writeURL is the write endpoint, as the client library's write API builds it.
 	writeURL string
 	commit   *committer
+	guard    *guard
 	// Write requests sent and the points in them (see WriteStats).
 	requests, requestPoints atomic.Int64
 }
@@ -108,6 +116,9 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	if cfg.Linger == 0 {
 		cfg.Linger = DefaultLinger
+	}
+	if cfg.Recent <= 0 {
+		cfg.Recent = DefaultRecent
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64 // as many as concurrent ingest writes
@@ -133,40 +144,82 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	wu.RawQuery = url.Values{"org": {cfg.Org}, "bucket": {cfg.Bucket}, "precision": {"ns"}}.Encode()
 	s.writeURL = wu.String()
 	s.commit = newCommitter(s.writeBody, cfg.Writes, cfg.Linger)
+	s.guard = newGuard(cfg.Recent)
 	return s, nil
 }
 
 // Write stores items and returns nil only when InfluxDB accepted every point. An item
 // that cannot be stored (see Points) fails the whole call before anything is sent.
-// Errors wrap ErrUnavailable when the caller should retry later. Concurrent calls share
-// write requests (group commit, commit.go); a shared request that fails fails each call
-// with points in it, and one InfluxDB refuses is retried call by call.
+// A stored measurement never changes (immutable.go): an item whose (probe, id) is stored
+// with the same content is not written again; one stored with other content is refused,
+// and Write then returns a *ConflictError after storing the others. Errors wrap
+// ErrUnavailable when the caller should retry later. Concurrent calls share write
+// requests (group commit, commit.go); a shared request that fails fails each call with
+// points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
 	l := lineSink{buf: getLineBuf()}
 	var sc scratch
-	var parts []*part
-	start, startPoints := 0, 0 // of the part being filled
-	for _, it := range items {
-		mark, markPoints := len(l.buf), l.points
-		if err := mapItem(it, &l, &sc); err != nil {
+	checks := make([]itemCheck, len(items))
+	ends := make([]lineEnd, len(items))
+	for i, it := range items {
+		c, err := contentOf(it, &sc.json)
+		if err == nil {
+			err = mapItem(it, c, &l, &sc)
+		}
+		if err != nil {
 			putLineBuf(l.buf)
 			return err
 		}
 		l.end()
-		if mark == 0 && len(items) > 1 {
+		if i == 0 && len(items) > 1 {
 			// Size the buffer once, from the first item, rather than doubling it (a no-op
 			// for a pooled buffer big enough).
 			l.buf = slices.Grow(l.buf, len(l.buf)*(len(items)-1)*5/4)
 		}
-		if mark > start && (l.points-startPoints > maxRequestPoints || len(l.buf)-start > maxRequestBytes) {
-			parts = append(parts, newPart(l.buf[start:mark:mark], markPoints-startPoints))
-			start, startPoints = mark, markPoints
+		checks[i], ends[i] = newCheck(it, c), lineEnd{len(l.buf), l.points}
+	}
+	a := s.guard.admit(checks)
+	err := s.lookUp(ctx, &a)
+	if err != nil {
+		s.guard.finish(a, false)
+		putLineBuf(l.buf)
+		return err
+	}
+	s.guard.settle(&a)
+	err = s.send(ctx, l.buf, a.parts(l.buf, ends))
+	s.guard.finish(a, err == nil)
+	if err != nil {
+		return err
+	}
+	return a.conflicts()
+}
+
+// lineEnd is where an item's line protocol ends in the buffer, and the points up to it.
+type lineEnd struct{ bytes, points int }
+
+// parts keeps in buf the line protocol of the items a writes (moving it over that of the
+// others) and splits it into write requests of at most maxRequestPoints points and
+// maxRequestBytes bytes (an item is never split).
+func (a admission) parts(buf []byte, ends []lineEnd) []*part {
+	var parts []*part
+	w, start, startPoints, points, from, fromPoints := 0, 0, 0, 0, 0, 0
+	for i, e := range ends {
+		n, np := e.bytes-from, e.points-fromPoints
+		from, fromPoints = e.bytes, e.points
+		if a.verdict[i] != vWrite {
+			continue
 		}
+		if w > start && (points+np-startPoints > maxRequestPoints || w+n-start > maxRequestBytes) {
+			parts = append(parts, newPart(buf[start:w:w], points-startPoints))
+			start, startPoints = w, points
+		}
+		w += copy(buf[w:], buf[e.bytes-n:e.bytes])
+		points += np
 	}
-	if len(l.buf) > start {
-		parts = append(parts, newPart(l.buf[start:], l.points-startPoints))
+	if w > start {
+		parts = append(parts, newPart(buf[start:w], points-startPoints))
 	}
-	return s.send(ctx, l.buf, parts)
+	return parts
 }
 
 // send writes parts, slices of the pooled line protocol buffer buf, through the group

@@ -14,9 +14,9 @@ import (
 )
 
 // TestMeasurementsPaginationTies: measurements of different probes stored at exactly the
-// same nanosecond (InfluxQL orders by time only) are ordered by ID, descending, and pages
-// of every size neither repeat nor skip them; an ID stored under two identities at one
-// time is listed once.
+// same nanosecond (InfluxQL orders by time only) are ordered by ID, then probe,
+// descending, and pages of every size neither repeat nor skip them; an ID submitted by
+// two probes is listed once for each (a measurement is its probe's and ID).
 func TestMeasurementsPaginationTies(t *testing.T) {
 	s, url, bucket := newStore(t)
 	db, _, _ := strings.Cut(bucket, "/")
@@ -41,10 +41,11 @@ func TestMeasurementsPaginationTies(t *testing.T) {
 	for i := range 7 {
 		m := &measurementRef{measurementtest.Simple("tie.example", tie)}
 		add("probe-"+strconv.Itoa(i), m, tie)
-		if i == 3 { // the same measurement under a second identity
-			add("probe-x", m, tie)
-		}
 		tied = append(tied, m.m.ID)
+		if i == 3 { // the same measurement submitted by a second probe
+			add("probe-x", m, tie)
+			tied = append(tied, m.m.ID)
+		}
 	}
 	slices.Sort(tied)
 	slices.Reverse(tied)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -215,8 +216,26 @@ type rawItem struct {
 	Probe      store.Identity `json:"probe"`
 	Source     store.Geo      `json:"source"`
 	ReceivedAt time.Time      `json:"received_at"`
-	// Measurement is exactly what the probe submitted.
-	Measurement any `json:"measurement"`
+	// Measurement is exactly what the probe submitted, byte for byte (rawJSON).
+	Measurement json.RawMessage `json:"measurement"`
+}
+
+// rawJSON is the raw link's answer for sm: rawItem indented, with the measurement's JSON
+// written as the probe submitted it (encoding/json would indent it anew).
+func rawJSON(sm store.StoredMeasurement) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rawItem{Probe: sm.Probe, Source: sm.Geo, ReceivedAt: sm.ReceivedAt}); err != nil {
+		return nil, err
+	}
+	const slot = "\"measurement\": null\n}\n" // the last member: keys are the only place for these bytes
+	env, ok := bytes.CutSuffix(buf.Bytes(), []byte(slot))
+	if !ok {
+		return nil, fmt.Errorf("raw: %q does not end with the measurement", buf.Bytes())
+	}
+	return append(append(append(env, "\"measurement\": "...), sm.Raw...), "\n}\n"...), nil
 }
 
 // raw returns one stored measurement as JSON, found by its series (domain, network,
@@ -243,11 +262,14 @@ func (h *dash) raw(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, it := range items {
 		if it.Measurement.ID == q.Get("id") {
+			body, err := rawJSON(it)
+			if err != nil {
+				h.fail(w, r, http.StatusInternalServerError, err.Error())
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Disposition", `inline; filename="`+it.Measurement.ID+`.json"`)
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(rawItem{Probe: it.Probe, Source: it.Geo, ReceivedAt: it.ReceivedAt, Measurement: it.Measurement})
+			_, _ = w.Write(body)
 			return
 		}
 	}

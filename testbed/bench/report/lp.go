@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -101,8 +102,11 @@ func (e *encoder) reach(it store.Item) error {
 	e.int("received_at_ms", unixMS(it.ReceivedAt))
 	e.int("src_asn", int64(it.Geo.ASN))
 	e.str(',', "src_org", it.Geo.Org)
+	sum := sha256.Sum256(raw)
+	e.str(',', "sha256", hex.EncodeToString(sum[:]))
 	e.str(',', "raw", string(raw))
-	e.time(store.PointTime(m))
+	it.Raw = raw // the bytes stored: PointTime need not encode them again
+	e.time(store.PointTime(it))
 	return nil
 }
 
