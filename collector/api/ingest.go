@@ -12,24 +12,32 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
 // ItemResult reports one item of a batch.
 type ItemResult struct {
-	Index  int    `json:"index"`
-	ID     string `json:"id,omitempty"`
-	Status string `json:"status"` // accepted or rejected
+	Index int    `json:"index"`
+	ID    string `json:"id,omitempty"`
+	// Status is accepted, rejected, or conflict: the probe's measurement with this ID is
+	// stored with other content, which never changes (final, like rejected).
+	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 }
 
 // IngestResponse answers POST /api/v1/measurements.
 type IngestResponse struct {
-	Accepted int          `json:"accepted"`
-	Rejected int          `json:"rejected"`
-	Items    []ItemResult `json:"items"`
+	Accepted  int          `json:"accepted"`
+	Rejected  int          `json:"rejected"`            // conflicts included
+	Conflicts int          `json:"conflicts,omitempty"` // items refused as conflicts
+	Items     []ItemResult `json:"items"`
+	// Error names the conflicts when every item was one (409).
+	Error string `json:"error,omitempty"`
 }
 
 // ingest stores a batch. A measurement is acknowledged only after storage accepted it;
@@ -47,7 +55,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	ms, errs, err := ingest.DecodeBatch(raw, s.o.BatchItems, now)
+	ms, raws, errs, err := ingest.DecodeBatchRaw(raw, s.o.BatchItems, now)
 	if err != nil {
 		s.metrics.rejectedRequests.Add(1)
 		code = http.StatusBadRequest
@@ -70,7 +78,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		resp.Items[i].ID = m.ID
-		good = append(good, store.Item{M: m, Probe: ident, Geo: src, ReceivedAt: now})
+		if msg := s.checkItem(i, m, raws[i], claims); msg != "" {
+			resp.Items[i].Error = msg
+			continue
+		}
+		good = append(good, store.Item{M: m, Raw: raws[i], Probe: ident, Geo: src, ReceivedAt: now})
 		goodIdx = append(goodIdx, i)
 	}
 	if len(good) > 0 {
@@ -82,20 +94,62 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	writeJSON(w, s.tally(&resp), resp)
+}
+
+// tally counts the results of resp and returns the answer's status: 200 when an item was
+// accepted (or none was sent), 409 when every item was a conflict (resp.Error names
+// them), else 422.
+func (s *Server) tally(resp *IngestResponse) int {
+	var firstConflict string
 	for _, it := range resp.Items {
-		if it.Status == "accepted" {
+		switch it.Status {
+		case "accepted":
 			resp.Accepted++
-		} else {
+		case "conflict":
+			resp.Rejected++
+			if resp.Conflicts++; resp.Conflicts == 1 {
+				firstConflict = it.Error
+			}
+		default:
 			resp.Rejected++
 		}
 	}
 	s.metrics.accepted.Add(int64(resp.Accepted))
 	s.metrics.rejected.Add(int64(resp.Rejected))
-	code = http.StatusOK
-	if resp.Accepted == 0 && resp.Rejected > 0 {
-		code = http.StatusUnprocessableEntity
+	s.metrics.conflicts.Add(int64(resp.Conflicts))
+	switch {
+	case resp.Accepted > 0 || resp.Rejected == 0:
+		return http.StatusOK
+	case resp.Conflicts == resp.Rejected:
+		resp.Error = firstConflict
+		if n := resp.Conflicts - 1; n > 0 {
+			resp.Error += fmt.Sprintf(" (and %d more)", n)
+		}
+		return http.StatusConflict
 	}
-	writeJSON(w, code, resp)
+	return http.StatusUnprocessableEntity
+}
+
+// checkItem returns why item i, m decoded from raw, cannot be stored for the probe of
+// claims, or "": JSON that is not valid UTF-8 (it would not read back as submitted), or a
+// measurement that started before the token was issued, less Options.BackdateSlack.
+func (s *Server) checkItem(i int, m *measurement.Measurement, raw []byte, claims auth.Claims) string {
+	if !utf8.Valid(raw) {
+		return fmt.Sprintf("measurements[%d]: not valid UTF-8: a stored measurement must read back as submitted", i)
+	}
+	if oldest := claims.IssuedAt.Add(-s.o.BackdateSlack); m.StartedAt.Before(oldest) {
+		s.metrics.backdated.Add(1)
+		return fmt.Sprintf("measurements[%d]: started_at: %s is before %s, when this probe's token was issued less %s (limits.backdate_slack)",
+			i, m.StartedAt.UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339), s.o.BackdateSlack)
+	}
+	return ""
+}
+
+// conflictError is the error of item i refused by storage as a conflict.
+func conflictError(i int, c store.Conflict) string {
+	return fmt.Sprintf("measurements[%d]: id %s: already stored with other content (sha256 %s; this is %s): a stored measurement never changes",
+		i, c.ID, c.Stored, c.Submitted)
 }
 
 // write stores the good items. If storage refuses the batch for a reason other than
@@ -112,10 +166,11 @@ func (s *Server) write(ctx context.Context, good []store.Item, idx []int, resp *
 	start := time.Now()
 	err := s.o.Store.Write(ctx, good)
 	s.metrics.observeWrite(time.Since(start))
-	if err == nil {
+	if err == nil || errors.Is(err, store.ErrConflict) {
 		for _, i := range idx {
 			resp.Items[i].Status = "accepted"
 		}
+		markConflicts(err, idx, resp)
 		return nil
 	}
 	if errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
@@ -126,12 +181,29 @@ func (s *Server) write(ctx context.Context, good []store.Item, idx []int, resp *
 			if errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
 				return err
 			}
+			if errors.Is(err, store.ErrConflict) {
+				markConflicts(err, idx[k:k+1], resp)
+				continue
+			}
 			resp.Items[idx[k]].Error = fmt.Sprintf("measurements[%d]: storage refused it: %v", idx[k], err)
 			continue
 		}
 		resp.Items[idx[k]].Status = "accepted"
 	}
 	return nil
+}
+
+// markConflicts marks the items a *store.ConflictError in err refused, idx mapping the
+// indexes of the write to those of the batch.
+func markConflicts(err error, idx []int, resp *IngestResponse) {
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) {
+		return
+	}
+	for _, c := range ce.Conflicts {
+		i := idx[c.Index]
+		resp.Items[i].Status, resp.Items[i].Error = "conflict", conflictError(i, c)
+	}
 }
 
 // readBody reads the request body, gunzipping it when Content-Encoding says so; both the

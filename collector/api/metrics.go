@@ -16,6 +16,7 @@ type metrics struct {
 	readLimited                          atomic.Int64
 	influxErrors                         atomic.Int64
 	heartbeats                           atomic.Int64
+	conflicts, backdated                 atomic.Int64 // items refused: stored with other content; started before the token
 
 	mu       sync.Mutex
 	buckets  []float64 // write latency bucket bounds, seconds
@@ -63,6 +64,8 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	counter("pantau_read_rate_limited_total", "Public read requests refused by the per-address rate limit.", m.readLimited.Load(), "")
 	counter("pantau_influx_errors_total", "Requests not stored because InfluxDB was unavailable.", m.influxErrors.Load(), "")
 	counter("pantau_heartbeats_total", "Heartbeats stored.", m.heartbeats.Load(), "")
+	counter("pantau_ingest_conflicts_total", "Measurements refused because the probe's measurement with their ID is stored with other content.", m.conflicts.Load(), "")
+	counter("pantau_ingest_backdated_total", "Measurements refused because they started before their token was issued, less the backdate slack.", m.backdated.Load(), "")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fmt.Fprintf(w, "# HELP pantau_influx_write_seconds Latency of InfluxDB writes.\n# TYPE pantau_influx_write_seconds histogram\n")

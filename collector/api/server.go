@@ -53,6 +53,9 @@ type Options struct {
 	BatchItems  int   // measurements per request
 	QueryLimit  int   // largest page of the query API
 	MaxInFlight int   // concurrent storage writes
+	// BackdateSlack: a measurement that started more than this before its probe's token
+	// was issued is refused (docs/auth.md, Backdating); auth.DefaultBackdateSlack when zero.
+	BackdateSlack time.Duration
 	// TrustProxy takes the source address from X-Forwarded-For (behind a reverse proxy).
 	TrustProxy bool
 	// SchedulesDir holds the schedule set served at /api/v1/schedules; empty: none.
@@ -91,6 +94,9 @@ func New(o Options, log *slog.Logger) *Server {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.BackdateSlack <= 0 {
+		o.BackdateSlack = auth.DefaultBackdateSlack
 	}
 	s := &Server{o: o, log: log, metrics: newMetrics(), sem: make(chan struct{}, o.MaxInFlight), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -25,6 +25,11 @@ type Claims struct {
 	ID        string    // token id for revocation; Issue sets a random one when empty
 }
 
+// DefaultBackdateSlack is how long before its token was issued a measurement submitted
+// with it may have started: longer is refused, so a new token cannot rewrite history
+// (docs/auth.md, Backdating). A probe given a new token keeps a week of backlog.
+const DefaultBackdateSlack = 7 * 24 * time.Hour
+
 // Limits on claim values.
 const (
 	maxProbeLen = 63

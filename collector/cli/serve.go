@@ -132,6 +132,7 @@ func (c *collector) handler() (http.Handler, func(), error) {
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
 		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, c.svc, c.watcher) },
 	}
+	opts.BackdateSlack = cfg.Limits.BackdateSlack.Duration
 	closeGeo := func() {}
 	if cfg.GeoIP != "" {
 		db, err := geo.Open(cfg.GeoIP)

@@ -111,6 +111,9 @@ type Limits struct {
 	// ReportCache bounds the observations and heartbeats the report cache holds (about
 	// 150 bytes each); -1 disables the cache.
 	ReportCache int `yaml:"report_cache_items"`
+	// BackdateSlack: a measurement that started more than this before its probe's token
+	// was issued is refused (docs/auth.md, Backdating).
+	BackdateSlack yamlconf.Duration `yaml:"backdate_slack"`
 }
 
 // Control configures the control helper mounted at /api/v1/control.
@@ -129,6 +132,7 @@ func Default() *Config {
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: yamlconf.Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
 		ReportCache: report.DefaultCacheItems}
+	c.Limits.BackdateSlack.Duration = auth.DefaultBackdateSlack
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: yamlconf.Duration{Duration: p.MaxSilence}}
 	return c
@@ -259,6 +263,9 @@ func (l Limits) validate(bad func(field, format string, a ...any)) {
 	}
 	if l.ReadRate < 0 {
 		bad("limits.read_rate", "%g is negative (0 disables the limit)", l.ReadRate)
+	}
+	if l.BackdateSlack.Duration < time.Minute {
+		bad("limits.backdate_slack", "%s is less than 1m", l.BackdateSlack.Duration)
 	}
 }
 
