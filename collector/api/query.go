@@ -88,7 +88,11 @@ func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 		if p.name == "network" && v != "" && !store.ValidNetwork(v) {
 			return f, "", fmt.Errorf("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)", v)
 		}
-		if p.name != "network" && v != "" && !store.ValidName(v) {
+		if p.name == "domain" && v != "" {
+			if err := store.CheckDomain(v); err != nil {
+				return f, "", err
+			}
+		} else if p.name == "probe" && v != "" && !store.ValidName(v) {
 			return f, "", fmt.Errorf("%s: %q may hold only letters, digits, '.', '_' and '-' (at most 253)", p.name, v)
 		}
 		*p.dst = v

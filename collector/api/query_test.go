@@ -104,12 +104,16 @@ func TestQueryRefusals(t *testing.T) {
 	f := fixtureOn(t, trip.URL, "pantau/autogen")
 	long := strings.Repeat("a", 254)
 	for _, tc := range []struct{ q, want string }{
-		{`domain=x%22)%20%7C%3E%20drop()`, `domain: "x\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
-		{`domain=a%22b`, `domain: "a\"b" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
-		{`domain=%5C`, `domain: "\\" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+		{`domain=x%22)%20%7C%3E%20drop()`, `domain: "x\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`domain=a%22b`, `domain: "a\"b" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`domain=%5C`, `domain: "\\" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{`domain=b%C3%BCcher.example`, `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+		{`domain=%5B2001:67c:4e8:f004::a%5D`, `domain: "[2001:67c:4e8:f004::a]": give the IPv6 address without brackets: 2001:67c:4e8:f004::a`},
+		{`domain=fe80::1%25eth0`, `domain: "fe80::1%eth0": an IPv6 address with a zone is not a domain`},
+		{`domain=t.me:443`, `domain: "t.me:443" is not an IP address`},
 		{`network=Telkom%0Asel`, `network: "Telkom\nsel" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{`probe=a%24%7Bb%7D`, `probe: "a${b}" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
-		{`domain=` + long, `domain: "` + long + `" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+		{`domain=` + long, `domain: "` + long[:64] + `…" is longer than 253 bytes`},
 		{`domain=t.me&color=red&bogus=1`, `unknown parameter "bogus" (want domain, network, probe, from, to, limit, cursor or format)`},
 		{`domain=a&domain=b`, `parameter "domain" given 2 times`},
 		{`from=yesterday`, `from: "yesterday" is not an RFC 3339 time (e.g. 2017-07-20T00:00:00Z)`},

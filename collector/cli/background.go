@@ -35,6 +35,7 @@ func writeReportMetrics(w io.Writer, svc *report.Service, watcher *alert.Watcher
 	fmt.Fprintf(w, "# HELP pantau_report_cache_items Observations and heartbeats held by the report cache.\n# TYPE pantau_report_cache_items gauge\npantau_report_cache_items %d\n", cs.Items)
 	fmt.Fprintf(w, "# HELP pantau_report_cache_lookups_total Report cache lookups of a (domain, day), by result.\n# TYPE pantau_report_cache_lookups_total counter\n")
 	fmt.Fprintf(w, "pantau_report_cache_lookups_total{result=\"hit\"} %d\npantau_report_cache_lookups_total{result=\"miss\"} %d\n", cs.Hits, cs.Misses)
+	fmt.Fprintf(w, "# HELP pantau_report_skipped_domains_total Stored domains left out of reports because no query could name them.\n# TYPE pantau_report_skipped_domains_total counter\npantau_report_skipped_domains_total %d\n", svc.SkippedDomains())
 	if watcher == nil {
 		return
 	}

@@ -224,7 +224,10 @@ func TestHandler(t *testing.T) {
 			{"/timeline?domain=t.me&from=2017-01-01T00:00:00Z&to=2017-07-10T00:00:00Z", "from: 2017-01-01T00:00:00Z to 2017-07-10T00:00:00Z is longer than 90 days"},
 			{"/timeline?domain=t.me&per=day", `per: "day" is not network or probe`},
 			{"/timeline?domain=t.me&format=xml", `format: "xml" is not json or csv`},
-			{"/timeline?domain=" + url.QueryEscape(`t.me") |> drop()`), `domain: "t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+			{"/timeline?domain=" + url.QueryEscape(`t.me") |> drop()`), `domain: "t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+			{"/timeline?domain=" + url.QueryEscape("bücher.example"), `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+			{"/timeline?domain=" + url.QueryEscape("[2001:67c:4e8:f004::a]"), `domain: "[2001:67c:4e8:f004::a]": give the IPv6 address without brackets: 2001:67c:4e8:f004::a`},
+			{"/evidence?domain=t.me%2Fx&network=Telkomsel&at=2017-07-14T00:00:00Z", `domain: "t.me/x" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
 			{"/changes?since=2017-01-01T00:00:00Z&until=2017-07-10T00:00:00Z", "since: 2017-01-01T00:00:00Z to 2017-07-10T00:00:00Z is longer than 90 days"},
 			// The service's clock is 2017-07-20: a window may end later (it is cut at now),
 			// but not start later.

@@ -241,7 +241,10 @@ func TestServiceBadQueries(t *testing.T) {
 		want string
 	}{
 		{report.Query{}, "domain: required"},
-		{report.Query{Domain: `t.me") |> drop()`}, `domain: "t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+		{report.Query{Domain: `t.me") |> drop()`}, `domain: "t.me\") |> drop()" may hold only letters, digits, '.', '_' and '-' (at most 253), or be an IP address`},
+		{report.Query{Domain: "bücher.example"}, `domain: "bücher.example" is not ASCII: give an internationalised name in its A-label form (xn--…)`},
+		{report.Query{Domain: "fe80::1%eth0"}, `domain: "fe80::1%eth0": an IPv6 address with a zone is not a domain`},
+		{report.Query{Domain: "t.me."}, `domain: "t.me." has an empty label`},
 		{report.Query{Domain: "t.me", Network: "a\"b"}, `network: "a\"b" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{report.Query{Domain: "t.me", Probe: "a b"}, `probe: "a b" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
 		{report.Query{Domain: "t.me", From: end, To: start}, "from: 2017-07-20T00:00:00Z is not before to 2017-07-10T00:00:00Z"},
