@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
@@ -47,6 +48,10 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := hb.Validate(now); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "heartbeat: "+err.Error())
+		return
+	}
+	if err := s.o.SeriesCap.Admit(claims.Probe, auth.FieldSchedule, scheduleNames(&hb), now); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "heartbeat: "+err.Error())
 		return
 	}

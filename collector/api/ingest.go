@@ -82,6 +82,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 			resp.Items[i].Error = msg
 			continue
 		}
+		if err := s.o.SeriesCap.Admit(claims.Probe, auth.FieldDomain, []string{m.Domain}, now); err != nil {
+			resp.Items[i].Error = fmt.Sprintf("measurements[%d]: %v", i, err)
+			continue
+		}
 		good = append(good, store.Item{M: m, Raw: raws[i], Probe: ident, Geo: src, ReceivedAt: now})
 		goodIdx = append(goodIdx, i)
 	}

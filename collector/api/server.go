@@ -42,6 +42,9 @@ type Options struct {
 	Store    Store
 	Verifier *auth.Verifier
 	Limiter  *auth.Limiter
+	// SeriesCap bounds the new domains and schedule names each probe may bring into the
+	// store (auth.SeriesCap); nil: no cap.
+	SeriesCap *auth.SeriesCap
 	// ReadLimiter limits the public read API per client address (Public); nil: no limit.
 	ReadLimiter *auth.Limiter
 	Geo         Geo // optional
@@ -105,6 +108,7 @@ func New(o Options, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		s.metrics.serve(w, r)
+		s.writeSeriesMetrics(w)
 		if o.ExtraMetrics != nil {
 			o.ExtraMetrics(w)
 		}

@@ -82,7 +82,7 @@ type CapError struct {
 }
 
 func (e *CapError) Error() string {
-	return fmt.Sprintf("%s: %q would be a new %s of probe %s beyond its allowance of %d new %ss an hour (%s); retry later",
+	return fmt.Sprintf("%s: %q would be a new %s of probe %s beyond its allowance of %d new %ss an hour (%s)",
 		e.Field, clip(e.Value), e.Field, e.Probe, e.PerHour, e.Field, e.Setting)
 }
 

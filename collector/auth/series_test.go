@@ -16,7 +16,7 @@ func TestSeriesCapSteps(t *testing.T) {
 		at           time.Duration // since t0
 		want         string        // the error, "" to admit
 	}
-	const over = " beyond its allowance of 3 new domains an hour (limits.new_domains_per_hour); retry later"
+	const over = " beyond its allowance of 3 new domains an hour (limits.new_domains_per_hour)"
 	tests := []struct {
 		name  string
 		steps []step
@@ -46,7 +46,7 @@ func TestSeriesCapSteps(t *testing.T) {
 			{"flood", FieldDomain, []string{"x4"}, 0, `domain: "x4" would be a new domain of probe flood` + over},
 			{"honest", FieldDomain, []string{"t.me", "x1", "x2"}, 0, ""}, // x1 is new for honest: its own series
 			{"flood", FieldSchedule, []string{"s1", "s2"}, 0, ""},
-			{"flood", FieldSchedule, []string{"s3"}, 0, `schedule: "s3" would be a new schedule of probe flood beyond its allowance of 2 new schedules an hour (limits.new_schedules_per_hour); retry later`},
+			{"flood", FieldSchedule, []string{"s3"}, 0, `schedule: "s3" would be a new schedule of probe flood beyond its allowance of 2 new schedules an hour (limits.new_schedules_per_hour)`},
 		}},
 		{"a clock going back adds nothing", []step{
 			{"a", FieldDomain, []string{"d1", "d2", "d3"}, time.Hour, ""},

@@ -128,6 +128,7 @@ func (c *collector) handler() (http.Handler, func(), error) {
 	opts := api.Options{
 		Store: c.svc.Watch(c.store), Verifier: c.verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
 		ReadLimiter: auth.NewLimiter(cfg.Limits.ReadRate, cfg.Limits.ReadBurst, auth.DefaultMaxProbes),
+		SeriesCap:   auth.NewSeriesCap(cfg.Limits.NewDomainsPerHour, cfg.Limits.NewSchedulesPerHour),
 		AdminToken:  cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,
 		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, c.svc, c.watcher) },

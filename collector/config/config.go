@@ -111,6 +111,11 @@ type Limits struct {
 	// ReportCache bounds the observations and heartbeats the report cache holds (about
 	// 150 bytes each); -1 disables the cache.
 	ReportCache int `yaml:"report_cache_items"`
+	// NewDomainsPerHour and NewSchedulesPerHour cap the domains (measurements) and schedule
+	// names (heartbeats) each probe may bring for the first time in an hour: each is new
+	// series in InfluxDB (auth.SeriesCap). 0: no cap.
+	NewDomainsPerHour   int `yaml:"new_domains_per_hour"`
+	NewSchedulesPerHour int `yaml:"new_schedules_per_hour"`
 	// BackdateSlack: a measurement that started more than this before its probe's token
 	// was issued is refused (docs/auth.md, Backdating).
 	BackdateSlack yamlconf.Duration `yaml:"backdate_slack"`
@@ -131,7 +136,7 @@ func Default() *Config {
 	c.Influx.Timeout.Duration = store.DefaultTimeout
 	c.Limits = Limits{BodyBytes: 16 << 20, BatchItems: 1000, ProbeRate: 5, ProbeBurst: 20, QueryLimit: store.MaxLimit,
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: yamlconf.Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
-		ReportCache: report.DefaultCacheItems}
+		ReportCache: report.DefaultCacheItems, NewDomainsPerHour: auth.DefaultNewDomainsPerHour, NewSchedulesPerHour: auth.DefaultNewSchedulesPerHour}
 	c.Limits.BackdateSlack.Duration = auth.DefaultBackdateSlack
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: yamlconf.Duration{Duration: p.MaxSilence}}
@@ -263,6 +268,14 @@ func (l Limits) validate(bad func(field, format string, a ...any)) {
 	}
 	if l.ReadRate < 0 {
 		bad("limits.read_rate", "%g is negative (0 disables the limit)", l.ReadRate)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"new_domains_per_hour", l.NewDomainsPerHour}, {"new_schedules_per_hour", l.NewSchedulesPerHour}} {
+		if p.v < 0 {
+			bad("limits."+p.name, "%d is negative (0 disables the cap)", p.v)
+		}
 	}
 	if l.BackdateSlack.Duration < time.Minute {
 		bad("limits.backdate_slack", "%s is less than 1m", l.BackdateSlack.Duration)

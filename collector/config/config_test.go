@@ -49,6 +49,7 @@ func TestGood(t *testing.T) {
 	want.SchedulesDir = "/etc/pantau/schedules"
 	want.OrdersDir = "/etc/pantau/orders"
 	want.Limits.ReportCache = 4_000_000
+	want.Limits.NewDomainsPerHour, want.Limits.NewSchedulesPerHour = 5000, 20
 	want.Timeline = config.Timeline{K: 4, M: 2, MaxSilence: yamlconf.Duration{Duration: 90 * time.Minute}}
 	retries := 3
 	want.Alerts = alert.Config{
@@ -71,7 +72,8 @@ func TestDefaults(t *testing.T) {
 	l := c.Limits
 	if c.Listen != "127.0.0.1:8080" || c.Influx.Timeout.Duration != 10*time.Second || c.TrustProxy || c.Control.Enabled ||
 		l.BodyBytes != 16<<20 || l.BatchItems != 1000 || l.ProbeRate != 5 || l.ProbeBurst != 20 || l.QueryLimit != 1000 ||
-		l.MaxInFlight != 64 || l.ControlConns != 16 || l.CacheTTL.Duration != time.Minute {
+		l.MaxInFlight != 64 || l.ControlConns != 16 || l.CacheTTL.Duration != time.Minute ||
+		l.NewDomainsPerHour != 2000 || l.NewSchedulesPerHour != 100 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if h := c.HTTP; h.ReadHeaderTimeout.Duration != 10*time.Second || h.ReadTimeout.Duration != time.Minute ||
@@ -99,7 +101,9 @@ func TestErrors(t *testing.T) {
 			`:8: limits.probe_rate: -1 is negative (0 disables the limit)` + "\n" + `:9: limits.query_limit: 5000 is more than 1000` + "\n" +
 			`:10: limits.max_in_flight: want a whole number, found "abc"` + "\n" +
 			`:11: limits.read_rate: -2 is negative (0 disables the limit)` + "\n" + `:12: limits.read_burst: 0 is less than 1` + "\n" +
-			`:13: limits.report_cache_items: -5 is not -1 (no cache) or a positive number`},
+			`:13: limits.report_cache_items: -5 is not -1 (no cache) or a positive number` + "\n" +
+			`:14: limits.new_domains_per_hour: -1 is negative (0 disables the cap)` + "\n" +
+			`:15: limits.new_schedules_per_hour: -3 is negative (0 disables the cap)`},
 		{"bad-http.yml", `:6: http.read_header_timeout: 2m0s is longer than read_timeout 1m0s` + "\n" +
 			`:8: http.write_timeout: 30s is shorter than read_timeout 1m0s` + "\n" +
 			`:9: http.idle_timeout: must be positive (a connection without a deadline can be held for ever)` + "\n" +
