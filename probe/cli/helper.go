@@ -37,15 +37,17 @@ func helperCommand(s streams) *cmdline.Command {
 			cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
 			var acc helperAccess
 			acc.register(fs)
+			var sf serverFlags
+			sf.register(fs)
 			return func(ctx context.Context, _ []string) error {
-				return helper(ctx, &ef, &acc, *listen, *maxConc, *cacheTTL, s.stderr)
+				return helper(ctx, &ef, &acc, &sf, *listen, *maxConc, *cacheTTL, s.stderr)
 			}
 		},
 	}
 }
 
 // helper serves the control API on listen until ctx ends.
-func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
+func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverFlags, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
 	if maxConc < 1 {
 		return usageError("--max-concurrent %d: must be at least 1", maxConc)
 	}
@@ -75,11 +77,18 @@ func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, listen stri
 	mux.Handle("/api/v1/control", control.NewHandler(eng, ho, log))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /metrics", serveMetrics(ho.Metrics))
+	target := ecfg.Timeouts.Target
+	if target <= 0 {
+		target = engine.DefaultTimeouts.Target
+	}
+	srv, err := sf.server(mux, target)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("control helper listening", "addr", ln.Addr().String())
 	fmt.Fprintf(stderr, "probe helper: listening on http://%s/api/v1/control\n", ln.Addr())
 	errc := make(chan error, 1)
@@ -95,4 +104,39 @@ func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, listen stri
 		return err
 	}
 	return nil
+}
+
+// serverFlags are the deadlines of the helper's HTTP server: without them a client that
+// sends its request slowly, or never, holds its connection for ever.
+type serverFlags struct {
+	readHeader, read, write, idle time.Duration
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&f.readHeader, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	fs.DurationVar(&f.read, "read-timeout", 30*time.Second, "how long a client may take to send a whole request, body included")
+	fs.DurationVar(&f.write, "write-timeout", 2*time.Minute,
+		"from the end of a request's headers to the end of its answer; longer than one observation (--timeout)")
+	fs.DurationVar(&f.idle, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
+}
+
+// server returns the HTTP server of handler with the deadlines of f, checked: each
+// positive, the headers' within the request's, and the answer's longer than target (one
+// observation's deadline), which it has to cover.
+func (f *serverFlags) server(handler http.Handler, target time.Duration) (*http.Server, error) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read-header-timeout", f.readHeader}, {"read-timeout", f.read}, {"write-timeout", f.write}, {"idle-timeout", f.idle}} {
+		if d.v <= 0 {
+			return nil, usageError("--%s %s: must be positive", d.name, d.v)
+		}
+	}
+	if f.readHeader > f.read {
+		return nil, usageError("--read-header-timeout %s: longer than --read-timeout %s", f.readHeader, f.read)
+	}
+	if f.write <= target {
+		return nil, usageError("--write-timeout %s: must be longer than one observation (--timeout %s)", f.write, target)
+	}
+	return &http.Server{Handler: handler, ReadHeaderTimeout: f.readHeader, ReadTimeout: f.read, WriteTimeout: f.write, IdleTimeout: f.idle}, nil
 }
