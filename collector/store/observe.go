@@ -146,35 +146,58 @@ func (s *Store) Observations(ctx context.Context, f ObsFilter) ([]timeline.Obs, 
 	if skipped > 0 {
 		s.log.Warn("reach points without an id or a status skipped", "count", skipped, "from", p.from, "to", p.to)
 	}
+	if out, err = s.firstObserved(ctx, out); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(out, func(a, b timeline.Obs) int {
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return s.firstObserved(ctx, out)
+	return out, nil
 }
 
 // firstObserved keeps, of the observations of one (probe, id), the one received first
-// (then the earliest) and logs how many it left out. Finding them costs a hash map of
-// the observations; the receive times of the few found are read from InfluxDB.
+// (then the earliest) and logs how many it left out. Finding them must cost little beside
+// reading the observations: a first pass marks a 64-bit hash of each (probe, id) in a
+// bitmap, and only the hashes met twice (the repeated ones, and about one in twenty by
+// chance) go into a map for the second pass; the receive times of the few repeated are
+// read from InfluxDB.
 func (s *Store) firstObserved(ctx context.Context, obs []timeline.Obs) ([]timeline.Obs, error) {
-	seen := make(map[uint64]int32, len(obs))
 	seed := maphash.MakeSeed() // random: no probe can make two of its IDs collide here
-	var h maphash.Hash
-	h.SetSeed(seed)
-	groups := map[int32][]int32{} // first index → the other observations of its (probe, id)
-	for i, o := range obs {
-		h.Reset()
-		h.WriteString(o.Probe)
-		h.WriteByte(0)
-		h.WriteString(o.ID)
-		k := h.Sum64()
-		if j, ok := seen[k]; ok && obs[j].Probe == o.Probe && obs[j].ID == o.ID {
-			groups[j] = append(groups[j], int32(i))
-			continue
+	probe, probeHash := "", uint64(0)
+	key := func(o *timeline.Obs) uint64 {
+		if o.Probe != probe || probeHash == 0 {
+			probe, probeHash = o.Probe, maphash.String(seed, o.Probe)*0x9e3779b97f4a7c15|1
 		}
-		seen[k] = int32(i)
+		return maphash.String(seed, o.ID) ^ probeHash
+	}
+	bits := 16
+	for 1<<bits < 8*len(obs) {
+		bits++
+	}
+	seen := make([]uint64, 1<<(bits-6))
+	twice := map[uint64]int32{} // hash → first observation with it (-1: not met yet)
+	for i := range obs {
+		k := key(&obs[i])
+		b := k >> (64 - bits)
+		if seen[b>>6]&(1<<(b&63)) != 0 {
+			twice[k] = -1
+		}
+		seen[b>>6] |= 1 << (b & 63)
+	}
+	groups := map[int32][]int32{} // first index → the other observations of its (probe, id)
+	for i := range obs {
+		k := key(&obs[i])
+		j, ok := twice[k]
+		switch {
+		case !ok:
+		case j < 0:
+			twice[k] = int32(i)
+		case obs[j].Probe == obs[i].Probe && obs[j].ID == obs[i].ID: // else two pairs with one hash
+			groups[j] = append(groups[j], int32(i))
+		}
 	}
 	if len(groups) == 0 {
 		return obs, nil
