@@ -127,7 +127,11 @@ func TestIngestImmutable(t *testing.T) {
 	if evilOwn := f.stored(t, forger.Probe); len(evilOwn) != 1 || string(evilOwn[0].Raw) != measurementtest.JSON(t, &changed) || evilOwn[0].Probe.Network != "Evilnet" {
 		t.Errorf("probe %s stored %d measurements", forger.Probe, len(evilOwn))
 	}
-	for _, it := range f.query(t, "domain=a.example&"+window()).Measurements {
+	listed := f.query(t, "domain=a.example&"+window()).Measurements
+	if len(listed) != 2 {
+		t.Errorf("query API lists %d measurements of a.example, want one of each probe", len(listed))
+	}
+	for _, it := range listed {
 		want := map[string]string{claims.Probe: "accessible", forger.Probe: "blocked"}[it.Probe.Probe]
 		if it.Measurement.ID != m.ID || it.Measurement.Verdict.Status != want {
 			t.Errorf("query API: %s lists %s %s", it.Probe.Probe, it.Measurement.ID, it.Measurement.Verdict.Status)
