@@ -85,6 +85,9 @@ func mapHeartbeat(it HeartbeatItem, s sink) error {
 	s.integer("pruned", h.Pruned)
 	s.float("clock_offset_ms", h.ClockOffsetMS)
 	s.str("sync_error", h.SyncError)
+	if h.UplinkError != "" {
+		s.str("uplink_error", h.UplinkError)
+	}
 	s.integer("src_asn", int64(it.Geo.ASN))
 	for _, sc := range h.Schedules {
 		st := tags

@@ -29,6 +29,11 @@ type Heartbeat struct {
 	ClockOffsetMS float64 `json:"clock_offset_ms"`
 	// SyncError is the last refused schedule sync, if the probe runs an older set.
 	SyncError string `json:"sync_error,omitempty"`
+	// UplinkError says since when and why the collector, or something in front of it,
+	// refuses the probe's submissions as a whole (e.g. "blocked since
+	// 2025-01-01T00:00:00Z: 401 Unauthorized: token expired at …"), while it does; the
+	// backlog stays spooled meanwhile. Omitted while submissions go through.
+	UplinkError string `json:"uplink_error,omitempty"`
 }
 
 // ScheduleStatus is the state of one loaded schedule.
@@ -66,6 +71,7 @@ func (h *Heartbeat) Validate(now time.Time) error {
 	}
 	v.number("clock_offset_ms", abs(h.ClockOffsetMS))
 	v.free("sync_error", h.SyncError)
+	v.free("uplink_error", h.UplinkError)
 	return errors.Join(v.errs...)
 }
 

@@ -35,6 +35,9 @@ type Options struct {
 	Control engine.Controller // nil: no control
 	Spool   *spool.Spool
 	Uplink  *uplink.Client // nil: measure and spool only
+	// Reconnect, when set, builds the uplink anew (the configuration re-read: a new token,
+	// collector URL or CA) at every Reload; a blocked uplink is then tried at once.
+	Reconnect func() (*uplink.Client, error)
 	// SchedulesDir overrides the built-in schedules; a set synced from the collector
 	// overrides both.
 	SchedulesDir string
@@ -44,7 +47,11 @@ type Options struct {
 	DrainRate    float64       // batches per second, default 5
 	BatchSize    int           // default 100
 	Grace        time.Duration // default 30s
-	Log          *slog.Logger
+	// RetryMin and RetryMax bound the wait between tries while the collector refuses the
+	// probe's submissions as a whole (uplink.ErrBlocked): RetryMin, doubling, at most
+	// RetryMax. Defaults 30s and 10m.
+	RetryMin, RetryMax time.Duration
+	Log                *slog.Logger
 }
 
 // Agent runs schedules. Create it with New.
@@ -55,6 +62,7 @@ type Agent struct {
 	kick chan struct{} // wakes the uplink
 
 	mu       sync.Mutex
+	up       *uplink.Client // replaced by Reload when Options.Reconnect is set
 	set      *schedules.Set
 	origin   string // builtin, folder, or synced
 	entries  []cron.EntryID
@@ -73,6 +81,8 @@ func New(o Options) (*Agent, error) {
 	o.Heartbeat = orDefault(o.Heartbeat, 5*time.Minute)
 	o.Sync = orDefault(o.Sync, 10*time.Minute)
 	o.Grace = orDefault(o.Grace, 30*time.Second)
+	o.RetryMin = orDefault(o.RetryMin, 30*time.Second)
+	o.RetryMax = max(orDefault(o.RetryMax, 10*time.Minute), o.RetryMin)
 	if o.DrainRate <= 0 {
 		o.DrainRate = 5
 	}
@@ -85,7 +95,7 @@ func New(o Options) (*Agent, error) {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
-	a := &Agent{o: o, log: o.Log, kick: make(chan struct{}, 1), running: map[string]*sync.Mutex{}, jobsCtx: context.Background()}
+	a := &Agent{o: o, log: o.Log, kick: make(chan struct{}, 1), running: map[string]*sync.Mutex{}, jobsCtx: context.Background(), up: o.Uplink}
 	a.state = loadState(o.StateDir)
 	set, origin, err := a.loadSchedules()
 	if err != nil {
@@ -108,7 +118,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // the override folder, else the built-in schedules.
 func (a *Agent) loadSchedules() (*schedules.Set, string, error) {
 	synced := filepath.Join(a.o.StateDir, "schedules")
-	if a.o.Uplink != nil {
+	if a.uplink() != nil {
 		if _, err := os.Stat(synced); err == nil {
 			set, err := schedules.Load(os.DirFS(synced))
 			if err == nil {
@@ -137,15 +147,63 @@ func (a *Agent) Schedules() *schedules.Set {
 }
 
 // Reload reloads the schedules (SIGHUP); a set that does not load is reported and the
-// running one kept.
+// running one kept. With Options.Reconnect it also rebuilds the uplink from the
+// configuration, so that a new token or collector URL takes effect, and retries a
+// blocked uplink at once.
 func (a *Agent) Reload() error {
-	set, origin, err := a.loadSchedules()
-	if err != nil {
+	var errs []error
+	if set, origin, err := a.loadSchedules(); err != nil {
 		a.log.Error("reload refused; keeping the running schedules", "err", err)
+		errs = append(errs, err)
+	} else {
+		a.apply(set, origin)
+	}
+	if a.o.Reconnect != nil {
+		if err := a.reconnect(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reconnect replaces the uplink by Options.Reconnect's and lets a blocked uplink try
+// again at once.
+func (a *Agent) reconnect() error {
+	up, err := a.o.Reconnect()
+	if err != nil {
+		a.log.Error("uplink not reconfigured; keeping the running one", "err", err)
 		return err
 	}
-	a.apply(set, origin)
+	a.mu.Lock()
+	if (a.up == nil) != (up == nil) {
+		a.mu.Unlock()
+		err := errors.New("agent.collector: adding or removing the collector takes effect at the next start")
+		a.log.Warn("uplink not reconfigured", "err", err)
+		return err
+	}
+	a.up = up
+	if b := a.state.Blocked; b != nil {
+		b.NextTry = time.Time{}
+	}
+	a.mu.Unlock()
+	a.log.Info("uplink reconfigured")
+	a.wake()
 	return nil
+}
+
+// uplink returns the client that talks to the collector; nil: none configured.
+func (a *Agent) uplink() *uplink.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.up
+}
+
+// wake makes the uplink loop drain the spool now.
+func (a *Agent) wake() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
 }
 
 // apply replaces the cron entries with set's.
@@ -220,10 +278,7 @@ func (a *Agent) RunSchedule(ctx context.Context, s *schedules.Schedule) (int, er
 	})
 	a.setRun(s.Name, func(st *measurement.ScheduleStatus) { st.LastEnd, st.Measurements = time.Now().UTC(), n })
 	a.saveState()
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
+	a.wake()
 	return n, nil
 }
 

@@ -56,7 +56,12 @@ func writeSchedule(t *testing.T, dir, name, port string, n int) {
 
 func newAgent(t *testing.T, c *collectorFixture, schedDir string) (*agent.Agent, *spool.Spool) {
 	t.Helper()
-	dir := t.TempDir()
+	return newAgentIn(t, t.TempDir(), c, schedDir)
+}
+
+// newAgentIn is newAgent with its spool and state in dir.
+func newAgentIn(t *testing.T, dir string, c *collectorFixture, schedDir string) (*agent.Agent, *spool.Spool) {
+	t.Helper()
 	sp, err := spool.Open(spool.Options{Dir: filepath.Join(dir, "spool")})
 	if err != nil {
 		t.Fatal(err)

@@ -25,9 +25,10 @@ import (
 
 // collectorFixture runs a real collector (API, store, auth) against the real InfluxDB.
 type collectorFixture struct {
-	url   string
-	token string
-	srv   *httptest.Server
+	url    string
+	token  string
+	secret []byte // issues more tokens for the probe (issue)
+	srv    *httptest.Server
 }
 
 func startCollector(t *testing.T, schedulesDir string) *collectorFixture {
@@ -36,8 +37,9 @@ func startCollector(t *testing.T, schedulesDir string) *collectorFixture {
 	return startCollectorAt(t, url, influxtest.NewBucket(t), schedulesDir)
 }
 
-// startCollectorAt runs the collector against a given InfluxDB and bucket.
-func startCollectorAt(t *testing.T, url, bucket, schedulesDir string) *collectorFixture {
+// startCollectorAt runs the collector against a given InfluxDB and bucket; opts change
+// its API options.
+func startCollectorAt(t *testing.T, url, bucket, schedulesDir string, opts ...func(*api.Options)) *collectorFixture {
 	t.Helper()
 	st, err := store.New(store.Config{URL: url, Bucket: bucket}, nil)
 	if err != nil {
@@ -53,10 +55,24 @@ func startCollectorAt(t *testing.T, url, bucket, schedulesDir string) *collector
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Verifier: v, Limiter: auth.NewLimiter(1000, 1000, 100),
-		BodyBytes: 16 << 20, BatchItems: 1000, QueryLimit: 1000, MaxInFlight: 8, SchedulesDir: schedulesDir}, nil))
+	o := api.Options{Store: st, Verifier: v, Limiter: auth.NewLimiter(1000, 1000, 100),
+		BodyBytes: 16 << 20, BatchItems: 1000, QueryLimit: 1000, MaxInFlight: 8, SchedulesDir: schedulesDir}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := httptest.NewServer(api.New(o, nil))
 	t.Cleanup(srv.Close)
-	return &collectorFixture{url: srv.URL, token: tok, srv: srv}
+	return &collectorFixture{url: srv.URL, token: tok, secret: secret, srv: srv}
+}
+
+// issue returns a new token for the fixture's probe, expiring at exp (zero: never).
+func (c *collectorFixture) issue(t *testing.T, exp time.Time) string {
+	t.Helper()
+	tok, err := auth.Issue(c.secret, auth.Claims{Probe: "crash-01", Network: "lab", ASN: 64512, Country: "ID", ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // storedIDs returns how often each measurement ID of the probe is stored.

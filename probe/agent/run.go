@@ -31,7 +31,7 @@ func (a *Agent) Run(ctx context.Context, hup <-chan os.Signal) error {
 	var wg sync.WaitGroup
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
-	if a.o.Uplink != nil {
+	if a.uplink() != nil {
 		wg.Add(2)
 		go func() { defer wg.Done(); a.uplinkLoop(loops) }()
 		go func() { defer wg.Done(); a.syncLoop(loops) }()
@@ -56,7 +56,7 @@ func (a *Agent) Run(ctx context.Context, hup <-chan os.Signal) error {
 	stopLoops()
 	wg.Wait()
 	a.saveState()
-	if a.o.Uplink != nil {
+	if a.uplink() != nil {
 		final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		a.Drain(final)
@@ -88,10 +88,15 @@ func (a *Agent) uplinkLoop(ctx context.Context) {
 
 // Drain submits the spool's backlog oldest first, at most DrainRate batches a second, so
 // a probe coming back from an outage does not flood the collector. Accepted items are
-// removed, refused ones moved aside with the collector's reason; an unreachable
-// collector stops the drain until the next try. It sends a heartbeat with every batch.
+// removed, items the collector rejects moved aside with its reason; an unreachable
+// collector stops the drain until the next try. A collector that refuses the
+// submissions as a whole (uplink.ErrBlocked: an expired token, a proxy's 404) stops it
+// too, and blocks the uplink: nothing is moved aside, and the next try waits RetryMin,
+// doubling up to RetryMax (Reload and a restart try at once). It sends a heartbeat with
+// every batch.
 func (a *Agent) Drain(ctx context.Context) {
-	if a.o.Uplink == nil {
+	up := a.uplink()
+	if up == nil || !a.mayTry(time.Now()) {
 		return
 	}
 	pace := time.NewTicker(time.Duration(float64(time.Second) / a.o.DrainRate))
@@ -105,31 +110,95 @@ func (a *Agent) Drain(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		res, err := a.o.Uplink.Submit(ctx, batch)
+		res, err := up.Submit(ctx, batch)
+		a.settle(res)
+		a.noteSubmission(len(res.Accepted), len(res.Rejected), err)
 		switch {
-		case errors.Is(err, uplink.ErrRejected):
-			for _, m := range batch {
-				_ = a.o.Spool.Reject(m.ID, err.Error())
-			}
-			a.noteSubmission(0, len(batch), err)
+		case errors.Is(err, uplink.ErrBlocked):
+			a.block(err)
+			return
 		case err != nil:
-			a.noteSubmission(0, 0, err)
 			a.log.Warn("collector unavailable; the backlog stays spooled", "depth", a.o.Spool.Stats().Depth, "err", err)
 			return
-		default:
-			if err := a.o.Spool.Ack(res.Accepted...); err != nil {
-				a.log.Error("spool ack failed", "err", err)
-			}
-			for _, r := range res.Rejected {
-				_ = a.o.Spool.Reject(r.ID, r.Reason)
-			}
-			a.noteSubmission(len(res.Accepted), len(res.Rejected), nil)
+		case len(res.Accepted)+len(res.Rejected) == 0:
+			return // nothing settled: the same batch would come again
 		}
+		a.unblock()
 		a.sendHeartbeat(ctx)
 		select {
 		case <-pace.C:
 		case <-ctx.Done():
 		}
+	}
+}
+
+// settle removes the accepted items from the spool and moves the rejected ones aside.
+func (a *Agent) settle(res uplink.Result) {
+	if len(res.Accepted) > 0 {
+		if err := a.o.Spool.Ack(res.Accepted...); err != nil {
+			a.log.Error("spool ack failed", "err", err)
+		}
+	}
+	for _, r := range res.Rejected {
+		if err := a.o.Spool.Reject(r.ID, r.Reason); err != nil {
+			a.log.Error("spool reject failed; the measurement stays queued", "id", r.ID, "err", err)
+		}
+	}
+}
+
+// mayTry reports whether the uplink may submit at now: it is not blocked, or its wait
+// is over.
+func (a *Agent) mayTry(now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.state.Blocked == nil || !now.Before(a.state.Blocked.NextTry)
+}
+
+// block records a refusal of the submissions as a whole and sets the next try. The cause
+// is logged when it changes, not at every try.
+func (a *Agent) block(err error) {
+	cause := err.Error()
+	var se *uplink.StatusError
+	if errors.As(err, &se) {
+		cause = se.Cause()
+	}
+	now := time.Now().UTC()
+	a.mu.Lock()
+	b := a.state.Blocked
+	if b == nil {
+		b = &Blocked{Since: now}
+		a.state.Blocked = b
+	}
+	changed := b.Cause != cause
+	b.Cause = cause
+	b.Attempts++
+	wait := a.o.RetryMin
+	for i := 1; i < b.Attempts && wait < a.o.RetryMax; i++ {
+		wait *= 2
+	}
+	wait = min(wait, a.o.RetryMax)
+	b.NextTry = now.Add(wait)
+	since := b.Since
+	a.mu.Unlock()
+	a.saveState()
+	attrs := []any{"cause", cause, "since", since, "depth", a.o.Spool.Stats().Depth, "next_try_in", wait}
+	if changed {
+		a.log.Error("collector refuses the probe's submissions; the backlog stays spooled and is retried", attrs...)
+	} else {
+		a.log.Debug("collector still refuses the probe's submissions", attrs...)
+	}
+}
+
+// unblock ends a blocked period after a submission went through.
+func (a *Agent) unblock() {
+	a.mu.Lock()
+	b := a.state.Blocked
+	a.state.Blocked = nil
+	a.mu.Unlock()
+	if b != nil {
+		a.saveState()
+		a.log.Info("collector accepts the probe's submissions again", "blocked_since", b.Since, "cause", b.Cause,
+			"refused_tries", b.Attempts, "depth", a.o.Spool.Stats().Depth)
 	}
 }
 
@@ -148,6 +217,9 @@ func (a *Agent) Heartbeat(version string) *measurement.Heartbeat {
 		SyncError:     a.state.SyncError,
 		Schedules:     []measurement.ScheduleStatus{},
 	}
+	if a.state.Blocked != nil {
+		hb.UplinkError = a.state.Blocked.String()
+	}
 	for _, s := range a.set.Schedules {
 		ss := a.state.Schedules[s.Name]
 		ss.Name, ss.Next = s.Name, s.Next(time.Now())
@@ -156,15 +228,31 @@ func (a *Agent) Heartbeat(version string) *measurement.Heartbeat {
 	return hb
 }
 
+// sendHeartbeat sends a heartbeat. One that is not delivered (a 401 like the
+// submissions', an unreachable collector) is recorded in the state for `probe status`;
+// the error is logged when it changes.
 func (a *Agent) sendHeartbeat(ctx context.Context) {
-	off, err := a.o.Uplink.Heartbeat(ctx, a.Heartbeat(""))
-	if err != nil {
-		a.log.Warn("heartbeat not delivered", "err", err)
-		return
-	}
+	off, err := a.uplink().Heartbeat(ctx, a.Heartbeat(""))
 	a.mu.Lock()
-	a.state.ClockOffsetMS = measurement.Ms(off)
+	last := a.state.HeartbeatError
+	if err != nil {
+		a.state.HeartbeatError = err.Error()
+	} else {
+		a.state.HeartbeatError = ""
+		a.state.ClockOffsetMS = measurement.Ms(off)
+	}
 	a.mu.Unlock()
+	if (err == nil) != (last == "") || (err != nil && err.Error() != last) {
+		a.saveState()
+	}
+	switch {
+	case err != nil && err.Error() != last:
+		a.log.Warn("heartbeat not delivered", "err", err)
+	case err != nil:
+		a.log.Debug("heartbeat still not delivered", "err", err)
+	case last != "":
+		a.log.Info("heartbeats delivered again")
+	}
 }
 
 // syncLoop fetches the collector's schedules now and every Sync interval.
@@ -187,7 +275,7 @@ func (a *Agent) SyncSchedules(ctx context.Context) error {
 	a.mu.Lock()
 	etag := a.syncETag
 	a.mu.Unlock()
-	set, newTag, err := a.o.Uplink.Schedules(ctx, etag)
+	set, newTag, err := a.uplink().Schedules(ctx, etag)
 	if err != nil {
 		a.mu.Lock()
 		a.state.SyncError = "fetching the collector's schedules: " + err.Error()

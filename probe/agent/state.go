@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,7 +18,26 @@ type State struct {
 	LastSubmission Submission                            `json:"last_submission"`
 	ClockOffsetMS  float64                               `json:"clock_offset_ms"`
 	SyncError      string                                `json:"sync_error,omitempty"`
-	Counters       map[string]int64                      `json:"counters"`
+	// Blocked is set while the collector refuses the probe's submissions as a whole.
+	Blocked *Blocked `json:"uplink_blocked,omitempty"`
+	// HeartbeatError is why the last heartbeat was not delivered; empty once one is.
+	HeartbeatError string           `json:"heartbeat_error,omitempty"`
+	Counters       map[string]int64 `json:"counters"`
+}
+
+// Blocked describes a collector (or a proxy in front of it) that refuses the probe's
+// submissions as a whole, e.g. with 401 for an expired token. The backlog stays spooled
+// and is tried again at NextTry, with a doubling wait.
+type Blocked struct {
+	Since    time.Time `json:"since"`    // the first refusal
+	Cause    string    `json:"cause"`    // the last one, e.g. "401 Unauthorized: token expired at …"
+	Attempts int       `json:"attempts"` // refused tries since Since
+	NextTry  time.Time `json:"next_try"`
+}
+
+// String is how `probe status` and heartbeats tell it.
+func (b *Blocked) String() string {
+	return fmt.Sprintf("blocked since %s: %s", b.Since.Format(time.RFC3339), b.Cause)
 }
 
 // Submission is the outcome of the last batch sent.
@@ -57,6 +77,9 @@ func loadState(dir string) State {
 	if st.Schedules == nil {
 		st.Schedules = map[string]measurement.ScheduleStatus{}
 	}
+	if st.Blocked != nil {
+		st.Blocked.NextTry = time.Time{} // a restart tries at once: the cause may be fixed
+	}
 	return st
 }
 
@@ -70,10 +93,13 @@ func (a *Agent) saveState() {
 	}
 	p := filepath.Join(a.o.StateDir, "state.json")
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		if err := os.Rename(tmp, p); err != nil {
-			a.log.Warn("state not saved", "err", err)
-		}
+	err = os.WriteFile(tmp, b, 0o600)
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		_ = os.Remove(tmp) // a partial file on a full disk would only take more room
+		a.log.Warn("state not saved", "err", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,33 +61,12 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 			return nil, fmt.Errorf("spool: %w", err)
 		}
 	}
-	var up *uplink.Client
-	token := ac.Token
-	if ac.TokenFile != "" {
-		b, err := os.ReadFile(ac.TokenFile)
-		if err != nil {
-			return nil, usageError("agent.token_file: %v", err)
+	up, token, err := newUplink(c, log)
+	if err != nil {
+		if sp != nil {
+			sp.Close()
 		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" {
-		token = os.Getenv("PANTAU_TOKEN")
-	}
-	if ac.Collector != "" {
-		var roots *x509.CertPool
-		if ac.CollectorCA != "" {
-			pem, err := os.ReadFile(ac.CollectorCA)
-			if err != nil {
-				return nil, usageError("agent.collector_ca: %v", err)
-			}
-			roots = x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(pem) {
-				return nil, usageError("agent.collector_ca: %s holds no PEM certificate", ac.CollectorCA)
-			}
-		}
-		if up, err = uplink.New(uplink.Options{Collector: ac.Collector, Token: token, RootCAs: roots, Log: log, Software: cmdline.Version}); err != nil {
-			return nil, usageError("agent: %v", err)
-		}
+		return nil, err
 	}
 	var ctrl engine.Controller
 	if len(c.Controls) > 0 {
@@ -100,8 +80,18 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 		}
 		ctrl = cl
 	}
+	// SIGHUP re-reads the configuration for the uplink: a new token or collector URL
+	// unblocks a probe that the collector refuses, without a restart.
+	reconnect := func() (*uplink.Client, error) {
+		c, err := ef.load(time.Second)
+		if err != nil {
+			return nil, err
+		}
+		up, _, err := newUplink(c, log)
+		return up, err
+	}
 	a, err := agent.New(agent.Options{
-		Engine: ecfg, Control: ctrl, Spool: sp, Uplink: up, SchedulesDir: ac.SchedulesDir, StateDir: ac.StateDir,
+		Engine: ecfg, Control: ctrl, Spool: sp, Uplink: up, Reconnect: reconnect, SchedulesDir: ac.SchedulesDir, StateDir: ac.StateDir,
 		Heartbeat: ac.Heartbeat.Duration, Sync: ac.Sync.Duration, DrainRate: ac.DrainRate, Grace: ac.Grace.Duration, Log: log,
 	})
 	if err != nil {
@@ -113,13 +103,49 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 	return &agentSetup{cfg: c, spool: sp, agent: a}, nil
 }
 
+// newUplink returns the collector client the configuration c describes (nil without
+// agent.collector) and the probe's token (agent.token_file, agent.token, $PANTAU_TOKEN).
+func newUplink(c *config.Config, log *slog.Logger) (*uplink.Client, string, error) {
+	ac := c.Agent
+	token := ac.Token
+	if ac.TokenFile != "" {
+		b, err := os.ReadFile(ac.TokenFile)
+		if err != nil {
+			return nil, "", usageError("agent.token_file: %v", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		token = os.Getenv("PANTAU_TOKEN")
+	}
+	if ac.Collector == "" {
+		return nil, token, nil
+	}
+	var roots *x509.CertPool
+	if ac.CollectorCA != "" {
+		pem, err := os.ReadFile(ac.CollectorCA)
+		if err != nil {
+			return nil, "", usageError("agent.collector_ca: %v", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, "", usageError("agent.collector_ca: %s holds no PEM certificate", ac.CollectorCA)
+		}
+	}
+	up, err := uplink.New(uplink.Options{Collector: ac.Collector, Token: token, RootCAs: roots, Log: log, Software: cmdline.Version})
+	if err != nil {
+		return nil, "", usageError("agent: %v", err)
+	}
+	return up, token, nil
+}
+
 // runCommand is `probe run`: the long-running agent.
 func runCommand(s streams) *cmdline.Command {
 	return &cmdline.Command{
 		Name:    "run",
 		Summary: "run the schedules on cron, spool the measurements and submit them to the collector",
 		Usage:   "--config FILE [flags]",
-		Details: "SIGHUP reloads the schedules; SIGINT or SIGTERM stops after the measurements in flight.",
+		Details: "SIGHUP reloads the schedules and the collector settings (agent.collector, token, token_file, collector_ca); SIGINT or SIGTERM stops after the measurements in flight.",
 		Examples: []string{
 			"probe run --config /etc/pantau/probe.yaml",
 			"probe run --config probe.yaml --log-level info",
@@ -249,6 +275,17 @@ func status(ef *engineFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(tw, "last submission\t%s\n", sub)
+	if b := st.Blocked; b != nil {
+		next := "at once"
+		if !b.NextTry.IsZero() {
+			next = b.NextTry.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "uplink\t%s; %d refused tries, next try %s; the backlog stays spooled (a new token or URL: SIGHUP or restart)\n",
+			b, b.Attempts, next)
+	}
+	if st.HeartbeatError != "" {
+		fmt.Fprintf(tw, "heartbeat\tnot delivered: %s\n", st.HeartbeatError)
+	}
 	if st.SyncError != "" {
 		fmt.Fprintf(tw, "schedule sync\trefused: %s\n", st.SyncError)
 	}

@@ -1,11 +1,12 @@
 // Package spool is the probe's durable queue of measurements. Each one is written to disk
 // (temp file, fsync, rename into place, fsync of the directory) before it is submitted,
 // and removed only after the collector acknowledged it. The spool is bounded in bytes
-// with an explicit oldest-first drop policy; refused and damaged entries are kept aside
-// in rejected/ and corrupt/, which share a second bound (oldest pruned first). Drops,
-// refusals, damaged entries and prunes are counted in a counters file that survives
-// restarts, so heartbeats and `probe status` report them. Layout, durability argument
-// and recovery rules: docs/spool.md.
+// with an explicit oldest-first drop policy, which a full disk follows too; refused and
+// damaged entries are kept aside in rejected/ and corrupt/, which share a second bound
+// (oldest pruned first). Drops, refusals, damaged entries and prunes are counted in a
+// counters file that survives restarts (kept in memory while it cannot be written), so
+// heartbeats and `probe status` report them. Layout, durability argument and recovery
+// rules: docs/spool.md.
 package spool
 
 import (

@@ -96,7 +96,7 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, hdr ma
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if !slices.Contains(ok, resp.StatusCode) {
-		return nil, nil, fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, errorText(b))
+		return nil, nil, statusError(method, url, resp, b)
 	}
 	if resp.StatusCode == http.StatusNotModified {
 		return resp.Header, nil, nil

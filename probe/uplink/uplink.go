@@ -1,7 +1,9 @@
 // Package uplink submits measurements to a collector: gzip-compressed JSON batches with
 // a bearer token, retried with exponential backoff and jitter (go-retryablehttp), honouring
-// Retry-After. A 4xx other than 408 and 429 is not retried; items the collector rejects
-// are returned to the caller with the collector's reason, never dropped silently.
+// Retry-After. Only the collector's answer about an item is final: items it rejects are
+// returned to the caller with its reason. An answer about the request as a whole (a 4xx
+// other than 408, 413 and 429: an expired token, a proxy's 404) is an ErrBlocked error
+// that says nothing about the items, which the caller keeps; a 413 splits the batch.
 package uplink
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -60,9 +63,48 @@ type Rejection struct {
 	Reason string
 }
 
-// ErrRejected means the collector refused the whole batch for good (a 4xx other than 408
-// and 429): retrying the same bytes cannot succeed.
-var ErrRejected = errors.New("collector rejected the batch")
+// ErrBlocked matches a StatusError whose status refuses the request as a whole and is not
+// worth retrying at once: a 4xx other than 408 (timeout) and 429 (rate), e.g. 401 for an
+// expired or revoked token, 403, a proxy's 404 or 405, 415. It says nothing about the
+// measurements sent: the caller keeps them and tries again later, after the cause is
+// fixed. (Submit never returns it for 413: it splits the batch instead.)
+var ErrBlocked = errors.New("the collector refuses the probe's requests")
+
+// StatusError is an answer of the collector with a status the request did not expect.
+type StatusError struct {
+	Method, URL string
+	Code        int    // e.g. 401
+	Status      string // e.g. "401 Unauthorized"
+	Message     string // the collector's error text
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.Method, e.URL, e.Cause())
+}
+
+// Cause is the status and the collector's message, e.g. "401 Unauthorized: token expired
+// at 2025-01-01T00:00:00Z".
+func (e *StatusError) Cause() string {
+	if e.Message == "" {
+		return e.Status
+	}
+	return e.Status + ": " + e.Message
+}
+
+// Is makes errors.Is(err, ErrBlocked) true for a refusing status.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrBlocked && Blocking(e.Code)
+}
+
+// Blocking reports whether status refuses a request as a whole (see ErrBlocked).
+func Blocking(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+}
+
+// statusError describes resp, whose body is body.
+func statusError(method, url string, resp *http.Response, body []byte) *StatusError {
+	return &StatusError{Method: method, URL: url, Code: resp.StatusCode, Status: resp.Status, Message: errorText(body)}
+}
 
 // New returns a Client.
 func New(o Options) (*Client, error) {
@@ -121,10 +163,37 @@ func jitterBackoff(min, max time.Duration, attempt int, resp *http.Response) tim
 	return retryablehttp.LinearJitterBackoff(min, retryablehttp.DefaultBackoff(min, max, attempt, nil), attempt, nil)
 }
 
-// Submit sends one batch. It returns the per-item result when the collector answered
-// (200 or 422); ErrRejected (wrapped, with the collector's message) for other 4xx; and
-// another error when the collector could not be reached or stayed unavailable.
+// Submit sends one batch and returns what the collector said about each item: accepted
+// (stored) or rejected (final, with its reason). A batch the collector finds too large
+// (413) is split in halves, down to single items; an item still too large on its own is
+// rejected with the collector's reason. Any other failure is returned as an error, with
+// the result of the parts of a split batch already answered: a *StatusError matching
+// ErrBlocked when the collector refuses the request as a whole (the items are not at
+// fault and must be kept), another error when it could not be reached or stayed
+// unavailable (5xx, 429, 408 after the retries).
 func (c *Client) Submit(ctx context.Context, batch []*measurement.Measurement) (Result, error) {
+	res, err := c.post(ctx, batch)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusRequestEntityTooLarge {
+		return res, err
+	}
+	if len(batch) == 1 {
+		reason := "too large for the collector: " + se.Cause()
+		return Result{Rejected: []Rejection{{ID: batch[0].ID, Reason: reason}}}, nil
+	}
+	half := len(batch) / 2
+	res, err = c.Submit(ctx, batch[:half])
+	if err != nil {
+		return res, err
+	}
+	rest, err := c.Submit(ctx, batch[half:])
+	res.Accepted = append(res.Accepted, rest.Accepted...)
+	res.Rejected = append(res.Rejected, rest.Rejected...)
+	return res, err
+}
+
+// post sends batch in one request and reads the collector's answer per item.
+func (c *Client) post(ctx context.Context, batch []*measurement.Measurement) (Result, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(zw)
@@ -148,13 +217,11 @@ func (c *Client) Submit(ctx context.Context, batch []*measurement.Measurement) (
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	switch {
-	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnprocessableEntity:
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusMultiStatus, http.StatusUnprocessableEntity:
 		return parseResult(body, batch)
-	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429:
-		return Result{}, fmt.Errorf("%w: %s: %s", ErrRejected, resp.Status, errorText(body))
 	default:
-		return Result{}, fmt.Errorf("submitting to %s: %s: %s", c.endpoint, resp.Status, errorText(body))
+		return Result{}, statusError(http.MethodPost, c.endpoint, resp, body)
 	}
 }
 
@@ -170,15 +237,27 @@ func parseResult(body []byte, batch []*measurement.Measurement) (Result, error) 
 		return Result{}, fmt.Errorf("collector answer: %d items for a batch of %d (%v)", len(r.Items), len(batch), err)
 	}
 	var res Result
+	seen := make([]bool, len(batch))
 	for _, it := range r.Items {
 		if it.Index < 0 || it.Index >= len(batch) {
 			return Result{}, fmt.Errorf("collector answer: item index %d out of range", it.Index)
 		}
+		if seen[it.Index] {
+			return Result{}, fmt.Errorf("collector answer: item index %d given twice", it.Index)
+		}
+		seen[it.Index] = true
 		id := batch[it.Index].ID
-		if it.Status == "accepted" {
+		switch it.Status {
+		case "accepted":
 			res.Accepted = append(res.Accepted, id)
-		} else {
+		case "rejected":
 			res.Rejected = append(res.Rejected, Rejection{ID: id, Reason: it.Error})
+		case "conflict": // another measurement is stored under the ID
+			res.Rejected = append(res.Rejected, Rejection{ID: id, Reason: "conflict: " + it.Error})
+		default:
+			// Not an answer this probe understands: the item is neither stored nor refused
+			// for all it knows, so it stays with the caller.
+			return Result{}, fmt.Errorf("collector answer: item %d: status %q is not accepted, rejected or conflict", it.Index, it.Status)
 		}
 	}
 	return res, nil
@@ -189,7 +268,21 @@ func errorText(body []byte) string {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
+		return oneLine(e.Error)
 	}
-	return strings.TrimSpace(string(body[:min(len(body), 200)]))
+	return oneLine(string(body[:min(len(body), 200)]))
+}
+
+// oneLine makes s, a body from the collector or a proxy in front of it, fit for a log
+// line, `probe status` and a heartbeat: valid UTF-8, control characters and runs of white
+// space made single spaces.
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
