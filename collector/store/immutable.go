@@ -98,7 +98,7 @@ type guard struct {
 	mu       sync.Mutex
 	max      int // acknowledged entries per generation
 	cur, old map[string][sha256.Size]byte
-	flying   map[string]*flight
+	flying   map[string]flight
 }
 
 // flight is a (probe, id) being written: its content, how many calls write it, and
@@ -110,7 +110,7 @@ type flight struct {
 }
 
 func newGuard(recent int) *guard {
-	return &guard{max: max(recent/2, 1), cur: map[string][sha256.Size]byte{}, flying: map[string]*flight{}}
+	return &guard{max: max(recent/2, 1), cur: map[string][sha256.Size]byte{}, flying: map[string]flight{}}
 }
 
 func (g *guard) recent(key string) ([sha256.Size]byte, bool) {
@@ -147,12 +147,13 @@ func (g *guard) admit(checks []itemCheck) admission {
 			continue
 		}
 		first[c.key] = i
-		if f := g.flying[c.key]; f != nil {
+		if f, ok := g.flying[c.key]; ok {
 			if f.sum != c.sum {
 				a.verdict[i], a.other[i] = vConflict, f.sum
 				continue
 			}
 			f.n++
+			g.flying[c.key] = f
 			a.reserved = append(a.reserved, i)
 			if !f.checked {
 				a.unknown = append(a.unknown, i)
@@ -167,7 +168,7 @@ func (g *guard) admit(checks []itemCheck) admission {
 			}
 			continue
 		}
-		g.flying[c.key] = &flight{sum: c.sum, n: 1}
+		g.flying[c.key] = flight{sum: c.sum, n: 1}
 		a.reserved = append(a.reserved, i)
 		a.unknown = append(a.unknown, i)
 	}
@@ -184,8 +185,9 @@ func (g *guard) settle(a *admission) {
 		c := a.checks[i]
 		found, ok := a.stored[c.key]
 		if !ok {
-			if f := g.flying[c.key]; f != nil {
+			if f, ok := g.flying[c.key]; ok {
 				f.checked = true
+				g.flying[c.key] = f
 			}
 			continue
 		}
@@ -233,9 +235,11 @@ func (g *guard) finish(a admission, written bool) {
 
 // release drops one call's hold on key. Called with g.mu held.
 func (g *guard) release(key string) {
-	if f := g.flying[key]; f != nil {
+	if f, ok := g.flying[key]; ok {
 		if f.n--; f.n <= 0 {
 			delete(g.flying, key)
+		} else {
+			g.flying[key] = f
 		}
 	}
 }

@@ -67,6 +67,7 @@ type sink interface {
 // scratch is memory Write reuses from one item to the next.
 type scratch struct {
 	json bytes.Buffer // the measurement's JSON, for an item without Raw
+	sum  [2 * sha256.Size]byte
 	tags []tag
 	seen []ordCount
 }
@@ -84,12 +85,15 @@ func mapItem(it Item, c content, s sink, sc *scratch) error {
 		{"country", it.Probe.Country}, {"domain", m.Domain},
 	}, tags: sc.tags[:0], seen: sc.seen[:0]}
 	b.reach(it)
-	var sum [2 * sha256.Size]byte
-	hex.Encode(sum[:], c.sum[:])
-	s.bytes("sha256", sum[:])
+	hex.Encode(sc.sum[:], c.sum[:])
+	s.bytes("sha256", sc.sum[:])
 	// The JSON as submitted, escaped as a string field in one pass (appendStringField).
-	for i, part := range chunks(c.raw, rawChunk) {
-		s.bytes(rawField(i), part)
+	if len(c.raw) <= rawChunk {
+		s.bytes(rawField(0), c.raw)
+	} else {
+		for i, part := range chunks(c.raw, rawChunk) {
+			s.bytes(rawField(i), part)
+		}
 	}
 	b.dns(m.DNS)
 	b.tcp(m.TCP)
