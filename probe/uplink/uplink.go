@@ -220,9 +220,14 @@ func (c *Client) post(ctx context.Context, batch []*measurement.Measurement) (Re
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusMultiStatus, http.StatusUnprocessableEntity:
 		return parseResult(body, batch)
-	default:
-		return Result{}, statusError(http.MethodPost, c.endpoint, resp, body)
+	case http.StatusConflict:
+		// The collector's answer when every item of the batch is a conflict holds its
+		// answer about each item, final; a 409 without them is about the request.
+		if res, err := parseResult(body, batch); err == nil {
+			return res, nil
+		}
 	}
+	return Result{}, statusError(http.MethodPost, c.endpoint, resp, body)
 }
 
 func parseResult(body []byte, batch []*measurement.Measurement) (Result, error) {

@@ -215,6 +215,8 @@ func TestSubmitItemAnswers(t *testing.T) {
 			0, []string{"a", "b"}, ""},
 		{"per-item conflict is final", 207, `{"items":[{"index":0,"status":"accepted"},{"index":1,"status":"conflict","error":"measurements[1]: another measurement is stored under this id"}]}`,
 			1, []string{"conflict: measurements[1]: another measurement is stored under this id"}, ""},
+		{"every item a conflict (409)", 409, `{"items":[{"index":0,"status":"conflict","error":"a"},{"index":1,"status":"conflict","error":"b"}],"error":"a (and 1 more)"}`,
+			0, []string{"conflict: a", "conflict: b"}, ""},
 		{"unknown item status", 200, `{"items":[{"index":0,"status":"accepted"},{"index":1,"status":"later"}]}`,
 			0, nil, `collector answer: item 1: status "later" is not accepted, rejected or conflict`},
 		{"item answered twice", 200, `{"items":[{"index":0,"status":"accepted"},{"index":0,"status":"rejected"}]}`,
