@@ -62,6 +62,18 @@ func AdminTokenEqual(given, adminToken string) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
+// RefuseUnread prepares the answer to a request refused before its body was read (a
+// failed authentication): the connection is closed after the answer, and the body is not
+// read at all. Without it net/http reads up to 256 KiB of the body after the answer, to
+// keep the connection, at whatever pace the client sends (until the read deadline): a
+// stranger could hold connections with slow bodies. Call it before writing the answer.
+func RefuseUnread(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	// A read deadline in the past makes that read fail at once; a ResponseWriter that
+	// cannot set one (a test recorder) has no connection to hold.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
 // RetryAfter formats d for a Retry-After header: whole seconds, rounded up, at least 1.
 func RetryAfter(d time.Duration) string {
 	s := math.Ceil(d.Seconds())

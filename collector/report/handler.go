@@ -265,14 +265,13 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || got == "" {
-			// Refused before the body is read: close rather than drain it.
-			w.Header().Set("Connection", "close")
+			auth.RefuseUnread(w)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pantau-admin"`)
 			fail(w, http.StatusUnauthorized, "authorization: a bearer token is required")
 			return
 		}
 		if !auth.AdminTokenEqual(got, h.token) {
-			w.Header().Set("Connection", "close")
+			auth.RefuseUnread(w)
 			fail(w, http.StatusForbidden, "authorization: wrong admin token")
 			return
 		}
