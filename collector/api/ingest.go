@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -261,9 +262,13 @@ func readAll(r io.Reader, limit, size int64) ([]byte, int, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	var tooBig *http.MaxBytesError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &tooBig) || int64(buf.Len()) > limit:
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body: larger than %d bytes", limit)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		// The server's read deadline (config http.read_timeout) passed.
+		return nil, http.StatusRequestTimeout, errors.New("body: not received within the server's read timeout")
 	case err != nil:
 		return nil, http.StatusBadRequest, fmt.Errorf("body: %w", err)
 	}

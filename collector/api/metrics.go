@@ -17,6 +17,7 @@ type metrics struct {
 	influxErrors                         atomic.Int64
 	heartbeats                           atomic.Int64
 	conflicts, backdated                 atomic.Int64 // items refused: stored with other content; started before the token
+	connsRefused                         atomic.Int64 // over the per-address cap (LimitListener)
 
 	mu       sync.Mutex
 	buckets  []float64 // write latency bucket bounds, seconds
@@ -66,6 +67,7 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	counter("pantau_heartbeats_total", "Heartbeats stored.", m.heartbeats.Load(), "")
 	counter("pantau_ingest_conflicts_total", "Measurements refused because the probe's measurement with their ID is stored with other content.", m.conflicts.Load(), "")
 	counter("pantau_ingest_backdated_total", "Measurements refused because they started before their token was issued, less the backdate slack.", m.backdated.Load(), "")
+	counter("pantau_connections_refused_total", "Connections closed at once: their address held its cap of open connections.", m.connsRefused.Load(), "")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fmt.Fprintf(w, "# HELP pantau_influx_write_seconds Latency of InfluxDB writes.\n# TYPE pantau_influx_write_seconds histogram\n")

@@ -129,11 +129,14 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// ready answers whether storage answers. The reason of a failure is logged, not
+// answered: it names InfluxDB's internal address, and /readyz is public.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := s.o.Store.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		s.log.Warn("readiness: storage does not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "storage unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -164,6 +167,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Clai
 		}
 	}
 	s.metrics.unauthorized.Add(1)
+	auth.RefuseUnread(w) // the body of a stranger is not read
 	w.Header().Set("WWW-Authenticate", `Bearer realm="pantau"`)
 	writeError(w, http.StatusUnauthorized, err.Error())
 	return auth.Claims{}, false

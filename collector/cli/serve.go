@@ -123,7 +123,7 @@ func (c *collector) reports() error {
 
 // handler builds the probe API, the report API and the dashboard on one handler; the
 // function returned closes the GeoIP database.
-func (c *collector) handler() (http.Handler, func(), error) {
+func (c *collector) handler() (*api.Server, func(), error) {
 	cfg := c.cfg
 	opts := api.Options{
 		Store: c.svc.Watch(c.store), Verifier: c.verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
@@ -163,12 +163,11 @@ func (c *collector) handler() (http.Handler, func(), error) {
 // listenAndServe serves handler on the configured address, with the background work
 // (cache warming, alerts) and SIGHUP reloads, until ctx ends; then it stops accepting,
 // lets the requests in flight finish and calls closeStore.
-func (c *collector) listenAndServe(ctx context.Context, handler http.Handler, closeStore func()) error {
+func (c *collector) listenAndServe(ctx context.Context, handler *api.Server, closeStore func()) error {
 	cfg, log := c.cfg, c.log
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	srv, ln, err := c.listen(handler)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	scheme := "http"
 	if cfg.TLS.Cert != "" {
@@ -208,6 +207,24 @@ func (c *collector) listenAndServe(ctx context.Context, handler http.Handler, cl
 	closeStore()
 	log.Info("storage client closed; stopped")
 	return nil
+}
+
+// listen opens the configured address, capped per client address (http.conns_per_addr),
+// and returns the server for it with the configured deadlines: without them a client
+// that sends its request slowly, or never, holds its connection for ever.
+func (c *collector) listen(handler *api.Server) (*http.Server, net.Listener, error) {
+	h := c.cfg.HTTP
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: h.ReadHeaderTimeout.Duration, ReadTimeout: h.ReadTimeout.Duration,
+		WriteTimeout: h.WriteTimeout.Duration, IdleTimeout: h.IdleTimeout.Duration}
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	if c.cfg.TrustProxy && h.ConnsPerAddr > 0 {
+		c.log.Warn("http.conns_per_addr caps the reverse proxy's connections too (they all come from its address): raise it above the proxy's, or set 0 and cap per client at the proxy",
+			"conns_per_addr", h.ConnsPerAddr)
+	}
+	return srv, handler.LimitListener(ln, h.ConnsPerAddr), nil
 }
 
 // background starts warming the report cache and, when alerts are on, the watcher; the
