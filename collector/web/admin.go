@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -12,34 +11,43 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
 )
 
 // Admin sessions: a cookie holding a random session value, its expiry and an HMAC of both
-// keyed by a key derived from the admin token (never the token itself). Changing the token
-// ends every session. Forms carry a token derived from the session (CSRF), on top of
-// SameSite=Strict.
+// keyed by a key derived from the admin token (never the token itself), and the session
+// value in the collector's memory until it expires or is logged out: a copied cookie
+// stops working at logout. Changing the token, or a restart, ends every session. Forms
+// carry a token derived from the session (CSRF), on top of SameSite=Strict.
 const (
 	sessionCookie = "pantau_admin"
 	loginCookie   = "pantau_login" // a nonce that the login form's token is bound to
 	sessionTTL    = 12 * time.Hour
 	loginTTL      = time.Hour
 	maxUpload     = 1 << 20
+	// maxSessions bounds the live sessions; a login beyond it ends the session that
+	// would expire first.
+	maxSessions = 100
 )
 
 type admin struct {
-	tokenSum [32]byte // SHA-256 of the admin token, compared in constant time
-	key      []byte   // HMAC key, derived from the token
-	now      func() time.Time
+	token string // compared with auth.AdminTokenEqual
+	key   []byte // HMAC key, derived from the token
+	now   func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]time.Time // live session values and their expiry
 }
 
 func newAdmin(token string, now func() time.Time) *admin {
 	m := hmac.New(sha256.New, []byte(token))
 	m.Write([]byte("pantau dashboard session key v1"))
-	return &admin{tokenSum: sha256.Sum256([]byte(token)), key: m.Sum(nil), now: now}
+	return &admin{token: token, key: m.Sum(nil), now: now, sessions: map[string]time.Time{}}
 }
 
 func (a *admin) mac(parts ...string) string {
@@ -48,11 +56,37 @@ func (a *admin) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// tokenOK compares a submitted token with the admin token in constant time (the hashes
-// have equal lengths whatever was submitted).
-func (a *admin) tokenOK(given string) bool {
-	sum := sha256.Sum256([]byte(given))
-	return subtle.ConstantTimeCompare(sum[:], a.tokenSum[:]) == 1
+// tokenOK compares a submitted token with the admin token as SHA-256 digests, in
+// constant time: neither its content nor its length leaks.
+func (a *admin) tokenOK(given string) bool { return auth.AdminTokenEqual(given, a.token) }
+
+// start records a new session and returns its signed cookie value. Expired sessions are
+// forgotten first; at maxSessions, the one that would expire first ends.
+func (a *admin) start() string {
+	now := a.now()
+	value, exp := randomValue(), now.Add(sessionTTL)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	oldest, oldestExp := "", time.Time{}
+	for v, e := range a.sessions {
+		if !now.Before(e) {
+			delete(a.sessions, v)
+		} else if oldest == "" || e.Before(oldestExp) {
+			oldest, oldestExp = v, e
+		}
+	}
+	if len(a.sessions) >= maxSessions {
+		delete(a.sessions, oldest)
+	}
+	a.sessions[value] = exp
+	return a.sign("session", value, exp)
+}
+
+// end forgets a session: its cookie no longer works, even copied elsewhere.
+func (a *admin) end(session string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.sessions, session)
 }
 
 // sign returns "value.expiry.mac".
@@ -78,13 +112,21 @@ func (a *admin) verify(kind, signed string) (string, bool) {
 	return parts[0], true
 }
 
-// session returns the session value of a request's valid admin cookie.
+// session returns the session value of a request's admin cookie when its MAC holds, it
+// has not expired and the session has not ended (logout, restart).
 func (a *admin) session(r *http.Request) (string, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return "", false
 	}
-	return a.verify("session", c.Value)
+	s, ok := a.verify("session", c.Value)
+	if !ok {
+		return "", false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, live := a.sessions[s]
+	return s, live && a.now().Before(exp)
 }
 
 // csrf is the form token of a session.
@@ -131,19 +173,25 @@ func (h *dash) showLogin(w http.ResponseWriter, r *http.Request, status int, msg
 	h.render(w, r, status, "login", page{Title: "Admin login", Nav: "admin", Data: loginData{Form: h.admin.mac("loginform", nonce), Error: msg}})
 }
 
-// login checks the posted token and starts a session.
+// login checks the posted token and starts a session. The login cookie and the origin
+// are checked before the body is read.
 func (h *dash) login(w http.ResponseWriter, r *http.Request) {
 	if h.admin == nil {
 		h.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	c, err := r.Cookie(loginCookie)
 	nonce, ok := "", false
 	if err == nil {
 		nonce, ok = h.admin.verify("login", c.Value)
 	}
-	if !ok || !sameOrigin(r) || !hmac.Equal([]byte(r.PostFormValue("form")), []byte(h.admin.mac("loginform", nonce))) {
+	if !ok || !sameOrigin(r) {
+		auth.RefuseUnread(w)
+		h.showLogin(w, r, http.StatusForbidden, "form: expired or not from this page; try again")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !hmac.Equal([]byte(r.PostFormValue("form")), []byte(h.admin.mac("loginform", nonce))) {
 		h.showLogin(w, r, http.StatusForbidden, "form: expired or not from this page; try again")
 		return
 	}
@@ -153,34 +201,55 @@ func (h *dash) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCookie(w, r, loginCookie, "", "/admin/", -1)
-	setCookie(w, r, sessionCookie, h.admin.sign("session", randomValue(), h.now().Add(sessionTTL)), "/", int(sessionTTL/time.Second))
+	setCookie(w, r, sessionCookie, h.admin.start(), "/", int(sessionTTL/time.Second))
 	h.log.Info("dashboard: admin logged in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
-// authed returns the session of an admin POST whose form token is right; otherwise it has
-// answered (login page or 403) and returns false.
-func (h *dash) authed(w http.ResponseWriter, r *http.Request, form string) bool {
+// authed returns the session of an admin POST, checked before its body is read: the
+// session cookie and the origin. Otherwise it has answered (login page or 403), closing
+// the connection rather than reading the body, and returns false.
+func (h *dash) authed(w http.ResponseWriter, r *http.Request) (string, bool) {
 	s, ok := h.admin.session(r)
 	if !ok {
+		auth.RefuseUnread(w)
 		h.showLogin(w, r, http.StatusUnauthorized, "session: log in first (or again: sessions last "+humanDur(sessionTTL)+")")
-		return false
+		return "", false
 	}
-	if !sameOrigin(r) || !hmac.Equal([]byte(form), []byte(h.admin.csrf(s))) {
+	if !sameOrigin(r) {
+		auth.RefuseUnread(w)
+		h.fail(w, r, http.StatusForbidden, "csrf: the form is not from this site; reload the page and try again")
+		return "", false
+	}
+	return s, true
+}
+
+// csrfOK checks the form token of session s, once the form is parsed; otherwise it has
+// answered 403.
+func (h *dash) csrfOK(w http.ResponseWriter, r *http.Request, s string) bool {
+	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(h.admin.csrf(s))) {
 		h.fail(w, r, http.StatusForbidden, "csrf: the form's token is missing or wrong; reload the page and try again")
 		return false
 	}
 	return true
 }
 
+// logout ends the session on the collector (a copy of its cookie stops working too) and
+// deletes the cookie.
 func (h *dash) logout(w http.ResponseWriter, r *http.Request) {
 	if h.admin == nil {
 		h.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
 		return
 	}
-	if !h.authed(w, r, r.PostFormValue("csrf")) {
+	s, ok := h.authed(w, r)
+	if !ok {
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !h.csrfOK(w, r, s) {
+		return
+	}
+	h.admin.end(s)
 	setCookie(w, r, sessionCookie, "", "/", -1)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -211,12 +280,16 @@ func (h *dash) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
 		return
 	}
+	s, ok := h.authed(w, r)
+	if !ok {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+64<<10)
 	if err := r.ParseMultipartForm(maxUpload); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		h.fail(w, r, http.StatusBadRequest, "form: "+err.Error())
 		return
 	}
-	if !h.authed(w, r, r.PostFormValue("csrf")) {
+	if !h.csrfOK(w, r, s) {
 		return
 	}
 	body := []byte(r.PostFormValue("yaml"))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -257,6 +258,86 @@ func TestAdminSessionExpiresAndLogsOut(t *testing.T) {
 	now.Add(int64(sessionTTL))
 	if code, _ := get(t, c, srv.URL+"/admin/"); code != http.StatusSeeOther {
 		t.Errorf("admin page after %s: %d; want a redirect to the login", sessionTTL, code)
+	}
+}
+
+// TestAdminLogoutEndsSessionOnServer: after logout, a copy of the session cookie (taken
+// by someone who read it, or kept by the browser) no longer opens the admin pages.
+func TestAdminLogoutEndsSessionOnServer(t *testing.T) {
+	srv, _ := serveStack(t, adminToken)
+	c := client(t)
+	login(t, c, srv.URL, adminToken)
+	csrf := csrfOf(t, c, srv.URL)
+	u, _ := url.Parse(srv.URL)
+	var copied *http.Cookie
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == sessionCookie {
+			copied = ck
+		}
+	}
+	if copied == nil {
+		t.Fatal("no session cookie after login")
+	}
+	thief := client(t)
+	thief.Jar.SetCookies(u, []*http.Cookie{copied})
+	if code, _ := get(t, thief, srv.URL+"/admin/"); code != http.StatusOK {
+		t.Fatalf("the copied cookie before logout: %d", code)
+	}
+	resp, err := c.PostForm(srv.URL+"/admin/logout", url.Values{"csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := readBody(t, resp); code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _ := get(t, thief, srv.URL+"/admin/"); code != http.StatusSeeOther {
+		t.Errorf("admin page with the copied cookie after logout: %d; want a redirect to the login", code)
+	}
+	if code, body := upload(t, thief, srv.URL, csrf, testOrderYAML, nil); code != http.StatusUnauthorized || !strings.Contains(body, "session: log in first") {
+		t.Errorf("upload with the copied cookie after logout: %d\n%s", code, body)
+	}
+	// Another login gives a new session; the old one stays ended.
+	login(t, c, srv.URL, adminToken)
+	if code, _ := get(t, thief, srv.URL+"/admin/"); code != http.StatusSeeOther {
+		t.Errorf("the copied cookie after a new login: %d", code)
+	}
+}
+
+// readCounter counts the bytes read from a request body.
+type readCounter struct {
+	r io.Reader
+	n int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestAdminPostRefusedBeforeBody: an admin POST without a session (or a login POST
+// without the login page's cookie) is answered without reading a byte of its body, and
+// the connection is closed rather than drained.
+func TestAdminPostRefusedBeforeBody(t *testing.T) {
+	h := newDash(nil, nil, adminToken, quiet(), time.Now) // refused before any data is needed
+	for _, tc := range []struct {
+		path, contentType string
+		code              int
+	}{
+		{"/admin/orders", "multipart/form-data; boundary=x", http.StatusUnauthorized},
+		{"/admin/orders", "application/x-www-form-urlencoded", http.StatusUnauthorized},
+		{"/admin/logout", "application/x-www-form-urlencoded", http.StatusUnauthorized},
+		{"/admin/login", "application/x-www-form-urlencoded", http.StatusForbidden},
+	} {
+		body := &readCounter{r: strings.NewReader(strings.Repeat("csrf=x&yaml=", 100000))}
+		req := httptest.NewRequest(http.MethodPost, tc.path, body)
+		req.Header.Set("Content-Type", tc.contentType)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.code || body.n != 0 || rec.Header().Get("Connection") != "close" {
+			t.Errorf("POST %s (%s): %d, %d bytes of the body read, Connection %q; want %d, 0, close",
+				tc.path, tc.contentType, rec.Code, body.n, rec.Header().Get("Connection"), tc.code)
+		}
 	}
 }
 

@@ -81,6 +81,7 @@ var funcs = template.FuncMap{
 		return cellHref(domain, network, o.Effective.Add(o.Grace), at)
 	},
 	"orderMapHref": orderMapHref,
+	"sourceURL":    sourceURL,
 	"join":         func(s []string) string { return strings.Join(s, ", ") },
 	"state":        func(s timeline.State) string { return string(s) },
 	"inc":          func(n int) int { return n + 1 },
@@ -93,6 +94,13 @@ func orderMapHref(o orders.Order, domain string) string {
 	day := o.Effective.UTC().Truncate(24 * time.Hour)
 	return "/?" + url.Values{"domain": {domain}, "from": {day.AddDate(0, 0, -7).Format(time.DateOnly)},
 		"to": {day.AddDate(0, 0, 21).Format(time.DateOnly)}, "step": {"6h"}}.Encode()
+}
+
+// sourceURL is the link of an order's source, as a URL html/template takes as it is: only
+// the http(s) URL that orders.SourceURL finds at its end (checked when the order was
+// loaded); "" (no link) for anything else.
+func sourceURL(source string) template.URL {
+	return template.URL(orders.SourceURL(source))
 }
 
 func optTime(t *time.Time) string {

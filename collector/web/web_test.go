@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -239,6 +240,34 @@ func TestOrdersPages(t *testing.T) {
 	code, body = get(t, c, srv.URL+"/orders/nope")
 	if code != http.StatusNotFound || !strings.Contains(body, "order: no order &#34;nope&#34;") {
 		t.Errorf("unknown order: %d\n%s", code, body)
+	}
+}
+
+// TestOrderSourceLinks: a seed order's sources ("Outlet, date: URL") link to their URL;
+// html/template refused the whole text as a URL (#ZgotmplZ).
+func TestOrderSourceLinks(t *testing.T) {
+	srv, _ := serveStack(t, "")
+	code, body := get(t, client(t), srv.URL+"/orders/kominfo-2017-telegram-block?at=2017-07-20")
+	if code != http.StatusOK {
+		t.Fatalf("order: %d\n%s", code, body)
+	}
+	mustContain(t, body,
+		`<li><a href="https://opera.liputan6.com/tekno/read/3023074/ini-11-subdomain-telegram-yang-diblokir-kemkominfo" rel="noreferrer">Liputan6, 14 Jul 2017: https://opera.liputan6.com/tekno/read/3023074/ini-11-subdomain-telegram-yang-diblokir-kemkominfo</a></li>`,
+		`<li><a href="http://internetsehat.id/2017/07/kementerian-komunikasi-dan-informatika-blokir-telegram/" rel="noreferrer">`)
+	if strings.Contains(body, "ZgotmplZ") {
+		t.Errorf("a source link was refused by html/template:\n%s", body)
+	}
+	for _, tc := range []struct {
+		source string
+		want   template.URL
+	}{
+		{"Gazette: https://example.org/a?b=1&c=2", "https://example.org/a?b=1&c=2"},
+		{"javascript:alert(1)", ""},
+		{"Kompas, print edition", ""},
+	} {
+		if got := sourceURL(tc.source); got != tc.want {
+			t.Errorf("sourceURL(%q) = %q, want %q", tc.source, got, tc.want)
+		}
 	}
 }
 
