@@ -243,8 +243,8 @@ func TestOrdersPages(t *testing.T) {
 	}
 }
 
-// TestOrderSourceLinks: a seed order's sources ("Outlet, date: URL") link to their URL;
-// html/template refused the whole text as a URL (#ZgotmplZ).
+// TestOrderSourceLinks: a seed order's sources ("Outlet, date: URL") link to their URL
+// alone; html/template would refuse the whole text as a URL (#ZgotmplZ).
 func TestOrderSourceLinks(t *testing.T) {
 	srv, _ := serveStack(t, "")
 	code, body := get(t, client(t), srv.URL+"/orders/kominfo-2017-telegram-block?at=2017-07-20")
