@@ -63,7 +63,7 @@ func (l *lab) services(t *testing.T) {
 	helper := l.start(t, "helper", nsCtl, []string{"SSL_CERT_FILE=" + l.caFile}, l.probe, "helper",
 		"--listen", net.JoinHostPort(ctlAddr, helperPort), "--lab-cidr", labCIDR,
 		"--system-resolver", honestResolver, "--timeout", "15s", "--tcp-timeout", "2s", "--tls-timeout", "3s",
-		"--log-level", "info")
+		"--log-level", "info", "--rate-limit", "0")
 
 	resolves := func(ns, server string) func() error {
 		return func() error {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/store"
+	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
@@ -160,7 +161,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for i, p := range c.Watch {
-		if !store.ValidName(p.Domain) {
+		if measurement.CheckDomain(p.Domain) != nil {
 			bad(fmt.Sprintf("watch[%d].domain", i), "%q is not a domain name", p.Domain)
 		}
 		if p.Network != AnyNetwork && !store.ValidNetwork(p.Network) {

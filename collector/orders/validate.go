@@ -3,6 +3,7 @@ package orders
 import (
 	"errors"
 	"fmt"
+	"github.com/pantau-dev/pantau/collector/auth"
 	"net/netip"
 	"strings"
 
@@ -12,9 +13,6 @@ import (
 
 // MaxID is the longest order ID.
 const MaxID = 64
-
-// maxNetwork is the longest network name, as the store allows (store.ValidNetwork).
-const maxNetwork = 253
 
 // Validate checks an order as Parse leaves it: each problem is a *yamlconf.FieldError
 // naming its field, all joined. Domains must already be normalised (lower case, no
@@ -162,12 +160,8 @@ func checkDomain(h string) error {
 // checkNetwork checks a network name as the store takes it (store.ValidNetwork): 1 to
 // 253 of letters, digits, '.', '_', '-' and single inner spaces ("Indosat Ooredoo").
 func checkNetwork(s string) error {
-	ok := s != "" && len(s) <= maxNetwork && s == strings.TrimSpace(s) && !strings.Contains(s, "  ")
-	for _, c := range []byte(s) {
-		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ' ')
-	}
-	if !ok {
-		return fmt.Errorf("want 1 to %d of letters, digits, '.', '_', '-' and single inner spaces", maxNetwork)
+	if !auth.ValidNetwork(s) {
+		return fmt.Errorf("want 1 to %d of letters, digits, '.', '_', '-' and single inner spaces", auth.MaxNetworkLen)
 	}
 	return nil
 }

@@ -162,8 +162,8 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 // for and nothing else reaches a query.
 func ValidNetwork(s string) bool { return auth.ValidNetwork(s) }
 
-// ValidName reports whether s may be a domain, network or probe filter: 1 to 253 of
-// letters, digits, '.', '_' and '-'.
+// ValidName reports whether s may be a probe filter or a name of the same rule (order IDs,
+// bucket parts): 1 to 253 of letters, digits, '.', '_' and '-'. Domains follow measurement.CheckDomain.
 func ValidName(s string) bool {
 	if s == "" || len(s) > maxName {
 		return false

@@ -88,7 +88,7 @@ func (e *encoder) reach(it store.Item) error {
 	raw := bytes.TrimSuffix(e.raw.Bytes(), []byte("\n"))
 	e.buf.WriteString(store.Reach)
 	e.tags(tagKV{"asn", asnTag(it.Probe.ASN)}, tagKV{"country", it.Probe.Country}, tagKV{"domain", m.Domain},
-		tagKV{"kind", m.Kind}, tagKV{"network", it.Probe.Network}, tagKV{"probe", it.Probe.Probe}, tagKV{"schedule", m.Schedule})
+		tagKV{"kind", m.Kind}, tagKV{"network", it.Probe.Network}, tagKV{"probe", it.Probe.Probe})
 	e.str(' ', "id", m.ID)
 	e.str(',', "target", m.Target)
 	e.str(',', "status", m.Verdict.Status)
@@ -102,6 +102,7 @@ func (e *encoder) reach(it store.Item) error {
 	e.int("received_at_ms", unixMS(it.ReceivedAt))
 	e.int("src_asn", int64(it.Geo.ASN))
 	e.str(',', "src_org", it.Geo.Org)
+	e.str(',', "schedule", m.Schedule)
 	sum := sha256.Sum256(raw)
 	e.str(',', "sha256", hex.EncodeToString(sum[:]))
 	e.str(',', "raw", string(raw))
