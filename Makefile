@@ -54,8 +54,6 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/fingerprint/ ./internal/dnsquery/ ./internal/verdict/
 	$(GO) run ./testbed/bench/probe --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
 
-# Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
-FUZZTIME ?= 30s
 # make bench-ingest: the collector's ingest rate against raw InfluxDB writes (docs/scaling.md).
 bench-ingest:
 	scripts/with-influxdb $(GO) run ./testbed/bench/ingest --check
@@ -65,6 +63,8 @@ bench-ingest:
 bench-report:
 	scripts/with-influxdb $(GO) run ./testbed/bench/report --check
 
+# Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
+FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOf$$' -fuzztime $(FUZZTIME) ./internal/verdict/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./collector/ingest/
