@@ -18,6 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // alter changes the probe in a token's payload and keeps its signature.
@@ -87,7 +88,7 @@ func TestAuthFailures(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	now := time.Now()
 	f := newFixture(t, func(o *api.Options) {
-		o.Limiter = auth.NewLimiter(0.001, 2, 0) // a burst of 2, then one per 1000 s
+		o.Limiter = ratelimit.New(0.001, 2, 0) // a burst of 2, then one per 1000 s
 		o.Now = func() time.Time { return now }
 	})
 	m := measurementtest.Simple("a.example", now.Add(-time.Hour))

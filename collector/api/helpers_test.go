@@ -20,6 +20,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/influxtest"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/measurement/measurementtest"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 var secret = []byte("collector-api-test-secret-0123456789abcdef")
@@ -54,7 +55,7 @@ func fixtureOn(t *testing.T, influx, bucket string, opts ...func(*api.Options)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := api.Options{Store: st, Verifier: v, Limiter: auth.NewLimiter(1000, 1000, 0)}
+	o := api.Options{Store: st, Verifier: v, Limiter: ratelimit.New(1000, 1000, 0)}
 	for _, f := range opts {
 		f(&o)
 	}

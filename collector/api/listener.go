@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // LimitListener returns ln holding at most perAddr open connections per client address
@@ -65,13 +67,13 @@ func (l *limitListener) release(key string) {
 	}
 }
 
-// addrKey is clientKey of a connection's peer; the whole address text when it is not IP.
+// addrKey is ratelimit.AddrKey of a connection's peer; the whole address text when it is not IP.
 func addrKey(a net.Addr) string {
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		return a.String()
 	}
-	return clientKey(ap.Addr().Unmap())
+	return ratelimit.AddrKey(ap.Addr().Unmap())
 }
 
 // limitConn is an accepted connection that gives its slot back when closed.

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // Public wraps a handler of the public read API (queries, reports, the dashboard): each
@@ -19,9 +19,9 @@ func (s *Server) Public(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := s.o.ReadLimiter.Allow(clientKey(s.clientAddr(r)), s.o.Now()); !ok {
+		if ok, wait := s.o.ReadLimiter.Allow(ratelimit.AddrKey(s.clientAddr(r)), s.o.Now()); !ok {
 			s.metrics.readLimited.Add(1)
-			w.Header().Set("Retry-After", auth.RetryAfter(wait))
+			w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 			writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this address: retry later")
 			return
 		}
@@ -48,13 +48,4 @@ func (s *Server) clientAddr(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return addr.Unmap()
-}
-
-// clientKey is the rate-limit key of an address: IPv4 whole, IPv6 by /64.
-func clientKey(a netip.Addr) string {
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }

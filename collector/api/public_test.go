@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/api"
-	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 func TestPublicRateLimit(t *testing.T) {
 	now := time.Date(2017, 7, 14, 0, 0, 0, 0, time.UTC)
 	for _, trust := range []bool{false, true} {
-		srv := api.New(api.Options{ReadLimiter: auth.NewLimiter(1, 2, 0), TrustProxy: trust, Now: func() time.Time { return now }}, nil)
+		srv := api.New(api.Options{ReadLimiter: ratelimit.New(1, 2, 0), TrustProxy: trust, Now: func() time.Time { return now }}, nil)
 		h := srv.Public(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 		do := func(remote, xff string) *httptest.ResponseRecorder {
 			r := httptest.NewRequest(http.MethodGet, "/api/v1/timeline?domain=t.me", nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/geo"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // Store is what the API needs from storage.
@@ -41,12 +42,12 @@ const (
 type Options struct {
 	Store    Store
 	Verifier *auth.Verifier
-	Limiter  *auth.Limiter
+	Limiter  *ratelimit.Limiter
 	// SeriesCap bounds the new domains and schedule names each probe may bring into the
 	// store (auth.SeriesCap); nil: no cap.
 	SeriesCap *auth.SeriesCap
 	// ReadLimiter limits the public read API per client address (Public); nil: no limit.
-	ReadLimiter *auth.Limiter
+	ReadLimiter *ratelimit.Limiter
 	Geo         Geo // optional
 	// Control is the engine's control handler, mounted for authenticated probes; optional.
 	Control http.Handler
@@ -159,7 +160,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Clai
 		if c, err = s.o.Verifier.Verify(tok, s.o.Now()); err == nil {
 			if ok, wait := s.o.Limiter.Allow(c.Probe, s.o.Now()); !ok {
 				s.metrics.rateLimited.Add(1)
-				w.Header().Set("Retry-After", auth.RetryAfter(wait))
+				w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 				writeError(w, http.StatusTooManyRequests, "rate limit exceeded for probe "+c.Probe)
 				return c, false
 			}

@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -72,13 +70,4 @@ func RefuseUnread(w http.ResponseWriter) {
 	// A read deadline in the past makes that read fail at once; a ResponseWriter that
 	// cannot set one (a test recorder) has no connection to hold.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-}
-
-// RetryAfter formats d for a Retry-After header: whole seconds, rounded up, at least 1.
-func RetryAfter(d time.Duration) string {
-	s := math.Ceil(d.Seconds())
-	if s < 1 {
-		s = 1
-	}
-	return strconv.FormatFloat(s, 'f', 0, 64)
 }

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 func request(headers ...string) *http.Request {
@@ -99,24 +98,6 @@ func TestAdminTokenEqual(t *testing.T) {
 	} {
 		if got := AdminTokenEqual(tt.given, tt.admin); got != tt.want {
 			t.Errorf("%s: AdminTokenEqual = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "1"},
-		{time.Nanosecond, "1"},
-		{time.Second, "1"},
-		{time.Second + time.Millisecond, "2"},
-		{90 * time.Second, "90"},
-	}
-	for _, tt := range tests {
-		if got := RetryAfter(tt.d); got != tt.want {
-			t.Errorf("RetryAfter(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

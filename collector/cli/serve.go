@@ -29,6 +29,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/geo"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // shutdownGrace bounds how long in-flight requests may take after a stop signal.
@@ -126,8 +127,8 @@ func (c *collector) reports() error {
 func (c *collector) handler() (*api.Server, func(), error) {
 	cfg := c.cfg
 	opts := api.Options{
-		Store: c.svc.Watch(c.store), Verifier: c.verifier, Limiter: auth.NewLimiter(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, auth.DefaultMaxProbes),
-		ReadLimiter: auth.NewLimiter(cfg.Limits.ReadRate, cfg.Limits.ReadBurst, auth.DefaultMaxProbes),
+		Store: c.svc.Watch(c.store), Verifier: c.verifier, Limiter: ratelimit.New(cfg.Limits.ProbeRate, cfg.Limits.ProbeBurst, ratelimit.DefaultMaxKeys),
+		ReadLimiter: ratelimit.New(cfg.Limits.ReadRate, cfg.Limits.ReadBurst, ratelimit.DefaultMaxKeys),
 		SeriesCap:   auth.NewSeriesCap(cfg.Limits.NewDomainsPerHour, cfg.Limits.NewSchedulesPerHour),
 		AdminToken:  cfg.AdminToken, BodyBytes: cfg.Limits.BodyBytes, BatchItems: cfg.Limits.BatchItems,
 		QueryLimit: cfg.Limits.QueryLimit, MaxInFlight: cfg.Limits.MaxInFlight, TrustProxy: cfg.TrustProxy,

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 	"github.com/pantau-dev/pantau/internal/target"
 )
 
@@ -63,7 +64,7 @@ type handler struct {
 	maxPending int           // running plus waiting observations
 	maxAnon    int           // of those, started by anonymous clients
 	tokens     tokenSet
-	limit      *limiter // nil: no limit
+	limit      *ratelimit.Limiter
 	metrics    *Metrics
 
 	mu          sync.Mutex // guards the fields below
@@ -112,7 +113,7 @@ func NewHandler(obs Observer, o HandlerOptions, log *slog.Logger) http.Handler {
 		slots:      make(chan struct{}, o.MaxConcurrent),
 		maxPending: o.MaxConcurrent + o.MaxQueue,
 		tokens:     newTokenSet(o.Tokens),
-		limit:      newLimiter(o.Rate, o.Burst, o.Now),
+		limit:      ratelimit.New(o.Rate, o.Burst, ratelimit.DefaultMaxKeys),
 		metrics:    o.Metrics,
 		flights:    map[string]*flight{},
 		cache:      newCache(o.CacheTTL, o.CacheEntries),
@@ -195,10 +196,10 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) (anon, ok bool) 
 		return false, true
 	}
 	client := clientAddr(r, h.o.TrustedProxies)
-	if allowed, wait := h.limit.allow(clientKey(client)); !allowed {
+	if allowed, wait := h.limit.Allow(ratelimit.AddrKey(client), h.o.Now()); !allowed {
 		h.metrics.RateLimited.Add(1)
 		h.log.Debug("control request rate limited", "client", client, "remote", r.RemoteAddr)
-		w.Header().Set("Retry-After", retryAfter(wait))
+		w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded for this address; retry later"})
 		return true, false
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/influxtest"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // collectorFixture runs a real collector (API, store, auth) against the real InfluxDB.
@@ -55,7 +56,7 @@ func startCollectorAt(t *testing.T, url, bucket, schedulesDir string, opts ...fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := api.Options{Store: st, Verifier: v, Limiter: auth.NewLimiter(1000, 1000, 100),
+	o := api.Options{Store: st, Verifier: v, Limiter: ratelimit.New(1000, 1000, 100),
 		BodyBytes: 16 << 20, BatchItems: 1000, QueryLimit: 1000, MaxInFlight: 8, SchedulesDir: schedulesDir}
 	for _, f := range opts {
 		f(&o)

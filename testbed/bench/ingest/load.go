@@ -20,6 +20,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/ratelimit"
 )
 
 // probe is one simulated probe: its token and the batches it will submit, in order.
@@ -144,7 +145,7 @@ func startCollector(c config, bucket string, v *auth.Verifier) (*collector, erro
 		return nil, err
 	}
 	h := api.New(api.Options{Store: st, Verifier: v,
-		Limiter:    auth.NewLimiter(1e6, 1e6, 0), // real code path, never throttles here
+		Limiter:    ratelimit.New(1e6, 1e6, 0), // real code path, never throttles here
 		BatchItems: max(c.batch, api.DefaultBatchItems)}, nil)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	// Goroutines inherit profiler labels: every connection the server starts, and the

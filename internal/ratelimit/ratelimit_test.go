@@ -1,7 +1,8 @@
-package auth
+package ratelimit
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestLimiterSteps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := NewLimiter(tt.rate, tt.burst, 10)
+			l := New(tt.rate, tt.burst, 10)
 			for i, s := range tt.steps {
 				ok, retry := l.Allow(s.probe, t0.Add(s.at))
 				if ok != s.wantOK || retry != s.wantRetry {
@@ -74,7 +75,7 @@ func TestLimiterSteps(t *testing.T) {
 
 func TestLimiterEviction(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	l := NewLimiter(1, 1, 3)
+	l := New(1, 1, 3)
 	for i := range 100 {
 		l.Allow(fmt.Sprintf("p%d", i), t0)
 		if n := l.Len(); n > 3 {
@@ -95,8 +96,8 @@ func TestLimiterEviction(t *testing.T) {
 	if ok, _ := l.Allow("p98", t0); !ok {
 		t.Error("p98 refused: it should have been evicted and start full")
 	}
-	if NewLimiter(1, 1, 0).max != DefaultMaxProbes {
-		t.Error("maxProbes 0 does not default")
+	if New(1, 1, 0).max != DefaultMaxKeys {
+		t.Error("maxKeys 0 does not default")
 	}
 	var nilL *Limiter
 	if ok, _ := nilL.Allow("x", t0); !ok || nilL.Len() != 0 {
@@ -106,7 +107,7 @@ func TestLimiterEviction(t *testing.T) {
 
 func TestLimiterConcurrent(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	l := NewLimiter(1, 50, 1000)
+	l := New(1, 50, 1000)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -126,5 +127,59 @@ func TestLimiterConcurrent(t *testing.T) {
 	wg.Wait()
 	if allowed != 50 {
 		t.Errorf("%d of 200 simultaneous requests allowed, want the burst of 50", allowed)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1"},
+		{time.Nanosecond, "1"},
+		{time.Second, "1"},
+		{time.Second + time.Millisecond, "2"},
+		{90 * time.Second, "90"},
+	}
+	for _, tt := range tests {
+		if got := RetryAfter(tt.d); got != tt.want {
+			t.Errorf("RetryAfter(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestRetryRounding: the wait is rounded up to the nanosecond, but float error of a
+// fraction of a nanosecond does not add one (then Retry-After would say 3 for 2 s).
+func TestRetryRounding(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		rate  float64
+		after time.Duration // since the one token was taken
+		want  time.Duration
+	}{
+		{1.0 / 60, 15 * time.Second, 45 * time.Second},
+		{1.0 / 3, time.Second, 2 * time.Second},
+		{0.1, 3 * time.Second, 7 * time.Second},
+		{3, 0, 333333334 * time.Nanosecond}, // a third of a second, rounded up
+	}
+	for _, tt := range tests {
+		l := New(tt.rate, 1, 1)
+		l.Allow("a", t0)
+		if ok, got := l.Allow("a", t0.Add(tt.after)); ok || got != tt.want || RetryAfter(got) != RetryAfter(tt.want) {
+			t.Errorf("rate %g, %v after: Allow = %v, %v; want false, %v", tt.rate, tt.after, ok, got, tt.want)
+		}
+	}
+}
+
+func TestAddrKey(t *testing.T) {
+	for _, tt := range []struct{ addr, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"},
+		{"::1", "::/64"},
+	} {
+		if got := AddrKey(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("AddrKey(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
 	}
 }
