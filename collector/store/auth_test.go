@@ -20,18 +20,25 @@ func TestInfluxDB18Authentication(t *testing.T) {
 	in := influxtest.Start(t, "INFLUXDB_HTTP_AUTH_ENABLED=true")
 	// With no user yet, 1.8 lets anyone create the first admin; after that, everything
 	// needs credentials.
+	// A user just created can take a moment to be authorised (1.8 answers 403 until its
+	// meta data is current), so a 403 is asked again for up to 10 s.
 	admin := func(q string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, in.URL()+"/query", strings.NewReader(url.Values{"q": {q}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("pantau", "s3cret-pw")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: HTTP %d", q, resp.StatusCode)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			req, _ := http.NewRequest(http.MethodPost, in.URL()+"/query", strings.NewReader(url.Values{"q": {q}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("pantau", "s3cret-pw")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			if resp.StatusCode != http.StatusForbidden || time.Now().After(deadline) {
+				t.Fatalf("%s: HTTP %d", q, resp.StatusCode)
+			}
 		}
 	}
 	admin(`CREATE USER "pantau" WITH PASSWORD 's3cret-pw' WITH ALL PRIVILEGES`)
