@@ -230,9 +230,13 @@ func (a *Agent) Heartbeat(version string) *measurement.Heartbeat {
 
 // sendHeartbeat sends a heartbeat. One that is not delivered (a 401 like the
 // submissions', an unreachable collector) is recorded in the state for `probe status`;
-// the error is logged when it changes.
+// the error is logged when it changes. One cut short by the agent stopping (ctx done)
+// says nothing about the collector and is not recorded.
 func (a *Agent) sendHeartbeat(ctx context.Context) {
 	off, err := a.uplink().Heartbeat(ctx, a.Heartbeat(""))
+	if err != nil && ctx.Err() != nil {
+		return
+	}
 	a.mu.Lock()
 	last := a.state.HeartbeatError
 	if err != nil {
