@@ -25,24 +25,12 @@ func (d *decoder) object(p *plan, v reflect.Value) error {
 	}
 	next := 0 // index in p.order of the likely next key: encoders write fields in order
 	for first := true; ; first = false {
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == '}' {
-			d.i++
-			return nil
-		}
-		if !first {
-			if d.i >= len(d.b) || d.b[d.i] != ',' {
-				return d.syntax()
-			}
-			d.i++
-			d.space()
-		}
-		if d.i >= len(d.b) || d.b[d.i] != '"' {
-			return d.syntax()
-		}
-		start, end, flags, err := d.str()
+		start, end, flags, done, err := d.nextKey(first)
 		if err != nil {
 			return err
+		}
+		if done {
+			return nil
 		}
 		var f *field
 		switch {
@@ -108,24 +96,12 @@ func (d *decoder) mapValues(p *plan, v reflect.Value) error {
 		strs = v.Interface().(map[string]string)
 	}
 	for first := true; ; first = false {
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == '}' {
-			d.i++
-			return nil
-		}
-		if !first {
-			if d.i >= len(d.b) || d.b[d.i] != ',' {
-				return d.syntax()
-			}
-			d.i++
-			d.space()
-		}
-		if d.i >= len(d.b) || d.b[d.i] != '"' {
-			return d.syntax()
-		}
-		start, end, flags, err := d.str()
+		start, end, flags, done, err := d.nextKey(first)
 		if err != nil {
 			return err
+		}
+		if done {
+			return nil
 		}
 		k := d.unquote(start, end, flags)
 		d.path = append(d.path, segment{key: k, kind: segKey})
@@ -288,4 +264,26 @@ func hex4(b []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
+}
+
+// nextKey reads an object's next key, past the comma before it (none before the first);
+// done is true, and the closing brace consumed, when the object ends instead.
+func (d *decoder) nextKey(first bool) (start, end int, flags uint8, done bool, err error) {
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return 0, 0, 0, true, nil
+	}
+	if !first {
+		if d.i >= len(d.b) || d.b[d.i] != ',' {
+			return 0, 0, 0, false, d.syntax()
+		}
+		d.i++
+		d.space()
+	}
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return 0, 0, 0, false, d.syntax()
+	}
+	start, end, flags, err = d.str()
+	return start, end, flags, false, err
 }
