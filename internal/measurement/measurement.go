@@ -23,6 +23,11 @@ type Measurement struct {
 	ID            string    `json:"id"`
 	SchemaVersion int       `json:"schema_version"`
 	Target        string    `json:"target"` // normalised: https://DOMAIN/, a URL, or tcp://HOST:PORT
+	// Input is the target as the user gave it, when that differs from Target other than
+	// by normalisation of case and form: an internationalised name in Unicode
+	// (https://яндекс.рф/), whose A-label form (xn--d1acpjx3f.xn--p1ai) is in Target
+	// and Domain. Omitted when the target was given in its A-label form.
+	Input string `json:"input,omitempty"`
 	Kind          string    `json:"kind"`   // KindWeb or KindTCP
 	Domain        string    `json:"domain"` // host name or IP literal of the target
 	Port          int       `json:"port"`
@@ -37,7 +42,33 @@ type Measurement struct {
 	// Fingerprints lists every block-page fingerprint that matched an observation.
 	Fingerprints []FingerprintMatch `json:"fingerprints"`
 	Control      *Control           `json:"control"`
-	Verdict      Verdict            `json:"verdict"`
+	// Canary is what the probe's network did, in the same run, with a benign name that
+	// nobody censors. Nil when the run had no canary (e.g. an older probe).
+	Canary  *Canary `json:"canary,omitempty"`
+	Verdict Verdict `json:"verdict"`
+}
+
+// Canary is the run's check of the probe's network itself: a benign, uncensorable name
+// (by default example.org) resolved with the probe's resolvers and fetched over plain
+// HTTP, once per run, and copied into every measurement of the run. A network that
+// answers the canary with a private or reserved address, or serves the same page for it
+// as for a target (captive portals, hotel and office networks that intercept every
+// name), makes a target's odd answers no evidence of censorship.
+type Canary struct {
+	Name string `json:"name"` // the canary's host name
+	// Addrs are the A and AAAA addresses the probe's resolvers answered, without
+	// duplicates; Bogons are those of them in reserved or private ranges.
+	Addrs      []string `json:"addrs"`
+	Bogons     []string `json:"bogons,omitempty"`
+	DNSFailure *string  `json:"dns_failure"` // the resolution failed (no address at all)
+	// The plain-HTTP fetch of http://NAME/ (redirects followed): final URL, status,
+	// body hash and title, or its failure.
+	URL        string  `json:"url,omitempty"`
+	Status     int     `json:"status"`
+	BodySHA256 string  `json:"body_sha256,omitempty"`
+	Title      string  `json:"title,omitempty"`
+	Failure    *string `json:"failure"`
+	TimeMS     float64 `json:"time_ms"`
 }
 
 // Software names the program that made a measurement.

@@ -89,6 +89,7 @@ func (m *Measurement) Validate(now time.Time) error {
 		v.add("schema_version", "%d is not supported (want %d)", m.SchemaVersion, SchemaVersion)
 	}
 	v.ident("target", m.Target, true)
+	v.free("input", m.Input)
 	v.enum("kind", m.Kind, true, KindWeb, KindTCP)
 	if err := CheckDomain(m.Domain); err != nil {
 		v.add("domain", "%s", err)
@@ -140,6 +141,11 @@ func (m *Measurement) Validate(now time.Time) error {
 			v.back(at)
 		}
 		v.observations(&c.Observations)
+		v.back(at)
+	}
+	if c := m.Canary; c != nil {
+		at := v.in("canary")
+		v.canary(c)
 		v.back(at)
 	}
 	v.enum("verdict.status", m.Verdict.Status, true, StatusAccessible, StatusBlocked, StatusDown, StatusInconclusive)
@@ -354,6 +360,33 @@ func scan(s string, spaces bool) (nonASCII, ctrl bool) {
 		}
 	}
 	return nonASCII, ctrl
+}
+
+// canary checks the run's canary at the current path.
+func (v *validator) canary(c *Canary) {
+	if err := CheckDomain(c.Name); err != nil {
+		v.add("name", "%s", err)
+	}
+	for _, l := range []struct {
+		name  string
+		addrs []string
+	}{{"addrs", c.Addrs}, {"bogons", c.Bogons}} {
+		v.list(l.name, len(l.addrs))
+		for i, a := range l.addrs {
+			at := v.at(l.name, i)
+			v.ip("", a)
+			v.back(at)
+		}
+	}
+	v.text("dns_failure", c.DNSFailure)
+	v.ident("url", c.URL, false)
+	if c.Status < 0 || c.Status > 999 {
+		v.add("status", "%d is out of range", c.Status)
+	}
+	v.ident("body_sha256", c.BodySHA256, false)
+	v.free("title", c.Title)
+	v.text("failure", c.Failure)
+	v.number("time_ms", c.TimeMS)
 }
 
 // ident checks a machine-readable string: printable, no spaces or control characters.

@@ -20,6 +20,9 @@ func full() *Measurement {
 	m.Control = &Control{Helper: "https://h/", Failure: &f,
 		Attempts:     []ControlAttempt{{Helper: "https://h/", Failure: &f, TimeMS: 1}},
 		Observations: valid().Observations}
+	m.Input = "https://t.me/"
+	m.Canary = &Canary{Name: "example.org", Addrs: []string{"10.0.0.1"}, Bogons: []string{"10.0.0.1"},
+		DNSFailure: &f, URL: "http://example.org/", Status: 200, BodySHA256: "ab", Title: "t", Failure: &f, TimeMS: 1}
 	return m
 }
 

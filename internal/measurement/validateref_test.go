@@ -21,6 +21,7 @@ func refValidate(m *Measurement, now time.Time) error {
 		v.add("schema_version", "%d is not supported (want %d)", m.SchemaVersion, SchemaVersion)
 	}
 	v.ident("target", m.Target, true)
+	v.free("input", m.Input)
 	v.enum("kind", m.Kind, true, KindWeb, KindTCP)
 	if err := CheckDomain(m.Domain); err != nil {
 		v.add("domain", "%s", err)
@@ -65,6 +66,28 @@ func refValidate(m *Measurement, now time.Time) error {
 			v.number(fmt.Sprintf("control.attempts[%d].time_ms", i), a.TimeMS)
 		}
 		v.observations("control.", &c.Observations)
+	}
+	if c := m.Canary; c != nil {
+		if err := CheckDomain(c.Name); err != nil {
+			v.add("canary.name", "%s", err)
+		}
+		v.list("canary.addrs", len(c.Addrs))
+		for i, a := range c.Addrs {
+			v.ip(fmt.Sprintf("canary.addrs[%d]", i), a)
+		}
+		v.list("canary.bogons", len(c.Bogons))
+		for i, a := range c.Bogons {
+			v.ip(fmt.Sprintf("canary.bogons[%d]", i), a)
+		}
+		v.text("canary.dns_failure", c.DNSFailure)
+		v.ident("canary.url", c.URL, false)
+		if c.Status < 0 || c.Status > 999 {
+			v.add("canary.status", "%d is out of range", c.Status)
+		}
+		v.ident("canary.body_sha256", c.BodySHA256, false)
+		v.free("canary.title", c.Title)
+		v.text("canary.failure", c.Failure)
+		v.number("canary.time_ms", c.TimeMS)
 	}
 	v.enum("verdict.status", m.Verdict.Status, true, StatusAccessible, StatusBlocked, StatusDown, StatusInconclusive)
 	v.enum("verdict.method", m.Verdict.Method, m.Verdict.Status == StatusBlocked, MethodDNS, MethodTCP, MethodTLS, MethodHTTP)
