@@ -20,20 +20,20 @@ const (
 
 // Measurement is one target measured once by one probe.
 type Measurement struct {
-	ID            string    `json:"id"`
-	SchemaVersion int       `json:"schema_version"`
-	Target        string    `json:"target"` // normalised: https://DOMAIN/, a URL, or tcp://HOST:PORT
+	ID            string `json:"id"`
+	SchemaVersion int    `json:"schema_version"`
+	Target        string `json:"target"` // normalised: https://DOMAIN/, a URL, or tcp://HOST:PORT
 	// Input is the target as the user gave it, when that differs from Target other than
 	// by normalisation of case and form: an internationalised name in Unicode
 	// (https://яндекс.рф/), whose A-label form (xn--d1acpjx3f.xn--p1ai) is in Target
 	// and Domain. Omitted when the target was given in its A-label form.
-	Input string `json:"input,omitempty"`
-	Kind          string    `json:"kind"`   // KindWeb or KindTCP
-	Domain        string    `json:"domain"` // host name or IP literal of the target
-	Port          int       `json:"port"`
-	StartedAt     time.Time `json:"started_at"`
-	RuntimeMS     float64   `json:"runtime_ms"`
-	Software      Software  `json:"software"`
+	Input     string    `json:"input,omitempty"`
+	Kind      string    `json:"kind"`   // KindWeb or KindTCP
+	Domain    string    `json:"domain"` // host name or IP literal of the target
+	Port      int       `json:"port"`
+	StartedAt time.Time `json:"started_at"`
+	RuntimeMS float64   `json:"runtime_ms"`
+	Software  Software  `json:"software"`
 	// Schedule names the schedule that ran the measurement; empty for `probe measure`.
 	Schedule string `json:"schedule,omitempty"`
 	// Resolvers identifies each resolver the probe used and its egress address (whoami).
