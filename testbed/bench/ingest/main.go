@@ -3,12 +3,16 @@
 // serves the real collector API (api.New with a real store.Store, token verifier and rate
 // limiter) on 127.0.0.1:0 and runs N simulated probes posting gzip'd JSON batches:
 //
-//  1. raw, before: the line protocol of the same points the probes will post, straight
-//     to InfluxDB's write API by 4 writers in 5,000-point batches into a fresh database;
+//  1. raw: the line protocol of the same points the probes will post, straight to
+//     InfluxDB's write API by 4 writers in 5,000-point batches into a fresh database;
 //  2. full load: every probe posts its next batch as soon as the previous one was
 //     acknowledged; measurements/s, points/s, p50/p99 acknowledgement latency;
-//  3. raw, after: the acknowledged points again, into another fresh database. The
-//     ceiling is the mean of both raw rates; the ratio is ingest ÷ ceiling (goal ≥ 0.7);
+//  3. raw again: the acknowledged points, into another fresh database. Steps 2 and 3
+//     repeat --rounds times (default 3), so each full-load phase sits between two raw
+//     phases; a round's ratio is its ingest ÷ the mean of the raw rates on either side,
+//     and the run's ratio is the mean of the rounds' (goal ≥ 0.7). The raw ceiling of
+//     this machine moves by up to a third within minutes; interleaving several short
+//     phases keeps that drift from deciding the ratio;
 //  4. half load: the probes pace themselves at half the full-load rate; p99
 //     acknowledgement latency (goal ≤ 200 ms).
 //
@@ -46,6 +50,7 @@ type config struct {
 	minRatio     float64
 	maxP99       time.Duration
 	settle       time.Duration
+	rounds       int
 	check        bool
 	cpuProfile   string
 	writes       int           // store.Config.Writes
@@ -65,6 +70,7 @@ func run() int {
 	flag.Float64Var(&c.minRatio, "min-ratio", 0.7, "goal: ingest points/s ÷ raw points/s at least this")
 	flag.DurationVar(&c.maxP99, "max-p99", 200*time.Millisecond, "goal: p99 acknowledgement latency at half load at most this")
 	flag.DurationVar(&c.settle, "settle", 60*time.Second, "before each phase, wait at most this long for InfluxDB to finish compacting the last one (0: don't)")
+	flag.IntVar(&c.rounds, "rounds", 3, "full-load phases, each between two raw phases")
 	flag.BoolVar(&c.check, "check", false, "exit 1 when a goal is missed")
 	flag.IntVar(&c.writes, "writes", 0, "the collector's concurrent write requests to InfluxDB (store.Config.Writes; 0: its default)")
 	flag.DurationVar(&c.linger, "linger", 0, "the collector's group-commit linger (store.Config.Linger; 0: its default, negative: none)")
@@ -75,8 +81,8 @@ func run() int {
 	case c.influx == "":
 		fmt.Fprintln(os.Stderr, "benchingest: PANTAU_TEST_INFLUX_URL is not set: run it through scripts/with-influxdb (make bench-ingest)")
 		return 2
-	case c.probes < 1 || c.batch < 1 || c.max < c.probes*c.batch || c.rawBatch < 1 || c.writers < 1:
-		fmt.Fprintln(os.Stderr, "benchingest: want --probes, --batch, --raw-batch, --raw-writers ≥ 1 and --measurements ≥ probes × batch")
+	case c.probes < 1 || c.batch < 1 || c.max < c.probes*c.batch || c.rawBatch < 1 || c.writers < 1 || c.rounds < 1:
+		fmt.Fprintln(os.Stderr, "benchingest: want --probes, --batch, --raw-batch, --raw-writers, --rounds ≥ 1 and --measurements ≥ probes × batch")
 		return 2
 	}
 	missed, err := bench(c)
@@ -111,8 +117,10 @@ func bench(c config) ([]string, error) {
 	}
 	run := fmt.Sprintf("bench%d", time.Now().Unix())
 	defer func() {
-		for _, db := range []string{run + "_full", run + "_raw1", run + "_raw2", run + "_half"} {
-			_ = dropDB(c.influx, db)
+		_ = dropDB(c.influx, run+"_half")
+		for i := range c.rounds + 1 {
+			_ = dropDB(c.influx, fmt.Sprintf("%s_raw%d", run, i))
+			_ = dropDB(c.influx, fmt.Sprintf("%s_full%d", run, i))
 		}
 	}()
 	fmt.Printf("benchingest: %d probes, %d measurements per batch, GOMAXPROCS %d (collector, probes and InfluxDB share the machine's %d CPUs)\n",
@@ -126,19 +134,29 @@ func bench(c config) ([]string, error) {
 
 // results are what the phases measured.
 type results struct {
-	before, after raw
-	full, half    load
-	halfRate      float64 // offered at half load, measurements/s
+	raws     []raw  // rounds+1 raw phases: before the first full load and after each
+	fulls    []load // one full-load phase a round
+	half     load
+	halfRate float64 // offered at half load, measurements/s
 }
 
-// ceiling is the mean of both raw rates, so drift of the machine during the run does not
-// bias the ratio one way.
-func (r results) ceiling() float64 { return (r.before.pointRate() + r.after.pointRate()) / 2 }
+// roundRatio is round i's ingest ÷ the mean of the raw rates before and after it, so a
+// drift of the machine during the round does not bias it one way.
+func (r results) roundRatio(i int) float64 {
+	return r.fulls[i].pointRate() / ((r.raws[i].pointRate() + r.raws[i+1].pointRate()) / 2)
+}
 
-func (r results) ratio() float64 { return r.full.pointRate() / r.ceiling() }
+// ratio is the mean of the rounds' ratios.
+func (r results) ratio() float64 {
+	sum := 0.0
+	for i := range r.fulls {
+		sum += r.roundRatio(i)
+	}
+	return sum / float64(len(r.fulls))
+}
 
-// phases runs raw before, full load, raw after and half load, each into a fresh database
-// named run_raw1, run_full, run_raw2 and run_half.
+// phases runs a raw phase, then rounds of full load and raw, then half load, each into a
+// fresh database (run_raw0, run_full1, run_raw1, …, run_half).
 func phases(c config, v *auth.Verifier, probes []*probe, run string) (results, error) {
 	var r results
 	ip := findInfluxd(c.influx)
@@ -148,32 +166,23 @@ func phases(c config, v *auth.Verifier, probes []*probe, run string) (results, e
 	if err != nil {
 		return r, err
 	}
-	// The ceiling is measured as carefully as the ingest: the same points, once before
-	// and once after the full-load phase, each into a fresh database after InfluxDB
-	// settled.
+	// The ceiling is measured as carefully as the ingest: the same points, each time
+	// into a fresh database after InfluxDB settled.
 	bodies, points := lineProtocol(probes, c.rawBatch, false)
-	if r.before, err = rawPhase(c, ip, run+"_raw1", bodies, points); err != nil {
+	rw, err := rawPhase(c, ip, run+"_raw0", bodies, points)
+	if err != nil {
 		return r, fmt.Errorf("raw before: %w", err)
 	}
-	rawReport("raw line protocol, before", c, r.before)
-	quiet(ip, c.settle)
-	stop, err := profile(c.cpuProfile)
-	if err != nil {
-		return r, err
+	rawReport("raw line protocol, before", c, rw)
+	r.raws = append(r.raws, rw)
+	for i := 1; i <= c.rounds; i++ {
+		full, rw, err := round(c, v, probes, run, i, ip)
+		if err != nil {
+			return r, err
+		}
+		r.fulls, r.raws = append(r.fulls, full), append(r.raws, rw)
 	}
-	r.full, err = ingest(c, v, run+"_full", probes, 0, c.duration, ip)
-	stop()
-	if err != nil {
-		return r, fmt.Errorf("full load: %w", err)
-	}
-	report("full load", r.full)
-	bodies, points = lineProtocol(probes, c.rawBatch, true)
-	if r.after, err = rawPhase(c, ip, run+"_raw2", bodies, points); err != nil {
-		return r, fmt.Errorf("raw after: %w", err)
-	}
-	rawReport("raw line protocol, after", c, r.after)
-
-	r.halfRate = r.full.rate() / 2
+	r.halfRate = meanRate(r.fulls) / 2
 	if c.halfRate > 0 {
 		r.halfRate = c.halfRate
 	}
@@ -192,20 +201,59 @@ func phases(c config, v *auth.Verifier, probes []*probe, run string) (results, e
 	return r, nil
 }
 
+// round runs full-load round i (the same batches each round, into a fresh database) and
+// the raw phase after it, of the points acknowledged in it.
+func round(c config, v *auth.Verifier, probes []*probe, run string, i int, ip influxProc) (load, raw, error) {
+	for _, p := range probes {
+		for _, b := range p.batches {
+			b.acked = false
+		}
+	}
+	quiet(ip, c.settle)
+	stop, err := profile(c.cpuProfile, i)
+	if err != nil {
+		return load{}, raw{}, err
+	}
+	full, err := ingest(c, v, fmt.Sprintf("%s_full%d", run, i), probes, 0, c.duration, ip)
+	stop()
+	if err != nil {
+		return full, raw{}, fmt.Errorf("full load, round %d: %w", i, err)
+	}
+	report(fmt.Sprintf("full load, round %d", i), full)
+	bodies, points := lineProtocol(probes, c.rawBatch, true)
+	rw, err := rawPhase(c, ip, fmt.Sprintf("%s_raw%d", run, i), bodies, points)
+	if err != nil {
+		return full, rw, fmt.Errorf("raw after round %d: %w", i, err)
+	}
+	rawReport(fmt.Sprintf("raw line protocol, after round %d", i), c, rw)
+	return full, rw, nil
+}
+
+func meanRate(ls []load) float64 {
+	sum := 0.0
+	for _, l := range ls {
+		sum += l.rate()
+	}
+	return sum / float64(len(ls))
+}
+
 // summarize prints the summary and returns the goals missed.
 func summarize(c config, r results) []string {
-	full, half := r.full, r.half
+	half := r.half
 	fmt.Println()
 	fmt.Println("summary")
-	fmt.Printf("  ingest at full load   %8.0f measurements/s  %8.0f points/s  p50 %v  p99 %v\n",
-		full.rate(), full.pointRate(), ms(full.pct(0.5)), ms(full.pct(0.99)))
-	fmt.Printf("  raw line protocol                        %8.0f points/s  (mean of %.0f before and %.0f after the full load)\n",
-		r.ceiling(), r.before.pointRate(), r.after.pointRate())
-	fmt.Printf("  ratio ingest ÷ raw    %8.2f   (goal ≥ %.2f)\n", r.ratio(), c.minRatio)
+	others, acked, points := max(half.cpu.others(), r.raws[0].cpu.others()), half.acked, half.points
+	for i, full := range r.fulls {
+		fmt.Printf("  round %d: ingest %8.0f measurements/s  %8.0f points/s  p50 %v  p99 %v;  raw %.0f before, %.0f after;  ratio %.2f\n",
+			i+1, full.rate(), full.pointRate(), ms(full.pct(0.5)), ms(full.pct(0.99)),
+			r.raws[i].pointRate(), r.raws[i+1].pointRate(), r.roundRatio(i))
+		others = max(others, full.cpu.others(), r.raws[i+1].cpu.others())
+		acked, points = acked+full.acked, points+full.points
+	}
+	fmt.Printf("  ratio ingest ÷ raw    %8.2f   (mean of %d rounds; goal ≥ %.2f)\n", r.ratio(), len(r.fulls), c.minRatio)
 	fmt.Printf("  p99 at half load      %8v   (goal ≤ %v; %.0f measurements/s offered; p50 %v, max %v)\n",
 		ms(half.pct(0.99)), c.maxP99, r.halfRate, ms(half.pct(0.5)), ms(half.pct(1)))
-	fmt.Printf("  integrity             all %d measurements acknowledged; InfluxDB holds exactly the %d points acknowledged\n",
-		full.acked+half.acked, full.points+half.points)
+	fmt.Printf("  integrity             all %d measurements acknowledged; InfluxDB holds exactly the %d points acknowledged\n", acked, points)
 	var missed []string
 	if r.ratio() < c.minRatio {
 		missed = append(missed, fmt.Sprintf("ingest ÷ raw = %.2f, below %.2f", r.ratio(), c.minRatio))
@@ -213,8 +261,8 @@ func summarize(c config, r results) []string {
 	if p := half.pct(0.99); p > c.maxP99 {
 		missed = append(missed, fmt.Sprintf("p99 acknowledgement latency at half load is %v, above %v", ms(p), c.maxP99))
 	}
-	if o := max(full.cpu.others(), r.before.cpu.others(), r.after.cpu.others(), half.cpu.others()); o > 0.2 {
-		fmt.Printf("  WARNING               other processes or the hypervisor took up to %.2f cores during a phase: numbers are disturbed, run again on a quiet machine\n", o)
+	if others > 0.2 {
+		fmt.Printf("  WARNING               other processes or the hypervisor took up to %.2f cores during a phase: numbers are disturbed, run again on a quiet machine\n", others)
 	}
 	if len(missed) == 0 {
 		fmt.Println("  goals met")
@@ -306,9 +354,13 @@ func fleet(secret []byte, n int) ([]*probe, error) {
 	return probes, nil
 }
 
-func profile(path string) (stop func(), err error) {
+// profile starts a CPU profile of full-load round i into path (round 1) or path.N.
+func profile(path string, i int) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
+	}
+	if i > 1 {
+		path = fmt.Sprintf("%s.%d", path, i)
 	}
 	f, err := os.Create(path)
 	if err != nil {
