@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
@@ -18,8 +21,8 @@ import (
 type Target struct {
 	Raw    string   // as given
 	Kind   string   // measurement.KindWeb or measurement.KindTCP
-	URL    *url.URL // normalised URL (scheme http, https or tcp)
-	Domain string   // host name, lower case, or an IP literal
+	URL    *url.URL // normalised URL (scheme http, https or tcp), its host in A-labels
+	Domain string   // host name, lower case, A-labels for an IDN (xn--…), or an IP literal
 	Port   int
 	// Category is the Citizen Lab category code when the target came from a test list.
 	Category string
@@ -27,6 +30,17 @@ type Target struct {
 
 // String returns the normalised target.
 func (t Target) String() string { return t.URL.String() }
+
+// Input returns the target as given when it is not plain ASCII (an internationalised
+// name in Unicode, say), for the measurement's input; "" when it was ASCII, since then
+// the normalised target says the same.
+func (t Target) Input() string {
+	s := strings.TrimSpace(t.Raw)
+	if isASCII(s) {
+		return ""
+	}
+	return s
+}
 
 // IsIP reports whether the target host is an IP literal.
 func (t Target) IsIP() bool {
@@ -51,14 +65,12 @@ func Parse(raw string) (Target, error) {
 		return Target{}, fmt.Errorf("target %q: %w", raw, err)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host == "" {
+	if u.Hostname() == "" {
 		return Target{}, fmt.Errorf("target %q: no host", raw)
 	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		if err := checkDomain(host); err != nil {
-			return Target{}, fmt.Errorf("target %q: %w", raw, err)
-		}
+	host, err := Host(u.Hostname())
+	if err != nil {
+		return Target{}, fmt.Errorf("target %q: %w", raw, err)
 	}
 	t := Target{Raw: raw, Domain: host}
 	portStr := u.Port()
@@ -99,6 +111,52 @@ func Parse(raw string) (Target, error) {
 	}
 	t.URL = u
 	return t, nil
+}
+
+// idnaProfile converts internationalised names for lookup (RFC 5891 section 5, UTS #46
+// non-transitional mapping: case folded, width and compatibility forms mapped) and checks
+// the Bidi rule (RFC 5893). Like browsers it allows '_' and "--" in the third and fourth
+// positions of ASCII labels (r3---sn-abc.googlevideo.com), which checkDomain judges.
+var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false),
+	idna.StrictDomainName(false), idna.CheckHyphens(false))
+
+// Host returns the lookup form of a host name or IP literal: lower case, without a
+// trailing dot, an internationalised name in A-labels (bérita.example becomes
+// xn--brita-bsa.example, ЯНДЕКС.РФ becomes xn--d1acpjx3f.xn--p1ai) and A-labels
+// checked to decode to a valid name. The error says what is wrong with the name.
+func Host(h string) (string, error) {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" {
+		return "", fmt.Errorf("no host")
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return strings.ToLower(h), nil
+	}
+	lower := strings.ToLower(h)
+	if !isASCII(h) || strings.HasPrefix(lower, "xn--") || strings.Contains(lower, ".xn--") {
+		if !utf8.ValidString(h) {
+			return "", fmt.Errorf("domain is not valid UTF-8")
+		}
+		a, err := idnaProfile.ToASCII(h)
+		if err != nil {
+			return "", fmt.Errorf("invalid internationalised domain name %q: %w", h, err)
+		}
+		lower = strings.TrimSuffix(a, ".")
+	}
+	if err := checkDomain(lower); err != nil {
+		return "", err
+	}
+	return lower, nil
+}
+
+// isASCII reports whether s is plain ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDomain validates a host name's syntax (RFC 1123 labels, underscores allowed as
