@@ -5,8 +5,8 @@ import "testing"
 func TestParse(t *testing.T) {
 	tests := []struct {
 		in, want, kind, domain, input string
-		port                   int
-		err                    string
+		port                          int
+		err                           string
 	}{
 		{in: "t.me", want: "https://t.me/", kind: "web", domain: "t.me", port: 443},
 		{in: "Web.Telegram.ORG.", want: "https://web.telegram.org/", kind: "web", domain: "web.telegram.org", port: 443},
