@@ -23,6 +23,7 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/target"
 )
 
 // maxRedirects bounds a redirect chain: like Go's http.Client, the fetch stops after 10
@@ -140,8 +141,30 @@ func redirect(rec measurement.HTTPRequest, cur *url.URL) (*url.URL, bool) {
 	if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Hostname() == "" {
 		return nil, false
 	}
+	// An internationalised host (http://bérita.example/, raw or percent-encoded) is
+	// looked up and asked for in its A-label form; an invalid one ends the chain.
+	if !isASCII(next.Hostname()) {
+		host, err := target.Host(next.Hostname())
+		if err != nil {
+			return nil, false
+		}
+		if p := next.Port(); p != "" {
+			host = net.JoinHostPort(host, p)
+		}
+		next.Host = host
+	}
 	next.Fragment, next.RawFragment = "", ""
 	return next, true
+}
+
+// isASCII reports whether s is plain ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // request sends one GET for u and reads its reply. It returns the record and, when a

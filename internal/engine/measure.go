@@ -42,6 +42,7 @@ func (e *Engine) start(ctx context.Context, t target.Target, ctrl Controller) *p
 		ID:            measurement.NewID(),
 		SchemaVersion: measurement.SchemaVersion,
 		Target:        t.String(),
+		Input:         t.Input(),
 		Kind:          t.Kind,
 		Domain:        t.Domain,
 		Port:          t.Port,
