@@ -1,0 +1,282 @@
+// Package qa reproduces the scenarios of OONI's Web Connectivity QA suite
+// (ooni/probe-cli internal/webconnectivityqa) in process: real DNS servers
+// (miekg/dns), real HTTP and TLS servers on loopback, the real engine as the probe and
+// a real control helper (engine behind control.NewHandler) asked over HTTP. Each
+// scenario builds the situation, measures it and asserts Pantau's verdict. Scenarios that
+// need a middlebox on the probe's path only (resets, blackholes, throttling) run in the
+// netns testbed instead (testbed/qa_test.go). docs/verdicts.md, "OONI QA scenarios",
+// lists both with OONI's expectation and why Pantau's differs where it does.
+package qa
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/pantau-dev/pantau/internal/dnsquery"
+)
+
+// ca is a certificate authority made for one test run.
+type ca struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newCA(t *testing.T, cn string) *ca {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &ca{cert: cert, key: key, pool: pool}
+}
+
+// leaf issues a server certificate for names, valid from notBefore to notAfter.
+func (c *ca) leaf(t *testing.T, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+	t.Helper()
+	key := newKey(t)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// valid issues a certificate for names that is valid now.
+func (c *ca) valid(t *testing.T, names ...string) tls.Certificate {
+	return c.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// record is what a zone answers for one name: addresses (A and AAAA), or a CNAME to a
+// name without addresses, or an rcode (NXDOMAIN, SERVFAIL, ...).
+type record struct {
+	addrs []string
+	cname string
+	rcode int
+}
+
+// zone is a name → record map; names are lower-case, without the final dot.
+type zone map[string]record
+
+// with returns a copy of z with over applied; a record with rcode -1 deletes the name.
+func (z zone) with(over zone) zone {
+	out := zone{}
+	for k, v := range z {
+		out[k] = v
+	}
+	for k, v := range over {
+		if v.rcode == -1 {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// serveZone runs a UDP DNS server on 127.0.0.1 answering from z: unknown names get
+// NXDOMAIN, known ones their addresses of the asked type (none: an empty NOERROR).
+func serveZone(t *testing.T, z zone) dnsquery.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := dns.NewServeMux()
+	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		q := r.Question[0]
+		rec, ok := z[strings.ToLower(strings.TrimSuffix(q.Name, "."))]
+		switch {
+		case !ok:
+			m.Rcode = dns.RcodeNameError
+		case rec.rcode != 0:
+			m.Rcode = rec.rcode
+		case rec.cname != "":
+			m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: dns.Fqdn(rec.cname)})
+		default:
+			for _, a := range rec.addrs {
+				ip := net.ParseIP(a)
+				switch {
+				case q.Qtype == dns.TypeA && ip.To4() != nil:
+					m.Answer = append(m.Answer, &dns.A{Hdr: hdr(q.Name, dns.TypeA), A: ip})
+				case q.Qtype == dns.TypeAAAA && ip.To4() == nil:
+					m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr(q.Name, dns.TypeAAAA), AAAA: ip})
+				}
+			}
+		}
+		_ = w.WriteMsg(m)
+	})
+	srv := &dns.Server{PacketConn: pc, Handler: mux}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	r, err := dnsquery.ParseResolver(pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.System = true
+	return r
+}
+
+func hdr(name string, typ uint16) dns.RR_Header {
+	return dns.RR_Header{Name: name, Rrtype: typ, Class: dns.ClassINET, Ttl: 60}
+}
+
+// listenOn listens on ip:port (port 0: any); the listener is closed at cleanup.
+func listenOn(t *testing.T, ip string, port int) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln
+}
+
+// serveHTTP serves h on ip:port, over TLS with cert when cert is not nil.
+func serveHTTP(t *testing.T, ip string, port int, h http.Handler, cert *tls.Certificate) {
+	t.Helper()
+	ln := listenOn(t, ip, port)
+	if cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}})
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+}
+
+// serveConns hands every connection accepted on ln to handle in its own goroutine; at
+// cleanup the listener and the connections are closed and the handlers waited for.
+func serveConns(t *testing.T, ln net.Listener, handle func(c net.Conn)) {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); defer c.Close(); handle(c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+}
+
+// forward is a transparent TCP proxy: every connection on ln is spliced to upstream.
+func forward(t *testing.T, ln net.Listener, upstream string) {
+	t.Helper()
+	serveConns(t, ln, func(c net.Conn) {
+		u, err := net.DialTimeout("tcp", upstream, 2*time.Second)
+		if err != nil {
+			return
+		}
+		defer u.Close()
+		done := make(chan struct{}, 2)
+		go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
+		go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
+		<-done
+	})
+}
+
+// resetAll accepts connections and resets them at once (RST, not FIN).
+func resetAll(t *testing.T, ln net.Listener) {
+	t.Helper()
+	serveConns(t, ln, func(c net.Conn) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+	})
+}
+
+// freePort returns a port on ip that nothing listens on (it was just closed).
+func freePort(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return p
+}
+
+// page is a handler serving an HTML page with title and body text.
+func page(title, text string) http.Handler {
+	body := "<!DOCTYPE html><html><head><title>" + title + "</title></head><body>" + text + "</body></html>"
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, body)
+	})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
