@@ -63,6 +63,9 @@ type Config struct {
 	Software measurement.Software
 	// UserAgent is sent with each HTTP request.
 	UserAgent string
+	// Canary is a benign host name nobody censors (A-labels), resolved and fetched over
+	// plain HTTP once per Run and recorded in each of its measurements; "" runs none.
+	Canary string
 }
 
 // Engine measures targets. It is safe for concurrent use.
@@ -73,6 +76,8 @@ type Engine struct {
 	dns    *dnsquery.Client
 	whoami whoami
 	bufs   *sync.Pool // of *fetchBuf: a busy probe reuses a few sets of HTTP buffers
+	// canaryPort, when not 0, is the port the canary is fetched on instead of 80 (tests).
+	canaryPort int
 }
 
 // step is one stage of measuring a target: it reads what earlier steps recorded in the

@@ -62,6 +62,19 @@ func newDNSServer(t *testing.T, answer answerer) *dnsServer {
 	return s
 }
 
+// count returns how many times name (with the final dot) was asked.
+func (s *dnsServer) count(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, q := range s.asked {
+		if q == name {
+			n++
+		}
+	}
+	return n
+}
+
 // names returns the question names asked so far, without duplicates.
 func (s *dnsServer) names() []string {
 	s.mu.Lock()

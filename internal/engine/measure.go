@@ -21,7 +21,7 @@ type Controller interface {
 // may be nil (no control: verdicts are inconclusive unless certain). The whole target is
 // bounded by the target timeout.
 func (e *Engine) Measure(ctx context.Context, t target.Target, ctrl Controller) *measurement.Measurement {
-	return e.start(ctx, t, ctrl).finish()
+	return e.start(ctx, t, ctrl).finish(nil)
 }
 
 // pending is a measurement whose network work is done but whose late-reply windows
@@ -81,8 +81,9 @@ func (e *Engine) start(ctx context.Context, t target.Target, ctrl Controller) *p
 	return &pending{e: e, m: m, r: r, start: start, cancel: cancel}
 }
 
-// finish waits for the late-reply windows, then derives the verdict.
-func (p *pending) finish() *measurement.Measurement {
+// finish waits for the late-reply windows and the run's canary (cr; nil: none), then
+// derives the verdict, which may rest on the canary.
+func (p *pending) finish(cr *canaryRun) *measurement.Measurement {
 	defer p.cancel()
 	defer p.r.done()
 	m := p.m
@@ -96,6 +97,7 @@ func (p *pending) finish() *measurement.Measurement {
 			annotateASN(m.Control.DNS, lookup)
 		}
 	}
+	m.Canary = cr.wait()
 	m.Normalise()
 	m.Verdict = verdict.Of(m)
 	m.RuntimeMS = measurement.Ms(time.Since(p.start))
@@ -131,10 +133,15 @@ func (e *Engine) Observe(ctx context.Context, t target.Target, addrs []string) m
 // done a target's network work hands the late-reply wait off and takes the next target,
 // so the wait costs an open socket, not a slot; at most 4×concurrency measurements wait
 // like this. It returns when all are done or ctx is cancelled (measurements cut short
-// are still emitted, with their failures).
+// are still emitted, with their failures). The run's canary (Config.Canary) is measured
+// alongside the first targets and recorded in every measurement before its verdict.
 func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency int, ctrl Controller, emit func(*measurement.Measurement)) {
 	if concurrency < 1 {
 		concurrency = 1
+	}
+	var cr *canaryRun
+	if len(targets) > 0 {
+		cr = e.startCanary(ctx)
 	}
 	work := make(chan target.Target)
 	waiting := make(chan struct{}, 4*concurrency)
@@ -150,7 +157,7 @@ func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency i
 				finishers.Add(1)
 				go func() {
 					defer finishers.Done()
-					m := p.finish()
+					m := p.finish(cr)
 					<-waiting
 					emitMu.Lock()
 					emit(m)
