@@ -48,18 +48,34 @@ const (
 	TypePrefix   = "prefix"
 	TypeContains = "contains"
 	TypeRegexp   = "regexp"
+	// TypeHost is Pantau's extension for header.location: the pattern is a host name,
+	// optionally followed by a path prefix ("internetbaik.telkomsel.com/block"). It
+	// matches a redirect to that host whatever the scheme (http, https or none), the
+	// case, a "www." prefix, a port or a trailing dot; see locationHost.
+	TypeHost = "host"
 )
 
-// scopes are the scopes OONI's validate_csv.py accepts. "fp" marks patterns of pages
-// that are known NOT to be block pages (false-positive markers).
-var scopes = []string{"nat", "isp", "prod", "inst", "vbw", "fp", "injb", "prov"}
+// Scopes. ScopeFalsePositive ("fp") marks pages known NOT to be block pages: server-side
+// challenges, CDN/WAF refusals and parked domains. A match with it is evidence that the
+// reply is not the site's content, never evidence of censorship.
+const (
+	ScopeNational      = "nat"
+	ScopeISP           = "isp"
+	ScopeProduct       = "prod"
+	ScopeInstitution   = "inst"
+	ScopeVendor        = "vbw"
+	ScopeFalsePositive = "fp"
+)
+
+// scopes are the scopes OONI's validate_csv.py accepts.
+var scopes = []string{ScopeNational, ScopeISP, ScopeProduct, ScopeInstitution, ScopeVendor, ScopeFalsePositive, "injb", "prov"}
 
 // Fingerprint is one block-page pattern.
 type Fingerprint struct {
 	Name        string
 	Scope       string   // nat, isp, prod, inst, vbw, fp, injb or prov
 	Location    string   // dns, body, title or header.<name> (lower case)
-	PatternType string   // full, prefix, contains or regexp
+	PatternType string   // full, prefix, contains, regexp or host
 	Pattern     string   // as written; matching is case-sensitive except for DNS names
 	Confidence  int      // confidence_no_fp: 0..10, higher means fewer false positives
 	Countries   []string // expected_countries, upper case
@@ -69,6 +85,8 @@ type Fingerprint struct {
 	re     *regexp.Regexp // compiled Pattern of a regexp fingerprint
 	header string         // canonical header key of a header.<name> location
 	dnsKey string         // normalised Pattern of a dns fingerprint (not a regexp)
+	host   string         // host of a host fingerprint, normalised like locationHost's
+	path   string         // path prefix of a host fingerprint ("" for any)
 }
 
 // LoadFile reads the fingerprints in the CSV file at path; errors name the file's base name.
@@ -151,8 +169,11 @@ func parse(rec []string) (Fingerprint, int, error) {
 	default:
 		return fp, colLocation, fmt.Errorf("unknown value %q (want dns, body, title or header.<name>)", rec[colLocation])
 	}
-	if !slices.Contains([]string{TypeFull, TypePrefix, TypeContains, TypeRegexp}, fp.PatternType) {
-		return fp, colType, fmt.Errorf("unknown value %q (want full, prefix, contains or regexp)", rec[colType])
+	if !slices.Contains([]string{TypeFull, TypePrefix, TypeContains, TypeRegexp, TypeHost}, fp.PatternType) {
+		return fp, colType, fmt.Errorf("unknown value %q (want full, prefix, contains, regexp or host)", rec[colType])
+	}
+	if fp.PatternType == TypeHost && fp.Location != LocHeader+"location" {
+		return fp, colType, fmt.Errorf("type host is for header.location only, not %q", fp.Location)
 	}
 	if fp.Location == LocDNS {
 		fp.Pattern = strings.TrimSpace(fp.Pattern)
@@ -162,6 +183,11 @@ func parse(rec []string) (Fingerprint, int, error) {
 	}
 	if fp.Pattern == "" {
 		return fp, colPattern, errors.New("empty")
+	}
+	if fp.PatternType == TypeHost {
+		if err := fp.parseHost(); err != nil {
+			return fp, colPattern, err
+		}
 	}
 	if fp.PatternType == TypeRegexp {
 		re, err := regexp.Compile(fp.Pattern)

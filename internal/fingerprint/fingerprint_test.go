@@ -120,7 +120,7 @@ func TestLoadGood(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	tests := []struct{ file, err string }{
-		{"bad_pattern_type.csv", `bad_pattern_type.csv:4: field "pattern_type": unknown value "fuzzy" (want full, prefix, contains or regexp)`},
+		{"bad_pattern_type.csv", `bad_pattern_type.csv:4: field "pattern_type": unknown value "fuzzy" (want full, prefix, contains, regexp or host)`},
 		{"bad_regexp.csv", "bad_regexp.csv:3: field \"pattern\": error parsing regexp: missing closing ): `blocked (by`"},
 		{"bad_confidence.csv", `bad_confidence.csv:2: field "confidence_no_fp": bad value "high" (want an integer from 0 to 10)`},
 		{"bad_field_count.csv", `bad_field_count.csv:3: wrong number of fields: got 9, want 11`},
@@ -156,8 +156,10 @@ func TestBuiltin(t *testing.T) {
 			t.Errorf("duplicate name %s", fp.Name)
 		}
 		names[fp.Name] = true
-		if !strings.HasPrefix(fp.Name, "pantau.id_") || fp.Source == "" || fp.Notes == "" || !slices.Equal(fp.Countries, []string{"ID"}) {
-			t.Errorf("row %s lacks our name prefix, a source, notes or country ID: %+v", fp.Name, fp)
+		indonesian := strings.HasPrefix(fp.Name, "pantau.id_") && fp.Scope != ScopeFalsePositive && slices.Equal(fp.Countries, []string{"ID"})
+		notBlock := strings.HasPrefix(fp.Name, "pantau.fp_") && fp.Scope == ScopeFalsePositive && fp.Countries == nil
+		if !indonesian && !notBlock || fp.Source == "" || fp.Notes == "" {
+			t.Errorf("row %s lacks our name prefix, a source, notes, or country ID (pantau.id_) or scope fp (pantau.fp_): %+v", fp.Name, fp)
 		}
 		have[key{fp.Location, fp.PatternType, fp.Pattern}] = fp
 	}
@@ -169,15 +171,15 @@ func TestBuiltin(t *testing.T) {
 		"trustpositif.kominfo.go.id", "trustpositif.komdigi.go.id", "internetsehataman.cbn.net.id"} {
 		want = append(want, key{"dns", "full", p})
 	}
-	for _, p := range []string{"http://lamanlabuh.aduankonten.id", "http://internetpositif.uzone.id", "http://mercusuar.uzone.id",
-		"http://internetbaik.telkomsel.com/block?", "http://blockpage.xl.co.id", "https://blockpage.xlaxiata.id",
-		"http://restricted.tri.co.id", "https://trustpositif.iforte.net.id"} {
-		want = append(want, key{"header.location", "prefix", p})
+	for _, p := range []string{"lamanlabuh.aduankonten.id", "internetpositif.uzone.id", "mercusuar.uzone.id",
+		"internetbaik.telkomsel.com/block", "blockpage.xl.co.id", "blockpage.xlaxiata.id",
+		"restricted.tri.co.id", "trustpositif.iforte.net.id"} {
+		want = append(want, key{"header.location", "host", p})
 	}
 	for _, p := range []string{"Internet Positif", "Internet Sehat"} {
 		want = append(want, key{"title", "full", p})
 	}
-	for _, p := range []string{"aduankonten@kominfo.go.id", "<title>Internet Positif</title>", "UA-36449470-1", "trustpositif.kominfo.go.id"} {
+	for _, p := range []string{"aduankonten@kominfo.go.id", "<title>Internet Positif</title>", "UA-36449470-1", "blocked by <a href=http://trustpositif.kominfo.go.id"} {
 		want = append(want, key{"body", "contains", p})
 	}
 	for _, k := range want {

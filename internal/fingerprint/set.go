@@ -143,7 +143,7 @@ func (s *Set) matchAnswers(out []measurement.FingerprintMatch, where string, ans
 // any pattern yet). Matches come in the order of the set, each fingerprint at most once;
 // Where is where followed by the location, and the matched value for a header or title:
 // `http[0] header.location "http://lamanlabuh.aduankonten.id/"`, `http[0] body`.
-// Matching is case-sensitive, like OONI's.
+// Matching is case-sensitive, like OONI's, except for the host of a host fingerprint.
 func (s *Set) MatchHTTP(where string, status int, h http.Header, title string, body []byte) []measurement.FingerprintMatch {
 	if s == nil {
 		return nil
@@ -215,6 +215,8 @@ func (fp *Fingerprint) matchString(v string) bool {
 		return strings.HasPrefix(v, p)
 	case TypeContains:
 		return strings.Contains(v, p)
+	case TypeHost:
+		return fp.matchHost(v)
 	default:
 		return fp.re.MatchString(v)
 	}

@@ -182,10 +182,11 @@ func TestMatchHTTP(t *testing.T) {
 			body: "<title>Access Restricted</title></head><title>Blocked by Policy</title>",
 		},
 		{
-			name:   "matching is case-sensitive",
+			name:   "matching is case-sensitive, except the host of a host pattern",
 			header: http.Header{"Location": {"HTTP://LAMANLABUH.ADUANKONTEN.ID/"}},
 			title:  "internet positif",
 			body:   "ADUANKONTEN@KOMINFO.GO.ID",
+			want:   []string{`pantau.id_loc_kominfo_lamanlabuh@http[0] header.location "HTTP://LAMANLABUH.ADUANKONTEN.ID/"`},
 		},
 		{
 			name:   "ordinary page",
@@ -218,7 +219,7 @@ func TestMatchHTTPOrderAndFields(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	m := ms[1]
-	if m.Scope != "isp" || m.Location != "header.location" || m.PatternType != "prefix" || m.Pattern != "http://restricted.tri.co.id" || m.Confidence != 10 {
+	if m.Scope != "isp" || m.Location != "header.location" || m.PatternType != "host" || m.Pattern != "restricted.tri.co.id" || m.Confidence != 10 {
 		t.Errorf("match fields = %+v", m)
 	}
 	if (*Set)(nil).Len() != 0 || NewSet().MatchHTTP("", 200, nil, "t", []byte("b")) != nil {
