@@ -68,8 +68,8 @@ func locationHost(v string) (host, rest string) {
 	} else if i := strings.LastIndexByte(auth, ':'); i >= 0 {
 		auth = auth[:i]
 	}
-	host = strings.TrimSuffix(strings.ToLower(auth), ".")
-	return strings.TrimPrefix(host, "www."), rest
+	host = strings.TrimPrefix(strings.ToLower(auth), "www.")
+	return strings.TrimSuffix(host, "."), rest
 }
 
 // isScheme reports whether s is a URL scheme (RFC 3986: a letter, then letters, digits,
