@@ -67,7 +67,8 @@ type site struct {
 
 // sites are the lab internet's web sites. Telegram names are the ones Kominfo ordered
 // blocked on 14 July 2017; each is censored by a different real mechanism (see README.md).
-var sites = []site{
+// The OONI QA scenarios' sites follow (qa_test.go).
+var sites = append([]site{
 	{name: "t.me", addr: "10.77.100.10", https: true, http: true, title: "Telegram Messenger"},
 	{name: "telegram.org", addr: "10.77.100.11", https: true, http: true, title: "Telegram – a new era of messaging"},
 	{name: "web.telegram.org", addr: "10.77.100.12", https: true, title: "Telegram Web"},
@@ -77,7 +78,7 @@ var sites = []site{
 	{name: "pluto.web.telegram.org", addr: "10.77.100.22", https: true, title: "Pluto"},
 	{name: "flora.web.telegram.org", addr: "10.77.100.23", https: true, title: "Flora"},
 	{name: "down.example", addr: downAddr}, // resolves, but nothing listens
-}
+}, qaSites...)
 
 // siteAddr returns the honest address of a lab site.
 func siteAddr(name string) string {
@@ -212,6 +213,7 @@ func (l *lab) middleboxes(t *testing.T) {
 	for _, r := range rules {
 		run(t, append([]string{"ip", "netns", "exec", nsISP, "iptables", "-w"}, r...)...)
 	}
+	qaMiddleboxesUp(t)
 }
 
 // run runs a command and fails the test with its output when it fails.

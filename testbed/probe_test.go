@@ -148,6 +148,10 @@ func TestTestbed(t *testing.T) {
 			t.Parallel()
 			testTable(t, l)
 		})
+		t.Run("ooni-qa", func(t *testing.T) {
+			t.Parallel()
+			testQA(t, l)
+		})
 	})
 }
 

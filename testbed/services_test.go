@@ -222,6 +222,7 @@ func (l *lab) ispUnboundConf() string {
 	b.WriteString("\tlocal-zone: \"flora.web.telegram.org.\" always_nxdomain\n")
 	// A name the resolver refuses to answer.
 	b.WriteString("\tlocal-zone: \"telegram.me.\" always_refuse\n")
+	b.WriteString(qaISPZones())
 	fmt.Fprintf(&b, "forward-zone:\n\tname: \".\"\n\tforward-addr: %s\n", honestResolver)
 	return b.String()
 }
@@ -274,6 +275,7 @@ http {
 	server([]string{blockPageAddr + ":80 default_server", blockPageAddr + ":443 ssl default_server"}, "_",
 		l.certPath("internetpositif.lab"), blockPage)
 	server([]string{dcBlackholed + ":443 ssl", dcReachable + ":443 ssl"}, "_", l.certPath("dc.lab"), "dc")
+	b.WriteString(l.qaNginx())
 	b.WriteString("}\n")
 	return b.String()
 }
