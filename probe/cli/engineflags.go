@@ -30,6 +30,7 @@ type engineFlags struct {
 	whoami          string
 	asnDB           string
 	innocuousSNI    string
+	canary          *string // nil: not given
 	dnsWait         time.Duration
 	t               engine.Timeouts
 	logLevel        string
@@ -46,6 +47,15 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.whoami, "whoami", "", "`NAME` looked up to learn each resolver's egress address (default whoami.akamai.net; \"-\" disables)")
 	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB `FILE` (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
 	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server `NAME` of the SNI swap (default example.com)")
+	fs.Func("canary", "benign `NAME` resolved and fetched (http://NAME/) once per run to check the network itself, e.g. for a captive portal (default example.org; \"\" for none)", func(s string) error {
+		if s != "" {
+			if _, err := config.ParseCanary(s); err != nil {
+				return err
+			}
+		}
+		f.canary = &s
+		return nil
+	})
 	fs.DurationVar(&f.dnsWait, "dns-wait", -1, "keep UDP sockets open this long after the first reply to catch injected replies (default 1s; probe helper: 0)")
 	fs.DurationVar(&f.t.Target, "timeout", 0, "deadline for one whole target (default 60s)")
 	fs.DurationVar(&f.t.DNS, "dns-timeout", 0, "timeout of one DNS question (default 5s)")
@@ -80,6 +90,9 @@ func (f *engineFlags) load(dnsWait time.Duration) (*config.Config, error) {
 	}
 	if f.innocuousSNI != "" {
 		c.InnocuousSNI = f.innocuousSNI
+	}
+	if f.canary != nil {
+		c.Canary = f.canary
 	}
 	if f.asnDB != "" {
 		c.ASNDB = f.asnDB
@@ -153,6 +166,7 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 		LateWait:     c.DNSWait.Duration,
 		WhoamiName:   "whoami.akamai.net",
 		InnocuousSNI: c.InnocuousSNI,
+		Canary:       c.CanaryName(),
 		Software:     measurement.Software{Name: name, Version: cmdline.Version},
 		Timeouts: engine.Timeouts{DNS: c.Timeouts.DNS.Duration, TCP: c.Timeouts.TCP.Duration, TLS: c.Timeouts.TLS.Duration,
 			HTTP: c.Timeouts.HTTP.Duration, Target: c.Timeouts.Target.Duration},

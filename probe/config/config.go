@@ -6,10 +6,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/target"
 	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
 
@@ -36,7 +38,10 @@ type Config struct {
 	// number of DNS answers, so DNS consistency can rest on ASN overlap.
 	ASNDB        string `yaml:"asn_db"`
 	InnocuousSNI string `yaml:"innocuous_sni"`
-	Concurrency  int    `yaml:"concurrency"`
+	// Canary is the benign name resolved and fetched once per run to check the network
+	// itself (nil: DefaultCanary; "": none); an internationalised name is allowed.
+	Canary      *string `yaml:"canary"`
+	Concurrency int     `yaml:"concurrency"`
 	// MemoryLimitMB is the runtime's soft memory limit (nil: the command's default; 0: none).
 	MemoryLimitMB *int64            `yaml:"memory_limit_mb"`
 	DNSWait       yamlconf.Duration `yaml:"dns_wait"`
@@ -121,7 +126,41 @@ func (c *Config) Validate() error {
 	if c.Concurrency < 0 {
 		bad("concurrency", "%d is negative", c.Concurrency)
 	}
+	if c.Canary != nil && *c.Canary != "" {
+		if _, err := ParseCanary(*c.Canary); err != nil {
+			bad("canary", "%v", err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// DefaultCanary is the canary of a probe whose configuration names none.
+const DefaultCanary = "example.org"
+
+// CanaryName returns the canary to run, in A-labels: DefaultCanary when none is
+// configured, "" when it is switched off. The config must have been validated.
+func (c *Config) CanaryName() string {
+	if c.Canary == nil {
+		return DefaultCanary
+	}
+	if *c.Canary == "" {
+		return ""
+	}
+	h, _ := ParseCanary(*c.Canary)
+	return h
+}
+
+// ParseCanary returns the lookup form (A-labels) of a canary name, which must be a host
+// name; the error says what is wrong with it.
+func ParseCanary(s string) (string, error) {
+	h, err := target.Host(s)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return "", fmt.Errorf("%q is an IP address; want a host name, resolved like a target's", s)
+	}
+	return h, nil
 }
 
 // checkURL accepts absolute http(s) URLs.

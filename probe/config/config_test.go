@@ -22,7 +22,7 @@ func TestLoad(t *testing.T) {
 		}
 		return r
 	}
-	zero, off := int64(0), false
+	zero, off, canary := int64(0), false, "Bérita.Example"
 	want := &Config{
 		ResolvConf:            "/etc/resolv.conf",
 		Resolvers:             []dnsquery.Resolver{parse("1.1.1.1"), parse("tls://dns.quad9.net"), parse("https://dns.google/dns-query")},
@@ -32,6 +32,7 @@ func TestLoad(t *testing.T) {
 		ControlTokenPlainHTTP: true,
 		LabCIDRs:              []yamlconf.Prefix{{Prefix: netip.MustParsePrefix("10.77.0.0/16")}, {Prefix: netip.MustParsePrefix("fd77::/48")}},
 		Concurrency:           32,
+		Canary:                &canary,
 		MemoryLimitMB:         &zero,
 		BuiltinFingerprints:   &off,
 		DNSWait:               yamlconf.Duration{Duration: 500 * time.Millisecond},
@@ -52,7 +53,8 @@ func TestLoadErrors(t *testing.T) {
 			`testdata/bad_values.yml:4: controls[0]: "helper.example.org" is not an absolute http or https URL` + "\n" +
 			`testdata/bad_values.yml:5: lab_cidrs[0]: "10.77.0.0/33" is not an address prefix (want e.g. 10.77.0.0/16)` + "\n" +
 			`testdata/bad_values.yml:6: concurrency: -1 is negative` + "\n" +
-			`testdata/bad_values.yml:8: agent.spool_aside_max_mb: -3 is negative`},
+			`testdata/bad_values.yml:8: agent.spool_aside_max_mb: -3 is negative` + "\n" +
+			`testdata/bad_values.yml:9: canary: "xn--zz": invalid internationalised domain name: idna: invalid label "zz"`},
 		{"wrong_type.yml", `testdata/wrong_type.yml:1: concurrency: want a whole number, found "lots"` + "\n" +
 			`testdata/wrong_type.yml:2: builtin_fingerprints: want true or false, found "yes"` + "\n" +
 			`testdata/wrong_type.yml:3: lab_cidrs: want a list, found "10.77.0.0/16"` + "\n" +
@@ -73,6 +75,31 @@ func TestLoadErrors(t *testing.T) {
 		_, err := Load("testdata/" + tc.file)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Load(%s) error =\n%v\nwant\n%s", tc.file, err, tc.want)
+		}
+	}
+}
+
+// TestCanaryName checks the canary a config runs: the default, none, or the name given
+// in A-labels.
+func TestCanaryName(t *testing.T) {
+	tests := []struct{ yaml, want, err string }{
+		{yaml: "", want: "example.org"},
+		{yaml: "canary: \"\"", want: ""},
+		{yaml: "canary: Example.NET.", want: "example.net"},
+		{yaml: "canary: ЯНДЕКС.РФ", want: "xn--d1acpjx3f.xn--p1ai"},
+		{yaml: "canary: 192.0.2.1", err: `probe.yaml:1: canary: "192.0.2.1" is an IP address; want a host name, resolved like a target's`},
+		{yaml: "canary: http://example.org/", err: `probe.yaml:1: canary: "http://example.org/": bad character ':' in domain label "http://example"`},
+	}
+	for _, tc := range tests {
+		c, err := Parse("probe.yaml", []byte(tc.yaml))
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: error %v, want %s", tc.yaml, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.CanaryName() != tc.want {
+			t.Errorf("%q: canary %q (%v), want %q", tc.yaml, c.CanaryName(), err, tc.want)
 		}
 	}
 }
