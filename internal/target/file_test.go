@@ -156,10 +156,10 @@ func TestRead(t *testing.T) {
 		// An internationalised name is a target like any other; a bad one fails its line only.
 		{name: "IDN lines", in: "яндекс.рф\nhttps://ЯНДЕКС.РФ/path # Yandex\nxn--zz\nbérita.example\n",
 			want: []string{"https://xn--d1acpjx3f.xn--p1ai/", "https://xn--d1acpjx3f.xn--p1ai/path", "https://xn--brita-bsa.example/"},
-			err:  `in.csv:3: target "xn--zz": invalid internationalised domain name "xn--zz": idna: invalid label "zz"`},
+			err:  `in.csv:3: target "xn--zz": invalid internationalised domain name: idna: invalid label "zz"`},
 		{name: "IDN test list", in: "url,category_code\nhttp://bérita.example/,NEWS\nhttp://aא.example/,NEWS\n",
 			want: []string{"http://xn--brita-bsa.example/ NEWS"},
-			err:  `in.csv:3: target "http://aא.example/": invalid internationalised domain name "aא.example": idna: invalid label "aא.example"`},
+			err:  `in.csv:3: target "http://aא.example/": invalid internationalised domain name: idna: invalid label "aא.example"`},
 	}
 	for _, tc := range tests {
 		ts, err := Read(strings.NewReader(tc.in), "in.csv", nil)

@@ -139,7 +139,7 @@ func Host(h string) (string, error) {
 		}
 		a, err := idnaProfile.ToASCII(h)
 		if err != nil {
-			return "", fmt.Errorf("invalid internationalised domain name %q: %w", h, err)
+			return "", fmt.Errorf("invalid internationalised domain name: %w", err)
 		}
 		lower = strings.TrimSuffix(a, ".")
 	}

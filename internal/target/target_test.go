@@ -35,11 +35,11 @@ func TestParse(t *testing.T) {
 		{in: "https://www.xn--brita-bsa.example/", want: "https://www.xn--brita-bsa.example/", kind: "web", domain: "www.xn--brita-bsa.example", port: 443},
 		// An ASCII path is not an input worth recording; a Unicode one is.
 		{in: "https://example.com/путь", want: "https://example.com/%D0%BF%D1%83%D1%82%D1%8C", kind: "web", domain: "example.com", port: 443, input: "https://example.com/путь"},
-		{in: "xn--zz", err: `target "xn--zz": invalid internationalised domain name "xn--zz": idna: invalid label "zz"`},
-		{in: "xn--a.com", err: `target "xn--a.com": invalid internationalised domain name "xn--a.com": idna: invalid label "\u0080"`},
+		{in: "xn--zz", err: `target "xn--zz": invalid internationalised domain name: idna: invalid label "zz"`},
+		{in: "xn--a.com", err: `target "xn--a.com": invalid internationalised domain name: idna: invalid label "\u0080"`},
 		// Bidi rule (RFC 5893): a label with right-to-left characters may not start with a left-to-right one.
-		{in: "aא.com", err: `target "aא.com": invalid internationalised domain name "aא.com": idna: invalid label "aא.com"`},
-		{in: "a\u200d.com", err: `target "a\u200d.com": invalid internationalised domain name "a\u200d.com": idna: invalid label "a\u200d"`},
+		{in: "aא.com", err: `target "aא.com": invalid internationalised domain name: idna: invalid label "aא.com"`},
+		{in: "a\u200d.com", err: `target "a\u200d.com": invalid internationalised domain name: idna: invalid label "a\u200d"`},
 		{in: "bérita..example", err: `target "bérita..example": bad domain label ""`},
 		{in: "bé_rita.example", want: "https://xn--b_rita-bva.example/", kind: "web", domain: "xn--b_rita-bva.example", port: 443, input: "bé_rita.example"},
 	}
