@@ -30,6 +30,9 @@ type dnsResult struct {
 	// soft is set for a blocked outcome resting only on disjoint answers, which a CDN
 	// can explain: a final page like the control's clears it.
 	soft bool
+	// injected are the addresses of a forged first reply (soft is then set: a page
+	// fetched through them that is the control's shows a transparent proxy, not a block).
+	injected []string
 	// unconfirmed are the probe's addresses that neither appear among the control's,
 	// nor share an ASN with them, nor presented a valid certificate. A later step that
 	// fails at one of them is the resolver's doing: its method is dns.
@@ -156,6 +159,12 @@ func (d *dnsCase) confirmed(ip string) bool {
 	return slices.Contains(d.c.addrs, ip) || d.c.asns[d.p.asnOf[ip]] || d.proven[ip]
 }
 
+// confirmedAnswer is confirmed for one answer record, with its own ASN (late replies
+// are not in the probe's summary).
+func (d *dnsCase) confirmedAnswer(a measurement.DNSAnswer) bool {
+	return slices.Contains(d.c.addrs, a.Data) || a.ASN != 0 && d.c.asns[a.ASN] || d.proven[a.Data]
+}
+
 // dns judges the probe's DNS answers (rule 1 and the DNS half of rules 2, 7 and 8), in
 // the order of docs/verdicts.md: the outcomes certain on their own, then the comparison
 // with the control.
@@ -179,8 +188,10 @@ func (a *analysis) dns() dnsResult {
 		return dnsResult{}
 	}
 	d.proven = a.provenIPs()
-	if r, ok := a.injection(d.drive, d.c, d.confirmed); ok {
-		return a.dnsBlocked(d, r, false, false)
+	if r, forged, ok := a.injection(d); ok {
+		res := a.dnsBlocked(d, r, false, len(forged) > 0)
+		res.injected = forged
+		return res
 	}
 	if len(d.p.addrs) == 0 {
 		return a.dnsProbeResolvedNothing(d)
@@ -286,6 +297,12 @@ func (a *analysis) dnsControlResolvedNothing(d *dnsCase) dnsResult {
 	}
 	if noName(c.failure) {
 		a.note("%s returned %s; control failed (%s)", d.who, list(p.addrs), c.failure)
+		if fp, ok := a.httpFingerprint(); ok {
+			// A name that does not exist, answered with a server of a known block page:
+			// the resolver sends the name to the block page.
+			a.noteFingerprint(fp)
+			return a.dnsBlocked(d, fmt.Sprintf("%s answered with %s, which served a known block page (%s), although the control found that %s does not exist.", d.label, list(p.addrs), fp.Name, a.domain), true, false)
+		}
 		return dnsResult{outcome: dnsUnclear, reason: fmt.Sprintf("The control found no address for %s (%s) while %s returned %s, so it is unclear whether the site is blocked.", a.domain, c.failure, d.label, list(p.addrs))}
 	}
 	a.note("the control's DNS failed (%s): the answers cannot be compared", c.failure)
@@ -296,19 +313,14 @@ func (a *analysis) dnsControlResolvedNothing(d *dnsCase) dnsResult {
 // they must be the site's.
 func (a *analysis) dnsCompare(d *dnsCase) dnsResult {
 	p, c := d.p, d.c
+	good, bad := d.split()
 	unconfirmed := map[string]bool{}
-	var good, bad []string
-	for _, ip := range p.addrs {
-		if d.confirmed(ip) {
-			good = append(good, ip)
-		} else {
-			unconfirmed[ip] = true
-			bad = append(bad, ip)
-		}
+	for _, ip := range bad {
+		unconfirmed[ip] = true
 	}
 	if len(good) == 0 {
 		a.note("%s returned %s; control returned %s", d.who, list(p.addrs), list(c.addrs))
-		a.note("no address or ASN overlap")
+		a.noteNoOverlap(d)
 		if a.https {
 			a.note("no valid certificate for %s at %s", a.domain, list(p.addrs))
 		}
@@ -324,6 +336,41 @@ func (a *analysis) dnsCompare(d *dnsCase) dnsResult {
 	}
 	a.noteExtraResolvers(d.extra, c, true)
 	return dnsResult{outcome: dnsConsistent, unconfirmed: unconfirmed}
+}
+
+// split divides the probe's answers into confirmed and unconfirmed ones. An answer in
+// the same known AS as a confirmed one is confirmed too: two resolvers (or a home
+// router's two upstreams) handing out different nodes of the site's network.
+func (d *dnsCase) split() (good, bad []string) {
+	goodAS := map[uint32]bool{}
+	for _, ip := range d.p.addrs {
+		if d.confirmed(ip) {
+			good = append(good, ip)
+			if as := d.p.asnOf[ip]; as != 0 {
+				goodAS[as] = true
+			}
+		}
+	}
+	for _, ip := range d.p.addrs {
+		switch {
+		case slices.Contains(good, ip):
+		case goodAS[d.p.asnOf[ip]]:
+			good = append(good, ip)
+		default:
+			bad = append(bad, ip)
+		}
+	}
+	return good, bad
+}
+
+// noteNoOverlap records that no answer is shared, and whether ASN overlap could be
+// checked at all: without an ASN database no answer carries an ASN.
+func (a *analysis) noteNoOverlap(d *dnsCase) {
+	if len(d.p.asns) == 0 || len(d.c.asns) == 0 {
+		a.note("no address overlap; ASN overlap could not be checked (no ASN for the probe's or the control's answers: no ASN database, or it does not cover them)")
+		return
+	}
+	a.note("no address or ASN overlap")
 }
 
 // noteConfirmation records why the probe's answers are the site's, naming the

@@ -11,9 +11,10 @@ import (
 )
 
 // injection looks for a query answered twice, differently, the first reply being
-// wrong: an on-path injector answers before the real resolver.
-func (a *analysis) injection(drive []measurement.DNSQuery, c *dnsSide, confirmed func(string) bool) (string, bool) {
-	for _, q := range drive {
+// forged: an on-path injector answers before the real resolver. It returns the reason
+// and the forged reply's addresses (none for a forged failure).
+func (a *analysis) injection(d *dnsCase) (string, []string, bool) {
+	for _, q := range d.drive {
 		first := q.Addrs()
 		for _, late := range q.LateReplies {
 			lateAddrs := measurement.DNSQuery{Answers: late.Answers}.Addrs()
@@ -21,26 +22,52 @@ func (a *analysis) injection(drive []measurement.DNSQuery, c *dnsSide, confirmed
 				a.note("%s %s: an identical duplicate reply arrived", q.Resolver, q.QType)
 				continue
 			}
-			firstBad := len(first) == 0 && len(c.addrs) > 0
-			if len(first) > 0 {
-				firstBad = true
-				for _, ip := range first {
-					firstBad = firstBad && !confirmed(ip)
-				}
-			}
 			got := describeReply(first, q.Rcode)
 			then := describeReply(lateAddrs, late.Rcode)
-			if !firstBad {
-				a.note("%s %s: a later reply (%s) differed from the first (%s)", q.Resolver, q.QType, then, got)
+			if why := d.notForged(q.Answers, late.Answers); why != "" {
+				a.note("%s %s: a later reply (%s) differed from the first (%s); not counted as injection: %s", q.Resolver, q.QType, then, got, why)
 				continue
 			}
 			a.note("%s %s: first reply %s, then a later reply %s", q.Resolver, q.QType, got, then)
-			a.note("control returned %s", list(c.addrs))
-			return fmt.Sprintf("An on-path device injected a forged DNS reply (%s) for %s ahead of the resolver's own reply (%s).", got, a.domain, then), true
+			a.note("control returned %s", list(d.c.addrs))
+			return fmt.Sprintf("An on-path device injected a forged DNS reply (%s) for %s ahead of the resolver's own reply (%s).", got, a.domain, then), first, true
 		}
 	}
-	return "", false
+	return "", nil, false
 }
+
+// notForged says why a first reply followed by a differing later one is not an
+// injection, or "" when it is: the later reply must be the site's (confirmed like any
+// answer) and the first must not be. Two upstream resolvers behind one home router, or
+// a CDN answering differently, give two replies that are both the site's, or both
+// unconfirmed; a forged reply is wrong where the real one is right.
+func (d *dnsCase) notForged(first, late []measurement.DNSAnswer) string {
+	var lateOK []measurement.DNSAnswer
+	for _, l := range late {
+		if isAddr(l) && d.confirmedAnswer(l) {
+			lateOK = append(lateOK, l)
+		}
+	}
+	if len(lateOK) == 0 {
+		return "the later reply is not confirmed by the control either (two upstream resolvers, or a CDN)"
+	}
+	for _, f := range first {
+		if !isAddr(f) {
+			continue
+		}
+		if d.confirmedAnswer(f) {
+			return "the first reply is confirmed too"
+		}
+		for _, l := range lateOK {
+			if f.ASN != 0 && f.ASN == l.ASN {
+				return fmt.Sprintf("the first reply is in AS%d like the confirmed later one", f.ASN)
+			}
+		}
+	}
+	return ""
+}
+
+func isAddr(a measurement.DNSAnswer) bool { return a.Type == "A" || a.Type == "AAAA" }
 
 // noteLateReplies records differing replies to one query when there is no control to
 // tell which one was right.

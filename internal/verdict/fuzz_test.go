@@ -25,6 +25,9 @@ func FuzzOf(f *testing.F) {
 		meas("tcp://example.org:22", probe(sys("A", siteIP), connect(siteIP, failure.GenericTimeout)), control(sys("A", siteIP), connect(siteIP, ""))),
 		meas(httpU, probe(plainSite(siteIP)), fingerprint("fp", "body", "http[0] body")),
 		meas(httpsU, probe(sysFail("A", failure.DNSNXDomain)), control(sysFail("A", failure.DNSNXDomain))),
+		meas(httpU, probe(sys("A", "10.10.0.1"), bogons("10.10.0.1"), connect("10.10.0.1", ""), get(httpU, "10.10.0.1", 200, 900, "Login")),
+			control(plainSite(siteIP)), canary([]string{"10.10.0.1"}, "http://portal.example/", 200, portalSHA, "Login")),
+		meas(httpsU, probe(site(siteIP), lastHop(func(h *measurement.HTTPRequest) { h.Status = 302 })), serverSide("fp", "body", "http[0] body")),
 	}
 	for _, m := range seeds {
 		b, err := json.Marshal(m)
@@ -74,6 +77,15 @@ var (
 	fuzzLocations = []string{"dns", "body", "title", "header.location", "DNS", ""}
 	fuzzWheres    = []string{"dns " + sysRes + " A answer " + lieIP, "dns udp://8.8.8.8:53 A answer 127.0.0.1", "http[0] body", "http[9] title", "http[", ""}
 	fuzzRcodes    = []string{"NOERROR", "NXDOMAIN", "SERVFAIL", ""}
+	fuzzCanaries  = []opt{
+		normalCanary(),
+		canary([]string{"10.10.0.1"}, "http://portal.example/", 200, portalSHA, "Login"),
+		canary([]string{canaryIP}, httpU, 200, "", title),
+		canary([]string{}, "", 0, "", ""),
+		func(m *measurement.Measurement) {
+			m.Canary = &measurement.Canary{Name: domain, Bogons: []string{"127.0.0.1"}}
+		},
+	}
 )
 
 // fuzzMeasurement interprets data as a program building a measurement: the first byte
@@ -146,7 +158,13 @@ func fuzzMeasurement(data []byte) *measurement.Measurement {
 			o.HTTP = append(o.HTTP, h)
 		case 7:
 			fingerprint("fp", pick(fuzzLocations, r.next()), pick(fuzzWheres, r.next()))(m)
+			if r.next()%4 == 0 {
+				m.Fingerprints[len(m.Fingerprints)-1].Scope = scopeFP
+			}
 		}
+	}
+	if head&8 != 0 && len(data) > 0 {
+		pick(fuzzCanaries, data[len(data)-1])(m)
 	}
 	return m
 }

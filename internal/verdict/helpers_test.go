@@ -3,6 +3,7 @@ package verdict
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -95,6 +96,35 @@ func fingerprint(name, location, where string) opt {
 	return func(m *measurement.Measurement) {
 		m.Fingerprints = append(m.Fingerprints, measurement.FingerprintMatch{Name: name, Scope: "isp", Location: location, PatternType: "full", Pattern: "x", Confidence: 100, Where: where})
 	}
+}
+
+// Canary of the test runs: a benign name other than the target's.
+const (
+	canaryName  = "example.net"
+	canaryIP    = "93.184.215.14"
+	canarySHA   = "5f2a1c2d3e4b5a6978a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607"
+	portalSHA   = "0d1c2b3a49586776a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e"
+	canaryTitle = "Example Domain"
+)
+
+// canary sets the run's canary as the engine records it: the name resolved to addrs
+// (those in reserved ranges listed as bogons), then http://NAME/ fetched, ending at
+// url with status, body hash and title.
+func canary(addrs []string, url string, status int, sha, title string) opt {
+	return func(m *measurement.Measurement) {
+		c := &measurement.Canary{Name: canaryName, Addrs: addrs, URL: url, Status: status, BodySHA256: sha, Title: title, TimeMS: 30}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil && (ip.IsPrivate() || ip.IsLoopback()) {
+				c.Bogons = append(c.Bogons, a)
+			}
+		}
+		m.Canary = c
+	}
+}
+
+// normalCanary is an ordinary network: the canary resolved publicly and got its page.
+func normalCanary() opt {
+	return canary([]string{canaryIP}, "http://"+canaryName+"/", 200, canarySHA, canaryTitle)
 }
 
 func apply(o *measurement.Observations, os []obs) {
@@ -203,6 +233,24 @@ func get(u, ip string, status int, n int64, t string) obs {
 	}
 }
 
+// located sets the Location header of the last hop.
+func located(loc string) obs {
+	return lastHop(func(h *measurement.HTTPRequest) { h.Headers = map[string]string{"Location": loc} })
+}
+
+// hashed sets the body hash of the last hop.
+func hashed(sha string) obs {
+	return lastHop(func(h *measurement.HTTPRequest) { h.BodySHA256 = sha })
+}
+
+// serverSide adds a match of a false-positive fingerprint (scope fp): a page known not
+// to be a block page.
+func serverSide(name, location, where string) opt {
+	return func(m *measurement.Measurement) {
+		m.Fingerprints = append(m.Fingerprints, measurement.FingerprintMatch{Name: name, Scope: "fp", Location: location, PatternType: "contains", Pattern: "x", Confidence: 5, Where: where})
+	}
+}
+
 // getFail adds one hop of a fetch that failed.
 func getFail(u, ip, f string) obs {
 	return func(o *measurement.Observations) {
@@ -238,6 +286,7 @@ type tc struct {
 	status   string
 	method   string
 	evidence []string // substrings that some evidence item must contain
+	absent   []string // substrings that no evidence item may contain
 	reason   string   // substring of the reason, if set
 }
 
@@ -270,6 +319,11 @@ func run(t *testing.T, cases []tc) {
 			for _, want := range c.evidence {
 				if !containsAny(v.Evidence, want) {
 					t.Errorf("no evidence contains %q: %q", want, v.Evidence)
+				}
+			}
+			for _, not := range c.absent {
+				if containsAny(v.Evidence, not) {
+					t.Errorf("some evidence contains %q: %q", not, v.Evidence)
 				}
 			}
 			m := *c.m

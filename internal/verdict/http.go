@@ -2,7 +2,9 @@ package verdict
 
 import (
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +31,9 @@ func (a *analysis) http(d dnsResult) measurement.Verdict {
 		a.noteFingerprint(fp)
 		return a.attribute(d, a.hopIPs(hopOf(fp.Where)), measurement.MethodHTTP, blockPageReason(fp), "served a known block page")
 	}
+	if v, ok := a.serverSidePage(); ok {
+		return v
+	}
 	ps, cs := a.m.HTTP, a.ctl.HTTP
 	if len(ps) == 0 {
 		a.noteProbeOutcome()
@@ -45,6 +50,9 @@ func (a *analysis) http(d dnsResult) measurement.Verdict {
 	if a.authentic(pf, cf) {
 		a.note("probe fetched %s with status %d over HTTPS with a valid certificate", pf.URL, pf.Status)
 		return a.accessible(fmt.Sprintf("The probe fetched %s over HTTPS with a valid certificate, as the control did.", a.domain))
+	}
+	if v, ok := a.unusableRedirect(pf); ok {
+		return v
 	}
 	if cf == nil || cf.Failure != nil {
 		a.note("probe fetch of %s ended with status %d; control fetch failed (%s)", pf.URL, pf.Status, str(cfFailure(cf)))
@@ -86,17 +94,71 @@ func (a *analysis) httpFailed(d dnsResult, pf measurement.HTTPRequest, hop int, 
 	if host == "" {
 		host = a.domain
 	}
-	switch {
-	case failure.IsDNS(f):
+	switch a.hopMethod(pf, hop) {
+	case measurement.MethodDNS:
 		return a.blocked(measurement.MethodDNS, fmt.Sprintf("The probe could not resolve %s while fetching %s (%s), while the control fetched the page normally.", host, a.domain, f))
-	case failure.IsTLS(f):
+	case measurement.MethodTCP:
+		return a.attribute(d, a.hopIPs(hop), measurement.MethodTCP,
+			fmt.Sprintf("The connection to %s, which the fetch of %s was redirected to, %s (%s), while the control fetched the page normally.", host, a.domain, happened(f), f),
+			"did not accept connections")
+	case measurement.MethodTLS:
 		return a.attribute(d, a.hopIPs(hop), measurement.MethodTLS,
-			fmt.Sprintf("The TLS handshake with %s failed while fetching the page (%s), while the control fetched it normally.", host, f),
+			fmt.Sprintf("The TLS handshake with %s %s while fetching the page (%s), while the control fetched it normally.", host, happened(f), f),
 			"failed the TLS handshake")
+	case measurement.MethodHTTP:
+		return a.attribute(d, a.hopIPs(hop), measurement.MethodHTTP,
+			fmt.Sprintf("Fetching %s from the probe %s (%s), while the control fetched it normally.", pf.URL, happened(f), f),
+			"broke the fetch")
 	}
-	return a.attribute(d, a.hopIPs(hop), measurement.MethodHTTP,
-		fmt.Sprintf("Fetching %s from the probe %s (%s), while the control fetched it normally.", pf.URL, happened(f), f),
-		"broke the fetch")
+	return a.inconclusive(fmt.Sprintf("The probe's fetch of %s failed in a way the probe could not classify (%s), so it is unclear whether it is blocked.", a.domain, f))
+}
+
+// hopMethod is the step at which the failed hop hop of the probe's fetch broke: dns for
+// a name it could not resolve, tls for a certificate failure, and http for a failure
+// after connecting. A redirect hop to an address the connect step did not reach has no
+// connect or handshake of its own on record: a refusal, timeout or unreachable host is
+// then tcp, and a reset or cut-off connection is tls for HTTPS (the handshake is the
+// first thing sent) or http for plain HTTP. An unknown failure gives "" (inconclusive).
+func (a *analysis) hopMethod(h measurement.HTTPRequest, hop int) string {
+	f := str(h.Failure)
+	switch f {
+	case failure.ConnectionReset, failure.EOF, failure.GenericTimeout, failure.ConnectionRefused,
+		failure.ConnectionAborted, failure.HostUnreachable, failure.NetworkUnreachable,
+		failure.HTTPInvalidReply, failure.HTTPTooManyRedir:
+	default:
+		switch {
+		case failure.IsDNS(f):
+			return measurement.MethodDNS
+		case failure.IsTLS(f):
+			return measurement.MethodTLS
+		}
+		return ""
+	}
+	if hop > 0 && h.Address == "" {
+		return measurement.MethodDNS // the redirect's host was not resolved: no address was tried
+	}
+	if hop == 0 || a.connectedBefore(h.Address) || f == failure.HTTPInvalidReply || f == failure.HTTPTooManyRedir {
+		return measurement.MethodHTTP
+	}
+	switch f {
+	case failure.ConnectionReset, failure.EOF, failure.ConnectionAborted:
+		if isHTTPS(h.URL) {
+			return measurement.MethodTLS
+		}
+		return measurement.MethodHTTP
+	}
+	return measurement.MethodTCP
+}
+
+// connectedBefore reports whether the probe's connect step reached address (IP:PORT).
+func (a *analysis) connectedBefore(address string) bool {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(a.m.TCP, func(c measurement.TCPConnect) bool {
+		return c.Failure == nil && c.IP == host && strconv.Itoa(c.Port) == port
+	})
 }
 
 func cfFailure(cf *measurement.HTTPRequest) *string {
@@ -109,9 +171,11 @@ func cfFailure(cf *measurement.HTTPRequest) *string {
 
 // authentic reports whether the probe's final reply came over HTTPS with a valid
 // certificate (the engine verifies it) along a chain an on-path device could not have
-// redirected: every hop HTTPS, or the same final host as the control's.
+// redirected: every hop HTTPS, or the same final host as the control's. A final
+// redirect is no page: the engine stopped there because its location was unusable
+// (empty, unparsable, another scheme) or the chain was too long.
 func (a *analysis) authentic(pf measurement.HTTPRequest, cf *measurement.HTTPRequest) bool {
-	if pf.Failure != nil || pf.Status <= 0 || !isHTTPS(pf.URL) {
+	if pf.Failure != nil || pf.Status <= 0 || isRedirect(pf.Status) || !isHTTPS(pf.URL) {
 		return false
 	}
 	if cf != nil && cf.Failure == nil && strings.EqualFold(hostOfURL(pf.URL), hostOfURL(cf.URL)) {
@@ -226,9 +290,11 @@ func (a *analysis) httpFingerprint() (measurement.FingerprintMatch, bool) {
 // isBlockPage reports whether a match means a block page. OONI's scope "fp" marks
 // known false positives: pages that look like block pages but are not; they stay in the
 // observations and never count as blocking.
-func isBlockPage(fp measurement.FingerprintMatch) bool { return fp.Scope != "fp" }
+func isBlockPage(fp measurement.FingerprintMatch) bool { return fp.Scope != scopeFP }
 
+// noteFingerprint records a block-page match the verdict rests on.
 func (a *analysis) noteFingerprint(fp measurement.FingerprintMatch) {
+	a.fingerprinted = true
 	a.note("fingerprint %s matched %s", fp.Name, fp.Where)
 }
 
@@ -254,6 +320,12 @@ func hopOf(where string) int {
 		return -1
 	}
 	return i
+}
+
+// fetchedThrough reports whether the probe's fetch was sent to one of ips (whatever
+// address when ips is empty).
+func (a *analysis) fetchedThrough(ips []string) bool {
+	return len(ips) == 0 || len(a.m.HTTP) > 0 && slices.Contains(ips, hostOf(a.m.HTTP[0].Address))
 }
 
 // hopIPs returns the address hop i of the probe's fetch was sent to, if known.

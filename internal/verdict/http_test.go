@@ -40,7 +40,7 @@ func TestRule5HTTP(t *testing.T) {
 				fingerprint("pantau.id_body_internetpositif", "body", "http[0] body")),
 			status:   blocked,
 			method:   mDNS,
-			evidence: []string{"no address or ASN overlap"},
+			evidence: []string{"ASN overlap could not be checked"},
 		},
 		{
 			name:     "the fetch is reset while the control's succeeds",
@@ -127,13 +127,13 @@ func TestRule5HTTP(t *testing.T) {
 			evidence: []string{"body length ratio below 0.7"},
 		},
 		{
-			name: "an OONI false-positive fingerprint (scope fp) is not a block page",
-			m: meas(httpsU, probe(sys("A", siteIP), connect(siteIP, ""), handshake(siteIP, domain, "", true), get(httpsU, siteIP, 200, 300, "Other")), control(site(siteIP)),
+			name: "an OONI false-positive fingerprint (scope fp) on the control's page is not a block page",
+			m: meas(httpsU, probe(site(siteIP)), control(site(siteIP)),
 				func(m *measurement.Measurement) {
 					m.Fingerprints = append(m.Fingerprints, measurement.FingerprintMatch{Name: "cp.fp_r_fp_6", Scope: "fp", Location: "body", PatternType: "regexp", Pattern: "<meta name=.*twitter:card", Where: "http[0] body"})
 				}),
 			status:   accessible,
-			evidence: []string{"over HTTPS with a valid certificate"},
+			evidence: []string{"fingerprint cp.fp_r_fp_6 (scope fp, not a block page) matched http[0] body; the page is the control's", "over HTTPS with a valid certificate"},
 		},
 		{
 			name:     "HTTPS with a valid certificate: the content is authentic",

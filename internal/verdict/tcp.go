@@ -52,7 +52,10 @@ func (a *analysis) userConns() []conn {
 }
 
 // compareConn classifies the probe's connect to ip (failure "" for success) against
-// the control's connect to the same address.
+// the control's connect to the same address. A failure that only says the probe has
+// no route there is ignored: network_unreachable, an IPv6 host_unreachable, and an
+// IPv6 timeout when no IPv6 connect of this measurement succeeded (the probe's IPv6
+// is not shown to work) unless the control failed there too.
 func (a *analysis) compareConn(ip, f string) (connState, string) {
 	if f == "" {
 		return connOK, ""
@@ -60,22 +63,58 @@ func (a *analysis) compareConn(ip, f string) (connState, string) {
 	if f == failure.NetworkUnreachable || f == failure.HostUnreachable && isIPv6(ip) {
 		return connIgnored, ""
 	}
-	seen, ctlFailure := false, ""
+	ctlOK, seen, ctlFailure := false, false, ""
 	if a.ctl != nil {
 		for _, c := range a.ctl.TCP {
 			if c.IP != ip {
 				continue
 			}
 			if c.Failure == nil {
-				return connBlocked, ""
+				ctlOK = true
+			} else {
+				seen, ctlFailure = true, *c.Failure
 			}
-			seen, ctlFailure = true, *c.Failure
 		}
 	}
-	if seen {
+	noV6 := isIPv6(ip) && f == failure.GenericTimeout && !a.v6works
+	switch {
+	case ctlOK && noV6:
+		return connIgnored, ""
+	case ctlOK:
+		return connBlocked, ""
+	case seen:
 		return connDown, ctlFailure
+	case noV6:
+		return connIgnored, ""
 	}
 	return connUnknown, ""
+}
+
+// ipv6Worked reports whether some IPv6 connect or fetch of m got through.
+func ipv6Worked(m *measurement.Measurement) bool {
+	for _, c := range m.TCP {
+		if c.Failure == nil && isIPv6(c.IP) {
+			return true
+		}
+	}
+	for _, h := range m.HTTP {
+		if h.Status > 0 && isIPv6(hostOf(h.Address)) {
+			return true
+		}
+	}
+	return false
+}
+
+// connectedAtBoth returns the probe's own addresses that the probe and the control both
+// connected to.
+func (a *analysis) connectedAtBoth() []string {
+	var out []string
+	for _, c := range a.userConns() {
+		if c.state == connOK && slices.ContainsFunc(a.ctl.TCP, func(x measurement.TCPConnect) bool { return x.IP == c.ip && x.Failure == nil }) {
+			out = append(out, c.ip)
+		}
+	}
+	return out
 }
 
 // tcp compares the probe's connects with the control's (rule 3, and the TCP half of
@@ -102,7 +141,7 @@ func (a *analysis) tcp(d dnsResult) (measurement.Verdict, bool) {
 			a.note("TCP connect to %s failed at the probe (%s); the control did not try it", c.ip, c.failure)
 		case connIgnored:
 			ignored = append(ignored, c.ip)
-			a.note("ignored %s: %s at the probe (%s)", c.ip, c.failure, noRoute(c.ip))
+			a.note("ignored %s: %s at the probe (%s)", c.ip, c.failure, noRoute(c.ip, c.failure))
 		}
 	}
 	a.noteControlOrigin()
@@ -147,6 +186,9 @@ func (a *analysis) tcp(d dnsResult) (measurement.Verdict, bool) {
 	case len(unknown) > 0:
 		return a.inconclusive(fmt.Sprintf("The probe could not connect to %s, and the control did not try the same address.", at(unknown))), true
 	}
+	if !slices.ContainsFunc(ignored, func(ip string) bool { return !isIPv6(ip) }) {
+		return a.inconclusive(fmt.Sprintf("The probe has no working IPv6 route to %s, so it could not test whether it is blocked.", at(ignored))), true
+	}
 	return a.inconclusive(fmt.Sprintf("The probe has no route to %s, so it could not test whether it is blocked.", at(ignored))), true
 }
 
@@ -163,8 +205,12 @@ func (a *analysis) noteControlOrigin() {
 	}
 }
 
-func noRoute(ip string) string {
-	if isIPv6(ip) {
+// noRoute says why a failure at ip is ignored.
+func noRoute(ip, f string) string {
+	switch {
+	case isIPv6(ip) && f == failure.GenericTimeout:
+		return "no IPv6 connect succeeded in this measurement: the probe's IPv6 is not shown to work"
+	case isIPv6(ip):
 		return "no IPv6 connectivity"
 	}
 	return "no route"

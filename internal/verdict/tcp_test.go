@@ -59,7 +59,7 @@ func TestRule3TCP(t *testing.T) {
 				probe(sys("AAAA", siteV6), connect(siteV6, failure.HostUnreachable)),
 				control(sys("AAAA", siteV6), connect(siteV6, ""), handshake(siteV6, domain, "", true), get(httpsU, siteV6, 200, bodyLen, title))),
 			status:   inconclusive,
-			reason:   "no route",
+			reason:   "no working IPv6 route",
 			evidence: []string{"host_unreachable at the probe (no IPv6 connectivity)"},
 		},
 		{

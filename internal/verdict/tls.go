@@ -174,3 +174,14 @@ func leafName(c measurement.Certificate) string {
 	}
 	return c.Subject
 }
+
+// validHandshake returns an address where the probe's handshake with the real name
+// presented a valid certificate for the domain.
+func (a *analysis) validHandshake() (string, bool) {
+	for _, h := range a.m.TLS {
+		if validTLS(h) && !h.SNISwap && strings.EqualFold(h.SNI, a.domain) {
+			return h.IP, true
+		}
+	}
+	return "", false
+}

@@ -26,7 +26,7 @@ func Of(m *measurement.Measurement) measurement.Verdict {
 	} else {
 		v = a.web()
 	}
-	return clean(v)
+	return clean(a.unlessIntercepted(v))
 }
 
 // analysis is the state of one verdict being derived: the measurement, the usable
@@ -38,7 +38,13 @@ type analysis struct {
 	tcpKind  bool                      // tcp://HOST:PORT: connect only
 	https    bool                      // TLS is part of the measurement
 	ipTarget bool                      // the host is an IP literal: no DNS
-	ev       []string
+	// v6works is set when some IPv6 connect or fetch of this measurement succeeded: only
+	// then do IPv6 timeouts say anything about the site.
+	v6works bool
+	// fingerprinted is set once a block-page fingerprint was noted: the verdict rests on a
+	// known block page, which no other evidence overrides.
+	fingerprinted bool
+	ev            []string
 }
 
 func newAnalysis(m *measurement.Measurement) *analysis {
@@ -52,6 +58,7 @@ func newAnalysis(m *measurement.Measurement) *analysis {
 	target := strings.ToLower(m.Target)
 	a.tcpKind = m.Kind == measurement.KindTCP || (m.Kind != measurement.KindWeb && strings.HasPrefix(target, "tcp://"))
 	a.https = !a.tcpKind && strings.HasPrefix(target, "https://")
+	a.v6works = ipv6Worked(m)
 	return a
 }
 
@@ -89,10 +96,14 @@ func (a *analysis) web() measurement.Verdict {
 	}
 	switch d.outcome {
 	case dnsBlocked:
-		if !d.soft || !a.sameAsControl() {
+		if !d.soft || !a.sameAsControl() || !a.fetchedThrough(d.injected) {
 			return a.blocked(measurement.MethodDNS, d.reason)
 		}
-		a.note("answers differ from the control's, but the page matches the control's (CDN)")
+		if len(d.injected) > 0 {
+			a.note("the page fetched through the injected answer %s matches the control's (a transparent proxy): not counted as DNS blocking", list(d.injected))
+		} else {
+			a.note("answers differ from the control's, but the page matches the control's (CDN)")
+		}
 		d.unconfirmed = nil
 	case dnsDown:
 		return a.down(d.reason)
@@ -118,7 +129,12 @@ func (a *analysis) tcpTarget() measurement.Verdict {
 	}
 	switch d.outcome {
 	case dnsBlocked:
-		return a.blocked(measurement.MethodDNS, d.reason)
+		both := a.connectedAtBoth()
+		if !d.soft || len(d.injected) > 0 || len(both) == 0 {
+			return a.blocked(measurement.MethodDNS, d.reason)
+		}
+		a.note("answers differ from the control's, but the probe and the control both connected to %s (CDN or geo-DNS)", list(both))
+		d.unconfirmed = nil
 	case dnsDown:
 		return a.down(d.reason)
 	case dnsUnclear:
@@ -132,7 +148,8 @@ func (a *analysis) tcpTarget() measurement.Verdict {
 
 // withoutControl is the verdict when no control is available: blocked only when the
 // probe's own observations are certain (a bogon or block-page answer, a known block
-// page); everything else is inconclusive, even an authentic page, which is noted.
+// page), accessible only when they are certain too (an HTTPS page behind a valid
+// certificate for the name); everything else is inconclusive.
 func (a *analysis) withoutControl(d dnsResult) measurement.Verdict {
 	if a.m.Control != nil && a.m.Control.Failure != nil {
 		a.note("control unavailable: %s", *a.m.Control.Failure)
@@ -147,8 +164,15 @@ func (a *analysis) withoutControl(d dnsResult) measurement.Verdict {
 			a.noteFingerprint(fp)
 			return a.blocked(measurement.MethodHTTP, blockPageReason(fp))
 		}
+		if v, ok := a.serverSidePage(); ok {
+			return v
+		}
 		if final, ok := a.authenticFetch(); ok {
 			a.note("probe fetched %s with status %d over HTTPS with a valid certificate", final.URL, final.Status)
+			if ip, ok := a.validHandshake(); ok {
+				a.note("no control: valid certificate for %s at %s (TLS with the real SNI) proves the site was reached", a.domain, ip)
+				return a.accessible(fmt.Sprintf("The probe fetched %s over HTTPS with a valid certificate for the name, which only the site can present, so it is reachable although no control measurement was available.", a.domain))
+			}
 			return a.inconclusive(fmt.Sprintf("The probe fetched an authentic page from %s over HTTPS, but no control measurement was available to confirm the site is working normally.", a.domain))
 		}
 	}
