@@ -47,7 +47,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.whoami, "whoami", "", "`NAME` looked up to learn each resolver's egress address (default whoami.akamai.net; \"-\" disables)")
 	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB `FILE` (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
 	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server `NAME` of the SNI swap (default example.com)")
-	fs.Func("canary", "benign `NAME` resolved and fetched (http://NAME/) once per run to check the network itself, e.g. for a captive portal (default example.org; \"\" for none)", func(s string) error {
+	fs.Func("canary", "benign `NAME` that each run (measure, run, once) resolves and fetches (http://NAME/) to check the network itself, e.g. for a captive portal (default example.org; \"\" for none)", func(s string) error {
 		if s != "" {
 			if _, err := config.ParseCanary(s); err != nil {
 				return err
