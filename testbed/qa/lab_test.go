@@ -125,8 +125,10 @@ func (z zone) with(over zone) zone {
 }
 
 // serveZone runs a UDP DNS server on 127.0.0.1 answering from z: unknown names get
-// NXDOMAIN, known ones their addresses of the asked type (none: an empty NOERROR).
-func serveZone(t *testing.T, z zone) dnsquery.Resolver {
+// NXDOMAIN, known ones their addresses of the asked type (none: an empty NOERROR). For
+// the names in inject, an on-path injector answers first from inject and the resolver's
+// own reply follows injectDelay later, as with OONI's netem DPISpoofDNSResponse.
+func serveZone(t *testing.T, z, inject zone) dnsquery.Resolver {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -134,29 +136,13 @@ func serveZone(t *testing.T, z zone) dnsquery.Resolver {
 	}
 	mux := dns.NewServeMux()
 	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		q := r.Question[0]
-		rec, ok := z[strings.ToLower(strings.TrimSuffix(q.Name, "."))]
-		switch {
-		case !ok:
-			m.Rcode = dns.RcodeNameError
-		case rec.rcode != 0:
-			m.Rcode = rec.rcode
-		case rec.cname != "":
-			m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: dns.Fqdn(rec.cname)})
-		default:
-			for _, a := range rec.addrs {
-				ip := net.ParseIP(a)
-				switch {
-				case q.Qtype == dns.TypeA && ip.To4() != nil:
-					m.Answer = append(m.Answer, &dns.A{Hdr: hdr(q.Name, dns.TypeA), A: ip})
-				case q.Qtype == dns.TypeAAAA && ip.To4() == nil:
-					m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr(q.Name, dns.TypeAAAA), AAAA: ip})
-				}
-			}
+		name := strings.ToLower(strings.TrimSuffix(r.Question[0].Name, "."))
+		if rec, ok := inject[name]; ok {
+			_ = w.WriteMsg(reply(r, rec, true))
+			time.Sleep(injectDelay)
 		}
-		_ = w.WriteMsg(m)
+		rec, ok := z[name]
+		_ = w.WriteMsg(reply(r, rec, ok))
 	})
 	srv := &dns.Server{PacketConn: pc, Handler: mux}
 	go func() { _ = srv.ActivateAndServe() }()
@@ -167,6 +153,35 @@ func serveZone(t *testing.T, z zone) dnsquery.Resolver {
 	}
 	r.System = true
 	return r
+}
+
+// injectDelay is how much later than the injected reply the resolver's own arrives.
+const injectDelay = 20 * time.Millisecond
+
+// reply answers r's question from rec (NXDOMAIN when the name is unknown).
+func reply(r *dns.Msg, rec record, known bool) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	q := r.Question[0]
+	switch {
+	case !known:
+		m.Rcode = dns.RcodeNameError
+	case rec.rcode != 0:
+		m.Rcode = rec.rcode
+	case rec.cname != "":
+		m.Answer = append(m.Answer, &dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: dns.Fqdn(rec.cname)})
+	default:
+		for _, a := range rec.addrs {
+			ip := net.ParseIP(a)
+			switch {
+			case q.Qtype == dns.TypeA && ip.To4() != nil:
+				m.Answer = append(m.Answer, &dns.A{Hdr: hdr(q.Name, dns.TypeA), A: ip})
+			case q.Qtype == dns.TypeAAAA && ip.To4() == nil:
+				m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr(q.Name, dns.TypeAAAA), AAAA: ip})
+			}
+		}
+	}
+	return m
 }
 
 func hdr(name string, typ uint16) dns.RR_Header {

@@ -36,6 +36,7 @@ type scenario struct {
 	name    string // OONI's test case name
 	input   string // {tls}, {http}, {closed} stand for the QA ports
 	probe   zone   // overrides of the probe's resolver
+	inject  zone   // names an on-path injector answers first, before the probe's resolver
 	control zone   // overrides of the control's resolver
 	ctrl    controlKind
 	status  string
@@ -50,6 +51,9 @@ func at(addr string) record { return record{addrs: []string{addr}} }
 
 // scenarios are OONI's in-process reproducible cases: everything that differs between
 // the probe and the control is DNS (each has its own resolver) or the helper itself.
+// Where OONI spoofs DNS replies on the path (netem DPISpoofDNSResponse), an injector
+// answers first and the honest resolver later; where OONI reconfigures the ISP's
+// resolver, the probe's resolver itself lies.
 var scenarios = []scenario{
 	{name: "successWithHTTP", input: "http://www.example.com:{http}/", status: accessible,
 		check: wantFinal(200, "Default Web Page", "")},
@@ -63,7 +67,7 @@ var scenarios = []scenario{
 	{name: "badSSLWithUnknownAuthorityWithConsistentDNS", input: "https://untrusted-root.badssl.com:{tls}/", status: down,
 		check: wantTLS(addrUntrusted, failure.SSLUnknownAuth)},
 	{name: "badSSLWithUnknownAuthorityWithInconsistentDNS", input: "https://www.example.com:{tls}/",
-		probe:  zone{"www.example.com": at(addrUntrusted)},
+		inject: zone{"www.example.com": at(addrUntrusted)},
 		status: blocked, method: byDNS, check: wantTLS(addrUntrusted, failure.SSLUnknownAuth)},
 
 	{name: "cloudflareCAPTCHAWithHTTP", input: "http://www.cloudflare-cache.com:{http}/", status: inconclusive,
@@ -86,25 +90,40 @@ var scenarios = []scenario{
 		probe: zone{"www.example.com": gone}, status: blocked, method: byDNS, check: wantDNS(failure.DNSNXDomain)},
 
 	{name: "dnsHijackingToLocalhostWithHTTP", input: "http://www.example.com:{http}/",
-		probe: zone{"www.example.com": at("127.0.0.1")}, status: blocked, method: byDNS, check: wantDNS(failure.DNSBogon, "127.0.0.1")},
+		inject: zone{"www.example.com": at("127.0.0.1")}, status: blocked, method: byDNS, check: wantDNS(failure.DNSBogon, "127.0.0.1")},
 	{name: "dnsHijackingToLocalhostWithHTTPS", input: "https://www.example.com:{tls}/",
-		probe: zone{"www.example.com": at("127.0.0.1")}, status: blocked, method: byDNS, check: wantDNS(failure.DNSBogon, "127.0.0.1")},
+		inject: zone{"www.example.com": at("127.0.0.1")}, status: blocked, method: byDNS, check: wantDNS(failure.DNSBogon, "127.0.0.1")},
 	{name: "dnsHijackingToProxyWithHTTPURL", input: "http://www.example.com:{http}/",
-		probe: zone{"www.example.com": at(addrISPProxy)}, status: accessible, check: wantFinal(200, "Default Web Page", addrISPProxy)},
+		inject: zone{"www.example.com": at(addrISPProxy)}, status: accessible, check: wantFinal(200, "Default Web Page", addrISPProxy)},
 	{name: "dnsHijackingToProxyWithHTTPSURL", input: "https://www.example.com:{tls}/",
+		inject: zone{"www.example.com": at(addrISPProxy)}, status: accessible, check: wantFinal(200, "Default Web Page", addrISPProxy)},
+
+	// The ISP's resolver itself sends the name to the transparent proxy.
+	{name: "dnsHijackingToProxyWithHTTPURL_byResolver", input: "http://www.example.com:{http}/",
+		probe: zone{"www.example.com": at(addrISPProxy)}, status: accessible, check: wantFinal(200, "Default Web Page", addrISPProxy)},
+	{name: "dnsHijackingToProxyWithHTTPSURL_byResolver", input: "https://www.example.com:{tls}/",
 		probe: zone{"www.example.com": at(addrISPProxy)}, status: accessible, check: wantFinal(200, "Default Web Page", addrISPProxy)},
 
 	// A name that no longer exists (NXDOMAIN at the control) that the ISP still
 	// censors by pointing it at its block page.
 	{name: "ghostDNSBlockingWithHTTP", input: "http://itsat.info:{http}/",
-		probe: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
+		inject: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
 		check: wantFinal(200, "Access Denied", addrBlockPage)},
 	{name: "ghostDNSBlockingWithHTTPS", input: "https://itsat.info:{tls}/",
+		inject: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
+		check: wantTCP(addrBlockPage, failure.ConnectionRefused)},
+
+	// The same two cases with the ISP's resolver itself answering (no late honest reply
+	// to give it away): the page is the only evidence.
+	{name: "ghostDNSBlockingWithHTTP_byResolver", input: "http://itsat.info:{http}/",
+		probe: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
+		check: wantFinal(200, "Access Denied", addrBlockPage)},
+	{name: "ghostDNSBlockingWithHTTPS_byResolver", input: "https://itsat.info:{tls}/",
 		probe: zone{"itsat.info": at(addrBlockPage)}, status: inconclusive,
 		check: wantTCP(addrBlockPage, failure.ConnectionRefused)},
 
 	{name: "httpDiffWithInconsistentDNS", input: "http://www.example.com:{http}/",
-		probe: zone{"www.example.com": at(addrBlockPage)}, status: blocked, method: byDNS,
+		inject: zone{"www.example.com": at(addrBlockPage)}, status: blocked, method: byDNS,
 		check: wantFinal(200, "Access Denied", addrBlockPage)},
 
 	{name: "idnaWithoutCensorshipLowercase", input: "http://яндекс.рф:{http}/", status: accessible,
@@ -127,14 +146,14 @@ var scenarios = []scenario{
 	{name: "redirectWithBrokenLocationForHTTPS", input: "https://httpbin.com:{tls}/broken-redirect-https",
 		status: accessible, check: wantFinal(302, "", addrHTTPBin)},
 	{name: "redirectWithConsistentDNSAndThenNXDOMAIN", input: "https://bit.ly:{tls}/21645",
-		probe: zone{"www.example.com": gone}, status: blocked, method: byDNS, check: wantFinal(0, "", "")},
+		inject: zone{"www.example.com": {}}, status: blocked, method: byDNS, check: wantFinal(0, "", "")},
 	{name: "redirectWithMoreThanTenRedirectsAndHTTP", input: "http://httpbin.com:{http}/redirect/0", status: down,
 		check: wantFinalFailure(failure.HTTPTooManyRedir)},
 	{name: "redirectWithMoreThanTenRedirectsAndHTTPS", input: "https://httpbin.com:{tls}/redirect/0", status: down,
 		check: wantFinalFailure(failure.HTTPTooManyRedir)},
 
 	{name: "tcpBlockingConnectionRefusedWithInconsistentDNS", input: "http://www.example.org:{http}/",
-		probe: zone{"www.example.org": at(addrRefusing)}, status: blocked, method: byDNS,
+		inject: zone{"www.example.org": at(addrRefusing)}, status: blocked, method: byDNS,
 		check: wantTCP(addrRefusing, failure.ConnectionRefused)},
 
 	{name: "websiteDownNXDOMAIN", input: "http://www.example.xyz:{http}/", status: down, check: wantDNS(failure.DNSNXDomain)},
@@ -152,7 +171,7 @@ func TestOONIQA(t *testing.T) {
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			eng := w.probeEngine(t, honest.with(s.probe))
+			eng := w.probeEngine(t, honest.with(s.probe), s.inject)
 			var m *measurement.Measurement
 			switch s.ctrl {
 			case brokenControl:

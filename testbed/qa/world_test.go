@@ -185,11 +185,14 @@ func largeFile() http.Handler {
 // timeouts keep every scenario short: nothing in process takes long unless it hangs.
 var timeouts = engine.Timeouts{DNS: time.Second, TCP: time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second, Target: 15 * time.Second}
 
-// probeEngine is the probe: its system resolver answers from z.
-func (w *world) probeEngine(t *testing.T, z zone) *engine.Engine {
+// probeEngine is the probe: its system resolver answers from z, after the injector's
+// replies for the names in inject. It waits for late replies long enough to see the
+// resolver's own reply after an injected one.
+func (w *world) probeEngine(t *testing.T, z, inject zone) *engine.Engine {
 	t.Helper()
 	return engine.New(engine.Config{
-		SystemResolvers: []dnsquery.Resolver{serveZone(t, z)}, LabCIDRs: labCIDRs, RootCAs: w.ca.pool,
+		SystemResolvers: []dnsquery.Resolver{serveZone(t, z, inject)}, LateWait: 10 * injectDelay,
+		LabCIDRs: labCIDRs, RootCAs: w.ca.pool,
 		Fingerprints: fingerprint.NewSet(fingerprint.Builtin()), Timeouts: timeouts,
 		Software: measurement.Software{Name: "pantau-probe", Version: "qa"},
 	}, nil)
@@ -200,7 +203,7 @@ func (w *world) probeEngine(t *testing.T, z zone) *engine.Engine {
 func (w *world) controlClient(t *testing.T, z zone) *control.Client {
 	t.Helper()
 	guard := control.Guard(labCIDRs)
-	eng := engine.New(engine.Config{SystemResolvers: []dnsquery.Resolver{serveZone(t, z)}, LabCIDRs: labCIDRs,
+	eng := engine.New(engine.Config{SystemResolvers: []dnsquery.Resolver{serveZone(t, z, nil)}, LabCIDRs: labCIDRs,
 		RootCAs: w.ca.pool, DialGuard: guard, Timeouts: timeouts, UserAgent: controlUA}, nil)
 	srv := httptest.NewServer(control.NewHandler(eng, control.HandlerOptions{Guard: guard}, nil))
 	t.Cleanup(srv.Close)
