@@ -88,6 +88,10 @@ func mapHeartbeat(it HeartbeatItem, s sink) error {
 	if h.UplinkError != "" {
 		s.str("uplink_error", h.UplinkError)
 	}
+	if h.ControlBusy != 0 || h.ControlFailed != 0 {
+		s.integer("control_busy", h.ControlBusy)
+		s.integer("control_failed", h.ControlFailed)
+	}
 	s.integer("src_asn", int64(it.Geo.ASN))
 	for _, sc := range h.Schedules {
 		st := tags

@@ -63,7 +63,7 @@ func TestHeartbeatLineProtocolMatchesPoints(t *testing.T) {
 	now := t0.Add(123456789)
 	hb := &measurement.Heartbeat{SentAt: now.Add(-time.Second), Software: measurement.Software{Name: "pantau-probe", Version: "v1 \"x\""},
 		SchedulesHash: "abc", SpoolDepth: 3, SpoolBytes: 4096, Dropped: 2, Rejected: 1, Corrupt: 5, Pruned: 7,
-		ClockOffsetMS: -1.5, SyncError: "refused:\nline two\\",
+		ControlBusy: 4, ClockOffsetMS: -1.5, SyncError: "refused:\nline two\\",
 		Schedules: []measurement.ScheduleStatus{{Name: "social media,=x", LastStart: now.Add(-time.Minute), LastEnd: now,
 			Measurements: 16, Next: now.Add(time.Minute)}, {Name: "never-ran"}, {}}}
 	for _, tc := range []struct {

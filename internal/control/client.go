@@ -1,11 +1,7 @@
 package control
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,10 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/pantau-dev/pantau/internal/failure"
-	"github.com/pantau-dev/pantau/internal/measurement"
-	"github.com/pantau-dev/pantau/internal/target"
 )
 
 // Failure strings of the client, besides failure.Classify's.
@@ -40,10 +32,16 @@ const (
 	Cooldown = time.Minute
 	// maxResponse bounds a helper's answer.
 	maxResponse = 8 << 20
+	// maxIdlePerHelper bounds the kept-alive connections to one helper.
+	maxIdlePerHelper = 256
+	// DefaultPath is the control endpoint's path, appended to a helper URL without one
+	// (https://helper.example.org → https://helper.example.org/api/v1/control).
+	DefaultPath = "/api/v1/control"
 )
 
 // Client asks control helpers in order and returns the first answer, so no single helper
-// can take the verdicts down. It is safe for concurrent use.
+// can take the verdicts down; a helper that is busy (429, 503) is asked again after its
+// Retry-After, or another one meanwhile (retry.go). It is safe for concurrent use.
 type Client struct {
 	helpers []helper
 	hc      *http.Client
@@ -51,8 +49,11 @@ type Client struct {
 	log     *slog.Logger
 	creds   credentials
 
-	mu     sync.Mutex
-	failed map[int]time.Time // helper index → last failure, for the cooldown
+	mu       sync.Mutex
+	failed   map[int]time.Time // helper index → last failure, for the cooldown
+	busy     map[int]time.Time // helper index → when its Retry-After ends
+	notFound map[int]bool      // helpers that answered 404, logged once each
+	stats    Stats
 }
 
 // helper is one endpoint: the URL to post to, the form recorded in measurements
@@ -94,14 +95,16 @@ func WithCollector(baseURL, tok string) ClientOption {
 }
 
 // NewClient returns a client for helpers, each the full endpoint URL (e.g.
-// https://helper.example.org/api/v1/control). hc nil means a dedicated client that trusts
+// https://helper.example.org/api/v1/control) or the helper's base URL without a path, to
+// which DefaultPath is appended. hc nil means a dedicated client that trusts
 // the system roots (SSL_CERT_FILE is honoured), uses the environment's proxy and follows
 // no redirects. Each attempt is bounded by timeout (DefaultTimeout when <= 0).
 func NewClient(helpers []string, hc *http.Client, timeout time.Duration, log *slog.Logger, opts ...ClientOption) (*Client, error) {
 	if len(helpers) == 0 {
 		return nil, fmt.Errorf("no control URL")
 	}
-	c := &Client{hc: hc, timeout: timeout, log: logger(log), failed: map[int]time.Time{}}
+	c := &Client{hc: hc, timeout: timeout, log: logger(log), failed: map[int]time.Time{}, busy: map[int]time.Time{},
+		notFound: map[int]bool{}, stats: Stats{Reasons: map[string]int64{}}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -117,6 +120,9 @@ func NewClient(helpers []string, hc *http.Client, timeout time.Duration, log *sl
 		if err != nil {
 			return nil, fmt.Errorf("control URL %q: %w", s, err)
 		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = DefaultPath // a helper's base URL: its control endpoint is meant
+		}
 		h := helper{url: u.String(), name: u.Redacted()}
 		h.auth = c.authFor(u, h.name)
 		c.helpers = append(c.helpers, h)
@@ -126,6 +132,10 @@ func NewClient(helpers []string, hc *http.Client, timeout time.Duration, log *sl
 	}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection to each helper for every request in flight: the default of 2
+		// idle connections per host made a busy probe open (and, over https, handshake)
+		// a new connection for most requests.
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 0, maxIdlePerHelper
 		c.hc = &http.Client{
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -196,91 +206,6 @@ func isLoopback(host string) bool {
 // Len returns the number of helpers.
 func (c *Client) Len() int { return len(c.helpers) }
 
-// Control asks the helpers to measure t, also connecting to addrs (the probe's
-// addresses; the first MaxAddrs are sent). It never returns nil: when no helper answered,
-// Failure is FailureUnavailable. Helpers are tried in order, those that failed within
-// the Cooldown last; each attempt is bounded by the timeout and ctx, and a cancelled
-// ctx ends the search.
-func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *measurement.Control {
-	if len(addrs) > MaxAddrs {
-		addrs = addrs[:MaxAddrs]
-	}
-	if addrs == nil {
-		addrs = []string{}
-	}
-	body, err := json.Marshal(Request{Target: t.String(), Addrs: addrs})
-	if err != nil { // cannot happen: strings only
-		panic(err)
-	}
-	out := &measurement.Control{Attempts: []measurement.ControlAttempt{}}
-	for _, i := range c.order(time.Now()) {
-		h := c.helpers[i]
-		start := time.Now()
-		resp, f := c.attempt(ctx, h, body)
-		out.Attempts = append(out.Attempts, measurement.ControlAttempt{
-			Helper: h.name, Failure: measurement.Failure(f), TimeMS: measurement.Ms(time.Since(start)),
-		})
-		if f == "" {
-			c.setFailed(i, false)
-			out.Helper = h.name
-			out.Observations = resp.Observations
-			out.Observations.Normalise()
-			if len(resp.Refused) > 0 {
-				c.log.Debug("control helper refused addresses", "helper", h.name, "target", t.String(), "refused", resp.Refused)
-			}
-			return out
-		}
-		if ctx.Err() != nil {
-			break // our own deadline or cancellation: not the helper's fault
-		}
-		if retryable(f) {
-			c.setFailed(i, true)
-		}
-		c.log.Debug("control helper failed", "helper", h.name, "target", t.String(), "failure", f)
-	}
-	out.Failure = measurement.Failure(FailureUnavailable)
-	out.Observations.Normalise()
-	return out
-}
-
-// attempt posts body to one helper and returns its Response or a failure string.
-func (c *Client) attempt(ctx context.Context, h helper, body []byte) (Response, string) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
-	if err != nil {
-		return Response{}, failure.Classify(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if h.auth != "" {
-		req.Header.Set("Authorization", h.auth)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return Response{}, failure.Classify(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets the connection be reused
-		return Response{}, fmt.Sprintf("%s%d", failureStatusPrefix, resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return Response{}, failure.Classify(err)
-	}
-	var r Response
-	if len(data) > maxResponse {
-		c.log.Warn("control helper answer too large", "helper", h.name, "limit", maxResponse)
-		return Response{}, FailureInvalidResponse
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		c.log.Warn("control helper answer invalid", "helper", h.name, "error", err)
-		return Response{}, FailureInvalidResponse
-	}
-	return r, ""
-}
-
 // retryable reports whether failure f says the helper is unwell (transport failure,
 // invalid answer, 429 or 5xx) rather than that it refused this request.
 func retryable(f string) bool {
@@ -305,12 +230,10 @@ func (c *Client) order(now time.Time) []int {
 	return append(ok, cooling...)
 }
 
-func (c *Client) setFailed(i int, bad bool) {
+// recovered clears helper i's cooldown and Retry-After: it has just answered.
+func (c *Client) recovered(i int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if bad {
-		c.failed[i] = time.Now()
-	} else {
-		delete(c.failed, i)
-	}
+	delete(c.failed, i)
+	delete(c.busy, i)
 }

@@ -21,13 +21,23 @@ import (
 // MaxBody bounds a request body.
 const MaxBody = 64 << 10
 
+// Capacity defaults of a helper, sized for a fleet (docs/control.md, "Sizing"): an
+// observation waits on the network far more than it computes (about 2 ms of CPU for
+// 0.3–3 s), so 64 run at once on a small machine, and a queue of 8 per slot holds the
+// requests of several busy probes (one at the default --concurrency keeps up to 64 in
+// flight) for a few seconds instead of turning them away.
+const (
+	DefaultMaxConcurrent = 64
+	DefaultQueuePerSlot  = 8
+)
+
 // HandlerOptions configures NewHandler. Zero values take the defaults.
 type HandlerOptions struct {
 	Timeout       time.Duration // per observation (default 30s)
 	CacheTTL      time.Duration // default 60s; 0 → default; negative disables the cache
 	CacheEntries  int           // bound on cached observations (default 10000), evicting the oldest
-	MaxConcurrent int           // observations at once (default 16)
-	// MaxQueue bounds the observations waiting for a slot (default 4×MaxConcurrent);
+	MaxConcurrent int           // observations at once (default DefaultMaxConcurrent)
+	// MaxQueue bounds the observations waiting for a slot (default 8×MaxConcurrent);
 	// a request that would need one more is answered 503 with Retry-After: 1. Requests
 	// for an observation already running or waiting join it and are never refused.
 	MaxQueue int
@@ -95,10 +105,10 @@ func NewHandler(obs Observer, o HandlerOptions, log *slog.Logger) http.Handler {
 		o.CacheEntries = 10000
 	}
 	if o.MaxConcurrent <= 0 {
-		o.MaxConcurrent = 16
+		o.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if o.MaxQueue <= 0 {
-		o.MaxQueue = 4 * o.MaxConcurrent
+		o.MaxQueue = DefaultQueuePerSlot * o.MaxConcurrent
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -34,6 +34,13 @@ type Heartbeat struct {
 	// 2025-01-01T00:00:00Z: 401 Unauthorized: token expired at …"), while it does; the
 	// backlog stays spooled meanwhile. Omitted while submissions go through.
 	UplinkError string `json:"uplink_error,omitempty"`
+	// ControlBusy counts the control helpers' answers 429 and 503 (saturated, or limiting
+	// this probe; each was retried) and ControlFailed the measurements left without a
+	// control (no helper answered within the target's deadline), both since the agent
+	// started. Omitted while 0, so that collectors older than the fields still accept
+	// the heartbeat.
+	ControlBusy   int64 `json:"control_busy,omitempty"`
+	ControlFailed int64 `json:"control_failed,omitempty"`
 }
 
 // ScheduleStatus is the state of one loaded schedule.
@@ -64,7 +71,8 @@ func (h *Heartbeat) Validate(now time.Time) error {
 	for _, c := range []struct {
 		name string
 		n    int64
-	}{{"spool_depth", int64(h.SpoolDepth)}, {"spool_bytes", h.SpoolBytes}, {"dropped", h.Dropped}, {"rejected", h.Rejected}, {"corrupt", h.Corrupt}, {"pruned", h.Pruned}} {
+	}{{"spool_depth", int64(h.SpoolDepth)}, {"spool_bytes", h.SpoolBytes}, {"dropped", h.Dropped}, {"rejected", h.Rejected}, {"corrupt", h.Corrupt}, {"pruned", h.Pruned},
+		{"control_busy", h.ControlBusy}, {"control_failed", h.ControlFailed}} {
 		if c.n < 0 {
 			v.add(c.name, "%d is negative", c.n)
 		}

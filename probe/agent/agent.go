@@ -20,6 +20,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/probe/spool"
@@ -320,4 +321,14 @@ func pick(v, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// controlStats puts the control client's saturation counts in hb, when the Controller
+// keeps them (*control.Client does): helpers' 429/503 answers and measurements left
+// without a control, since the agent started.
+func (a *Agent) controlStats(hb *measurement.Heartbeat) {
+	if c, ok := a.o.Control.(interface{ Stats() control.Stats }); ok {
+		st := c.Stats()
+		hb.ControlBusy, hb.ControlFailed = st.Busy, st.Failed
+	}
 }

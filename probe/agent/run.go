@@ -225,6 +225,7 @@ func (a *Agent) Heartbeat(version string) *measurement.Heartbeat {
 		ss.Name, ss.Next = s.Name, s.Next(time.Now())
 		hb.Schedules = append(hb.Schedules, ss)
 	}
+	a.controlStats(hb)
 	return hb
 }
 

@@ -27,29 +27,42 @@ func helperCommand(s streams) *cmdline.Command {
 		Examples: []string{
 			"probe helper --listen 0.0.0.0:9090",
 			"probe helper --listen 0.0.0.0:9090 --token-file /etc/pantau/helper-tokens --allow-anonymous",
-			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 32",
+			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 128",
 		},
 		Setup: func(fs *flag.FlagSet) cmdline.Runner {
 			var ef engineFlags
 			ef.register(fs)
 			listen := fs.String("listen", "127.0.0.1:9090", "`ADDR` to serve the control API on")
-			maxConc := fs.Int("max-concurrent", 16, "observations at once")
+			maxConc := fs.Int("max-concurrent", control.DefaultMaxConcurrent, "observations at once")
+			maxQueue := fs.Int("max-queue", 0, "observations waiting for a slot before requests are answered 503 (default 8 per --max-concurrent)")
 			cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
+			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile until the helper stops to `FILE` (go tool pprof)")
 			var acc helperAccess
 			acc.register(fs)
 			var sf serverFlags
 			sf.register(fs)
 			return func(ctx context.Context, _ []string) error {
-				return helper(ctx, &ef, &acc, &sf, *listen, *maxConc, *cacheTTL, s.stderr)
+				stop, err := startCPUProfile(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				return helper(ctx, &ef, &acc, &sf, *listen, capacity{*maxConc, *maxQueue}, *cacheTTL, s.stderr)
 			}
 		},
 	}
 }
 
+// capacity is how many observations a helper runs at once and how many may wait.
+type capacity struct{ concurrent, queue int }
+
 // helper serves the control API on listen until ctx ends.
-func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverFlags, listen string, maxConc int, cacheTTL time.Duration, stderr io.Writer) error {
-	if maxConc < 1 {
-		return usageError("--max-concurrent %d: must be at least 1", maxConc)
+func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverFlags, listen string, cp capacity, cacheTTL time.Duration, stderr io.Writer) error {
+	if cp.concurrent < 1 {
+		return usageError("--max-concurrent %d: must be at least 1", cp.concurrent)
+	}
+	if cp.queue < 0 {
+		return usageError("--max-queue %d: must be 0 (default) or more", cp.queue)
 	}
 	// The helper reports what its resolvers answer: no injection watch unless asked.
 	c, err := ef.load(0)
@@ -69,7 +82,7 @@ func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverF
 	eng := engine.New(ecfg, log)
 	mux := http.NewServeMux()
 	ho := control.HandlerOptions{
-		Timeout: ecfg.Timeouts.Target, CacheTTL: cacheTTL, MaxConcurrent: maxConc, Guard: guard, Metrics: &control.Metrics{},
+		Timeout: ecfg.Timeouts.Target, CacheTTL: cacheTTL, MaxConcurrent: cp.concurrent, MaxQueue: cp.queue, Guard: guard, Metrics: &control.Metrics{},
 	}
 	if err := acc.apply(&ho, log); err != nil {
 		return err

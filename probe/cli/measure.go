@@ -57,6 +57,7 @@ type measureFlags struct {
 	collector, token            string
 	controlToken                string
 	controlTokenPlainHTTP       bool
+	cpuProfile                  string
 }
 
 func (f *measureFlags) register(fs *flag.FlagSet) {
@@ -72,6 +73,7 @@ func (f *measureFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.token, "token", "", "the probe's collector `TOKEN` (default $PANTAU_TOKEN); of the control helpers, only one on the collector's origin gets it")
 	fs.StringVar(&f.controlToken, "control-token", "", "`TOKEN` for the control helpers (default $PANTAU_CONTROL_TOKEN; config control_token)")
 	fs.BoolVar(&f.controlTokenPlainHTTP, "control-token-plain-http", false, "also send --control-token to plain-http helpers beyond loopback (readable on the way)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 }
 
 // run measures the targets of args and -f, printing each measurement as it completes.
@@ -106,6 +108,11 @@ func (f *measureFlags) run(ctx context.Context, args []string, s streams) error 
 	if err != nil {
 		return err
 	}
+	stop, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return f.measure(ctx, engine.New(ecfg, log), targets, ctrl, sub, s)
 }
 
@@ -155,7 +162,7 @@ func (f *measureFlags) submitter(log *slog.Logger, stderr io.Writer) (*submitter
 }
 
 // controller is the control helper client of the config's controls, or nil without any.
-func (f *measureFlags) controller(c *config.Config, log *slog.Logger) (engine.Controller, error) {
+func (f *measureFlags) controller(c *config.Config, log *slog.Logger) (*control.Client, error) {
 	if len(c.Controls) == 0 {
 		return nil, nil
 	}
@@ -199,8 +206,13 @@ func controlOptions(c *config.Config, collector, token string) ([]control.Client
 }
 
 // measure runs the engine over the targets and prints (and submits) each measurement.
-// The table format also counts the verdicts, with a progress line on a terminal.
-func (f *measureFlags) measure(ctx context.Context, eng *engine.Engine, targets []target.Target, ctrl engine.Controller, sub *submitter, s streams) error {
+// The table format also counts the verdicts, with a progress line on a terminal. What
+// went wrong with the control helpers is said on stderr at the end (reportControl).
+func (f *measureFlags) measure(ctx context.Context, eng *engine.Engine, targets []target.Target, cl *control.Client, sub *submitter, s streams) error {
+	var ctrl engine.Controller
+	if cl != nil {
+		ctrl = cl // a nil *Client would be a non-nil Controller
+	}
 	out := newPrinter(f.format, s.stdout, targets)
 	var prog *progress
 	if f.format == "table" {
@@ -222,6 +234,11 @@ func (f *measureFlags) measure(ctx context.Context, eng *engine.Engine, targets 
 	err := out.close()
 	if prog != nil {
 		prog.summary()
+	}
+	if cl != nil {
+		if cerr := reportControl(s.stderr, cl.Stats()); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
 	if sub != nil {
 		if serr := sub.flush(ctx); serr != nil && err == nil {

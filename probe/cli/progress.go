@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -149,4 +150,23 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// reportControl says on w how the control helpers coped with the run: how often they were
+// saturated (429/503, retried), and how many targets were left without a control and why
+// (their verdicts are then inconclusive unless certain). Nothing when all went well. A
+// helper that answered 404 is not a control endpoint: that is a configuration error,
+// returned so the run fails loudly.
+func reportControl(w io.Writer, st control.Stats) error {
+	if st.Busy > 0 {
+		fmt.Fprintf(w, "probe measure: control helpers busy: %d answers 429/503 of %d requests; %d targets retried\n", st.Busy, st.Attempts, st.Retried)
+	}
+	if sum := st.Summary(); sum != "" {
+		fmt.Fprintf(w, "probe measure: %s\n", sum)
+	}
+	if len(st.NotFound) > 0 {
+		return fmt.Errorf("control helper %s answered 404 Not Found: not a control endpoint (give its base URL or the full %s URL)",
+			strings.Join(st.NotFound, ", "), control.DefaultPath)
+	}
+	return nil
 }
