@@ -45,7 +45,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.fingerprints, "fingerprints", "OONI blocking-fingerprints CSV `FILE` to match (repeatable)")
 	fs.BoolVar(&f.noBuiltinFP, "no-builtin-fingerprints", false, "do not match the built-in Indonesian fingerprints")
 	fs.StringVar(&f.whoami, "whoami", "", "`NAME` looked up to learn each resolver's egress address (default whoami.akamai.net; \"-\" disables)")
-	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB `FILE` (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers")
+	fs.StringVar(&f.asnDB, "asn-db", "", "MMDB `FILE` (GeoLite2-ASN, DB-IP ASN Lite or IPinfo Lite) to look up the ASN of DNS answers (default /var/lib/pantau/asn.mmdb, else /usr/share/GeoIP/GeoLite2-ASN.mmdb, when present; \"none\" for none)")
 	fs.StringVar(&f.innocuousSNI, "innocuous-sni", "", "server `NAME` of the SNI swap (default example.com)")
 	fs.Func("canary", "benign `NAME` that each run (measure, run, once) resolves and fetches (http://NAME/) to check the network itself, e.g. for a captive portal (default example.org; \"\" for none)", func(s string) error {
 		if s != "" {
@@ -208,8 +208,8 @@ func engineConfig(c *config.Config, name string) (engine.Config, error) {
 		sets = append(sets, fps)
 	}
 	ec.Fingerprints = fingerprint.NewSet(sets...)
-	if c.ASNDB != "" {
-		db, err := geo.Open(c.ASNDB)
+	if path := c.ASNDatabase(); path != "" {
+		db, err := geo.Open(path)
 		if err != nil {
 			return ec, usageError("--asn-db: %v", err)
 		}

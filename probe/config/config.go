@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/geo"
 	"github.com/pantau-dev/pantau/internal/target"
 	"github.com/pantau-dev/pantau/internal/yamlconf"
 )
@@ -35,7 +36,8 @@ type Config struct {
 	BuiltinFingerprints *bool   `yaml:"builtin_fingerprints"`
 	Whoami              *string `yaml:"whoami"`
 	// ASNDB is an MMDB file (GeoLite2-ASN, DB-IP ASN Lite, IPinfo Lite) giving the AS
-	// number of DNS answers, so DNS consistency can rest on ASN overlap.
+	// number of DNS answers, so DNS consistency can rest on ASN overlap. Empty: the
+	// first of geo.DefaultASNPaths that exists; "none": no ASN lookups (ASNDatabase).
 	ASNDB        string `yaml:"asn_db"`
 	InnocuousSNI string `yaml:"innocuous_sni"`
 	// Canary is the benign name resolved and fetched once per run to check the network
@@ -132,6 +134,18 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ASNDatabase returns the ASN database to open: asn_db when set, else the first of
+// geo.DefaultASNPaths that exists; "" when there is none or asn_db is "none".
+func (c *Config) ASNDatabase() string {
+	switch c.ASNDB {
+	case "none":
+		return ""
+	case "":
+		return geo.FindFile(geo.DefaultASNPaths())
+	}
+	return c.ASNDB
 }
 
 // DefaultCanary is the canary of a probe whose configuration names none.
