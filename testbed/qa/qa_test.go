@@ -166,9 +166,11 @@ var scenarios = []scenario{
 
 // TestOONIQA measures every scenario against one QA internet, each with its own probe
 // resolver and control helper.
-func TestOONIQA(t *testing.T) {
-	w := newWorld(t)
-	for _, s := range scenarios {
+func TestOONIQA(t *testing.T) { runScenarios(t, newWorld(t), scenarios) }
+
+// runScenarios measures each scenario in parallel and checks its verdict and observations.
+func runScenarios(t *testing.T, w *world, list []scenario) {
+	for _, s := range list {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			eng := w.probeEngine(t, honest.with(s.probe), s.inject)

@@ -28,6 +28,7 @@ var labCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.1.0/24")}
 const (
 	addrExample    = "127.0.1.10" // www.example.com, www.example.org
 	addrIDN        = "127.0.1.11" // яндекс.рф (xn--d1acpjx3f.xn--p1ai)
+	addrCDNNode    = "127.0.1.12" // another CDN node of www.example.com: the same page and certificate
 	addrExpired    = "127.0.1.20" // expired.badssl.com: an expired certificate
 	addrWrongHost  = "127.0.1.21" // wrong.host.badssl.com: a certificate for another name
 	addrUntrusted  = "127.0.1.22" // untrusted-root.badssl.com: a certificate from an unknown CA
@@ -90,6 +91,7 @@ func newWorld(t *testing.T) *world {
 	w.closedPort = freePort(t, addrExample)
 
 	w.site(t, addrExample, examplePage, "www.example.com", "www.example.org")
+	w.site(t, addrCDNNode, examplePage, "www.example.com", "www.example.org")
 	w.site(t, addrIDN, page("Яндекс", "<p>Найдётся всё</p>"), idnName)
 	now := time.Now()
 	expired := w.ca.leaf(t, now.Add(-48*time.Hour), now.Add(-24*time.Hour), "expired.badssl.com")
