@@ -76,6 +76,8 @@ type Engine struct {
 	dns    *dnsquery.Client
 	whoami whoami
 	bufs   *sync.Pool // of *fetchBuf: a busy probe reuses a few sets of HTTP buffers
+	// verified remembers the certificate chains verified lately (tls.go).
+	verified verifyCache
 	// canaryPort, when not 0, is the port the canary is fetched on instead of 80 (tests).
 	canaryPort int
 }

@@ -90,6 +90,10 @@ func hasTCP(tcp []measurement.TCPConnect, ip string) bool {
 // bounded calls f(0) … f(n-1), at most connectLimit at once, and returns when all
 // returned.
 func bounded(n int, f func(i int)) {
+	if n == 1 {
+		f(0) // one address, the common case: no goroutine, nor a new stack to grow
+		return
+	}
 	sem := make(chan struct{}, connectLimit)
 	var wg sync.WaitGroup
 	for i := range n {

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/failure"
@@ -60,17 +62,76 @@ func clientTLS(sni string, alpn ...string) *tls.Config {
 }
 
 // verify checks that certs (leaf first, as sent) chain to the configured roots and that
-// the leaf covers name.
+// the leaf covers name. A success is remembered (verifyCache): a target's TLS and HTTP
+// steps see the same chain for the same name.
 func (e *Engine) verify(certs []*x509.Certificate, name string) error {
 	if len(certs) == 0 {
 		return failure.New(failure.SSLInvalidCert, errors.New("no peer certificate"))
 	}
-	opts := x509.VerifyOptions{Roots: e.cfg.RootCAs, DNSName: name, Intermediates: x509.NewCertPool()}
+	key, now := chainKey(certs, name), time.Now()
+	if e.verified.ok(key, now) {
+		return nil
+	}
+	opts := x509.VerifyOptions{Roots: e.cfg.RootCAs, DNSName: name, Intermediates: x509.NewCertPool(), CurrentTime: now}
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	_, err := certs[0].Verify(opts)
+	chains, err := certs[0].Verify(opts)
+	if err == nil {
+		e.verified.add(key, now, chains[0])
+	}
 	return err
+}
+
+// verifyCache remembers successful verifications (chain and name) for verifyTTL, and
+// never past a certificate of the chain expiring: verifying a chain (building it,
+// checking its signatures) costs more than the rest of a handshake's client side.
+// Failures are not remembered. At most verifyEntries are kept; when full, it starts over.
+type verifyCache struct {
+	mu    sync.Mutex
+	until map[[sha256.Size]byte]time.Time
+}
+
+const (
+	verifyTTL     = 5 * time.Minute
+	verifyEntries = 1024
+)
+
+func (c *verifyCache) ok(key [sha256.Size]byte, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, hit := c.until[key]
+	return hit && now.Before(until)
+}
+
+func (c *verifyCache) add(key [sha256.Size]byte, now time.Time, chain []*x509.Certificate) {
+	until := now.Add(verifyTTL)
+	for _, cert := range chain {
+		if cert.NotAfter.Before(until) {
+			until = cert.NotAfter
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.until == nil || len(c.until) >= verifyEntries {
+		c.until = make(map[[sha256.Size]byte]time.Time)
+	}
+	c.until[key] = until
+}
+
+// chainKey identifies a chain as sent, with the name it was checked for.
+func chainKey(certs []*x509.Certificate, name string) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range certs {
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Raw)))
+		h.Write(n[:])
+		h.Write(c.Raw)
+	}
+	h.Write([]byte(name))
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
 }
 
 // tlsStep runs a handshake with the target's name on every address that connected and

@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"crypto/x509"
+	"testing"
+	"time"
+)
+
+// TestVerifyCache: a chain verified for a name is remembered for that name only, never
+// past its expiry, and a failure is not remembered.
+func TestVerifyCache(t *testing.T) {
+	ca, other := newCA(t, "Test CA"), newCA(t, "Other CA")
+	parse := func(der []byte) []*x509.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*x509.Certificate{c}
+	}
+	good := parse(ca.validLeaf(t, "a.example", "b.example").Certificate[0])
+	soon := parse(ca.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Minute), "c.example").Certificate[0])
+	foreign := parse(other.validLeaf(t, "a.example").Certificate[0])
+	e := New(Config{RootCAs: ca.pool}, nil)
+	for _, tc := range []struct {
+		certs  []*x509.Certificate
+		name   string
+		ok     bool
+		cached int // entries afterwards
+	}{
+		{good, "a.example", true, 1},
+		{good, "a.example", true, 1}, // from the cache
+		{good, "b.example", true, 2}, // another name: verified again
+		{good, "x.example", false, 2},
+		{good, "x.example", false, 2}, // failures are not remembered
+		{foreign, "a.example", false, 2},
+		{soon, "c.example", true, 3},
+	} {
+		err := e.verify(tc.certs, tc.name)
+		if (err == nil) != tc.ok || len(e.verified.until) != tc.cached {
+			t.Errorf("%s for %s: %v with %d cached; want ok %v with %d", tc.certs[0].Subject, tc.name, err, len(e.verified.until), tc.ok, tc.cached)
+		}
+	}
+	now := time.Now()
+	if !e.verified.ok(chainKey(good, "a.example"), now.Add(verifyTTL-time.Second)) || e.verified.ok(chainKey(good, "a.example"), now.Add(verifyTTL+time.Second)) {
+		t.Error("a verified chain is not remembered for verifyTTL, or longer")
+	}
+	if e.verified.ok(chainKey(soon, "c.example"), soon[0].NotAfter.Add(time.Second)) {
+		t.Error("a chain is remembered past its expiry")
+	}
+	for i := range verifyEntries + 1 {
+		e.verified.add(chainKey(good, itoa(i)), now, good)
+	}
+	if n := len(e.verified.until); n > verifyEntries {
+		t.Errorf("%d entries, want at most %d", n, verifyEntries)
+	}
+}
