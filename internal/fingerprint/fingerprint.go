@@ -189,6 +189,7 @@ func parse(rec []string) (Fingerprint, int, error) {
 			return fp, colPattern, err
 		}
 	}
+	fp.redirectURLPrefix()
 	if fp.PatternType == TypeRegexp {
 		re, err := regexp.Compile(fp.Pattern)
 		if err != nil {

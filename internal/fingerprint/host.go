@@ -29,6 +29,29 @@ func (fp *Fingerprint) parseHost() error {
 	return nil
 }
 
+// redirectURLPrefix makes a header.location prefix pattern that is an absolute http(s)
+// URL ("http://lamanlabuh.aduankonten.id", OONI's usual form) match like a host pattern:
+// the same host over http or https, in any case, with or without "www.", and not a
+// look-alike host that merely starts with it ("http://lamanlabuh.aduankonten.id.example").
+// Other prefix patterns ("/blocked") keep plain prefix matching.
+func (fp *Fingerprint) redirectURLPrefix() {
+	if fp.PatternType != TypePrefix || fp.Location != LocHeader+"location" {
+		return
+	}
+	p := strings.ToLower(fp.Pattern)
+	if !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+		return
+	}
+	host, rest := locationHost(fp.Pattern)
+	if host == "" {
+		return
+	}
+	fp.host, fp.path = host, rest
+	if fp.path == "/" {
+		fp.path = ""
+	}
+}
+
 // matchHost reports whether the Location value v redirects to the fingerprint's host
 // (and, when the pattern has one, to a path starting with its path, case-sensitively).
 func (fp *Fingerprint) matchHost(v string) bool {

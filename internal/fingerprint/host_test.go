@@ -12,6 +12,10 @@ import (
 func TestHostPattern(t *testing.T) {
 	laman := mustOne(t, "x.laman,nat,,header.location,host,LamanLabuh.AduanKonten.ID,10,ID,test,,")
 	baik := mustOne(t, "x.baik,isp,,header.location,host,www.internetbaik.telkomsel.com/block,10,ID,test,,")
+	// OONI's form: an absolute URL as a prefix matches like a host pattern; another
+	// prefix stays a plain prefix.
+	ooni := mustOne(t, "x.ooni,isp,,header.location,prefix,http://www.melsa.net.id/main/blocked,5,ID,test,,")
+	path := mustOne(t, "x.path,nat,,header.location,prefix,/blocked,5,ID,test,,")
 	tests := []struct {
 		fp       Fingerprint
 		location string
@@ -36,6 +40,11 @@ func TestHostPattern(t *testing.T) {
 		{baik, "internetbaik.telkomsel.com/blocked", true},
 		{baik, "http://internetbaik.telkomsel.com/", false},
 		{baik, "http://internetbaik.telkomsel.com/Block", false},
+		{ooni, "HTTPS://Melsa.net.id/main/blocked?u=x", true},
+		{ooni, "http://www.melsa.net.id.example/main/blocked", false},
+		{ooni, "http://www.melsa.net.id/main/", false},
+		{path, "/blocked?u=x", true},
+		{path, "http://example.net/blocked", false},
 	}
 	for _, tc := range tests {
 		if got := tc.fp.matchString(tc.location); got != tc.want {

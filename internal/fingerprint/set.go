@@ -212,6 +212,9 @@ func (fp *Fingerprint) matchString(v string) bool {
 	case TypeFull:
 		return v == p
 	case TypePrefix:
+		if fp.host != "" { // a redirect URL prefix: see redirectURLPrefix
+			return fp.matchHost(v)
+		}
 		return strings.HasPrefix(v, p)
 	case TypeContains:
 		return strings.Contains(v, p)

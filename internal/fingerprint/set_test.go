@@ -182,11 +182,23 @@ func TestMatchHTTP(t *testing.T) {
 			body: "<title>Access Restricted</title></head><title>Blocked by Policy</title>",
 		},
 		{
-			name:   "matching is case-sensitive, except the host of a host pattern",
+			name:   "matching is case-sensitive, except the host of a redirect",
 			header: http.Header{"Location": {"HTTP://LAMANLABUH.ADUANKONTEN.ID/"}},
 			title:  "internet positif",
 			body:   "ADUANKONTEN@KOMINFO.GO.ID",
-			want:   []string{`pantau.id_loc_kominfo_lamanlabuh@http[0] header.location "HTTP://LAMANLABUH.ADUANKONTEN.ID/"`},
+			want: []string{
+				`pantau.id_loc_kominfo_lamanlabuh@http[0] header.location "HTTP://LAMANLABUH.ADUANKONTEN.ID/"`,
+				`fx.id_lamanlabuh@http[0] header.location "HTTP://LAMANLABUH.ADUANKONTEN.ID/"`,
+			},
+		},
+		{
+			name:   "an OONI URL prefix matches the host over https and with www., not a look-alike",
+			header: http.Header{"Location": {"https://www.internetpositif.uzone.id/", "http://lamanlabuh.aduankonten.id.example/"}},
+			want: []string{
+				`pantau.id_loc_telkom_uzone@http[0] header.location "https://www.internetpositif.uzone.id/"`,
+				`fx.id_uzone_loc@http[0] header.location "https://www.internetpositif.uzone.id/"`,
+				`fx.id_uzone_loc_contains@http[0] header.location "https://www.internetpositif.uzone.id/"`,
+			},
 		},
 		{
 			name:   "ordinary page",
