@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -24,7 +25,7 @@ func (a *analysis) injection(d *dnsCase) (string, []string, bool) {
 			}
 			got := describeReply(first, q.Rcode)
 			then := describeReply(lateAddrs, late.Rcode)
-			if why := d.notForged(q.Answers, late.Answers); why != "" {
+			if why := d.notForged(q, late); why != "" {
 				a.note("%s %s: a later reply (%s) differed from the first (%s); not counted as injection: %s", q.Resolver, q.QType, then, got, why)
 				continue
 			}
@@ -37,21 +38,28 @@ func (a *analysis) injection(d *dnsCase) (string, []string, bool) {
 }
 
 // notForged says why a first reply followed by a differing later one is not an
-// injection, or "" when it is: the later reply must be the site's (confirmed like any
-// answer) and the first must not be. Two upstream resolvers behind one home router, or
-// a CDN answering differently, give two replies that are both the site's, or both
-// unconfirmed; a forged reply is wrong where the real one is right.
-func (d *dnsCase) notForged(first, late []measurement.DNSAnswer) string {
+// injection, or "" when it is: the later reply must agree with the control (an address
+// confirmed like any answer, or no such name where the control found none) and the
+// first must not (its addresses unconfirmed and outside the AS of the confirmed later
+// ones, or a failure before a real answer). Two upstream resolvers behind one home
+// router, or a CDN answering differently, give two replies that are both the site's, or
+// both unconfirmed; a forged reply is wrong where the real one is right.
+func (d *dnsCase) notForged(q measurement.DNSQuery, late measurement.DNSReply) string {
 	var lateOK []measurement.DNSAnswer
-	for _, l := range late {
+	for _, l := range late.Answers {
 		if isAddr(l) && d.confirmedAnswer(l) {
 			lateOK = append(lateOK, l)
 		}
 	}
-	if len(lateOK) == 0 {
-		return "the later reply is not confirmed by the control either (two upstream resolvers, or a CDN)"
+	lateAddrs := measurement.DNSQuery{Answers: late.Answers}.Addrs()
+	noNameAtBoth := len(lateAddrs) == 0 && noName(replyFailure(late.Rcode)) && len(d.c.addrs) == 0 && noName(d.c.failure)
+	switch {
+	case len(lateOK) == 0 && !noNameAtBoth:
+		return "the later reply does not agree with the control either (two upstream resolvers, or a CDN)"
+	case len(q.Addrs()) == 0 && len(lateOK) == 0:
+		return "neither reply has an address"
 	}
-	for _, f := range first {
+	for _, f := range q.Answers {
 		if !isAddr(f) {
 			continue
 		}
@@ -65,6 +73,15 @@ func (d *dnsCase) notForged(first, late []measurement.DNSAnswer) string {
 		}
 	}
 	return ""
+}
+
+// replyFailure is the failure of a reply without addresses: from its rcode, and
+// dns_no_answer for a NOERROR.
+func replyFailure(rcode string) string {
+	if f := failure.Rcode(rcode); f != "" {
+		return f
+	}
+	return failure.DNSNoAnswer
 }
 
 func isAddr(a measurement.DNSAnswer) bool { return a.Type == "A" || a.Type == "AAAA" }

@@ -127,13 +127,14 @@ func TestRule5HTTP(t *testing.T) {
 			evidence: []string{"body length ratio below 0.7"},
 		},
 		{
-			name: "an OONI false-positive fingerprint (scope fp) on the control's page is not a block page",
+			name: "an OONI false-positive fingerprint (scope fp), even on the control's page, is no block page and no access",
 			m: meas(httpsU, probe(site(siteIP)), control(site(siteIP)),
 				func(m *measurement.Measurement) {
 					m.Fingerprints = append(m.Fingerprints, measurement.FingerprintMatch{Name: "cp.fp_r_fp_6", Scope: "fp", Location: "body", PatternType: "regexp", Pattern: "<meta name=.*twitter:card", Where: "http[0] body"})
 				}),
-			status:   accessible,
-			evidence: []string{"fingerprint cp.fp_r_fp_6 (scope fp, not a block page) matched http[0] body; the page is the control's", "over HTTPS with a valid certificate"},
+			status:   inconclusive,
+			reason:   "known not to be a block page (cp.fp_r_fp_6)",
+			evidence: []string{"fingerprint cp.fp_r_fp_6 (scope fp: a server-side challenge, parking or default page, not a block page) matched http[0] body"},
 		},
 		{
 			name:     "HTTPS with a valid certificate: the content is authentic",

@@ -43,6 +43,24 @@ func TestGhostDomain(t *testing.T) {
 			evidence: []string{"fingerprint pantau.id_dns_telkom_uzone matched dns " + sysRes + " A answer " + lieIP},
 		},
 		{
+			name: "an injected address ahead of the resolver's NXDOMAIN (https)",
+			m: meas(httpsU,
+				probe(sys("A", lieIP), late("NXDOMAIN"), connect(lieIP, failure.ConnectionRefused)),
+				ghost),
+			status:   blocked,
+			method:   mDNS,
+			reason:   "injected a forged DNS reply (" + lieIP + ") for example.org ahead of the resolver's own reply (NXDOMAIN)",
+			evidence: []string{"first reply " + lieIP + ", then a later reply NXDOMAIN"},
+		},
+		{
+			name: "an address and then an empty reply while the control resolved: no injection",
+			m: meas(httpU,
+				probe(sys("A", cdnIP), late("NOERROR"), connect(cdnIP, ""), get(httpU, cdnIP, 200, bodyLen, title)),
+				control(plainSite(siteIP), connect(cdnIP, ""))),
+			status:   accessible,
+			evidence: []string{"not counted as injection: the later reply does not agree with the control either", "(CDN)"},
+		},
+		{
 			name:     "the ISP's answer serves nothing known: inconclusive",
 			m:        meas(httpU, lie(), ghost),
 			status:   inconclusive,
@@ -113,7 +131,7 @@ func TestTwoUpstreams(t *testing.T) {
 				probe(sys("A", cdnIP), late("NOERROR", siteIP2), connect(cdnIP, ""), get(httpU, cdnIP, 200, bodyLen, title)),
 				control(plainSite(siteIP), connect(cdnIP, ""))),
 			status:   accessible,
-			evidence: []string{"not counted as injection: the later reply is not confirmed by the control either", "(CDN)"},
+			evidence: []string{"not counted as injection: the later reply does not agree with the control either", "(CDN)"},
 			absent:   []string{"transparent proxy"},
 		},
 		{
@@ -176,6 +194,14 @@ func TestServerSidePages(t *testing.T) {
 				challenge),
 			status:   inconclusive,
 			evidence: []string{"no control measurement", "(scope fp"},
+		},
+		{
+			name: "a challenge at both vantage points: nobody saw the content",
+			m: meas(httpU,
+				probe(sys("A", siteIP), connect(siteIP, ""), get(httpU, siteIP, 403, 5000, "Just a moment...")),
+				control(sys("A", siteIP), connect(siteIP, ""), get(httpU, siteIP, 403, 5000, "Just a moment...")), challenge),
+			status:   inconclusive,
+			evidence: []string{"fingerprint pantau.fp_cloudflare_challenge (scope fp"},
 		},
 		{
 			name: "a scope-fp match on an earlier hop says nothing about the final page",

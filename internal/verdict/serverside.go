@@ -14,9 +14,9 @@ import (
 const scopeFP = "fp"
 
 // serverSidePage decides a probe fetch whose final reply matched an fp-scope
-// fingerprint and is not the control's page: the server (or its CDN) answered with
-// something other than the site's content, for reasons of its own. That is no evidence
-// of blocking, nor of access: inconclusive.
+// fingerprint: the server (or its CDN) answered with something other than the site's
+// content, for reasons of its own. That is no evidence of blocking, nor of access, even
+// when the control got the same page (then nobody saw the content): inconclusive.
 func (a *analysis) serverSidePage() (measurement.Verdict, bool) {
 	last := len(a.m.HTTP) - 1
 	if last < 0 {
@@ -25,10 +25,6 @@ func (a *analysis) serverSidePage() (measurement.Verdict, bool) {
 	for _, fp := range a.m.Fingerprints {
 		if fp.Scope != scopeFP || strings.EqualFold(fp.Location, "dns") || hopOf(fp.Where) != last {
 			continue
-		}
-		if a.ctl != nil && a.sameAsControl() {
-			a.note("fingerprint %s (scope fp, not a block page) matched %s; the page is the control's", fp.Name, fp.Where)
-			return measurement.Verdict{}, false
 		}
 		a.note("fingerprint %s (scope fp: a server-side challenge, parking or default page, not a block page) matched %s", fp.Name, fp.Where)
 		a.noteProbeOutcome()
