@@ -63,9 +63,11 @@ func (a *analysis) interception() []string {
 }
 
 // canaryPage says how the probe's final reply for the target is the page the canary's
-// fetch got (same body, same final URL or same title), or "".
+// fetch got (same body, same final URL or same title), or "". A reply that is the
+// control's page is the site's, whatever the canary got (sites share titles such as
+// "Example Domain").
 func (a *analysis) canaryPage(c *measurement.Canary) string {
-	if c.Failure != nil || c.Status <= 0 || len(a.m.HTTP) == 0 {
+	if c.Failure != nil || c.Status <= 0 || len(a.m.HTTP) == 0 || a.sameAsControl() {
 		return ""
 	}
 	pf := a.m.HTTP[len(a.m.HTTP)-1]

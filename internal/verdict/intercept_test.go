@@ -73,6 +73,16 @@ func TestIntercept(t *testing.T) {
 			absent:   []string{"canary"},
 		},
 		{
+			name: "the target's page is the control's and shares the canary's title: not the canary's page",
+			m: meas(httpU,
+				probe(sys("A", lieIP), late("NOERROR", siteIP), connect(lieIP, failure.GenericTimeout), connect(siteIP, ""), get(httpU, siteIP, 200, bodyLen, title)),
+				control(plainSite(siteIP), connect(lieIP, "")), normalCanary()),
+			status:   blocked,
+			method:   mDNS,
+			evidence: []string{"first reply " + lieIP + ", then a later reply " + siteIP},
+			absent:   []string{"canary"},
+		},
+		{
 			name:     "an ordinary network: a reserved answer is still blocked",
 			m:        meas(httpsU, probe(sys("A", "127.0.0.1"), bogons("127.0.0.1")), control(site(siteIP)), normalCanary()),
 			status:   blocked,
