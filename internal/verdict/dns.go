@@ -27,8 +27,9 @@ type dnsResult struct {
 	// certain is set for a blocked outcome that needs no control: a bogon answer or a
 	// block-page fingerprint.
 	certain bool
-	// soft is set for a blocked outcome resting only on disjoint answers, which a CDN
-	// can explain: a final page like the control's clears it.
+	// soft is set for a blocked outcome that a final page like the control's clears:
+	// disjoint answers (a CDN can explain them) or an injected address (a transparent
+	// proxy can explain it; see injected).
 	soft bool
 	// injected are the addresses of a forged first reply (soft is then set: a page
 	// fetched through them that is the control's shows a transparent proxy, not a block).
@@ -285,8 +286,9 @@ func (a *analysis) dnsProbeResolvedNothing(d *dnsCase) dnsResult {
 }
 
 // dnsControlResolvedNothing judges the probe's answers when the control got none (rule 1,
-// item 5): a valid certificate proves them; a name the control found missing is unclear;
-// any other control failure leaves DNS unjudged.
+// item 5): a valid certificate proves them; a name the control found missing (a ghost
+// name) is blocked when the answer served a known block page, else unclear; any other
+// control failure leaves DNS unjudged.
 func (a *analysis) dnsControlResolvedNothing(d *dnsCase) dnsResult {
 	p, c := d.p, d.c
 	for _, ip := range p.addrs {
