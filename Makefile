@@ -7,12 +7,13 @@ LDFLAGS := -X github.com/pantau-dev/pantau/internal/cmdline.Version=$(VERSION)
 
 # make run: a local fleet of one — a throwaway InfluxDB, a collector, and the probe
 # measuring the bundled Telegram list and submitting to the collector. CONTROL=URL adds a
-# control helper (without one, verdicts are inconclusive unless a block page is certain).
+# control helper (without one, verdicts are inconclusive unless a block page or a valid
+# HTTPS certificate makes the case certain).
 TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run test unit testbed bench bench-ingest bench-report smoke fuzz vet fmt clean
+.PHONY: all build run test unit testbed bench bench-ingest bench-report smoke fuzz vet fmt clean dist dist-check
 
 all: build
 
@@ -25,7 +26,7 @@ run: build
 	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
 
 # make test: everything, on a fresh machine (installs what it needs).
-test: vet unit testbed smoke
+test: vet unit testbed smoke dist-check
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -62,6 +63,17 @@ bench-ingest:
 # 11 domains, 15-minute cadence): timeline p95 <= 300 ms, compliance <= 2 s (docs/scaling.md).
 bench-report:
 	scripts/with-influxdb $(GO) run ./testbed/bench/report --check
+
+# make dist: the release binaries in dist/ (static, stripped, versioned; README.md
+# "Releases"), with SHA256SUMS. make dist-check builds them and checks each: format,
+# static, stripped, size, and every Linux one run (qemu-user for foreign architectures)
+# measuring a loopback lab. A broken cross-build fails it.
+dist:
+	VERSION=$(VERSION) LDFLAGS="$(LDFLAGS)" scripts/dist
+
+dist-check: dist
+	scripts/apt-need qemu-mipsel-static=qemu-user-static
+	$(GO) test -tags dist -count=1 ./testbed/dist/
 
 # Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
 FUZZTIME ?= 30s
