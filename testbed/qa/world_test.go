@@ -37,6 +37,7 @@ const (
 	addrISPProxy   = "127.0.1.50" // the ISP's transparent proxy to www.example.com
 	addrBitly      = "127.0.1.60" // bit.ly: redirects
 	addrHTTPBin    = "127.0.1.61" // httpbin.com: broken and endless redirects
+	addrIDBlock    = "127.0.1.97" // an Indonesian ISP's block page (Internet Positif, a builtin fingerprint)
 	addrRefusing   = "127.0.1.98" // an ISP box that refuses every connection
 	addrBlockPage  = "127.0.1.99" // the public block page (HTTP only)
 )
@@ -108,6 +109,7 @@ func newWorld(t *testing.T) *world {
 	w.site(t, addrBitly, w.bitly(), "bit.ly")
 	w.site(t, addrHTTPBin, httpbin(), "httpbin.com")
 	serveHTTP(t, addrBlockPage, w.httpPort, blockPage, nil)
+	serveHTTP(t, addrIDBlock, w.httpPort, page("Internet Positif", "<p>Situs ini diblokir.</p>"), nil)
 	return w
 }
 
