@@ -22,13 +22,14 @@ import (
 const MaxBody = 64 << 10
 
 // Capacity defaults of a helper, sized for a fleet (docs/control.md, "Sizing"): an
-// observation waits on the network far more than it computes (about 2 ms of CPU for
-// 0.3–3 s), so 64 run at once on a small machine, and a queue of 8 per slot holds the
-// requests of several busy probes (one at the default --concurrency keeps up to 64 in
-// flight) for a few seconds instead of turning them away.
+// observation waits on the network far more than it computes (about 2 ms of CPU in
+// 0.1–3 s, up to the target timeout for a site that does not answer), so slots are
+// cheap and many are needed: by Little's law, slots = requests/s × seconds each. 256
+// running and 4 waiting per slot hold the requests of about 20 probes at the default
+// --concurrency (64 each) before any is turned away with 503.
 const (
-	DefaultMaxConcurrent = 64
-	DefaultQueuePerSlot  = 8
+	DefaultMaxConcurrent = 256
+	DefaultQueuePerSlot  = 4
 )
 
 // HandlerOptions configures NewHandler. Zero values take the defaults.
@@ -37,7 +38,7 @@ type HandlerOptions struct {
 	CacheTTL      time.Duration // default 60s; 0 → default; negative disables the cache
 	CacheEntries  int           // bound on cached observations (default 10000), evicting the oldest
 	MaxConcurrent int           // observations at once (default DefaultMaxConcurrent)
-	// MaxQueue bounds the observations waiting for a slot (default 8×MaxConcurrent);
+	// MaxQueue bounds the observations waiting for a slot (default 4×MaxConcurrent);
 	// a request that would need one more is answered 503 with Retry-After: 1. Requests
 	// for an observation already running or waiting join it and are never refused.
 	MaxQueue int

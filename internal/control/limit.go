@@ -16,7 +16,7 @@ const (
 	// average: about what one probe measuring 32 targets at once asks.
 	DefaultRate = 10
 	// DefaultBurst is how many requests it may make at once: well under the default
-	// queue (MaxConcurrent + MaxQueue = 576), so one address cannot fill it.
+	// queue (MaxConcurrent + MaxQueue = 1,280), so one address cannot fill it.
 	DefaultBurst = 32
 )
 

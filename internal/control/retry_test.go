@@ -225,3 +225,12 @@ func TestClientNotFound(t *testing.T) {
 		t.Errorf("summary %q", sum)
 	}
 }
+
+// TestHandlerFleetDefaults: without options a helper runs DefaultMaxConcurrent
+// observations and queues DefaultQueuePerSlot per slot (docs/control.md, "Sizing").
+func TestHandlerFleetDefaults(t *testing.T) {
+	h := NewHandler(&observer{}, HandlerOptions{}, nil).(*handler)
+	if cap(h.slots) != 256 || h.maxPending != 256+4*256 || h.maxAnon != h.maxPending {
+		t.Errorf("slots %d, running+queued %d, anonymous %d; want 256, 1280, 1280", cap(h.slots), h.maxPending, h.maxAnon)
+	}
+}

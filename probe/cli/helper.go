@@ -27,14 +27,14 @@ func helperCommand(s streams) *cmdline.Command {
 		Examples: []string{
 			"probe helper --listen 0.0.0.0:9090",
 			"probe helper --listen 0.0.0.0:9090 --token-file /etc/pantau/helper-tokens --allow-anonymous",
-			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 128",
+			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 512",
 		},
 		Setup: func(fs *flag.FlagSet) cmdline.Runner {
 			var ef engineFlags
 			ef.register(fs)
 			listen := fs.String("listen", "127.0.0.1:9090", "`ADDR` to serve the control API on")
 			maxConc := fs.Int("max-concurrent", control.DefaultMaxConcurrent, "observations at once")
-			maxQueue := fs.Int("max-queue", 0, "observations waiting for a slot before requests are answered 503 (default 8 per --max-concurrent)")
+			maxQueue := fs.Int("max-queue", 0, "observations waiting for a slot before requests are answered 503 (default 4 per --max-concurrent)")
 			cacheTTL := fs.Duration("cache-ttl", time.Minute, "how long an observation is reused for the same target")
 			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile until the helper stops to `FILE` (go tool pprof)")
 			var acc helperAccess
