@@ -5,7 +5,8 @@
 // scenario builds the situation, measures it and asserts Pantau's verdict. Scenarios that
 // need a middlebox on the probe's path only (resets, blackholes, throttling) run in the
 // netns testbed instead (testbed/qa_test.go). docs/verdicts.md, "OONI QA scenarios",
-// lists both with OONI's expectation and why Pantau's differs where it does.
+// lists both with OONI's expectation and why Pantau's differs where it does. The servers
+// listen on 127.0.1.0/24, which Linux routes to loopback as a whole.
 package qa
 
 import (
