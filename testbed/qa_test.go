@@ -220,6 +220,7 @@ func testQA(t *testing.T, l *lab) {
 		t.Fatal(err)
 	}
 	l.eofBox(t)
+	qaLabCheck(t, l)
 	var targets []string
 	for _, s := range qaScenarios {
 		targets = append(targets, s.target)
