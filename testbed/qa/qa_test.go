@@ -106,16 +106,18 @@ var scenarios = []scenario{
 
 	// A name that no longer exists (NXDOMAIN at the control) that the ISP still
 	// censors by pointing it at its block page. The resolver's own NXDOMAIN comes after
-	// the forged reply, but the control cannot confirm it either, and no fingerprint
-	// knows the page: NXDOMAIN rewriting (a search page) would look the same.
+	// the forged reply and agrees with the control: an injection (rule 1.3). The control,
+	// finding no address, fetches through the probe's forged one, so its "page" is the
+	// block page itself and cannot show a transparent proxy.
 	{name: "ghostDNSBlockingWithHTTP", input: "http://itsat.info:{http}/",
-		inject: zone{"itsat.info": at(addrBlockPage)}, status: inconclusive,
+		inject: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
 		check: wantFinal(200, "Access Denied", addrBlockPage)},
 	{name: "ghostDNSBlockingWithHTTPS", input: "https://itsat.info:{tls}/",
-		inject: zone{"itsat.info": at(addrBlockPage)}, status: inconclusive,
+		inject: zone{"itsat.info": at(addrBlockPage)}, status: blocked, method: byDNS,
 		check: wantTCP(addrBlockPage, failure.ConnectionRefused)},
-	// The same with the ISP's resolver itself answering: a known block page names the
-	// censor; without a page nothing does.
+	// The same with the ISP's resolver itself answering (no later NXDOMAIN to give it
+	// away): a known block page names the censor (rule 1.5); without a page nothing does,
+	// as NXDOMAIN rewriting or a stale control would look the same.
 	{name: "ghostDNSBlockingWithHTTP_knownBlockPage", input: "http://itsat.info:{http}/",
 		probe: zone{"itsat.info": at(addrIDBlock)}, status: blocked, method: byDNS,
 		check: wantFinal(200, "Internet Positif", addrIDBlock)},
