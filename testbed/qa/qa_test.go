@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -130,9 +131,9 @@ var scenarios = []scenario{
 		check: wantFinal(200, "Access Denied", addrBlockPage)},
 
 	{name: "idnaWithoutCensorshipLowercase", input: "http://яндекс.рф:{http}/", status: accessible,
-		check: wantFinal(200, "Яндекс", addrIDN)},
+		check: all(wantFinal(200, "Яндекс", addrIDN), wantIDN("яндекс.рф"))},
 	{name: "idnaWithoutCensorshipWithFirstLetterUppercase", input: "http://Яндекс.рф:{http}/", status: accessible,
-		check: wantFinal(200, "Яндекс", addrIDN)},
+		check: all(wantFinal(200, "Яндекс", addrIDN), wantIDN("Яндекс.рф"))},
 
 	{name: "largeFileWithHTTP", input: "http://largefile.com:{http}/", status: accessible, check: wantTruncated},
 	{name: "largeFileWithHTTPS", input: "https://largefile.com:{tls}/", status: accessible, check: wantTruncated},
@@ -271,6 +272,27 @@ func wantFinalFailure(fail string) func(*testing.T, *measurement.Measurement) {
 		t.Helper()
 		if len(m.HTTP) == 0 || deref(m.HTTP[len(m.HTTP)-1].Failure) != fail {
 			t.Errorf("HTTP %+v: want the last hop to fail with %s", m.HTTP, fail)
+		}
+	}
+}
+
+// wantIDN checks that an internationalised target was measured in A-labels and that
+// the measurement keeps the name as given.
+func wantIDN(given string) func(*testing.T, *measurement.Measurement) {
+	return func(t *testing.T, m *measurement.Measurement) {
+		t.Helper()
+		if m.Domain != idnName || !strings.Contains(m.Input, given) {
+			t.Errorf("domain %q input %q, want %q and the input as given (%s)", m.Domain, m.Input, idnName, given)
+		}
+	}
+}
+
+// all runs every check.
+func all(checks ...func(*testing.T, *measurement.Measurement)) func(*testing.T, *measurement.Measurement) {
+	return func(t *testing.T, m *measurement.Measurement) {
+		t.Helper()
+		for _, c := range checks {
+			c(t, m)
 		}
 	}
 }
