@@ -18,6 +18,41 @@ import (
 	"github.com/miekg/dns"
 )
 
+// qaClients are plain Go clients in the lab's namespaces that trust the lab CA.
+type qaClients struct{ roots *x509.CertPool }
+
+// handshake completes a verified TLS handshake with ip:443 for sni from ns.
+func (q qaClients) handshake(ns, ip, sni string) error {
+	c, err := dialIn(ns, "tcp", net.JoinHostPort(ip, "443"), time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	return tls.Client(c, &tls.Config{ServerName: sni, RootCAs: q.roots}).Handshake()
+}
+
+// page fetches http://HOST/ at ip from ns and returns the page.
+func (q qaClients) page(ns, host, ip string) (string, error) {
+	res, err := httpIn(ns, "http://"+host+"/", net.JoinHostPort(ip, "80"), time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
+
+// title turns a page without the title want into an error.
+func title(want string) func(string, error) error {
+	return func(body string, err error) error {
+		if err == nil && !strings.Contains(body, "<title>"+want+"</title>") {
+			err = errors.New("page without the title " + want + ": " + body)
+		}
+		return err
+	}
+}
+
 // qaLabCheck checks the QA scenarios' mechanisms with plain Go clients from the
 // subscriber's and the control's namespaces before the probe is judged, as testLab does
 // for the rest of the lab: a wrong verdict with these green points at the probe.
@@ -26,35 +61,9 @@ func qaLabCheck(t *testing.T, l *lab) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	handshake := func(ns, ip, sni string) error {
-		c, err := dialIn(ns, "tcp", net.JoinHostPort(ip, "443"), time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(time.Second))
-		return tls.Client(c, &tls.Config{ServerName: sni, RootCAs: roots}).Handshake()
-	}
-	// page fetches http://HOST/ at ip and returns the page.
-	page := func(ns, host, ip string) (string, error) {
-		res, err := httpIn(ns, "http://"+host+"/", net.JoinHostPort(ip, "80"), time.Second)
-		if err != nil {
-			return "", err
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		return string(b), err
-	}
-	title := func(want string) func(string, error) error {
-		return func(body string, err error) error {
-			if err == nil && !strings.Contains(body, "<title>"+want+"</title>") {
-				err = errors.New("page without the title " + want + ": " + body)
-			}
-			return err
-		}
-	}
+	q := qaClients{roots: x509.NewCertPool()}
+	q.roots.AppendCertsFromPEM(pem)
+	handshake, page := q.handshake, q.page
 	isTimeout := func(err error) bool {
 		var ne net.Error
 		return errors.As(err, &ne) && ne.Timeout()
