@@ -49,11 +49,12 @@ smoke: build
 testbed: build
 	./testbed/run-tests
 
-# make bench: engine benchmarks, then `probe measure` over 1,000 local targets
-# (targets/s and peak RSS).
+# make bench: engine benchmarks, then `probe measure` over 1,000 local targets at
+# --concurrency 100 against a real `probe helper` with its default capacity (targets/s,
+# peak RSS, every verdict accessible).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/fingerprint/ ./internal/dnsquery/ ./internal/verdict/
-	$(GO) run ./testbed/bench/probe --probe $(BIN)/probe --targets 1000 --min-rate 200 --max-rss-mb 40
+	$(GO) run ./testbed/bench/probe --probe $(BIN)/probe --targets 1000 --concurrency 100 --min-rate 250 --max-rss-mb 40
 
 # make bench-ingest: the collector's ingest rate against raw InfluxDB writes (docs/scaling.md).
 bench-ingest:

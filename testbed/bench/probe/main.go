@@ -20,12 +20,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -40,12 +43,28 @@ func main() { os.Exit(run()) }
 func run() int {
 	probe := flag.String("probe", "bin/probe", "probe binary")
 	n := flag.Int("targets", 1000, "number of targets")
-	conc := flag.Int("concurrency", 0, "probe --concurrency (0: the probe's default)")
+	conc := flag.Int("concurrency", 100, "probe --concurrency (0: the probe's default)")
 	extra := flag.String("probe-flags", "", "extra flags for probe measure, space separated")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the lab's servers (this process) to `FILE`")
+	save := flag.String("out", "", "also write the probe's output (JSON lines) to this `FILE`")
+	helperExtra := flag.String("helper-flags", "", "extra flags for probe helper, space separated (e.g. --cpuprofile FILE)")
 	minRate := flag.Float64("min-rate", 0, "fail when targets/s is below this (0: report only)")
 	maxRSS := flag.Float64("max-rss-mb", 0, "fail when peak RSS (MB) is above this (0: report only)")
 	flag.Parse()
-	if err := bench(*probe, *n, *conc, strings.Fields(*extra), *minRate, *maxRSS); err != nil {
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := bench(*probe, *n, *conc, strings.Fields(*extra), strings.Fields(*helperExtra), *save, *minRate, *maxRSS); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
@@ -54,13 +73,13 @@ func run() int {
 
 // bench sets up the lab, runs `probe measure` over n targets in it, prints the rate, the
 // peak RSS and the verdicts, and fails when they miss the goals.
-func bench(probe string, n, conc int, extra []string, minRate, maxRSS float64) error {
+func bench(probe string, n, conc int, extra, helperExtra []string, save string, minRate, maxRSS float64) error {
 	dir, err := os.MkdirTemp("", "pantau-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	l, err := startLab(probe, dir)
+	l, err := startLab(probe, dir, helperExtra)
 	if err != nil {
 		return err
 	}
@@ -75,16 +94,23 @@ func bench(probe string, n, conc int, extra []string, minRate, maxRSS float64) e
 		args = append(args, "--concurrency", fmt.Sprint(conc))
 	}
 	args = append(args, extra...)
-	out, elapsed, rssMB, err := runProbe(probe, args, l.env)
+	load := loadAverage()
+	out, elapsed, rssMB, cpu, err := runProbe(probe, args, l.env)
 	if err != nil {
 		return err
+	}
+	if save != "" {
+		if err := os.WriteFile(save, out.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 	got, statuses, err := tally(out)
 	if err != nil {
 		return err
 	}
 	rate := float64(got) / elapsed.Seconds()
-	fmt.Printf("probe measure: %d targets in %.2fs: %.1f targets/s, peak RSS %.1f MB, verdicts %v\n", got, elapsed.Seconds(), rate, rssMB, statuses)
+	fmt.Printf("probe measure: %d targets in %.2fs: %.1f targets/s, peak RSS %.1f MB, probe CPU %.2fs, load average before %s, verdicts %v\n",
+		got, elapsed.Seconds(), rate, rssMB, cpu.Seconds(), load, statuses)
 	var errs []error
 	if got != n {
 		errs = append(errs, fmt.Errorf("%d measurements for %d targets", got, n))
@@ -111,7 +137,7 @@ type lab struct {
 }
 
 // startLab starts the lab's servers, with the CA written to dir.
-func startLab(probe, dir string) (_ *lab, err error) {
+func startLab(probe, dir string, helperExtra []string) (_ *lab, err error) {
 	l := &lab{}
 	defer func() {
 		if err != nil {
@@ -134,7 +160,7 @@ func startLab(probe, dir string) (_ *lab, err error) {
 	}
 	l.webPort, l.stops = webPort, append(l.stops, stopWeb)
 	l.env = append(os.Environ(), "SSL_CERT_FILE="+caFile)
-	helperAddr, stopHelper, err := startHelper(probe, dnsAddr, l.env)
+	helperAddr, stopHelper, err := startHelper(probe, dnsAddr, l.env, helperExtra)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +187,8 @@ func writeTargets(dir string, n, webPort int) (string, error) {
 }
 
 // runProbe runs the probe with args and env and returns its standard output, how long it
-// ran and its peak RSS in MB.
-func runProbe(probe string, args, env []string) (out *bytes.Buffer, elapsed time.Duration, rssMB float64, err error) {
+// ran, its peak RSS in MB and the CPU time it used (user and system).
+func runProbe(probe string, args, env []string) (out *bytes.Buffer, elapsed time.Duration, rssMB float64, cpu time.Duration, err error) {
 	cmd := exec.Command(probe, args...)
 	cmd.Env = env
 	out = &bytes.Buffer{}
@@ -170,11 +196,22 @@ func runProbe(probe string, args, env []string) (out *bytes.Buffer, elapsed time
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return nil, 0, 0, fmt.Errorf("probe measure: %w", err)
+		return nil, 0, 0, 0, fmt.Errorf("probe measure: %w", err)
 	}
 	elapsed = time.Since(start)
-	rssMB = float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
-	return out, elapsed, rssMB, nil
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	rssMB = float64(ru.Maxrss) / 1024
+	return out, elapsed, rssMB, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// loadAverage is the 1-minute load average of the machine ("?" when unknown): the bench
+// shares the CPU with whatever else runs, and its rate follows.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // tally counts the measurements in the probe's output (JSON lines) and their verdicts.
@@ -223,21 +260,26 @@ func serveHTTPS(cfg *tls.Config) (int, func(), error) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write(page)
-	}), ReadHeaderTimeout: 10 * time.Second}
+	}), ReadHeaderTimeout: 10 * time.Second,
+		// The probe's and the helper's TCP steps connect and close without TLS: each such
+		// connection would log a handshake error.
+		ErrorLog: log.New(io.Discard, "", 0)}
 	go func() { _ = srv.Serve(ln) }()
 	return ln.Addr().(*net.TCPAddr).Port, func() { _ = srv.Close() }, nil
 }
 
-// startHelper runs `probe helper` and waits until it answers /healthz. It has no
-// per-address rate limit: the one probe of the bench asks it about every target.
-func startHelper(probe, dnsAddr string, env []string) (string, func(), error) {
+// startHelper runs `probe helper` with its default capacity and waits until it answers
+// /healthz. It has no per-address rate limit: the one probe of the bench asks it about
+// every target.
+func startHelper(probe, dnsAddr string, env, extra []string) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(probe, "helper", "--listen", addr, "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--max-concurrent", "256", "--rate-limit", "0")
+	args := []string{"helper", "--listen", addr, "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--rate-limit", "0"}
+	cmd := exec.Command(probe, append(args, extra...)...)
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
