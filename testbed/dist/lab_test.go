@@ -1,0 +1,70 @@
+//go:build dist
+
+package dist
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+const pageTitle = "Pantau release check"
+
+// lab is what the releases measure, all on 127.0.0.1: a DNS server that answers every
+// A question with 127.0.0.1, an HTTP server with a known page, and an HTTPS server with
+// a throwaway certificate.
+type lab struct {
+	dnsAddr           string
+	httpPort, tlsPort int
+	pageSHA256        string
+	certSHA256        string
+}
+
+func startLab(t *testing.T) *lab {
+	t.Helper()
+	page := []byte("<html><head><title>" + pageTitle + "</title></head><body>dist</body></html>")
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write(page)
+	})
+	web := httptest.NewServer(handler)
+	t.Cleanup(web.Close)
+	tlsSrv := httptest.NewTLSServer(handler)
+	t.Cleanup(tlsSrv.Close)
+	return &lab{
+		dnsAddr:    serveDNS(t),
+		httpPort:   web.Listener.Addr().(*net.TCPAddr).Port,
+		tlsPort:    tlsSrv.Listener.Addr().(*net.TCPAddr).Port,
+		pageSHA256: hexSHA256(page),
+		certSHA256: hexSHA256(tlsSrv.Certificate().Raw),
+	}
+}
+
+// serveDNS answers A questions for any name with 127.0.0.1, AAAA with no answer.
+func serveDNS(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeA {
+			m.Answer = []dns.RR{&dns.A{
+				Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
+				A:   net.IPv4(127, 0, 0, 1),
+			}}
+		}
+		_ = w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go func() { _ = srv.ActivateAndServe() }()
+	<-started
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
