@@ -13,7 +13,7 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run test unit testbed bench bench-ingest bench-report smoke fuzz vet fmt clean dist dist-check
+.PHONY: all build run test unit testbed bench bench-ingest bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
 
 all: build
 
@@ -26,7 +26,7 @@ run: build
 	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
 
 # make test: everything, on a fresh machine (installs what it needs).
-test: vet unit testbed smoke dist-check
+test: vet unit testbed smoke dist-check package-check
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -75,6 +75,18 @@ dist:
 dist-check: dist
 	scripts/apt-need qemu-mipsel-static=qemu-user-static
 	$(GO) test -tags dist -count=1 ./testbed/dist/
+
+# make packages: .deb (probe amd64/arm64/armhf, collector amd64/arm64; nfpm), OpenWrt .ipk
+# (probe mipsle/mips/arm/arm64) in dist/packages/, and the FROM-scratch images when podman is
+# there (docs/install.md). Uses dist/'s binaries of the same VERSION, else builds them.
+packages:
+	VERSION=$(VERSION) scripts/package
+
+# make package-check: builds the packages and images in throwaway directories, installs,
+# upgrades and removes the .deb in a throwaway root, verifies the units (systemd-analyze).
+package-check:
+	scripts/apt-need dpkg-deb=dpkg systemd-analyze=systemd podman=podman readelf=binutils
+	scripts/package-check
 
 # Short fuzz runs; the seed corpora under testdata/fuzz also run in every `make test`.
 FUZZTIME ?= 30s
