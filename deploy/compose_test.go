@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,9 +45,10 @@ func TestCompose(t *testing.T) {
 	if got := c.Services["influxdb"].Environment["INFLUXDB_DB"]; got != "pantau" {
 		t.Errorf("INFLUXDB_DB = %q, want pantau (the config's bucket pantau/autogen)", got)
 	}
+	defaults := regexp.MustCompile(`\$\{[A-Z_]+:-([^}]*)\}`)
 	for name, s := range c.Services {
 		for _, v := range s.Volumes {
-			src, _, _ := strings.Cut(v, ":")
+			src, _, _ := strings.Cut(defaults.ReplaceAllString(v, "$1"), ":")
 			if strings.HasPrefix(src, ".") {
 				if _, err := os.Stat(filepath.Join("compose", src)); err != nil {
 					t.Errorf("%s mounts %s: %v", name, src, err)

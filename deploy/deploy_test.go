@@ -71,9 +71,11 @@ func TestCollectorConfigs(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		file, listen, influxHost string
+		trustProxy               bool // behind a proxy that appends X-Forwarded-For
 	}{
-		{"config/collector.yaml", "127.0.0.1:8080", "127.0.0.1:8086"},
-		{"container/collector.yaml", "0.0.0.0:8080", "influxdb:8086"},
+		{"config/collector.yaml", "127.0.0.1:8080", "127.0.0.1:8086", false},
+		{"container/collector.yaml", "0.0.0.0:8080", "influxdb:8086", false},
+		{"compose/collector-behind-caddy.yaml", "0.0.0.0:8080", "influxdb:8086", true},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			c, err := collectorconfig.Parse(tc.file, read(t, tc.file), getenv)
@@ -82,6 +84,9 @@ func TestCollectorConfigs(t *testing.T) {
 			}
 			if c.Listen != tc.listen {
 				t.Errorf("listen = %q, want %q", c.Listen, tc.listen)
+			}
+			if c.TrustProxy != tc.trustProxy {
+				t.Errorf("trust_proxy = %v, want %v", c.TrustProxy, tc.trustProxy)
 			}
 			if !strings.Contains(c.Influx.URL, "//"+tc.influxHost) {
 				t.Errorf("influx.url = %q, want host %s", c.Influx.URL, tc.influxHost)
