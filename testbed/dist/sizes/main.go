@@ -47,7 +47,7 @@ func main() {
 }
 
 func run(w io.Writer, bin, by string, top int) error {
-	stored, pcln, err := fileSections(bin)
+	stored, pcln, sections, err := fileSections(bin)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,11 @@ func run(w io.Writer, bin, by string, top int) error {
 	pclnSize, _ := pclntabSize(bin)
 	groups["(.gopclntab: function metadata of all code)"] += pclnSize
 	total += pclnSize
-	fmt.Fprintf(w, "%s: %d bytes on disk (unstripped), %d in symbols of stored sections\n", bin, fi.Size(), total)
+	if rest := sections - total; rest > 0 {
+		groups["(no sized symbol: string literals, type data)"] += rest
+		total += rest
+	}
+	fmt.Fprintf(w, "%s: %d bytes on disk (unstripped), %d in the sections a stripped build keeps\n", bin, fi.Size(), total)
 	printTop(w, groups, total, top)
 	return nil
 }
@@ -121,12 +125,13 @@ func parseNM(line string) (addr uint64, size int64, name string, ok bool) {
 	return a, s, strings.Join(f[3:], " "), true
 }
 
-// fileSections reports whether an address lies in a section stored in the file, and
-// whether it lies in .gopclntab (counted as one line, from the section's size).
-func fileSections(bin string) (stored, pcln func(uint64) bool, err error) {
+// fileSections reports whether an address lies in a section stored in the file, whether
+// it lies in .gopclntab (counted as one line, from the section's size), and the total
+// size of the stored, loaded sections.
+func fileSections(bin string) (stored, pcln func(uint64) bool, total int64, err error) {
 	f, err := elf.Open(bin)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: only ELF binaries: %w", bin, err)
+		return nil, nil, 0, fmt.Errorf("%s: only ELF binaries: %w", bin, err)
 	}
 	defer f.Close()
 	type span struct{ lo, hi uint64 }
@@ -137,12 +142,13 @@ func fileSections(bin string) (stored, pcln func(uint64) bool, err error) {
 			continue
 		}
 		in = append(in, span{s.Addr, s.Addr + s.Size})
+		total += int64(s.Size)
 		if s.Name == ".gopclntab" {
 			pc = span{s.Addr, s.Addr + s.Size}
 		}
 	}
 	if len(in) == 0 {
-		return nil, nil, errors.New(bin + ": no allocated sections")
+		return nil, nil, 0, errors.New(bin + ": no allocated sections")
 	}
 	stored = func(a uint64) bool {
 		for _, s := range in {
@@ -152,7 +158,7 @@ func fileSections(bin string) (stored, pcln func(uint64) bool, err error) {
 		}
 		return false
 	}
-	return stored, func(a uint64) bool { return a >= pc.lo && a < pc.hi }, nil
+	return stored, func(a uint64) bool { return a >= pc.lo && a < pc.hi }, total, nil
 }
 
 func pclntabSize(bin string) (int64, error) {
@@ -173,6 +179,8 @@ func group(sym, by string) string {
 	switch {
 	case strings.HasPrefix(sym, "type:") || strings.HasPrefix(sym, "go:type"):
 		return "(types)"
+	case strings.HasPrefix(sym, "go:itab."):
+		return "(itabs)"
 	case strings.HasPrefix(sym, "go:"):
 		return "(" + sym + ")"
 	}
@@ -201,14 +209,14 @@ func pkgOf(sym string) string {
 	return pkg
 }
 
-// moduleOf maps a package path to its module: the standard library is "std", a path
-// with a dot in its first element is a dependency (its first three elements for
-// github.com and golang.org paths, else up to a /vN suffix), the rest is this module.
+// moduleOf maps a package path to its module: the standard library (its vendored
+// golang.org/x copies included) is "std"; a dependency is its first three path elements
+// (two for gopkg.in), with a /vN suffix.
 func moduleOf(pkg string) string {
 	first, _, _ := strings.Cut(pkg, "/")
 	switch {
 	case strings.HasPrefix(pkg, "github.com/pantau-dev/pantau/"):
-		return pkg // this module: by package, the interesting grain
+		return "github.com/pantau-dev/pantau (this module; -by package splits it)"
 	case strings.HasPrefix(pkg, "vendor/"), !strings.Contains(first, "."):
 		return "std"
 	}
