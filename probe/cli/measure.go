@@ -62,7 +62,7 @@ type measureFlags struct {
 
 func (f *measureFlags) register(fs *flag.FlagSet) {
 	f.ef.register(fs)
-	fs.Var(&f.controls, "control", "control helper endpoint `URL`, e.g. https://helper.example.org/api/v1/control (repeatable; the first that answers is used)")
+	fs.Var(&f.controls, "control", "control helper `URL`, e.g. https://helper.example.org (its /api/v1/control) or the full endpoint URL (repeatable; the first that answers is used, busy ones are retried)")
 	fs.Var(&f.files, "f", "read targets from `FILE`: one per line, or a Citizen Lab test-list CSV (repeatable)")
 	fs.Var(&f.categories, "category", "with a Citizen Lab CSV, keep only this category `CODE` (repeatable)")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "targets measured at once (default 64)")
