@@ -234,3 +234,28 @@ func TestHandlerFleetDefaults(t *testing.T) {
 		t.Errorf("slots %d, running+queued %d, anonymous %d; want 256, 1280, 1280", cap(h.slots), h.maxPending, h.maxAnon)
 	}
 }
+
+// TestClientNotAskedWhileBusy: when every helper is in its Retry-After and the target's
+// deadline ends first, the target is not sent at all, and the stats say why.
+func TestClientNotAskedWhileBusy(t *testing.T) {
+	b := newBusyThen(1000, "30", nil)
+	url := serve(t, b)
+	c, err := NewClient([]string{url}, nil, 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if got := c.Control(ctx, mustTarget(t, "a.example"), nil); len(got.Attempts) != 1 || got.Failure == nil {
+		t.Fatalf("first target: attempts %q failure %v", attempts(got), got.Failure)
+	}
+	got := c.Control(ctx, mustTarget(t, "b.example"), nil)
+	if len(got.Attempts) != 0 || got.Failure == nil || b.seen.Load() != 1 {
+		t.Errorf("second target: attempts %q failure %v after %d requests; want none sent", attempts(got), got.Failure, b.seen.Load())
+	}
+	st := c.Stats()
+	want := map[string]int64{"control_http_status_503": 1, reasonNotAsked: 1}
+	if !reflect.DeepEqual(st.Reasons, want) || !strings.Contains(st.Summary(), "1 not_asked_helpers_busy (every helper was busy until the target's deadline)") {
+		t.Errorf("reasons %v summary %q", st.Reasons, st.Summary())
+	}
+}

@@ -55,7 +55,7 @@ func (c *Client) count(out *measurement.Control, last string) {
 	if out.Failure != nil {
 		c.stats.Failed++
 		if last == "" {
-			last = "no_attempt" // the deadline ended before a helper could be asked
+			last = reasonNotAsked
 		}
 		c.stats.Reasons[last]++
 	}
@@ -81,9 +81,15 @@ func (s Stats) Summary() string {
 	return fmt.Sprintf("%d of %d targets without a control: %s", s.Failed, s.Targets, strings.Join(parts, ", "))
 }
 
+// reasonNotAsked is the reason of a target whose deadline left no time to ask a helper:
+// every one was in its Retry-After.
+const reasonNotAsked = "not_asked_helpers_busy"
+
 // hint explains the failures people can act on.
 func hint(f string) string {
 	switch f {
+	case reasonNotAsked:
+		return " (every helper was busy until the target's deadline)"
 	case failureStatusPrefix + "429":
 		return " (rate limited by the helper: use a token, or ask its operator)"
 	case failureStatusPrefix + "503":
