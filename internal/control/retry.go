@@ -124,16 +124,18 @@ func (c *Client) nextWait(ctx context.Context, round int, refused map[int]bool, 
 		return 0, false
 	}
 	now := time.Now()
-	var soonest time.Time
+	var soonest time.Time // when the first helper that may be asked again is free
+	eligible := false
 	for i := range c.helpers {
 		if refused[i] {
 			continue
 		}
-		if b := c.busyUntil(i); soonest.IsZero() || b.Before(soonest) {
+		if b := c.busyUntil(i); !eligible || b.Before(soonest) {
 			soonest = b
 		}
+		eligible = true
 	}
-	if soonest.IsZero() {
+	if !eligible {
 		return 0, false // every helper refused the request
 	}
 	wait := jitter(min(backoffBase<<min(round, 10), backoffMax))

@@ -259,3 +259,35 @@ func TestClientNotAskedWhileBusy(t *testing.T) {
 		t.Errorf("reasons %v summary %q", st.Reasons, st.Summary())
 	}
 }
+
+// TestClientRetriesFailingHelper: a helper that fails with 500 is asked again after a
+// short backoff while the deadline allows, and a helper that refuses the request (400)
+// is not.
+func TestClientRetriesFailingHelper(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		want int // attempts
+	}{
+		{http.StatusInternalServerError, 2},
+		{http.StatusBadRequest, 1},
+	} {
+		var seen atomic.Int64
+		url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if seen.Add(1) == 1 {
+				http.Error(w, "no", tc.code)
+				return
+			}
+			NewHandler(&observer{}, HandlerOptions{}, nil).ServeHTTP(w, r)
+		}))
+		c, err := NewClient([]string{url}, nil, 5*time.Second, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got := c.Control(ctx, mustTarget(t, "example.org"), nil)
+		cancel()
+		if len(got.Attempts) != tc.want || (tc.want == 2) != (got.Failure == nil) {
+			t.Errorf("%d: attempts %q failure %v; want %d attempts", tc.code, attempts(got), got.Failure, tc.want)
+		}
+	}
+}
