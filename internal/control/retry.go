@@ -47,10 +47,11 @@ type outcome struct {
 // addresses; the first MaxAddrs are sent). It never returns nil: when no helper answered,
 // Failure is FailureUnavailable. Helpers are tried in order, those that failed within the
 // Cooldown last and those still in a Retry-After not at all; when a round of them failed
-// with something that may pass (busy, 5xx, transport), it waits (the Retry-After, else a
-// doubling backoff, jittered so that the requests turned away together do not come back
-// together) and tries again, while the target's deadline (ctx) leaves time and at most
-// MaxAttempts in all. Every attempt is recorded in Attempts.
+// with something that may pass, it waits (the Retry-After, else a doubling backoff,
+// jittered so that the requests turned away together do not come back together) and
+// tries again, while the target's deadline (ctx) leaves time and at most MaxAttempts in
+// all: a busy helper (429, 503) until then, one that failed otherwise (5xx, transport,
+// invalid answer) once more unless it timed out. Every attempt is recorded in Attempts.
 func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *measurement.Control {
 	if len(addrs) > MaxAddrs {
 		addrs = addrs[:MaxAddrs]
@@ -63,14 +64,16 @@ func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *
 		panic(err)
 	}
 	out := &measurement.Control{Attempts: []measurement.ControlAttempt{}}
-	refused := map[int]bool{} // helpers that refused this request (4xx): not asked again
+	// done are the helpers not to ask again for this target: they refused it (4xx), timed
+	// out, or failed otherwise twice. failed counts the other failures.
+	done, failed := map[int]bool{}, map[int]int{}
 	var last string
 	for round := 0; ; round++ {
-		if c.tryRound(ctx, t, body, out, refused, &last) {
+		if c.tryRound(ctx, t, body, out, done, failed, &last) {
 			c.count(out, "")
 			return out
 		}
-		wait, ok := c.nextWait(ctx, round, refused, len(out.Attempts))
+		wait, ok := c.nextWait(ctx, round, done, len(out.Attempts))
 		if !ok || !sleep(ctx, wait) {
 			break
 		}
@@ -81,11 +84,11 @@ func (c *Client) Control(ctx context.Context, t target.Target, addrs []string) *
 	return out
 }
 
-// tryRound asks each helper that is neither refusing nor in a Retry-After, in order,
-// until one answers (true). last is set to each failure.
-func (c *Client) tryRound(ctx context.Context, t target.Target, body []byte, out *measurement.Control, refused map[int]bool, last *string) bool {
+// tryRound asks each helper that is neither done nor in a Retry-After, in order, until
+// one answers (true). last is set to each failure.
+func (c *Client) tryRound(ctx context.Context, t target.Target, body []byte, out *measurement.Control, done map[int]bool, failed map[int]int, last *string) bool {
 	for _, i := range c.order(time.Now()) {
-		if refused[i] || c.busyUntil(i).After(time.Now()) || len(out.Attempts) >= MaxAttempts {
+		if done[i] || c.busyUntil(i).After(time.Now()) || len(out.Attempts) >= MaxAttempts {
 			continue
 		}
 		h := c.helpers[i]
@@ -109,8 +112,12 @@ func (c *Client) tryRound(ctx context.Context, t target.Target, body []byte, out
 			return false // our own deadline or cancellation: not the helper's fault
 		}
 		c.note(i, o)
-		if !o.busy && !retryable(o.failure) {
-			refused[i] = true
+		switch {
+		case o.busy: // asked again after its Retry-After, while the deadline allows
+		case retryable(o.failure) && !strings.Contains(o.failure, "timeout") && failed[i] == 0:
+			failed[i]++ // once more: a reset or a proxy's 502 may pass; a dead helper must not hold the target
+		default:
+			done[i] = true
 		}
 		c.log.Debug("control helper failed", "helper", h.name, "target", t.String(), "failure", o.failure, "retry_after", o.retryAfter)
 	}
@@ -118,8 +125,8 @@ func (c *Client) tryRound(ctx context.Context, t target.Target, body []byte, out
 }
 
 // nextWait says how long to wait before the next round and whether one is worth it: some
-// helper has not refused, attempts remain, and the deadline leaves minRemaining after it.
-func (c *Client) nextWait(ctx context.Context, round int, refused map[int]bool, attempts int) (time.Duration, bool) {
+// helper is not done, attempts remain, and the deadline leaves minRemaining after it.
+func (c *Client) nextWait(ctx context.Context, round int, done map[int]bool, attempts int) (time.Duration, bool) {
 	if attempts >= MaxAttempts || ctx.Err() != nil {
 		return 0, false
 	}
@@ -127,7 +134,7 @@ func (c *Client) nextWait(ctx context.Context, round int, refused map[int]bool, 
 	var soonest time.Time // when the first helper that may be asked again is free
 	eligible := false
 	for i := range c.helpers {
-		if refused[i] {
+		if done[i] {
 			continue
 		}
 		if b := c.busyUntil(i); !eligible || b.Before(soonest) {
@@ -136,7 +143,7 @@ func (c *Client) nextWait(ctx context.Context, round int, refused map[int]bool, 
 		eligible = true
 	}
 	if !eligible {
-		return 0, false // every helper refused the request
+		return 0, false // no helper is to be asked again
 	}
 	wait := jitter(min(backoffBase<<min(round, 10), backoffMax))
 	if d := soonest.Sub(now); d > 0 {

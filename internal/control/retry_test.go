@@ -291,3 +291,23 @@ func TestClientRetriesFailingHelper(t *testing.T) {
 		}
 	}
 }
+
+// TestClientDeadHelperFailsFast: a helper that refuses connections is tried twice, not
+// until the target's deadline, so a dead helper does not hold every target's slot.
+func TestClientDeadHelperFailsFast(t *testing.T) {
+	url := refusedURL(t)
+	c, err := NewClient([]string{url}, nil, 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	got := c.Control(ctx, mustTarget(t, "example.org"), nil)
+	if want := []string{url + " connection_refused", url + " connection_refused"}; !reflect.DeepEqual(attempts(got), want) || got.Failure == nil {
+		t.Errorf("attempts %q failure %v, want %q", attempts(got), got.Failure, want)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %v", took)
+	}
+}
