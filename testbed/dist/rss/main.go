@@ -87,12 +87,31 @@ func run(probe string, emu []string, duration, every time.Duration, citizenlab, 
 	if err != nil {
 		return fmt.Errorf("probe run: %w", err)
 	}
-	spooled, _ := filepath.Glob(filepath.Join(dir, "state", "spool", "*"))
+	status, err := exec.Command(emu0(emu, probe), append(emuRest(emu, probe), "status", "--config", cfg)...).CombinedOutput()
+	spool := "probe status: " + strings.TrimSpace(string(status))
+	if m := regexp.MustCompile(`(?m)^spool\s+(depth \d+).*$`).FindStringSubmatch(string(status)); err == nil && m != nil {
+		spool = "spool " + m[1] // the measurements the run made, none being delivered
+	}
 	fmt.Printf("%s %s\n", strings.Join(emu, " "), probe)
 	fmt.Printf("  idle (probe helper, 5s): process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB\n", idle.hwm, idle.guest, idle.anon)
-	fmt.Printf("  probe run, %v, schedules every %v: process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB; peak Go heap %d MB (gctrace); %d files in the spool\n",
-		duration, every, busy.hwm, busy.guest, busy.anon, busy.heap, len(spooled))
+	fmt.Printf("  probe run, %v, schedules every %v: process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB; peak Go heap %d MB (gctrace); %s\n",
+		duration, every, busy.hwm, busy.guest, busy.anon, busy.heap, spool)
 	return nil
+}
+
+// emu0 and emuRest split the command line of the probe under its emulator.
+func emu0(emu []string, probe string) string {
+	if len(emu) == 0 {
+		return probe
+	}
+	return emu[0]
+}
+
+func emuRest(emu []string, probe string) []string {
+	if len(emu) == 0 {
+		return nil
+	}
+	return append(append([]string{}, emu[1:]...), probe)
 }
 
 // config is the probe's config: the lab's resolver only, loopback declared public, no
