@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/ratelimit"
@@ -77,6 +78,8 @@ type handler struct {
 	tokens     tokenSet
 	limit      *ratelimit.Limiter
 	metrics    *Metrics
+	busyLogged atomic.Int64 // Busy count when "busy" was last logged, and when (Unix ns)
+	busyAt     atomic.Int64
 
 	mu          sync.Mutex // guards the fields below
 	flights     map[string]*flight
@@ -168,8 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res, cached, err := h.do(r.Context(), key, t, addrs, anon)
 	switch {
 	case errors.Is(err, errBusy):
-		h.metrics.Busy.Add(1)
-		h.log.Warn("control helper busy", "target", t.String(), "remote", r.RemoteAddr, "anonymous", anon)
+		h.busyWarn(t, r, anon)
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
@@ -183,6 +185,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := Response{MeasuredAt: res.at, Cached: cached, Refused: refused, Observations: res.obs}
 	resp.Observations.Normalise()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// busyWarn counts a request refused as busy and logs it, at most once a second with
+// how many were refused since: a saturated helper refuses thousands a second, and the
+// log must stay readable (the exact count is /metrics' busy).
+func (h *handler) busyWarn(t target.Target, r *http.Request, anon bool) {
+	n := h.metrics.Busy.Add(1)
+	now := time.Now().UnixNano()
+	last := h.busyAt.Load()
+	if now-last < int64(time.Second) || !h.busyAt.CompareAndSwap(last, now) {
+		return
+	}
+	since := n - h.busyLogged.Swap(n)
+	h.log.Warn("control helper busy: requests refused with 503; raise --max-concurrent or add helpers",
+		"refused_since_last_log", since, "target", t.String(), "remote", r.RemoteAddr, "anonymous", anon)
 }
 
 // admit authenticates r and limits the rate of anonymous clients. It reports whether

@@ -2,9 +2,12 @@ package control
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -310,4 +313,52 @@ func TestClientDeadHelperFailsFast(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %v", took)
 	}
+}
+
+// TestHandlerBusyLogsAtMostOnceASecond: a saturated helper counts every 503 but logs one
+// line a second, with how many it refused since the last.
+func TestHandlerBusyLogsAtMostOnceASecond(t *testing.T) {
+	var logs lockedLog
+	obs := &observer{block: make(chan struct{}), started: make(chan string, 1)}
+	m := &Metrics{}
+	h := NewHandler(obs, HandlerOptions{MaxConcurrent: 1, MaxQueue: 1, Metrics: m}, slog.New(slog.NewTextHandler(&logs, nil))).(*handler)
+	url := serve(t, h)
+	done := make(chan struct{})
+	go func() { mustPost(t, url, `{"target":"a.example"}`); close(done) }()
+	<-obs.started
+	go func() { mustPost(t, url, `{"target":"b.example"}`) }()
+	waitFor(t, "b queued", func() bool { return h.pendingCount() == 2 })
+	for i := range 20 {
+		if r := mustPost(t, url, fmt.Sprintf(`{"target":"c%d.example"}`, i)); r.status != http.StatusServiceUnavailable {
+			t.Fatalf("c%d: %d", i, r.status)
+		}
+	}
+	if n := strings.Count(logs.String(), "control helper busy"); n != 1 || m.Busy.Load() != 20 {
+		t.Errorf("%d busy log lines for %d refusals, want 1 for 20:\n%s", n, m.Busy.Load(), logs.String())
+	}
+	h.busyAt.Store(time.Now().Add(-2 * time.Second).UnixNano()) // a second later
+	mustPost(t, url, `{"target":"d.example"}`)
+	if !strings.Contains(logs.String(), "refused_since_last_log=20") {
+		t.Errorf("second line does not count the refusals since the first:\n%s", logs.String())
+	}
+	close(obs.block)
+	<-done
+}
+
+// lockedLog is a log destination safe for the handler's goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
