@@ -36,6 +36,10 @@ func Full(domain string, started time.Time) *measurement.Measurement {
 		Control: &measurement.Control{Helper: "https://helper.example/", Failure: fail("unknown_failure: x"),
 			Attempts:     []measurement.ControlAttempt{{Helper: "https://helper.example/", Failure: fail("generic_timeout_error"), TimeMS: 9}},
 			Observations: obs},
+		Input: "https://" + domain + "/p?a=1,b=\"2\"\\ bérita",
+		Canary: &measurement.Canary{Name: "example.org", Addrs: []string{"10.0.0.2", "fd00::2"}, Bogons: []string{"10.0.0.2"},
+			URL: "http://example.org/login?a=1,b=\"2\"", Status: 200, BodySHA256: strings.Repeat("ab", 32),
+			Title: "Hotel \"Wi-Fi\" a,b=c", Failure: fail("unknown_failure: canary"), DNSFailure: fail("dns_no_answer"), TimeMS: 12.5},
 		Verdict: measurement.Verdict{Status: "blocked", Method: "http", Reason: "title\t\"q\" \\ a,b=c reach,probe=evil id=\"x\" 1",
 			Evidence: []string{"title matched id_internetpositif", "dns bogon 10.10.34.35"}},
 	}
