@@ -200,9 +200,12 @@ func (a *analysis) authenticFetch() (measurement.HTTPRequest, bool) {
 
 // sameAsControl reports whether the probe's final page is the control's: same status
 // and a matching title, or alike bodies without contradicting titles. It clears
-// disjoint DNS answers (a CDN), so it is stricter than the HTTP diff.
+// disjoint DNS answers (a CDN) and shows a transparent proxy or the site's own page
+// where the canary's page was expected, so it is stricter than the HTTP diff, and it
+// only counts a control page the control fetched from its own addresses (see
+// controlPageOwn).
 func (a *analysis) sameAsControl() bool {
-	if _, fp := a.httpFingerprint(); fp || a.ctl == nil || len(a.m.HTTP) == 0 || len(a.ctl.HTTP) == 0 {
+	if _, fp := a.httpFingerprint(); fp || a.ctl == nil || len(a.m.HTTP) == 0 || len(a.ctl.HTTP) == 0 || !a.controlPageOwn() {
 		return false
 	}
 	pf, cf := a.m.HTTP[len(a.m.HTTP)-1], a.ctl.HTTP[len(a.ctl.HTTP)-1]
@@ -211,6 +214,25 @@ func (a *analysis) sameAsControl() bool {
 	}
 	t := titleMatch(pf.Title, cf.Title)
 	return t == yes || t == unknown && bodyMatch(pf, cf) == yes
+}
+
+// controlPageOwn reports whether the control fetched its page from an address of its own:
+// one its DNS returned for the target, or the target's literal. A control that found no
+// usable address of its own fetches through the probe's addresses; its page is then
+// whatever those addresses serve (a block page, a portal) and says nothing about the
+// site. A first hop without a recorded address cannot be placed and counts as the
+// control's own.
+func (a *analysis) controlPageOwn() bool {
+	ip := hostOf(a.ctl.HTTP[0].Address)
+	if ip == "" || a.ipTarget && ip == a.domain {
+		return true
+	}
+	for _, q := range a.ctl.DNS {
+		if slices.Contains(q.Addrs(), ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyMatch compares body lengths as OONI does (ratio of the shorter to the longer);

@@ -97,6 +97,9 @@ func (a *analysis) web() measurement.Verdict {
 	switch d.outcome {
 	case dnsBlocked:
 		if !d.soft || !a.sameAsControl() || !a.fetchedThrough(d.injected) {
+			if d.soft && len(a.ctl.HTTP) > 0 && !a.controlPageOwn() {
+				a.note("the control fetched its page through %s, not an address its own DNS returned: its page cannot vouch for the probe's", a.ctl.HTTP[0].Address)
+			}
 			return a.blocked(measurement.MethodDNS, d.reason)
 		}
 		if len(d.injected) > 0 {
