@@ -2,6 +2,7 @@ package dnsquery
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -17,6 +18,11 @@ const (
 	udpBufSize = 4096
 	// maxLate bounds the further replies kept for one query (a flood must not eat memory).
 	maxLate = 100
+	// udpAttempts is how many times a UDP question is sent while no reply with its ID
+	// has come: one lost datagram must not make a timeout (stub resolvers retry too;
+	// glibc's default is two attempts). The sends are a quarter of the exchange's time
+	// apart, leaving the last one at least half of it to be answered.
+	udpAttempts = 3
 )
 
 // udpExchange is one question over UDP: the socket and its read buffer, the question's ID
@@ -30,6 +36,7 @@ type udpExchange struct {
 	buf      []byte
 	id       uint16
 	q        dns.Question
+	packed   []byte // the question as sent, for the repeats
 	rec      measurement.DNSQuery
 	start    time.Time
 	deadline time.Time
@@ -105,6 +112,7 @@ func (x *udpExchange) send(m *dns.Msg) error {
 		return err
 	}
 	x.id, x.q = m.Id, m.Question[0]
+	x.packed = append(x.packed[:0], packed...)
 	x.start = time.Now()
 	if _, err := x.conn.Write(packed); err != nil {
 		return ctxErr(x.ctx, err)
@@ -114,12 +122,26 @@ func (x *udpExchange) send(m *dns.Msg) error {
 
 // readFirst reads until the first reply with our ID and question: the answer. Replies
 // with our ID and another question go to the late replies, and turn a timeout into
-// dns_reply_mismatch; other packets are not ours.
+// dns_reply_mismatch; other packets are not ours. While nothing with our ID has come,
+// the question is sent again on the same socket (same ID) up to udpAttempts times in
+// all, so a reply to any attempt is the answer and everything after it is a late reply,
+// exactly as for a single send. RTTMS counts from the first send.
 func (x *udpExchange) readFirst() (*dns.Msg, error) {
 	wrong := false
+	interval := x.deadline.Sub(x.start) / (udpAttempts + 1)
+	sent := 1
+	x.setDeadline(x.resendAt(sent, interval))
 	for {
 		n, err := x.conn.Read(x.buf)
 		if err != nil {
+			if x.resendDue(err, wrong, sent) {
+				if _, werr := x.conn.Write(x.packed); werr != nil {
+					return nil, ctxErr(x.ctx, werr)
+				}
+				sent++
+				x.setDeadline(x.resendAt(sent, interval))
+				continue
+			}
 			err = ctxErr(x.ctx, err)
 			if wrong && failure.Classify(err) == failure.GenericTimeout {
 				err = failure.New(failure.DNSReplyMismatch, err)
@@ -133,11 +155,35 @@ func (x *udpExchange) readFirst() (*dns.Msg, error) {
 		if matches(x.id, x.q, msg) {
 			return msg, nil
 		}
-		wrong = true
+		if !wrong {
+			wrong = true // something answers: no more repeats
+			x.setDeadline(x.deadline)
+		}
 		if len(x.res.late) < maxLate {
 			x.res.late = append(x.res.late, toReply(msg, time.Since(x.start)))
 		}
 	}
+}
+
+// resendAt is when to stop reading and send attempt sent+1, or the exchange's deadline
+// after the last attempt.
+func (x *udpExchange) resendAt(sent int, interval time.Duration) time.Time {
+	if sent >= udpAttempts {
+		return x.deadline
+	}
+	t := x.start.Add(time.Duration(sent) * interval)
+	if t.After(x.deadline) {
+		return x.deadline
+	}
+	return t
+}
+
+// resendDue reports whether the read error err is the repeat timer running out: a
+// timeout before the exchange's deadline, with attempts left and nothing with our ID
+// received.
+func (x *udpExchange) resendDue(err error, wrong bool, sent int) bool {
+	var ne net.Error
+	return !wrong && sent < udpAttempts && x.ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() && time.Now().Before(x.deadline)
 }
 
 // retryTCP handles a truncated reply (TC set): it asks again over TCP to the same address
