@@ -24,12 +24,12 @@ func TestUDPRetry(t *testing.T) {
 	tests := []struct {
 		name string
 		// answer replies to the n-th query received (1-based); it may send nothing.
-		answer    func(n int64, pc net.PacketConn, from net.Addr, q *dns.Msg)
-		timeout   time.Duration
-		first     measurement.DNSQuery
-		late      []measurement.DNSReply
-		queries   int64         // how many queries the server must have received
-		minRTT    time.Duration // the first reply came no earlier
+		answer  func(n int64, pc net.PacketConn, from net.Addr, q *dns.Msg)
+		timeout time.Duration
+		first   measurement.DNSQuery
+		late    []measurement.DNSReply
+		queries int64         // how many queries the server must have received
+		minRTT  time.Duration // the first reply came no earlier
 	}{{
 		name: "the first query is lost, the repeat is answered",
 		answer: func(n int64, pc net.PacketConn, from net.Addr, q *dns.Msg) {
