@@ -3,6 +3,8 @@
 package dist
 
 import (
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,7 +34,9 @@ func startLab(t *testing.T) *lab {
 	})
 	web := httptest.NewServer(handler)
 	t.Cleanup(web.Close)
-	tlsSrv := httptest.NewTLSServer(handler)
+	tlsSrv := httptest.NewUnstartedServer(handler)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes the probe ends on purpose (bad certificate)
+	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	return &lab{
 		dnsAddr:    serveDNS(t),
