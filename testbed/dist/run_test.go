@@ -81,14 +81,14 @@ func TestReleasesRun(t *testing.T) {
 				t.Fatalf("version: %q, %v; want %q", out, err, want)
 			}
 			if a.cmd == "probe" {
-				checkMeasure(ctx, t, command(ctx, t, path, a.suffix, l.measureArgs()...), l)
+				checkMeasure(t, command(ctx, t, path, a.suffix, l.measureArgs()...), l)
 			}
 		})
 	}
 }
 
 // checkMeasure runs `probe measure` of the lab's two targets and checks what it saw.
-func checkMeasure(ctx context.Context, t *testing.T, cmd *exec.Cmd, l *lab) {
+func checkMeasure(t *testing.T, cmd *exec.Cmd, l *lab) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
