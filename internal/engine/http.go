@@ -62,6 +62,20 @@ func newFetchBuf() any {
 // looked up with resolve. HTTP/1.1 over a fresh connection per hop; certificates are
 // verified against the configured roots. Fingerprints are matched against every reply.
 func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error)) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
+	return e.fetchLogged(ctx, u, addrs, resolve, nil)
+}
+
+// hopLog collects the connects and handshakes of a fetch's redirect hops (every hop
+// after the first, whose connects are the TCP step's), so that a hop that failed tells
+// at which step: no connect, a failed handshake, or a failure after them.
+type hopLog struct {
+	tcp []measurement.TCPConnect
+	tls []measurement.TLSHandshake
+}
+
+// fetchLogged is fetch, recording the redirect hops' connects and handshakes in log
+// (nil: not recorded).
+func (e *Engine) fetchLogged(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error), log *hopLog) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.HTTP)
 	defer cancel()
 	buf := e.bufs.Get().(*fetchBuf)
@@ -79,7 +93,11 @@ func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve 
 	var fps []measurement.FingerprintMatch
 	for i := range maxRedirects {
 		cur := next
-		rec, h, body := e.request(ctx, &cur, first, addrs, resolve, buf)
+		hl := log
+		if i == 0 {
+			hl = nil
+		}
+		rec, h, body := e.request(ctx, &cur, first, addrs, resolve, buf, hl)
 		if h != nil {
 			fps = append(fps, e.cfg.Fingerprints.MatchHTTP(fmt.Sprintf("http[%d]", i), rec.Status, h, rec.Title, body)...)
 		}
@@ -119,9 +137,12 @@ func (e *Engine) httpStep(ctx context.Context, r *run) {
 	if len(addrs) == 0 {
 		return
 	}
-	hops, fps := e.fetch(ctx, r.t.URL, addrs, r.resolve)
+	var log hopLog
+	hops, fps := e.fetchLogged(ctx, r.t.URL, addrs, r.resolve, &log)
 	r.mu.Lock()
 	r.obs.HTTP = append(r.obs.HTTP, hops...)
+	r.obs.TCP = append(r.obs.TCP, log.tcp...)
+	r.obs.TLS = append(r.obs.TLS, log.tls...)
 	r.fps = append(r.fps, fps...)
 	r.mu.Unlock()
 }
@@ -169,7 +190,8 @@ func isASCII(s string) bool {
 
 // request sends one GET for u and reads its reply. It returns the record and, when a
 // reply came, its headers and the kept part of its body (valid until buf is reused).
-func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf) (rec measurement.HTTPRequest, h http.Header, body []byte) {
+// The hop's connects and handshake go to log, unless it is nil.
+func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf, log *hopLog) (rec measurement.HTTPRequest, h http.Header, body []byte) {
 	// rec is a named result so that the deferred timing below lands in what is returned.
 	rec = measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
 	// fail records err; a read cut short by the context reports the context's reason.
@@ -181,7 +203,7 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 	}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
-	conn, err := e.dialHop(ctx, u, first, addrs, resolve, &rec)
+	conn, err := e.dialHop(ctx, u, first, addrs, resolve, &rec, log)
 	if err != nil {
 		fail(err)
 		return rec, nil, nil
@@ -193,12 +215,8 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 		_ = conn.SetDeadline(dl)
 	}
 	if u.Scheme == "https" {
-		tc := tls.Client(conn, clientTLS(u.Hostname(), "http/1.1"))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			fail(err)
-			return rec, nil, nil
-		}
-		if err := e.verify(tc.ConnectionState().PeerCertificates, u.Hostname()); err != nil {
+		tc, err := e.hopHandshake(ctx, conn, u, rec.Address, log)
+		if err != nil {
 			fail(err)
 			return rec, nil, nil
 		}
@@ -230,7 +248,7 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 // dialHop connects to u's host: addrs for the first host, the literal for an IP, else
 // what resolve returns; the first address that connects wins. rec.Address is the last
 // address tried.
-func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), rec *measurement.HTTPRequest) (net.Conn, error) {
+func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), rec *measurement.HTTPRequest, log *hopLog) (net.Conn, error) {
 	host := u.Hostname()
 	port := u.Port()
 	if port == "" {
@@ -257,7 +275,10 @@ func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []
 	err = failure.New(failure.DNSNoAnswer, fmt.Errorf("no address for %s", host))
 	for _, ip := range ips {
 		rec.Address = net.JoinHostPort(ip, port)
-		tcp, conn := e.connect(ctx, ip, p, "")
+		tcp, conn := e.connect(ctx, ip, p, hopOrigin(host))
+		if log != nil {
+			log.tcp = append(log.tcp, tcp)
+		}
 		if conn != nil {
 			return conn, nil
 		}
@@ -267,6 +288,43 @@ func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []
 		}
 	}
 	return nil, err
+}
+
+// hopOrigin is the origin of a hop's connects: the literal of an IP host, else the
+// probe's DNS (the hop's host was resolved by the probe's resolver, or is the target's).
+func hopOrigin(host string) string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return measurement.OriginTarget
+	}
+	return measurement.OriginProbe
+}
+
+// hopHandshake runs a hop's TLS handshake on conn (connected to address) with u's host
+// and verifies the chain, recording the handshake in log (unless nil) as the TLS step
+// records its own.
+func (e *Engine) hopHandshake(ctx context.Context, conn net.Conn, u *url.URL, address string, log *hopLog) (*tls.Conn, error) {
+	start := time.Now()
+	tc := tls.Client(conn, clientTLS(u.Hostname(), "http/1.1"))
+	err := tc.HandshakeContext(ctx)
+	if err == nil {
+		err = e.verify(tc.ConnectionState().PeerCertificates, u.Hostname())
+	}
+	if log != nil {
+		host, port, _ := net.SplitHostPort(address)
+		p, _ := strconv.Atoi(port)
+		rec := measurement.TLSHandshake{IP: host, Port: p, SNI: u.Hostname(), Failure: measurement.Failure(failure.Classify(err))}
+		if cs := tc.ConnectionState(); cs.HandshakeComplete {
+			rec.Version, rec.CipherSuite, rec.ALPN = tlsVersion(cs.Version), tls.CipherSuiteName(cs.CipherSuite), cs.NegotiatedProtocol
+			rec.Certificates = certificates(cs.PeerCertificates)
+			rec.CertValid = err == nil
+		}
+		rec.TimeMS = measurement.Ms(time.Since(start))
+		log.tls = append(log.tls, rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tc, nil
 }
 
 // roundTrip writes a GET for u on conn and reads the reply head, skipping 1xx replies.

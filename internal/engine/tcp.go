@@ -59,7 +59,7 @@ func (e *Engine) tcpStep(ctx context.Context, r *run) {
 	r.mu.Lock()
 	var todo []endpoint
 	for _, ep := range r.endpoints {
-		if !hasTCP(r.obs.TCP, ep.IP) {
+		if !hasTCP(r.obs.TCP, ep.IP, r.t.Port) {
 			todo = append(todo, ep)
 		}
 	}
@@ -77,10 +77,11 @@ func (e *Engine) tcpStep(ctx context.Context, r *run) {
 	r.mu.Unlock()
 }
 
-// hasTCP reports whether a connect to ip is already recorded.
-func hasTCP(tcp []measurement.TCPConnect, ip string) bool {
+// hasTCP reports whether a connect to ip:port is already recorded (a redirect hop's
+// connect to another port does not count).
+func hasTCP(tcp []measurement.TCPConnect, ip string, port int) bool {
 	for _, c := range tcp {
-		if c.IP == ip {
+		if c.IP == ip && c.Port == port {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ func (e *Engine) tlsStep(ctx context.Context, r *run) {
 	r.mu.Lock()
 	var ips []string
 	for _, c := range r.obs.TCP {
-		if c.Failure == nil && !hasTLS(r.obs.TLS, c.IP) && !slices.Contains(ips, c.IP) {
+		if c.Failure == nil && c.Port == r.t.Port && !hasTLS(r.obs.TLS, c.IP, r.t.Port, r.t.Domain) && !slices.Contains(ips, c.IP) {
 			ips = append(ips, c.IP)
 		}
 	}
@@ -165,10 +166,11 @@ func (e *Engine) tlsStep(ctx context.Context, r *run) {
 	r.mu.Unlock()
 }
 
-// hasTLS reports whether a handshake with ip is already recorded.
-func hasTLS(hs []measurement.TLSHandshake, ip string) bool {
+// hasTLS reports whether a handshake with ip:port for sni (or its innocuous repeat) is
+// already recorded; a redirect hop's handshake for another name does not count.
+func hasTLS(hs []measurement.TLSHandshake, ip string, port int, sni string) bool {
 	for _, h := range hs {
-		if h.IP == ip {
+		if h.IP == ip && h.Port == port && (h.SNISwap || strings.EqualFold(h.SNI, sni)) {
 			return true
 		}
 	}

@@ -137,7 +137,13 @@ func (a *analysis) hopMethod(h measurement.HTTPRequest, hop int) string {
 	if hop > 0 && h.Address == "" {
 		return measurement.MethodDNS // the redirect's host was not resolved: no address was tried
 	}
-	if hop == 0 || a.connectedBefore(h.Address) || f == failure.HTTPInvalidReply || f == failure.HTTPTooManyRedir {
+	if hop == 0 || f == failure.HTTPInvalidReply || f == failure.HTTPTooManyRedir {
+		return measurement.MethodHTTP
+	}
+	if m, ok := a.hopStep(h); ok {
+		return m
+	}
+	if a.connectedBefore(h.Address) {
 		return measurement.MethodHTTP
 	}
 	switch f {
@@ -148,6 +154,43 @@ func (a *analysis) hopMethod(h measurement.HTTPRequest, hop int) string {
 		return measurement.MethodHTTP
 	}
 	return measurement.MethodTCP
+}
+
+// hopStep reads the step at which redirect hop h failed from its own connect and
+// handshake, which the engine records after the TCP step's (the last connect to the
+// hop's address, and the last handshake there for the hop's host): a failed connect is
+// tcp, a failed handshake tls, and a failure after both http. False when no connect to
+// that address is on record (measurements that did not record hops).
+func (a *analysis) hopStep(h measurement.HTTPRequest) (string, bool) {
+	host, port, err := net.SplitHostPort(h.Address)
+	if err != nil {
+		return "", false
+	}
+	var conn *measurement.TCPConnect
+	for i := len(a.m.TCP) - 1; i >= 0 && conn == nil; i-- {
+		if c := a.m.TCP[i]; c.IP == host && strconv.Itoa(c.Port) == port {
+			conn = &a.m.TCP[i]
+		}
+	}
+	switch {
+	case conn == nil:
+		return "", false
+	case conn.Failure != nil:
+		return measurement.MethodTCP, true
+	case !isHTTPS(h.URL):
+		return measurement.MethodHTTP, true
+	}
+	name := hostOfURL(h.URL)
+	for i := len(a.m.TLS) - 1; i >= 0; i-- {
+		t := a.m.TLS[i]
+		if t.IP == host && strconv.Itoa(t.Port) == port && !t.SNISwap && strings.EqualFold(t.SNI, name) {
+			if t.Failure != nil {
+				return measurement.MethodTLS, true
+			}
+			break
+		}
+	}
+	return measurement.MethodHTTP, true
 }
 
 // connectedBefore reports whether the probe's connect step reached address (IP:PORT).
