@@ -174,12 +174,13 @@ var qaScenarios = []qaScenario{
 		measurement.MethodHTTP, wantHop(qaEOF, "80", failure.EOF)}},
 	{"redirectWithConsistentDNSAndThenEOFForHTTPS", scenario{"https://short.qa/eof-https", blocked,
 		measurement.MethodTLS, wantHop(qaEOF, "443", failure.EOF)}},
-	// A hop has no connect of its own on record, so its timeout is taken as the
-	// connect's (docs/verdicts.md, HTTP 3), although the lab drops the request after it.
+	// The lab drops the request (HTTP) or the ClientHello (HTTPS) after the connect; the
+	// hop's own connect and handshake are on record, so the step that failed is named
+	// (docs/verdicts.md, HTTP 3).
 	{"redirectWithConsistentDNSAndThenTimeoutForHTTP", scenario{"https://short.qa/timeout-http", blocked,
-		measurement.MethodTCP, wantHop(qaTimeout, "80", failure.GenericTimeout)}},
+		measurement.MethodHTTP, wantHop(qaTimeout, "80", failure.GenericTimeout)}},
 	{"redirectWithConsistentDNSAndThenTimeoutForHTTPS", scenario{"https://short.qa/timeout-https", blocked,
-		measurement.MethodTCP, wantHop(qaTimeout, "443", failure.GenericTimeout)}},
+		measurement.MethodTLS, wantHop(qaTimeout, "443", failure.GenericTimeout)}},
 	{"throttlingWithHTTP", scenario{"http://largefile.qa/", blocked, measurement.MethodHTTP, wantThrottled("80")}},
 	{"throttlingWithHTTPS", scenario{"https://largefile.qa/", blocked, measurement.MethodHTTP, wantThrottled("443")}},
 }
