@@ -93,9 +93,9 @@ func run(probe string, emu []string, duration, every time.Duration, citizenlab, 
 		spool = "spool " + m[1] // the measurements the run made, none being delivered
 	}
 	fmt.Printf("%s %s\n", strings.Join(emu, " "), probe)
-	fmt.Printf("  idle (probe helper, 5s): process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB\n", idle.hwm, idle.guest, idle.anon)
-	fmt.Printf("  probe run, %v, schedules every %v: process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB; peak Go heap %d MB (gctrace); %s\n",
-		duration, every, busy.hwm, busy.guest, busy.anon, busy.heap, spool)
+	fmt.Printf("  idle (probe helper, 5s): %s\n", idle.describe(len(emu) > 0))
+	fmt.Printf("  probe run, %v, schedules every %v: %s; peak Go heap %d MB (gctrace); %s\n",
+		duration, every, busy.describe(len(emu) > 0), busy.heap, spool)
 	return nil
 }
 
@@ -165,6 +165,14 @@ type usage struct {
 	guest float64 // peak RSS of the guest's address space under qemu-user, MB (guest.go); 0 natively
 	anon  float64 // peak anonymous part of it, MB
 	heap  int     // largest heap at a GC's start, MB, from gctrace (0 without GODEBUG=gctrace=1)
+}
+
+// describe says the process's peak RSS and, under an emulator, the guest's.
+func (u usage) describe(emulated bool) string {
+	if !emulated {
+		return fmt.Sprintf("peak RSS %.1f MB", u.hwm)
+	}
+	return fmt.Sprintf("process peak RSS %.1f MB; guest peak RSS %.1f MB, anonymous %.1f MB", u.hwm, u.guest, u.anon)
 }
 
 // measure runs argv (the probe at probe, under emu) for d, then stops it with SIGTERM.
