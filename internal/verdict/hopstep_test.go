@@ -56,6 +56,18 @@ func TestRedirectHopRecorded(t *testing.T) {
 			evidence: []string{"failed (generic_timeout_error)"},
 		},
 		{
+			name: "an HTTPS target: the hop's handshake is not taken for the target's at that address",
+			m: meas(httpsU,
+				probe(site(siteIP), located(www), lastHop(func(h *measurement.HTTPRequest) { h.Status = 301 }),
+					hopConnect(cdnIP, 443, ""), hopHandshake(cdnIP, failure.GenericTimeout), getFail(www, cdnIP, failure.GenericTimeout)),
+				control(site(siteIP), located(www), lastHop(func(h *measurement.HTTPRequest) { h.Status = 301 }),
+					hopConnect(cdnIP, 443, ""), hopHandshake(cdnIP, ""), get(www, cdnIP, 200, bodyLen, title))),
+			status:   blocked,
+			method:   mTLS,
+			evidence: []string{"failed (generic_timeout_error)"},
+			absent:   []string{"partial", "SNI www.example.org"},
+		},
+		{
 			name:     "a plain-HTTP hop dropped after the connect",
 			m:        meas(httpU, redirected(wwwHTTP, failure.GenericTimeout, hopConnect(cdnIP, 80, "")), ctl),
 			status:   blocked,

@@ -19,9 +19,12 @@ func completed(h measurement.TLSHandshake) bool {
 func validTLS(h measurement.TLSHandshake) bool { return h.Failure == nil && h.CertValid }
 
 // handshakeAt returns the first handshake at ip with the real name (swap false) or the
-// innocuous one (swap true).
-func handshakeAt(hs []measurement.TLSHandshake, ip string, swap bool) (measurement.TLSHandshake, bool) {
-	i := slices.IndexFunc(hs, func(h measurement.TLSHandshake) bool { return h.IP == ip && h.SNISwap == swap })
+// innocuous one (swap true). A redirect hop's handshake there for another name is not
+// the target's.
+func (a *analysis) handshakeAt(hs []measurement.TLSHandshake, ip string, swap bool) (measurement.TLSHandshake, bool) {
+	i := slices.IndexFunc(hs, func(h measurement.TLSHandshake) bool {
+		return h.IP == ip && h.SNISwap == swap && (swap || h.SNI == "" || strings.EqualFold(h.SNI, a.domain))
+	})
 	if i < 0 {
 		return measurement.TLSHandshake{}, false
 	}
@@ -60,11 +63,11 @@ func (a *analysis) tls(d dnsResult) (measurement.Verdict, bool) {
 	var ok, down []string
 	var found []tlsFinding
 	for _, ip := range ips {
-		h, has := handshakeAt(a.m.TLS, ip, false)
+		h, has := a.handshakeAt(a.m.TLS, ip, false)
 		if !has {
 			continue
 		}
-		c, hasC := handshakeAt(a.ctl.TLS, ip, false)
+		c, hasC := a.handshakeAt(a.ctl.TLS, ip, false)
 		switch {
 		case validTLS(h):
 			ok = append(ok, ip)
@@ -79,7 +82,7 @@ func (a *analysis) tls(d dnsResult) (measurement.Verdict, bool) {
 			}
 		default:
 			f := str(h.Failure)
-			s, hasS := handshakeAt(a.m.TLS, ip, true)
+			s, hasS := a.handshakeAt(a.m.TLS, ip, true)
 			ctlDone := hasC && completed(c) || !hasC && ctlAnyCompleted
 			switch {
 			case hasC && !completed(c):
