@@ -17,7 +17,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -124,10 +123,10 @@ func Files(fsys fs.FS) (map[string][]byte, error) {
 // loading a synced set with Load. Names that are not valid slash-separated relative
 // paths (fs.ValidPath) are left out.
 func FromFiles(files map[string][]byte) fs.FS {
-	m := make(fstest.MapFS, len(files))
+	m := make(memFS, len(files))
 	for name, b := range files {
 		if fs.ValidPath(name) && name != "." {
-			m[name] = &fstest.MapFile{Data: slices.Clone(b), Mode: 0o444}
+			m[name] = slices.Clone(b)
 		}
 	}
 	return m
