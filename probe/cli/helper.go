@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -23,11 +24,14 @@ func helperCommand(s streams) *cmdline.Command {
 		Summary: "serve the control API for other probes",
 		Usage:   "--listen ADDR [--lab-cidr CIDR]... [flags]",
 		Details: "Serves POST /api/v1/control (docs/control.md), GET /healthz and GET /metrics.\n" +
-			"Without --token-file every client is anonymous and limited per address (--rate-limit).",
+			"Without --token-file every client is anonymous and limited per address (--rate-limit).\n" +
+			"With --tls-cert and --tls-key, or --acme-domain, it serves HTTPS itself; else plain HTTP, for a reverse proxy in front.",
 		Examples: []string{
 			"probe helper --listen 0.0.0.0:9090",
 			"probe helper --listen 0.0.0.0:9090 --token-file /etc/pantau/helper-tokens --allow-anonymous",
 			"probe helper --listen 127.0.0.1:9090 --lab-cidr 10.77.0.0/16 --max-concurrent 512",
+			"probe helper --listen :443 --tls-cert /etc/pantau/helper.crt --tls-key /etc/pantau/helper.key",
+			"probe helper --listen :443 --acme-domain helper.example.org --acme-email ops@example.org",
 		},
 		Setup: func(fs *flag.FlagSet) cmdline.Runner {
 			var ef engineFlags
@@ -41,13 +45,15 @@ func helperCommand(s streams) *cmdline.Command {
 			acc.register(fs)
 			var sf serverFlags
 			sf.register(fs)
+			var tl helperTLS
+			tl.register(fs)
 			return func(ctx context.Context, _ []string) error {
 				stop, err := startCPUProfile(*cpuProfile)
 				if err != nil {
 					return err
 				}
 				defer stop()
-				return helper(ctx, &ef, &acc, &sf, *listen, capacity{*maxConc, *maxQueue}, *cacheTTL, s.stderr)
+				return helper(ctx, &ef, &acc, &sf, &tl, *listen, capacity{*maxConc, *maxQueue}, *cacheTTL, s.stderr)
 			}
 		},
 	}
@@ -57,7 +63,7 @@ func helperCommand(s streams) *cmdline.Command {
 type capacity struct{ concurrent, queue int }
 
 // helper serves the control API on listen until ctx ends.
-func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverFlags, listen string, cp capacity, cacheTTL time.Duration, stderr io.Writer) error {
+func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverFlags, tl *helperTLS, listen string, cp capacity, cacheTTL time.Duration, stderr io.Writer) error {
 	if cp.concurrent < 1 {
 		return usageError("--max-concurrent %d: must be at least 1", cp.concurrent)
 	}
@@ -98,25 +104,59 @@ func helper(ctx context.Context, ef *engineFlags, acc *helperAccess, sf *serverF
 	if err != nil {
 		return err
 	}
+	ts, err := tl.setup(stateDir(c), log)
+	if err != nil {
+		return err
+	}
+	return serveHelper(ctx, srv, ts, listen, log, stderr)
+}
+
+// serveHelper serves srv on listen, over TLS when ts says so (with ACME's HTTP-01
+// answerer on its own address), until ctx ends.
+func serveHelper(ctx context.Context, srv *http.Server, ts *tlsSetup, listen string, log *slog.Logger, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	log.Info("control helper listening", "addr", ln.Addr().String())
-	fmt.Fprintf(stderr, "probe helper: listening on http://%s/api/v1/control\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	scheme := "http"
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if ts != nil {
+		scheme = "https"
+		srv.TLSConfig = ts.config
+		// Failed handshakes (scanners, plain HTTP) are noise, not the helper's errors.
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+		if ts.httpAddr != "" {
+			hln, err := net.Listen("tcp", ts.httpAddr)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("--acme-http-addr: %w", err)
+			}
+			hs := &http.Server{Handler: ts.manager.HTTPHandler(nil), ReadHeaderTimeout: srv.ReadHeaderTimeout,
+				ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: srv.IdleTimeout}
+			servers = append(servers, hs)
+			log.Info("ACME HTTP-01 challenges answered", "addr", hln.Addr().String())
+			go func() { errc <- fmt.Errorf("--acme-http-addr: %w", hs.Serve(hln)) }()
+		}
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("control helper listening", "addr", ln.Addr().String(), "scheme", scheme)
+	fmt.Fprintf(stderr, "probe helper: listening on %s://%s/api/v1/control\n", scheme, ln.Addr())
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, s := range servers {
+		if err := s.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = err
+		}
 	}
-	return nil
+	return serveErr
 }
 
 // serverFlags are the deadlines of the helper's HTTP server: without them a client that
