@@ -64,7 +64,8 @@ type Webhook struct {
 	URL  string `yaml:"url"`
 	// Secret, when set, signs each body: header X-Pantau-Signature: sha256=<hex HMAC-SHA256>.
 	Secret string `yaml:"secret"`
-	// Events this webhook receives: transition, compliance; empty: both.
+	// Events this webhook receives: transition, compliance, probe_silent, network_silent;
+	// empty: all.
 	Events []string `yaml:"events"`
 	// Timeout per attempt (default 10s); Retries within one check (default 3).
 	Timeout yamlconf.Duration `yaml:"timeout"`
@@ -149,8 +150,8 @@ func (c Config) Validate() error {
 			bad(w+"url", "%q has no host", h.URL)
 		}
 		for j, e := range h.Events {
-			if e != KindTransition && e != KindCompliance {
-				bad(fmt.Sprintf("%sevents[%d]", w, j), "%q is not %s or %s", e, KindTransition, KindCompliance)
+			if e != KindTransition && e != KindCompliance && e != KindProbeSilent && e != KindNetworkSilent {
+				bad(fmt.Sprintf("%sevents[%d]", w, j), "%q is not %s, %s, %s or %s", e, KindTransition, KindCompliance, KindProbeSilent, KindNetworkSilent)
 			}
 		}
 		if h.Timeout.Duration < 0 {

@@ -36,7 +36,7 @@ func TestValidate(t *testing.T) {
 		{"relative url", func(c *alert.Config) { c.Webhooks[1].URL = "hooks/in" }, "alerts.webhooks[1].url: must be http or https"},
 		{"no host", func(c *alert.Config) { c.Webhooks[0].URL = "https:///in" }, `alerts.webhooks[0].url: "https:///in" has no host`},
 		{"bad url", func(c *alert.Config) { c.Webhooks[0].URL = "http://[::1" }, `alerts.webhooks[0].url: "http://[::1" is not a URL`},
-		{"event", func(c *alert.Config) { c.Webhooks[1].Events[1] = "change" }, `alerts.webhooks[1].events[1]: "change" is not transition or compliance`},
+		{"event", func(c *alert.Config) { c.Webhooks[1].Events[1] = "change" }, `alerts.webhooks[1].events[1]: "change" is not transition, compliance, probe_silent or network_silent`},
 		{"timeout", func(c *alert.Config) { c.Webhooks[0].Timeout.Duration = -time.Second }, "alerts.webhooks[0].timeout: -1s is negative"},
 		{"retries", func(c *alert.Config) { c.Webhooks[0].Retries = intp(11) }, "alerts.webhooks[0].retries: 11 is not between 0 and 10"},
 		{"negative retries", func(c *alert.Config) { c.Webhooks[0].Retries = intp(-1) }, "alerts.webhooks[0].retries: -1 is not between 0 and 10"},

@@ -27,6 +27,10 @@ type Event struct {
 	// (compliance); Confirmed is when a transition was confirmed.
 	At        time.Time `json:"at"`
 	Confirmed time.Time `json:"confirmed,omitzero"`
+	// Probe and LastHeartbeat are those of a probe_silent (network_silent: the network's
+	// latest heartbeat) event (probes.go).
+	Probe         string    `json:"probe,omitempty"`
+	LastHeartbeat time.Time `json:"last_heartbeat,omitzero"`
 }
 
 type transitionJSON struct {
@@ -55,6 +59,9 @@ type complianceJSON struct {
 
 // body is the JSON a webhook receives, with every documented field present.
 func (e Event) body(sentAt time.Time) ([]byte, error) {
+	if e.Type == KindProbeSilent || e.Type == KindNetworkSilent {
+		return json.Marshal(probeJSON{e.Type, e.ID, e.Probe, e.Network, e.LastHeartbeat, e.At, ms(sentAt)})
+	}
 	if e.Type == KindTransition {
 		return json.Marshal(transitionJSON{e.Type, e.ID, e.Domain, e.Network, e.From, e.To, e.Method,
 			ms(e.At), ms(e.Confirmed), ms(sentAt)})

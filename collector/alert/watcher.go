@@ -25,12 +25,13 @@ type Data interface {
 
 // Watcher checks for news at each interval and delivers it to the webhooks.
 type Watcher struct {
-	cfg   Config
-	data  Data
-	log   *slog.Logger
-	now   func() time.Time
-	hooks []*hook
-	check sync.Mutex // one Check at a time
+	cfg    Config
+	data   Data
+	log    *slog.Logger
+	now    func() time.Time
+	hooks  []*hook
+	check  sync.Mutex  // one Check at a time
+	probes *probeWatch // nil: probe silences are not watched (probes.go)
 
 	mu       sync.Mutex // guards st, orphans and the hooks' queues and counters
 	st       state
@@ -134,6 +135,9 @@ func (w *Watcher) Check(ctx context.Context) error {
 	events, err := w.transitions(ctx, now)
 	errs = append(errs, err)
 	ev, err := w.compliance(ctx, now)
+	errs = append(errs, err)
+	events = append(events, ev...)
+	ev, err = w.probeEvents(ctx, now)
 	errs = append(errs, err)
 	events = append(events, ev...)
 

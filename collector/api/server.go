@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/fleet"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/geo"
 	"github.com/pantau-dev/pantau/internal/ratelimit"
@@ -68,6 +69,9 @@ type Options struct {
 	// Prometheus text format.
 	ExtraMetrics func(w io.Writer)
 	Now          func() time.Time
+	// Fleet serves GET /api/v1/probes and Enrol POST /api/v1/enrol (fleet.go); nil: not served.
+	Fleet *fleet.Fleet
+	Enrol *Enrol
 }
 
 // Server serves the collector's API.
@@ -118,6 +122,7 @@ func New(o Options, log *slog.Logger) *Server {
 	s.mux.Handle("GET /api/v1/measurements", s.Public(http.HandlerFunc(s.query)))
 	s.mux.HandleFunc("POST /api/v1/heartbeats", s.heartbeat)
 	s.mux.HandleFunc("GET /api/v1/schedules", s.schedules)
+	s.routeFleet()
 	if o.Control != nil {
 		s.mux.Handle("/api/v1/control", s.probeOnly(o.Control))
 	}

@@ -97,6 +97,9 @@ func mac(secret []byte, signed string) []byte {
 type Verifier struct {
 	secret  []byte
 	revoked atomic.Pointer[revocations]
+	// stored is the list `collector token revoke` keeps in storage, refreshed apart from
+	// the configuration's (SetStoredRevoked); a token is refused if either names it.
+	stored atomic.Pointer[revocations]
 }
 
 type revocations struct {
@@ -125,6 +128,28 @@ func (v *Verifier) SetRevoked(revoked []string) error {
 	}
 	v.revoked.Store(r)
 	return nil
+}
+
+// SetStoredRevoked replaces the revocation list kept in storage (collector token revoke),
+// which adds to the configuration's. On an invalid entry it returns an error naming it and
+// keeps the previous list.
+func (v *Verifier) SetStoredRevoked(revoked []string) error {
+	r, err := parseRevoked(revoked)
+	if err != nil {
+		return err
+	}
+	v.stored.Store(r)
+	return nil
+}
+
+// IsRevoked reports whether the token id, or every token of probe, is revoked.
+func (v *Verifier) IsRevoked(id, probe string) bool {
+	for _, r := range []*revocations{v.revoked.Load(), v.stored.Load()} {
+		if r != nil && (r.ids[id] || r.probes[probe]) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseRevoked(list []string) (*revocations, error) {
@@ -180,12 +205,16 @@ func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	r := v.revoked.Load()
-	if r.ids[c.ID] {
-		return Claims{}, fmt.Errorf("%w: id %q", ErrRevoked, c.ID)
-	}
-	if r.probes[c.Probe] {
-		return Claims{}, fmt.Errorf("%w: probe %q", ErrRevoked, c.Probe)
+	for _, r := range []*revocations{v.revoked.Load(), v.stored.Load()} {
+		if r == nil {
+			continue
+		}
+		if r.ids[c.ID] {
+			return Claims{}, fmt.Errorf("%w: id %q", ErrRevoked, c.ID)
+		}
+		if r.probes[c.Probe] {
+			return Claims{}, fmt.Errorf("%w: probe %q", ErrRevoked, c.Probe)
+		}
 	}
 	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt) {
 		return Claims{}, fmt.Errorf("%w at %s", ErrExpired, c.ExpiresAt.Format(time.RFC3339))

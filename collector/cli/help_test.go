@@ -25,15 +25,18 @@ examples:
 // tokenHelp is the help of `collector token`.
 const tokenHelp = `usage: collector token <command> [flags]
 
-issue probe tokens, signed with the collector's secret
+issue probe tokens and enrolment codes, signed with the collector's secret; list and revoke them
 
 commands:
-  issue  print a probe token signed with the secret of --config (else $PANTAU_SECRET)
+  issue   print a probe token (or, with --enrol, a one-time enrolment code) signed with the secret of --config (else $PANTAU_SECRET)
+  list    list the tokens recorded in InfluxDB with their state: active, expired or revoked
+  revoke  revoke tokens by id (or every token of a probe with --probe), for every collector of the fleet within 30s
 
 Run 'collector token <command> --help' for the flags and examples of a command.
 
 examples:
   collector token issue --config collector.yaml --probe jkt-01 --network Telkomsel --asn 23693 --country ID
+  collector token list --config collector.yaml
 `
 
 // TestHelp checks the help of every command: on stdout with exit 0 for --help, -h and
@@ -47,9 +50,13 @@ func TestHelp(t *testing.T) {
 		{"serve", "usage: collector serve --config FILE [flags]", "receive measurements from probes, store them in InfluxDB and serve the API and the dashboard",
 			[]string{"  --config FILE\n        collector config FILE (required; keys in docs/collector-config.md)\n",
 				"  --log-level LEVEL\n        LEVEL of the logs on stderr: debug, info, warn or error (default info)\n"}},
-		{"token issue", "usage: collector token issue --probe ID --network NAME --asn N --country CC [--expires D] [flags]",
-			"print a probe token signed with the secret of --config (else $PANTAU_SECRET)",
-			[]string{"  --probe ID\n", "  --asn NUMBER\n", "  --country CODE\n", "  --expires DURATION\n"}},
+		{"token issue", "usage: collector token issue --probe ID --network NAME --asn N --country CC [--expires D] [--enrol --url URL] [flags]",
+			"print a probe token (or, with --enrol, a one-time enrolment code) signed with the secret of --config (else $PANTAU_SECRET)",
+			[]string{"  --probe ID\n", "  --asn NUMBER\n", "  --country CODE\n", "  --expires DURATION\n", "  --enrol\n", "  --url URL\n"}},
+		{"token list", "usage: collector token list --config FILE", "list the tokens recorded in InfluxDB with their state: active, expired or revoked",
+			[]string{"  --config FILE\n"}},
+		{"token revoke", "usage: collector token revoke --config FILE [--probe] ID...",
+			"revoke tokens by id (or every token of a probe with --probe), for every collector of the fleet within 30s", []string{"  --probe\n"}},
 		{"query timeline", "usage: collector query timeline --domain D [--network N] [--from T] [--to T] [flags]",
 			"print the confirmed states of a domain per network, and the gaps in coverage",
 			[]string{"  --domain DOMAIN\n", "  --from START\n        START: RFC 3339 time, date (2017-07-14) or a duration back from now (7d, 36h) (default 7d)\n",
@@ -96,7 +103,7 @@ func TestGroupHelp(t *testing.T) {
 		"receive measurements from probes into InfluxDB and serve them back; issue probe tokens; query a running collector\n\n" +
 		"commands:\n" +
 		"  serve    receive measurements from probes, store them in InfluxDB and serve the API and the dashboard\n" +
-		"  token    issue probe tokens, signed with the collector's secret\n" +
+		"  token    issue probe tokens and enrolment codes, signed with the collector's secret; list and revoke them\n" +
 		"  query    ask a running collector (--url, $PANTAU_COLLECTOR) and print a table, or --format json|csv\n" +
 		"  version  print the version\n" +
 		"  help     print the help of a command\n\n" +
@@ -123,7 +130,7 @@ func TestGroupHelp(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "", "collector: unknown command \"frobnicate\"\n" + root},
 		{[]string{"query"}, 2, "", queryHelp},
 		{[]string{"token"}, 2, "", tokenHelp},
-		{[]string{"token", "revoke"}, 2, "", "collector token: unknown command \"revoke\"\n" + tokenHelp},
+		{[]string{"token", "forge"}, 2, "", "collector token: unknown command \"forge\"\n" + tokenHelp},
 	} {
 		code, out, errOut := run(t, env(nil), tc.args...)
 		if code != tc.code || out != tc.stdout || errOut != tc.stderr {

@@ -20,6 +20,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/api"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/config"
+	"github.com/pantau-dev/pantau/collector/fleet"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/web"
@@ -64,6 +65,7 @@ type collector struct {
 	store    *store.Store
 	svc      *report.Service
 	watcher  *alert.Watcher // nil: no alerts
+	fleet    *fleet.Fleet   // the probe list (fleet.go)
 }
 
 // serve runs the collector until ctx is cancelled, then shuts down in order: stop
@@ -135,6 +137,9 @@ func (c *collector) handler() (*api.Server, func(), error) {
 		SchedulesDir: cfg.SchedulesDir, ExtraMetrics: func(w io.Writer) { writeReportMetrics(w, c.svc, c.watcher) },
 	}
 	opts.BackdateSlack = cfg.Limits.BackdateSlack.Duration
+	if err := c.fleetOptions(&opts); err != nil {
+		return nil, nil, err
+	}
 	closeGeo := func() {}
 	if cfg.GeoIP != "" {
 		db, err := geo.Open(cfg.GeoIP)
@@ -157,7 +162,7 @@ func (c *collector) handler() (*api.Server, func(), error) {
 	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence"} {
 		apiSrv.Handle(p, reports)
 	}
-	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log)))
+	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, web.WithProbes(c.fleet))))
 	return apiSrv, closeGeo, nil
 }
 
@@ -234,6 +239,7 @@ func (c *collector) background(ctx context.Context) func() {
 	bg, stop := context.WithCancel(ctx)
 	var done sync.WaitGroup
 	done.Go(func() { warmEvery(bg, c.svc, report.DefaultCacheAge, c.log) })
+	done.Go(func() { refreshRevoked(bg, c.store, c.verifier, revokedRefresh, c.log) })
 	if c.watcher != nil {
 		done.Go(func() { c.watcher.Run(bg) })
 	}

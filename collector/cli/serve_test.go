@@ -139,7 +139,7 @@ func post(t *testing.T, u, tok string, body []byte) (int, string) {
 // issue runs `collector token issue` with the config's secret.
 func issue(t *testing.T, cfg, probe string) string {
 	t.Helper()
-	code, out, errOut := run(t, env(nil), "token", "issue", "--config", cfg, "--probe", probe, "--network", "Telkomsel",
+	code, out, errOut := run(t, env(nil), "token", "issue", "--config", cfg, "--no-record", "--probe", probe, "--network", "Telkomsel",
 		"--asn", "23693", "--country", "ID", "--expires", "1h")
 	if code != 0 {
 		t.Fatalf("token issue: exit %d: %s", code, errOut)

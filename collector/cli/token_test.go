@@ -49,7 +49,7 @@ func TestTokenIssue(t *testing.T) {
 			args := append([]string{"token", "issue", "--probe", "jkt-telkomsel-01", "--network", "Telkomsel",
 				"--asn", "23693", "--country", "ID", "--expires", "24h"}, tc.extra...)
 			code, out, errOut := run(t, tc.getenv, args...)
-			if code != 0 || errOut != "" || strings.Count(out, "\n") != 1 {
+			if code != 0 || !strings.HasPrefix(errOut, "token id: ") || strings.Count(out, "\n") != 1 {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
 			v, err := auth.NewVerifier([]byte(secret), nil)
@@ -61,7 +61,8 @@ func TestTokenIssue(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.Probe != "jkt-telkomsel-01" || c.Network != "Telkomsel" || c.ASN != 23693 || c.Country != "ID" || c.ID == "" ||
-				c.IssuedAt.Before(before) || c.IssuedAt.After(time.Now()) || c.ExpiresAt.Sub(c.IssuedAt) != 24*time.Hour {
+				c.IssuedAt.Before(before) || c.IssuedAt.After(time.Now()) || c.ExpiresAt.Sub(c.IssuedAt) != 24*time.Hour ||
+				!strings.HasPrefix(errOut, "token id: "+c.ID+" ") {
 				t.Errorf("claims %+v", c)
 			}
 			// Another secret does not verify it.
@@ -85,7 +86,7 @@ func TestTokenIssue(t *testing.T) {
 }
 
 // issueUsage is what follows a bad flag of `collector token issue` on stderr.
-const issueUsage = "usage: collector token issue --probe ID --network NAME --asn N --country CC [--expires D] [flags]\n" +
+const issueUsage = "usage: collector token issue --probe ID --network NAME --asn N --country CC [--expires D] [--enrol --url URL] [flags]\n" +
 	"Run 'collector token issue --help' for the flags and examples."
 
 func TestTokenIssueErrors(t *testing.T) {
@@ -150,7 +151,7 @@ func TestCommands(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, "collector: unknown command \"frobnicate\"\nusage: collector <command>"},
 		{[]string{"token"}, "usage: collector token <command>"},
-		{[]string{"token", "revoke"}, "collector token: unknown command \"revoke\"\nusage: collector token <command>"},
+		{[]string{"token", "forge"}, "collector token: unknown command \"forge\"\nusage: collector token <command>"},
 	} {
 		code, _, errOut := run(t, env(nil), tc.args...)
 		if code != 2 || !strings.HasPrefix(errOut, tc.want) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/alert"
 	"github.com/pantau-dev/pantau/collector/auth"
+	"github.com/pantau-dev/pantau/collector/fleet"
 	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/timeline"
@@ -62,6 +63,9 @@ type Config struct {
 	// Alerts posts webhooks on confirmed transitions and compliance changes
 	// (docs/alerts.md); no webhooks: off.
 	Alerts alert.Config `yaml:"alerts"`
+	// Probes: who may see the probe list and when a probe is late or silent
+	// (docs/operations.md, Probe states).
+	Probes fleet.Config `yaml:"probes"`
 }
 
 // Timeline tunes how states are confirmed (docs/timeline.md).
@@ -216,7 +220,7 @@ func (c *Config) Validate() error {
 	}
 	c.Limits.validate(bad)
 	c.HTTP.validate(bad)
-	return errors.Join(append(errs, c.Alerts.Validate())...)
+	return errors.Join(append(errs, c.Alerts.Validate(), c.Probes.Validate())...)
 }
 
 // validate checks the server's deadlines and connection cap.

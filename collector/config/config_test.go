@@ -110,8 +110,9 @@ func TestErrors(t *testing.T) {
 			`:10: http.conns_per_addr: -1 is negative (0 disables the cap)`},
 		{"bad-timeline.yml", ":4: timeline.k: 0 is less than 1\n:5: timeline.m: 0 is less than 1\n:6: timeline.max_silence: 30s is less than 1m"},
 		{"bad-alerts.yml", `:6: alerts.webhooks[0].url: must be http or https` + "\n" +
-			`:7: alerts.webhooks[0].events[0]: "transitions" is not transition or compliance` + "\n" +
+			`:7: alerts.webhooks[0].events[0]: "transitions" is not transition, compliance, probe_silent or network_silent` + "\n" +
 			`:9: alerts.watch[0].domain: "t.me\"" is not a domain name` + "\n" + `:10: alerts.interval: 10ms is less than 1s`},
+		{"bad-probes.yml", `:6: probes.late_after: 2h0m0s is not shorter than silent_after 1h0m0s`},
 		{"bad-revoked.yml", `: revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
 		{"bad-listen.yml", `:1: listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `:3: tls: give both cert and key, or neither`},
 		{"wrong-type.yml", `:2: influx: want a mapping, found "http://127.0.0.1:8086"` + "\n" + `:3: trust_proxy: want true or false, found "yes"` + "\n" +

@@ -50,16 +50,21 @@ type dash struct {
 	pages map[string]*template.Template
 	admin *admin // nil when admin is disabled
 	now   func() time.Time
+	// probes lists the fleet for /probes (probes.go); nil: no such page.
+	probes ProbeLister
 }
 
 // New returns the dashboard's handler. Mount it at "/": it serves the pages, /static/ and
 // /admin/ (404 when adminToken is empty), and nothing under /api/.
-func New(d Data, m Lister, adminToken string, log *slog.Logger) http.Handler {
-	return newDash(d, m, adminToken, log, time.Now)
+func New(d Data, m Lister, adminToken string, log *slog.Logger, opts ...Option) http.Handler {
+	return newDash(d, m, adminToken, log, time.Now, opts...)
 }
 
-func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() time.Time) http.Handler {
+func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() time.Time, opts ...Option) http.Handler {
 	h := &dash{data: d, ms: m, log: log, pages: parsePages(), now: now}
+	for _, o := range opts {
+		o(h)
+	}
 	if adminToken != "" {
 		h.admin = newAdmin(adminToken, now)
 	}
@@ -69,6 +74,7 @@ func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() t
 	mux.HandleFunc("GET /raw", h.raw)
 	mux.HandleFunc("GET /orders", h.orderList)
 	mux.HandleFunc("GET /orders/{id}", h.orderPage)
+	mux.HandleFunc("GET /probes", h.probesPage)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
 	mux.HandleFunc("GET /admin/login", h.loginForm)
@@ -105,7 +111,7 @@ func cacheFor(next http.Handler) http.Handler {
 // parsePages parses each page with the shared layout. The templates are embedded, so a
 // parse error is a programming error caught by every test.
 func parsePages() map[string]*template.Template {
-	names := []string{"home", "cell", "orders", "order", "login", "admin", "error"}
+	names := []string{"home", "cell", "orders", "order", "login", "admin", "error", "probes"}
 	out := make(map[string]*template.Template, len(names))
 	for _, n := range names {
 		out[n] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html"))
@@ -116,8 +122,9 @@ func parsePages() map[string]*template.Template {
 // page is what every template gets: the page's own data and the layout's.
 type page struct {
 	Title  string
-	Nav    string // the active section: "map" or "orders" or "admin"
+	Nav    string // the active section: "map", "orders", "probes" or "admin"
 	Admin  bool   // admin is enabled
+	Probes bool   // the Probes page is served
 	Authed bool   // the viewer is logged in as admin
 	CSRF   string // form token of the admin session
 	Data   any
@@ -126,6 +133,7 @@ type page struct {
 // render executes a page into a buffer first, so a template error becomes a clean 500.
 func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Admin = h.admin != nil
+	p.Probes = h.probes != nil
 	if h.admin != nil {
 		if s, ok := h.admin.session(r); ok {
 			p.Authed, p.CSRF = true, h.admin.csrf(s)

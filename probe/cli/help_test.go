@@ -64,6 +64,7 @@ func TestTopLevel(t *testing.T) {
 		"  once     run one schedule now and submit its measurements\n" +
 		"  status   print the schedules, their next runs, the spool depth and the last submission\n" +
 		"  helper   serve the control API for other probes\n" +
+		"  enroll   fetch this probe's token with a one-time enrolment code and write its config file\n" +
 		"  version  print the version\n" +
 		"  help     print the help of a command\n"
 	for _, tc := range []struct {
