@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -261,12 +262,18 @@ func status(ef *engineFlags, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", sc.Name, sc.Cron, len(sc.Targets), sc.Next(now).Format(time.RFC3339), last, ls.Measurements)
 	}
-	sp, err := spool.ReadStats(filepath.Join(stateDir(s.cfg), "spool"))
-	if err != nil {
+	spoolDir := filepath.Join(stateDir(s.cfg), "spool")
+	sp, err := spool.ReadStats(spoolDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// `probe run` or `probe once` creates the spool: before the first, it is empty.
+		fmt.Fprintf(tw, "spool\tempty: no run yet (%s does not exist)\n", spoolDir)
+	case err != nil:
 		return fmt.Errorf("spool: %w", err)
+	default:
+		fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d; kept-aside files pruned %d (%d bytes)\n",
+			sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt, sp.Pruned, sp.PrunedBytes)
 	}
-	fmt.Fprintf(tw, "spool\tdepth %d (%d bytes); dropped %d, rejected %d, corrupt %d; kept-aside files pruned %d (%d bytes)\n",
-		sp.Depth, sp.Bytes, sp.Dropped, sp.Rejected, sp.Corrupt, sp.Pruned, sp.PrunedBytes)
 	sub := "never"
 	if !st.LastSubmission.At.IsZero() {
 		sub = fmt.Sprintf("%s: %d accepted, %d rejected", st.LastSubmission.At.Format(time.RFC3339), st.LastSubmission.Accepted, st.LastSubmission.Rejected)

@@ -45,3 +45,30 @@ func TestOnceAndStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusBeforeFirstRun: before `probe run` or `probe once` made the spool, `probe
+// status` reports an empty spool and no run, instead of failing on the missing queue.
+func TestStatusBeforeFirstRun(t *testing.T) {
+	dir := t.TempDir()
+	sched := filepath.Join(dir, "schedules")
+	if err := os.MkdirAll(sched, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sched, "lab.yaml"), []byte("name: lab\ncron: \"0 * * * *\"\ntargets: [example.org]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	cfg := filepath.Join(dir, "probe.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("system_resolvers: [\"127.0.0.1:9\"]\nagent:\n  state_dir: %s\n  schedules_dir: %s\n", state, sched)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runMain("status", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("probe status: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"1 loaded", "never", "spool            empty: no run yet (" + filepath.Join(state, "spool") + " does not exist)", "last submission  never"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("probe status lacks %q:\n%s", want, stdout)
+		}
+	}
+}
