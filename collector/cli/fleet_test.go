@@ -89,24 +89,26 @@ func TestEnrolEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "enrolled probe jkt-09") {
 		t.Fatalf("probe enroll: exit %d\n%s%s", code, out, errOut)
 	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o007 != 0 {
-		t.Fatalf("probe.yaml: %v, mode %v", err, fi.Mode())
-	}
 	pc, err := probeconfig.Load(path)
-	if err != nil || pc.Agent.Collector != c.url {
+	if err != nil || pc.Agent.Collector != c.url || pc.Agent.Token != "" {
 		t.Fatalf("probe.yaml: %+v, %v", pc, err)
 	}
+	fi, err := os.Stat(pc.Agent.TokenFile)
+	if err != nil || fi.Mode().Perm()&0o007 != 0 {
+		t.Fatalf("token file %q: %v, mode %v", pc.Agent.TokenFile, err, fi.Mode())
+	}
+	b, _ := os.ReadFile(pc.Agent.TokenFile)
+	tok := strings.TrimSpace(string(b))
 	v, _ := auth.NewVerifier([]byte(secret), nil)
-	claims, err := v.Verify(pc.Agent.Token, time.Now())
+	claims, err := v.Verify(tok, time.Now())
 	if err != nil || claims.Probe != "jkt-09" || claims.Network != "Indosat Ooredoo" || claims.ASN != 4761 || claims.Country != "ID" {
 		t.Fatalf("token %+v, %v", claims, err)
 	}
-	if st := beat(t, c.url, pc.Agent.Token); st != http.StatusOK {
+	if st := beat(t, c.url, tok); st != http.StatusOK {
 		t.Fatalf("heartbeat with the enrolled token: HTTP %d", st)
 	}
 	// Not again: an existing file is kept, a used code is refused (also after a restart).
-	if code, _, errOut := probeRun(append(args, "--config", path)...); code != 2 || !strings.Contains(errOut, "exists; --force replaces it") {
+	if code, _, errOut := probeRun(append(args, "--config", path)...); code != 2 || !strings.Contains(errOut, "exists; --force sets") {
 		t.Fatalf("existing probe.yaml: exit %d %s", code, errOut)
 	}
 	for round := range 2 {
@@ -124,15 +126,15 @@ func TestEnrolEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if pc2, err := probeconfig.Load(path); err != nil || pc2.Agent.Token != pc.Agent.Token {
-		t.Fatal("a refused enrolment changed probe.yaml")
+	if b2, err := os.ReadFile(pc.Agent.TokenFile); err != nil || strings.TrimSpace(string(b2)) != tok {
+		t.Fatal("a refused enrolment changed the token file")
 	}
 	tokenListRevoke(t, cfg, claims.ID)
 	// A collector reads the stored revocations when it starts, then every 30 s
 	// (TestRefreshRevoked).
 	c.stop(t)
 	c = serve(t, cfg)
-	waitFor(t, "the collector to refuse the revoked token", func() bool { return beat(t, c.url, pc.Agent.Token) == http.StatusUnauthorized })
+	waitFor(t, "the collector to refuse the revoked token", func() bool { return beat(t, c.url, tok) == http.StatusUnauthorized })
 }
 
 // tokenListRevoke lists the tokens and revokes the enrolled one.

@@ -47,7 +47,8 @@ func TestEnrollRefuses(t *testing.T) {
 		{"not a URL", append([]string{"enroll", "--collector", "collector.example.org", "--code", "X"}, claims...), 0, "", 2, "want the collector's http(s) URL", ""},
 		{"no code", append([]string{"enroll", "--collector", srv.URL}, claims...), 0, "", 2, "--code is required", ""},
 		{"no claims", []string{"enroll", "--collector", srv.URL, "--code", "X"}, 0, "", 2, "--probe, --network, --country and --asn are required", ""},
-		{"existing config", args("--config", existing), 0, "", 2, "exists; --force replaces it", existing},
+		{"existing config", args("--config", existing), 0, "", 2, "exists; --force sets the collector and token in it", existing},
+		{"existing token file", args("--config", filepath.Join(dir, "t.yaml"), "--token-file", existing), 0, "", 2, "--token-file " + existing + ": exists", filepath.Join(dir, "t.yaml")},
 		{"refused", args("--config", filepath.Join(dir, "a.yaml")), 409, `{"error":"enrolment code already used at 2026-12-07T00:00:00Z"}`, 1,
 			"enrolment refused: 409 Conflict: enrolment code already used", filepath.Join(dir, "a.yaml")},
 		{"not JSON", args("--config", filepath.Join(dir, "b.yaml")), 200, `<html>`, 1, "not JSON", filepath.Join(dir, "b.yaml")},
@@ -69,5 +70,41 @@ func TestEnrollRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEnrollForce: --force keeps a packaged config's other keys and comments and sets the
+// agent's collector and token file; the token goes to its own file, not in the config.
+func TestEnrollForce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"token":"pt1.e30.c2ln","token_id":"enrol-abc"}`))
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "probe.yaml")
+	packaged := "# Pantau probe (shipped)\nagent:\n  state_dir: /var/lib/pantau\n  # collector: https://collector.example.org\n  token: old-token\n  spool_max_mb: 8 # small flash\nconcurrency: 8\nmemory_limit_mb: 24\n"
+	if err := os.WriteFile(path, []byte(packaged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runMain("enroll", "--collector", srv.URL, "--code", "AAAA", "--probe", "jkt-01", "--network", "Telkomsel",
+		"--country", "ID", "--asn", "23693", "--config", path, "--force")
+	if code != 0 || !strings.Contains(out, "enrolled probe jkt-01 (token id enrol-abc)") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	b, _ := os.ReadFile(path)
+	cfg := string(b)
+	for _, want := range []string{"# Pantau probe (shipped)", "state_dir: /var/lib/pantau", "spool_max_mb: 8 # small flash", "concurrency: 8",
+		"memory_limit_mb: 24", `collector: "` + srv.URL + `"`, `token_file: "` + filepath.Join(dir, "probe.token") + `"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "old-token") || strings.Contains(cfg, "pt1.") {
+		t.Errorf("a token in the config:\n%s", cfg)
+	}
+	tok, err := os.ReadFile(filepath.Join(dir, "probe.token"))
+	fi, _ := os.Stat(filepath.Join(dir, "probe.token"))
+	if err != nil || string(tok) != "pt1.e30.c2ln\n" || fi.Mode().Perm()&0o007 != 0 {
+		t.Fatalf("token file %q (%v), mode %v", tok, err, fi.Mode())
 	}
 }
