@@ -32,7 +32,7 @@ func program(s streams) *cmdline.Command {
 		Name:    "probe",
 		Summary: "measure the reachability of targets from the network this runs on, or serve as a control vantage point",
 		Commands: []*cmdline.Command{
-			measureCommand(s), runCommand(s), onceCommand(s), statusCommand(s), helperCommand(s), enrollCommand(s),
+			measureCommand(s), runCommand(s), onceCommand(s), statusCommand(s), helperCommand(s), enrollCommand(s), checkConfigCommand(s),
 		},
 		Examples: []string{
 			"probe measure t.me https://web.telegram.org/",

@@ -59,14 +59,15 @@ func TestHelp(t *testing.T) {
 // TestTopLevel checks the program's own help, version and unknown commands.
 func TestTopLevel(t *testing.T) {
 	const list = "commands:\n" +
-		"  measure  measure targets now and print one JSON object (or table row) per target\n" +
-		"  run      run the schedules on cron, spool the measurements and submit them to the collector\n" +
-		"  once     run one schedule now and submit its measurements\n" +
-		"  status   print the schedules, their next runs, the spool depth and the last submission\n" +
-		"  helper   serve the control API for other probes\n" +
-		"  enroll   fetch this probe's token with a one-time enrolment code and write its config file\n" +
-		"  version  print the version\n" +
-		"  help     print the help of a command\n"
+		"  measure       measure targets now and print one JSON object (or table row) per target\n" +
+		"  run           run the schedules on cron, spool the measurements and submit them to the collector\n" +
+		"  once          run one schedule now and submit its measurements\n" +
+		"  status        print the schedules, their next runs, the spool depth and the last submission\n" +
+		"  helper        serve the control API for other probes\n" +
+		"  enroll        fetch this probe's token with a one-time enrolment code and write its config file\n" +
+		"  check-config  check a config file as the probe loads it at start, without starting\n" +
+		"  version       print the version\n" +
+		"  help          print the help of a command\n"
 	for _, tc := range []struct {
 		args           []string
 		code           int
