@@ -56,7 +56,17 @@ type Config struct {
 	// StateFile keeps what was sent, the compliance baseline and the undelivered events
 	// across restarts; empty keeps them in memory only.
 	StateFile string `yaml:"state_file"`
+	// Role: RoleLeader (the default) checks and sends; RoleOff does neither. Of collector
+	// replicas sharing one bucket, exactly one is the leader, so that each event is sent
+	// once (docs/scaling.md, Scale-out).
+	Role string `yaml:"role"`
 }
+
+// Alerting roles of a collector replica.
+const (
+	RoleLeader = "leader"
+	RoleOff    = "off"
+)
 
 // Webhook is one receiver.
 type Webhook struct {
@@ -78,8 +88,9 @@ type Pair struct {
 	Network string `yaml:"network"`
 }
 
-// Enabled reports whether any webhook is configured.
-func (c Config) Enabled() bool { return len(c.Webhooks) > 0 }
+// Enabled reports whether this collector sends alerts: a webhook is configured and the
+// role is not off.
+func (c Config) Enabled() bool { return len(c.Webhooks) > 0 && c.Role != RoleOff }
 
 // WithDefaults returns c with zero fields set to the defaults.
 func (c Config) WithDefaults() Config {
@@ -126,6 +137,9 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, yamlconf.Errorf("alerts."+field, format, a...))
+	}
+	if c.Role != "" && c.Role != RoleLeader && c.Role != RoleOff {
+		bad("role", "%q is not %s or %s", c.Role, RoleLeader, RoleOff)
 	}
 	names := map[string]int{}
 	for i, h := range c.Webhooks {

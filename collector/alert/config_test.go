@@ -48,6 +48,9 @@ func TestValidate(t *testing.T) {
 		{"interval", func(c *alert.Config) { c.Interval.Duration = 500 * time.Millisecond }, "alerts.interval: 500ms is less than 1s"},
 		{"lookback", func(c *alert.Config) { c.Lookback.Duration = 30 * time.Minute }, "alerts.lookback: 30m0s is less than 1h"},
 		{"queue", func(c *alert.Config) { c.Queue = -1 }, "alerts.queue: -1 is negative"},
+		{"role leader", func(c *alert.Config) { c.Role = alert.RoleLeader }, ""},
+		{"role off", func(c *alert.Config) { c.Role = alert.RoleOff }, ""},
+		{"role", func(c *alert.Config) { c.Role = "follower" }, `alerts.role: "follower" is not leader or off`},
 		{"several", func(c *alert.Config) { c.Webhooks[0].URL = "mailto:a@b"; c.Queue = -2 },
 			"alerts.webhooks[0].url: must be http or https\nalerts.queue: -2 is negative"},
 	} {
@@ -79,6 +82,10 @@ func TestWithDefaults(t *testing.T) {
 	}
 	if (alert.Config{}).Enabled() || !c.Enabled() {
 		t.Error("Enabled: want false without webhooks, true with")
+	}
+	c.Role = alert.RoleOff
+	if c.Enabled() {
+		t.Error("Enabled: want false with role off")
 	}
 }
 

@@ -106,8 +106,8 @@ func serve(ctx context.Context, cfgPath, logLevel string, e env) error {
 func (c *collector) reports() error {
 	cfg := c.cfg
 	var err error
-	c.svc, err = report.New(report.Config{Source: c.store, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(),
-		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache}}, c.log)
+	c.svc, err = report.New(report.Config{Source: c.store, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(), Marks: c.store,
+		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache, Fresh: cfg.Replicas.CacheFresh.Duration, Revalidate: cfg.Replicas.Revalidate.Duration}}, c.log)
 	if err != nil {
 		return usageError("orders_dir: %v", err)
 	}
@@ -240,6 +240,9 @@ func (c *collector) background(ctx context.Context) func() {
 	var done sync.WaitGroup
 	done.Go(func() { warmEvery(bg, c.svc, report.DefaultCacheAge, c.log) })
 	done.Go(func() { refreshRevoked(bg, c.store, c.verifier, revokedRefresh, c.log) })
+	if c.cfg.OrdersDir != "" {
+		done.Go(func() { c.svc.ReloadOrdersEvery(bg, c.cfg.Replicas.OrdersReload.Duration) })
+	}
 	if c.watcher != nil {
 		done.Go(func() { c.watcher.Run(bg) })
 	}

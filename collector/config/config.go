@@ -66,6 +66,20 @@ type Config struct {
 	// Probes: who may see the probe list and when a probe is late or silent
 	// (docs/operations.md, Probe states).
 	Probes fleet.Config `yaml:"probes"`
+	// Replicas tunes how collector replicas sharing one bucket see each other's writes and
+	// orders (docs/scaling.md, Scale-out).
+	Replicas Replicas `yaml:"replicas"`
+}
+
+// Replicas tunes the report cache and the orders for several collectors on one bucket.
+type Replicas struct {
+	// CacheFresh: how long a day that is not settled is reused (default 30s).
+	CacheFresh yamlconf.Duration `yaml:"cache_fresh"`
+	// Revalidate: how often, at most, a settled day's ingest marks are read (default 10s).
+	Revalidate yamlconf.Duration `yaml:"revalidate"`
+	// OrdersReload: how often orders_dir is read again, for orders uploaded through
+	// another replica sharing the folder (default 10s).
+	OrdersReload yamlconf.Duration `yaml:"orders_reload"`
 }
 
 // Timeline tunes how states are confirmed (docs/timeline.md).
@@ -142,6 +156,8 @@ func Default() *Config {
 		MaxInFlight: 64, ControlConns: 16, CacheTTL: yamlconf.Duration{Duration: time.Minute}, ReadRate: 5, ReadBurst: 50,
 		ReportCache: report.DefaultCacheItems, NewDomainsPerHour: auth.DefaultNewDomainsPerHour, NewSchedulesPerHour: auth.DefaultNewSchedulesPerHour}
 	c.Limits.BackdateSlack.Duration = auth.DefaultBackdateSlack
+	c.Replicas = Replicas{CacheFresh: yamlconf.Duration{Duration: report.DefaultCacheFresh},
+		Revalidate: yamlconf.Duration{Duration: report.DefaultRevalidate}, OrdersReload: yamlconf.Duration{Duration: 10 * time.Second}}
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: yamlconf.Duration{Duration: p.MaxSilence}}
 	return c
@@ -220,6 +236,14 @@ func (c *Config) Validate() error {
 	}
 	c.Limits.validate(bad)
 	c.HTTP.validate(bad)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"cache_fresh", c.Replicas.CacheFresh.Duration}, {"revalidate", c.Replicas.Revalidate.Duration}, {"orders_reload", c.Replicas.OrdersReload.Duration}} {
+		if d.v < 100*time.Millisecond {
+			bad("replicas."+d.name, "%s is less than 100ms", d.v)
+		}
+	}
 	return errors.Join(append(errs, c.Alerts.Validate(), c.Probes.Validate())...)
 }
 

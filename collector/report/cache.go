@@ -20,16 +20,21 @@ const (
 	DefaultCacheAge   = 6 * time.Hour    // reuse of a day that is over
 	// Settle: a day's chunk fetched this long after the day ended is settled: reused for
 	// MaxAge instead of Fresh. Later writes through the Service's Watch wrapper still
-	// invalidate it at once.
+	// invalidate it at once; writes through other replicas, once its ingest marks say so
+	// (marks.go).
 	Settle = time.Hour
+	// DefaultRevalidate: how often, at most, a settled day's ingest marks are read again.
+	DefaultRevalidate = 10 * time.Second
 )
 
 // CacheConfig bounds the cache of observations and heartbeats. Zero fields take the
-// defaults; MaxItems < 0 disables the cache (every query reads InfluxDB).
+// defaults; MaxItems < 0 disables the cache (every query reads InfluxDB). Revalidate is
+// how often, at most, the ingest marks of a settled day are read again (with a Marker).
 type CacheConfig struct {
-	MaxItems int
-	Fresh    time.Duration
-	MaxAge   time.Duration
+	MaxItems   int
+	Fresh      time.Duration
+	MaxAge     time.Duration
+	Revalidate time.Duration
 }
 
 func (c CacheConfig) withDefaults() CacheConfig {
@@ -41,6 +46,9 @@ func (c CacheConfig) withDefaults() CacheConfig {
 	}
 	if c.MaxAge <= 0 {
 		c.MaxAge = DefaultCacheAge
+	}
+	if c.Revalidate <= 0 {
+		c.Revalidate = DefaultRevalidate
 	}
 	return c
 }
@@ -76,6 +84,8 @@ type cache struct {
 	size       int // items in obs and beatChunks, plus one per chunk
 	hits       int64
 	misses     int64
+
+	marks marks // what other replicas wrote into settled days (marks.go)
 }
 
 type chunkKey struct {
@@ -88,11 +98,14 @@ type chunk[T any] struct {
 	fetched time.Time
 	used    time.Time
 	stale   bool
+	mark    int64 // the ingest mark known before the chunk was read (marks.go)
 }
 
-func newCache(src Source, cfg CacheConfig, now func() time.Time, log *slog.Logger) *cache {
-	return &cache{src: src, cfg: cfg.withDefaults(), now: now, log: log, fill: make(chan struct{}, 1),
-		obs: map[chunkKey]*chunk[timeline.Obs]{}, beatChunks: map[time.Time]*chunk[timeline.Beat]{}}
+func newCache(src Source, cfg CacheConfig, marker Marker, now func() time.Time, log *slog.Logger) *cache {
+	cfg = cfg.withDefaults()
+	return &cache{src: src, cfg: cfg, now: now, log: log, fill: make(chan struct{}, 1),
+		obs: map[chunkKey]*chunk[timeline.Obs]{}, beatChunks: map[time.Time]*chunk[timeline.Beat]{},
+		marks: newMarks(marker, cfg.Revalidate, 2*cfg.MaxAge)}
 }
 
 // The queries: each runs lookup, fill and hand out.
@@ -121,6 +134,7 @@ func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.
 	}
 	ds := days(from, to)
 	now := c.now()
+	c.revalidate(ctx, ds, now)
 	need, have := c.lookupObs(domains, ds, now)
 	if len(need) > 0 {
 		endFill, err := c.beginObsFill(ctx)
@@ -130,11 +144,11 @@ func (c *cache) chunkedObs(ctx context.Context, domains []string, from, to time.
 		defer endFill()
 		need, have = c.lookupObs(domains, ds, now) // another query may have read them meanwhile
 	}
-	got, err := c.readObs(ctx, need)
+	got, known, err := c.readObs(ctx, need)
 	if err != nil {
 		return nil, err
 	}
-	c.storeObs(got, len(have), now)
+	c.storeObs(got, known, len(have), now)
 	return handOutObs(domains, ds, got, have, from, to), nil
 }
 
@@ -199,7 +213,7 @@ func (c *cache) lookupObs(domains []string, ds []time.Time, now time.Time) (need
 		var missing []string
 		for _, dd := range ds {
 			ch := c.obs[chunkKey{d, dd}]
-			if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) {
+			if ch == nil || !c.fresh(ch.fetched, ch.stale, dd, now) || c.marks.moved(chunkKey{d, dd}, ch.mark) {
 				missing = append(missing, dd.Format(time.RFC3339))
 				continue
 			}
@@ -273,19 +287,21 @@ func (c *cache) beginObsFill(ctx context.Context) (end func(), err error) {
 
 // readObs reads the days need lacks from the Source, one query per run of consecutive
 // days for the domains missing the same days, into one slice per (domain, day); a day
-// without observations gets a nil slice, so that it is cached too.
-func (c *cache) readObs(ctx context.Context, need map[string][]string) (map[chunkKey][]timeline.Obs, error) {
-	got := map[chunkKey][]timeline.Obs{}
+// without observations gets a nil slice, so that it is cached too. known holds the ingest
+// mark of each chunk as known before its query: a write after that changes the mark.
+func (c *cache) readObs(ctx context.Context, need map[string][]string) (got map[chunkKey][]timeline.Obs, known map[chunkKey]int64, err error) {
+	got, known = map[chunkKey][]timeline.Obs{}, map[chunkKey]int64{}
 	for k, doms := range need {
 		for _, run := range runs(k) {
-			obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: doms, From: run[0], To: run[1]})
-			if err != nil {
-				return nil, err
-			}
 			for _, d := range doms {
 				for dd := run[0]; dd.Before(run[1]); dd = dd.Add(24 * time.Hour) {
 					got[chunkKey{d, dd}] = nil
 				}
+			}
+			c.marks.record(known, doms, run[0], run[1])
+			obs, err := c.src.Observations(ctx, store.ObsFilter{Domains: doms, From: run[0], To: run[1]})
+			if err != nil {
+				return nil, nil, err
 			}
 			for _, o := range obs {
 				k := chunkKey{o.Domain, day(o.At)}
@@ -293,7 +309,7 @@ func (c *cache) readObs(ctx context.Context, need map[string][]string) (map[chun
 			}
 		}
 	}
-	return got, nil
+	return got, known, nil
 }
 
 // readBeats reads the missing days from the Source, one query per run of consecutive
@@ -331,12 +347,12 @@ func runs(list string) [][2]time.Time {
 
 // storeObs puts the chunks read into the cache (stale if written during the fill), counts
 // the lookups (hits: chunks reused) and evicts.
-func (c *cache) storeObs(got map[chunkKey][]timeline.Obs, hits int, now time.Time) {
+func (c *cache) storeObs(got map[chunkKey][]timeline.Obs, known map[chunkKey]int64, hits int, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, items := range got {
 		c.misses++
-		c.size += putChunk(c.obs, k, items, now, c.dirty[k])
+		c.size += putChunk(c.obs, k, items, now, c.dirty[k], known[k])
 	}
 	c.hits += int64(hits)
 	c.evict()
@@ -347,18 +363,18 @@ func (c *cache) storeBeats(got map[time.Time][]timeline.Beat, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for dd, items := range got {
-		c.size += putChunk(c.beatChunks, dd, items, now, false)
+		c.size += putChunk(c.beatChunks, dd, items, now, false, 0)
 	}
 	c.evict()
 }
 
 // putChunk puts items into chunks under k, replacing any chunk there, and returns by how
 // much the cache's size grew.
-func putChunk[K comparable, T any](chunks map[K]*chunk[T], k K, items []T, now time.Time, stale bool) (grown int) {
+func putChunk[K comparable, T any](chunks map[K]*chunk[T], k K, items []T, now time.Time, stale bool, mark int64) (grown int) {
 	if old := chunks[k]; old != nil {
 		grown -= len(old.items) + 1
 	}
-	chunks[k] = &chunk[T]{items: items, fetched: now, used: now, stale: stale}
+	chunks[k] = &chunk[T]{items: items, fetched: now, used: now, stale: stale, mark: mark}
 	return grown + len(items) + 1
 }
 

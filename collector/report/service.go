@@ -64,6 +64,9 @@ type Config struct {
 	Params    timeline.Params
 	Now       func() time.Time
 	Cache     CacheConfig
+	// Marks, when set, records the ingest marks of backlogs and revalidates settled days
+	// against them, so that replicas on one bucket see each other's writes (marks.go).
+	Marks Marker
 }
 
 // Service computes timelines, changes, compliance and evidence from a Source.
@@ -75,7 +78,9 @@ type Service struct {
 	log    *slog.Logger
 	cache  *cache
 	// skipped counts stored domains left out of answers (SkippedDomains).
-	skipped atomic.Int64
+	skipped  atomic.Int64
+	marker   Marker
+	lastMark atomic.Int64 // markValue's last value
 
 	mu     sync.RWMutex
 	orders []orders.Order
@@ -101,7 +106,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{src: cfg.Source, dir: cfg.OrdersDir, params: cfg.Params.WithDefaults(), now: cfg.Now, log: log,
-		cache: newCache(cfg.Source, cfg.Cache, cfg.Now, log), orders: list}, nil
+		cache: newCache(cfg.Source, cfg.Cache, cfg.Marks, cfg.Now, log), marker: cfg.Marks, orders: list}, nil
 }
 
 // Params returns the timeline parameters in use.

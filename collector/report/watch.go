@@ -32,7 +32,51 @@ func (w watched) Write(ctx context.Context, items []store.Item) error {
 	err := w.IngestStore.Write(ctx, items)
 	// Also after an error: a failed batch may be stored in part.
 	w.s.Stored(items)
+	if merr := w.s.mark(ctx, items); merr != nil && err == nil {
+		// Stored but other replicas may not see it: the probe's retry writes the marks.
+		return fmt.Errorf("writing ingest marks: %w", merr)
+	}
 	return err
+}
+
+// mark writes the ingest marks of the items that fall on a past UTC day, after they were
+// written (Marker explains why after, and why not today).
+func (s *Service) mark(ctx context.Context, items []store.Item) error {
+	if s.marker == nil {
+		return nil
+	}
+	today := day(time.Now())
+	seen := map[chunkKey]bool{}
+	var ms []store.Mark
+	for _, it := range items {
+		if it.M == nil {
+			continue
+		}
+		k := chunkKey{it.M.Domain, day(it.M.StartedAt)}
+		if !k.day.Before(today) || seen[k] {
+			continue
+		}
+		seen[k] = true
+		ms = append(ms, store.Mark{Kind: store.MarkObs, Domain: k.domain, Day: k.day, Value: s.markValue()})
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	return s.marker.WriteMarks(ctx, ms)
+}
+
+// markValue is the wall clock in nanoseconds, increasing within this process: a value no
+// other write has (two replicas would have to write in the same nanosecond).
+func (s *Service) markValue() int64 {
+	for {
+		last, now := s.lastMark.Load(), time.Now().UnixNano()
+		if now <= last {
+			now = last + 1
+		}
+		if s.lastMark.CompareAndSwap(last, now) {
+			return now
+		}
+	}
 }
 
 // Warm computes every order's compliance now, which reads the days it needs into the cache:
