@@ -96,7 +96,7 @@ func TestQuery(t *testing.T) {
 			t.Errorf("%q: %s, want %s", tc.query, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"state=dead", "sort=secret", "order=up", "asn=x", "country=IDN"} {
+	for _, bad := range []string{"state=dead", "sort=secret", "order=up", "asn=x", "country=IDN", "token=x", "state=ok&state=late"} {
 		v, _ := url.ParseQuery(bad)
 		if _, err := ParseQuery(v); err == nil || !strings.Contains(err.Error(), strings.Split(bad, "=")[0]) {
 			t.Errorf("%q: err %v, want one naming the parameter", bad, err)

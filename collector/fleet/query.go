@@ -3,6 +3,7 @@ package fleet
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -47,9 +48,21 @@ func SortKeys() []string {
 	return ks
 }
 
-// ParseQuery reads state, network, country, asn, sort and order from v; a bad value is
-// an error naming the parameter.
+// queryParams are the parameters ParseQuery takes.
+var queryParams = []string{"state", "network", "country", "asn", "sort", "order"}
+
+// ParseQuery reads state, network, country, asn, sort and order from v; a bad value, an
+// unknown parameter or one given twice is an error naming the parameter.
 func ParseQuery(v url.Values) (Query, error) {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		vs := v[k]
+		if !slices.Contains(queryParams, k) {
+			return Query{}, fmt.Errorf("%s: unknown parameter (want %s)", k, strings.Join(queryParams, ", "))
+		}
+		if len(vs) > 1 {
+			return Query{}, fmt.Errorf("%s: given %d times", k, len(vs))
+		}
+	}
 	q := Query{State: v.Get("state"), Network: v.Get("network"), Country: v.Get("country"), Sort: v.Get("sort")}
 	switch q.State {
 	case "", OK, Late, Silent, Outdated:
