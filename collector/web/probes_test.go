@@ -84,6 +84,12 @@ func TestProbesPagePublic(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, "<td>jkt-01</td>") || strings.Contains(page, "<td>sby-02</td>") {
 		t.Fatalf("public page: HTTP %d\n%s", code, page)
 	}
+	// Private without admin: nobody can see it, so the menu does not offer it.
+	srv0 := httptest.NewServer(newDash(nil, nil, "", quiet(), func() time.Time { return testNow }, WithProbes(probesFleet(false))))
+	t.Cleanup(srv0.Close)
+	if code, page := get(t, client(t), srv0.URL+"/probes"); code != http.StatusNotFound || strings.Contains(page, `href="/probes"`) {
+		t.Fatalf("private, no admin: HTTP %d\n%s", code, page)
+	}
 	// Without the option the page does not exist, and the nav has no link to it.
 	srv := httptest.NewServer(newDash(nil, nil, adminToken, quiet(), func() time.Time { return testNow }))
 	t.Cleanup(srv.Close)

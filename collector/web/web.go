@@ -133,7 +133,8 @@ type page struct {
 // render executes a page into a buffer first, so a template error becomes a clean 500.
 func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Admin = h.admin != nil
-	p.Probes = h.probes != nil
+	// The Probes page is offered where someone can see it: public, or with admin enabled.
+	p.Probes = h.probes != nil && (h.admin != nil || h.probes.Config().Public)
 	if h.admin != nil {
 		if s, ok := h.admin.session(r); ok {
 			p.Authed, p.CSRF = true, h.admin.csrf(s)
