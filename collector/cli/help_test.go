@@ -102,11 +102,12 @@ func TestGroupHelp(t *testing.T) {
 	const root = "usage: collector <command> [flags]\n\n" +
 		"receive measurements from probes into InfluxDB and serve them back; issue probe tokens; query a running collector\n\n" +
 		"commands:\n" +
-		"  serve    receive measurements from probes, store them in InfluxDB and serve the API and the dashboard\n" +
-		"  token    issue probe tokens and enrolment codes, signed with the collector's secret; list and revoke them\n" +
-		"  query    ask a running collector (--url, $PANTAU_COLLECTOR) and print a table, or --format json|csv\n" +
-		"  version  print the version\n" +
-		"  help     print the help of a command\n\n" +
+		"  serve         receive measurements from probes, store them in InfluxDB and serve the API and the dashboard\n" +
+		"  token         issue probe tokens and enrolment codes, signed with the collector's secret; list and revoke them\n" +
+		"  query         ask a running collector (--url, $PANTAU_COLLECTOR) and print a table, or --format json|csv\n" +
+		"  check-config  check a config file as serve loads it at start, without starting\n" +
+		"  version       print the version\n" +
+		"  help          print the help of a command\n\n" +
 		"Run 'collector <command> --help' for the flags and examples of a command.\n\n" +
 		"examples:\n" +
 		"  collector serve --config /etc/pantau/collector.yaml\n" +
