@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/api"
@@ -24,6 +27,14 @@ func (c *collector) fleetOptions(opts *api.Options) error {
 	}
 	c.fleet = f
 	opts.Fleet = f
+	extra := opts.ExtraMetrics
+	m := &fleetMetrics{fleet: f, log: c.log}
+	opts.ExtraMetrics = func(w io.Writer) {
+		if extra != nil {
+			extra(w)
+		}
+		m.write(w)
+	}
 	opts.Enrol = &api.Enrol{Secret: []byte(c.cfg.Secret), Store: c.store}
 	if c.watcher != nil {
 		c.watcher.WatchProbes(f, f.Config().SilentAfter.Duration)
@@ -57,5 +68,45 @@ func refreshRevoked(ctx context.Context, src revokedSource, v *auth.Verifier, ev
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// fleetMetricsAge is how long the probe counts of /metrics are reused: a scrape every few
+// seconds reads InfluxDB at most this often.
+const fleetMetricsAge = 15 * time.Second
+
+// fleetMetrics writes pantau_probes{state}: the probes of the list in each state, read
+// from storage, so every replica reports the whole fleet (unlike
+// pantau_probe_last_seen_timestamp_seconds, which is this process's).
+type fleetMetrics struct {
+	fleet *fleet.Fleet
+	log   *slog.Logger
+	mu    sync.Mutex
+	at    time.Time
+	count map[string]int
+}
+
+func (m *fleetMetrics) write(w io.Writer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.count == nil || time.Since(m.at) > fleetMetricsAge {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l, err := m.fleet.List(ctx)
+		cancel()
+		if err != nil {
+			m.log.Warn("metrics: probe list not read", "err", err)
+			if m.count == nil {
+				return // no value is better than a false zero
+			}
+		} else {
+			m.count, m.at = map[string]int{}, time.Now()
+			for _, p := range l.Probes {
+				m.count[p.State]++
+			}
+		}
+	}
+	fmt.Fprintf(w, "# HELP pantau_probes Probes heard from within probes.window, by state (docs/operations.md).\n# TYPE pantau_probes gauge\n")
+	for _, st := range []string{fleet.OK, fleet.Late, fleet.Silent, fleet.Outdated} {
+		fmt.Fprintf(w, "pantau_probes{state=%q} %d\n", st, m.count[st])
 	}
 }

@@ -59,6 +59,9 @@ func TestPrometheusRules(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if !strings.Contains(string(body), "\npantau_probes{state=\"ok\"} 1\n") || !strings.Contains(string(body), "\npantau_probes{state=\"silent\"} 0\n") {
+		t.Errorf("pantau_probes in /metrics:\n%s", body)
+	}
 	exposed := map[string]bool{}
 	for _, line := range strings.Split(string(body), "\n") {
 		if name, _, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
