@@ -13,7 +13,7 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run test unit testbed bench bench-ingest bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
+.PHONY: all build run test unit testbed bench bench-ingest bench-fleet bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
 
 all: build
 
@@ -59,6 +59,11 @@ bench: build
 # make bench-ingest: the collector's ingest rate against raw InfluxDB writes (docs/scaling.md).
 bench-ingest:
 	scripts/with-influxdb $(GO) run ./testbed/bench/ingest --check
+
+# make bench-fleet: 10,000 simulated probes (15-minute cadence, compressed; heartbeats) against
+# 2 collector replicas on one InfluxDB: acknowledged = stored, p99 ack <= 200 ms (docs/scaling.md).
+bench-fleet:
+	scripts/with-influxdb $(GO) run ./testbed/bench/fleet --check
 
 # make bench-report: timelines and compliance on a generated 30-day data set (50 probes,
 # 11 domains, 15-minute cadence): timeline p95 <= 300 ms, compliance <= 2 s (docs/scaling.md).
