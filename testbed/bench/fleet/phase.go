@@ -217,7 +217,11 @@ func drive(c config, speed float64, secret []byte, reps []*replica) (meas, beats
 			}
 			for slot.Before(deadline) {
 				time.Sleep(time.Until(slot))
-				body, err := roundBody(r, time.Now().Add(-20*time.Second))
+				at := time.Now().Add(-20 * time.Second)
+				if r.Float64() < c.backlog {
+					at = at.Add(-26 * time.Hour) // a round of yesterday, spooled during an outage
+				}
+				body, err := roundBody(r, at)
 				if err == nil {
 					var lat time.Duration
 					lat, err = post("/api/v1/measurements", body)

@@ -35,7 +35,7 @@ func serveCollector(ctx context.Context, influx, bucket string, w *world, cache 
 		cleanup()
 		return "", nil, nil, err
 	}
-	svc, err := report.New(report.Config{Source: st, OrdersDir: dir, Cache: cache}, log)
+	svc, err := report.New(report.Config{Source: st, OrdersDir: dir, Cache: cache, Marks: st}, log)
 	if err != nil {
 		cleanup()
 		return "", nil, nil, fmt.Errorf("report.New: %w", err)
