@@ -155,11 +155,33 @@ func TestSystemdUnits(t *testing.T) {
 			if len(exec) != 1 || !strings.Contains(exec[0], "--config "+tc.config) {
 				t.Errorf("ExecStart = %q, want --config %s", exec, tc.config)
 			}
+			// The config is checked before the start, by the program that reads it.
+			prog := strings.Fields(exec[0])[0]
+			if pre := keys["ExecStartPre"]; len(pre) != 1 || pre[0] != prog+" check-config --config "+tc.config {
+				t.Errorf("ExecStartPre = %q, want %s check-config --config %s", pre, prog, tc.config)
+			}
 			src := filepath.Join("config", filepath.Base(tc.config))
 			if _, err := os.Stat(src); err != nil {
 				t.Errorf("the unit's config is not shipped: %v", err)
 			}
 		})
+	}
+}
+
+// TestHelperTLSDropIn: the drop-in that lets the helper bind :443 and :80 grants that one
+// capability, and docs/install.md shows the same lines.
+func TestHelperTLSDropIn(t *testing.T) {
+	keys := unitKeys(t, "systemd/pantau-helper-tls.conf")
+	for _, k := range []string{"AmbientCapabilities", "CapabilityBoundingSet"} {
+		if v := keys[k]; len(v) != 1 || v[0] != "CAP_NET_BIND_SERVICE" {
+			t.Errorf("%s = %q, want CAP_NET_BIND_SERVICE only", k, v)
+		}
+	}
+	doc := string(read(t, "../docs/install.md"))
+	for _, l := range []string{"[Service]", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"} {
+		if !strings.Contains(doc, "\n"+l+"\n") {
+			t.Errorf("docs/install.md does not show %q", l)
+		}
 	}
 }
 
