@@ -230,3 +230,55 @@ func TestCertReload(t *testing.T) {
 		t.Errorf("after a broken key: serial %s, want the previous %s", got, second.SerialNumber)
 	}
 }
+
+var acmeHTTPAddrRE = regexp.MustCompile(`ACME HTTP-01 challenges answered.*addr=([0-9.:]+)`)
+
+// TestHelperACMEListeners starts the helper with --acme-domain (no CA is contacted: no
+// handshake asks for the allowed name): the HTTPS listener refuses a ClientHello for
+// another name, and the HTTP-01 listener redirects other requests to HTTPS.
+func TestHelperACMEListeners(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"helper", "--listen", "127.0.0.1:0", "--system-resolver", "127.0.0.1:9", "--log-level", "debug",
+			"--acme-domain", "helper.example.org", "--acme-cache", t.TempDir(), "--acme-http-addr", "127.0.0.1:0"}, io.Discard, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	var addr, httpAddr string
+	for deadline := time.Now().Add(30 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if m := helperTLSAddrRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+			if h := acmeHTTPAddrRE.FindStringSubmatch(stderr.String()); h != nil {
+				httpAddr = h[1]
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the helper did not listen over HTTPS:\n%s", stderr)
+		}
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "other.example.org", InsecureSkipVerify: true})
+	if err == nil {
+		conn.Close()
+		t.Error("a handshake for other.example.org succeeded; want it refused by the host policy")
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), `host \"other.example.org\" not configured in HostWhitelist`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the refusal is not the host policy's:\n%s", stderr)
+		}
+	}
+	if httpAddr == "" {
+		t.Fatalf("no HTTP-01 listener logged:\n%s", stderr)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("http://" + httpAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://") {
+		t.Errorf("HTTP-01 listener: %d Location %q; want a redirect to https://", resp.StatusCode, loc)
+	}
+}
