@@ -132,7 +132,7 @@ func serveHelper(ctx context.Context, srv *http.Server, ts *tlsSetup, listen str
 				ln.Close()
 				return fmt.Errorf("--acme-http-addr: %w", err)
 			}
-			hs := &http.Server{Handler: ts.manager.HTTPHandler(nil), ReadHeaderTimeout: srv.ReadHeaderTimeout,
+			hs := &http.Server{Handler: ts.challenge, ReadHeaderTimeout: srv.ReadHeaderTimeout,
 				ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: srv.IdleTimeout}
 			servers = append(servers, hs)
 			log.Info("ACME HTTP-01 challenges answered", "addr", hln.Addr().String())

@@ -1,3 +1,5 @@
+//go:build !pantau_small
+
 package cli
 
 import (

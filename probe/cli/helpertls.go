@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/pantau-dev/pantau/internal/target"
 )
@@ -46,7 +45,8 @@ func (t *helperTLS) register(fs *flag.FlagSet) {
 type tlsSetup struct {
 	config   *tls.Config
 	httpAddr string
-	manager  *autocert.Manager
+	// challenge answers ACME HTTP-01 challenges on httpAddr; nil without ACME.
+	challenge http.Handler
 }
 
 // setup checks the flags and returns how to serve TLS; nil means plain HTTP. stateDir
@@ -108,20 +108,11 @@ func (t *helperTLS) acme(stateDir string) (*tlsSetup, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, usageError("--acme-cache: %v", err)
 	}
-	m := acmeManager(domains, dir, t.email)
-	return &tlsSetup{config: m.TLSConfig(), httpAddr: httpAddr, manager: m}, nil
-}
-
-// acmeManager returns the autocert manager that obtains and renews certificates for
-// domains only (any other name in a ClientHello is refused before the CA is asked),
-// keeping them in dir.
-func acmeManager(domains []string, dir, email string) *autocert.Manager {
-	return &autocert.Manager{
-		Prompt:     autocert.AcceptTOS,
-		Cache:      autocert.DirCache(dir),
-		HostPolicy: autocert.HostWhitelist(domains...),
-		Email:      email,
+	config, challenge, err := acmeTLS(domains, dir, t.email)
+	if err != nil {
+		return nil, err
 	}
+	return &tlsSetup{config: config, httpAddr: httpAddr, challenge: challenge}, nil
 }
 
 // parseACMEDomains parses the comma-separated host names of --acme-domain into their
