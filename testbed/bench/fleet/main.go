@@ -7,13 +7,16 @@
 // posts its round (one measurement per name of the 11-name Telegram schedule) followed by
 // a heartbeat, and two more heartbeats a third and two thirds of the way to its next
 // round (the agent's 5-minute heartbeat), each request to the next replica in turn (a
-// round-robin load balancer). The probes start staggered over one interval. A share of
+// round-robin load balancer). The probes' schedules are staggered evenly over the
+// interval and each joins at its first event after the start, so the rates are steady from
+// the first second. A share of
 // the rounds (--backlog) are yesterday's, drained late from a spool: for those the
 // collectors also write ingest marks.
 //
 // Per phase it reports the offered and acknowledged measurements and heartbeats per
 // second, the p50/p99 acknowledgement latency of each, and checks that InfluxDB holds
-// exactly what was acknowledged (acknowledged = stored). The sustainable speed is the
+// every item acknowledged (acknowledged = stored) and no more than was sent: exactly the
+// acknowledged ones when no request failed. The sustainable speed is the
 // fastest without failures whose p99 (measurements and heartbeats) is within --max-p99;
 // --check exits 1 when the slowest speed is not sustainable or a count does not match.
 // See docs/scaling.md, Scale-out.
@@ -49,8 +52,8 @@ func run() int {
 	flag.IntVar(&c.probes, "probes", 10000, "simulated probes")
 	flag.IntVar(&c.replicas, "replicas", 2, "collector replicas behind the round-robin balancer")
 	flag.DurationVar(&c.cadence, "cadence", 15*time.Minute, "each probe's round interval, uncompressed")
-	flag.StringVar(&speeds, "speeds", "10,20,40", "time compressions to run, comma-separated: 20 runs the 15-minute cadence every 45 s")
-	flag.DurationVar(&c.duration, "duration", 0, "how long each phase runs (0: two compressed intervals, at least 60 s)")
+	flag.StringVar(&speeds, "speeds", "2,4,8", "time compressions to run, comma-separated: 20 runs the 15-minute cadence every 45 s")
+	flag.DurationVar(&c.duration, "duration", time.Minute, "how long each phase runs")
 	flag.DurationVar(&c.maxP99, "max-p99", 200*time.Millisecond, "goal: p99 acknowledgement latency at the sustainable speed")
 	flag.Float64Var(&c.backlog, "backlog", 0.05, "share of rounds that are a spooled round of yesterday, sent late (ingest marks are written for them)")
 	flag.BoolVar(&c.check, "check", false, "exit 1 when the slowest speed misses the goal or stored differs from acknowledged")
@@ -68,8 +71,8 @@ func run() int {
 	case c.influx == "":
 		fmt.Fprintln(os.Stderr, "benchfleet: PANTAU_TEST_INFLUX_URL is not set: run it through scripts/with-influxdb (make bench-fleet)")
 		return 2
-	case c.probes < 1 || c.replicas < 1 || c.cadence <= 0 || c.duration < 0 || c.backlog < 0 || c.backlog > 1:
-		fmt.Fprintln(os.Stderr, "benchfleet: want --probes, --replicas ≥ 1, a positive --cadence, --duration ≥ 0 and --backlog in [0, 1]")
+	case c.probes < 1 || c.replicas < 1 || c.cadence <= 0 || c.duration <= 0 || c.backlog < 0 || c.backlog > 1:
+		fmt.Fprintln(os.Stderr, "benchfleet: want --probes, --replicas ≥ 1, a positive --cadence and --duration, and --backlog in [0, 1]")
 		return 2
 	}
 	fmt.Printf("benchfleet: %d probes × %d measurements every %s, %d replicas, GOMAXPROCS %d (collectors, probes and InfluxDB share %d CPUs)\n",
