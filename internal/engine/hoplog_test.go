@@ -46,7 +46,7 @@ func TestFetchLogsHops(t *testing.T) {
 			}
 			e := New(Config{RootCAs: ca.pool, Timeouts: Timeouts{TCP: time.Second, HTTP: 500 * time.Millisecond}}, nil)
 			var log hopLog
-			hops, _ := e.fetchLogged(t.Context(), u, []string{"127.0.0.1"}, resolveTo("hop.example"), &log)
+			hops, _ := e.fetchLogged(t.Context(), u, []string{"127.0.0.1"}, resolveTo("hop.example"), &log, nil)
 			if len(hops) != 2 || deref(hops[1].Failure) != tt.hopFailure {
 				t.Fatalf("hops = %s, want a second hop failing with %q", dump(hops), tt.hopFailure)
 			}

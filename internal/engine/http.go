@@ -62,7 +62,7 @@ func newFetchBuf() any {
 // looked up with resolve. HTTP/1.1 over a fresh connection per hop; certificates are
 // verified against the configured roots. Fingerprints are matched against every reply.
 func (e *Engine) fetch(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error)) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
-	return e.fetchLogged(ctx, u, addrs, resolve, nil)
+	return e.fetchLogged(ctx, u, addrs, resolve, nil, nil)
 }
 
 // hopLog collects the connects and handshakes of a fetch's redirect hops (every hop
@@ -74,8 +74,10 @@ type hopLog struct {
 }
 
 // fetchLogged is fetch, recording the redirect hops' connects and handshakes in log
-// (nil: not recorded).
-func (e *Engine) fetchLogged(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error), log *hopLog) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
+// (nil: not recorded). take, when not nil, hands out a connection already handshaken
+// with an address and the first host (the TLS step's), which the first hop uses instead
+// of connecting.
+func (e *Engine) fetchLogged(ctx context.Context, u *url.URL, addrs []string, resolve func(ctx context.Context, host string) ([]string, error), log *hopLog, take takeFunc) ([]measurement.HTTPRequest, []measurement.FingerprintMatch) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.HTTP)
 	defer cancel()
 	buf := e.bufs.Get().(*fetchBuf)
@@ -93,11 +95,11 @@ func (e *Engine) fetchLogged(ctx context.Context, u *url.URL, addrs []string, re
 	var fps []measurement.FingerprintMatch
 	for i := range maxRedirects {
 		cur := next
-		hl := log
+		hl, tk := log, takeFunc(nil)
 		if i == 0 {
-			hl = nil
+			hl, tk = nil, take
 		}
-		rec, h, body := e.request(ctx, &cur, first, addrs, resolve, buf, hl)
+		rec, h, body := e.request(ctx, &cur, first, addrs, resolve, buf, hl, tk)
 		if h != nil {
 			fps = append(fps, e.cfg.Fingerprints.MatchHTTP(fmt.Sprintf("http[%d]", i), rec.Status, h, rec.Title, body)...)
 		}
@@ -138,7 +140,8 @@ func (e *Engine) httpStep(ctx context.Context, r *run) {
 		return
 	}
 	var log hopLog
-	hops, fps := e.fetchLogged(ctx, r.t.URL, addrs, r.resolve, &log)
+	hops, fps := e.fetchLogged(ctx, r.t.URL, addrs, r.resolve, &log, r.take)
+	r.dropSpares()
 	r.mu.Lock()
 	r.obs.HTTP = append(r.obs.HTTP, hops...)
 	r.obs.TCP = append(r.obs.TCP, log.tcp...)
@@ -190,8 +193,10 @@ func isASCII(s string) bool {
 
 // request sends one GET for u and reads its reply. It returns the record and, when a
 // reply came, its headers and the kept part of its body (valid until buf is reused).
-// The hop's connects and handshake go to log, unless it is nil.
-func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf, log *hopLog) (rec measurement.HTTPRequest, h http.Header, body []byte) {
+// The hop's connects and handshake go to log, unless it is nil. A connection from take
+// is used as it is; if it fails before any reply byte (the server dropped it while it
+// waited), the request is repeated on a fresh connection.
+func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), buf *fetchBuf, log *hopLog, take takeFunc) (rec measurement.HTTPRequest, h http.Header, body []byte) {
 	// rec is a named result so that the deferred timing below lands in what is returned.
 	rec = measurement.HTTPRequest{URL: u.String(), Method: http.MethodGet}
 	// fail records err; a read cut short by the context reports the context's reason.
@@ -203,7 +208,7 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 	}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
-	conn, err := e.dialHop(ctx, u, first, addrs, resolve, &rec, log)
+	conn, kept, err := e.dialHop(ctx, u, first, addrs, resolve, &rec, log, take)
 	if err != nil {
 		fail(err)
 		return rec, nil, nil
@@ -214,7 +219,7 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if u.Scheme == "https" {
+	if u.Scheme == "https" && !kept {
 		tc, err := e.hopHandshake(ctx, conn, u, rec.Address, log)
 		if err != nil {
 			fail(err)
@@ -223,6 +228,10 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 		conn = tc
 	}
 	resp, err := e.roundTrip(ctx, conn, u, buf)
+	if err != nil && kept && buf.head.n == maxHead && ctx.Err() == nil {
+		_ = conn.Close()
+		return e.request(ctx, u, first, addrs, resolve, buf, log, nil)
+	}
 	if err != nil {
 		fail(err)
 		return rec, nil, nil
@@ -247,8 +256,9 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 
 // dialHop connects to u's host: addrs for the first host, the literal for an IP, else
 // what resolve returns; the first address that connects wins. rec.Address is the last
-// address tried.
-func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), rec *measurement.HTTPRequest, log *hopLog) (net.Conn, error) {
+// address tried. An address take has a connection for (https only) is not connected
+// again: that connection is returned, with kept true (it is handshaken already).
+func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []string, resolve func(context.Context, string) ([]string, error), rec *measurement.HTTPRequest, log *hopLog, take takeFunc) (conn net.Conn, kept bool, err error) {
 	host := u.Hostname()
 	port := u.Port()
 	if port == "" {
@@ -259,36 +269,44 @@ func (e *Engine) dialHop(ctx context.Context, u *url.URL, first string, addrs []
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
-		return nil, failure.New(failure.HTTPInvalidReply, fmt.Errorf("port %q: %w", port, err))
+		return nil, false, failure.New(failure.HTTPInvalidReply, fmt.Errorf("port %q: %w", port, err))
 	}
 	ips := addrs
 	if _, err := netip.ParseAddr(host); err == nil {
 		ips = []string{host}
 	} else if !strings.EqualFold(host, first) {
 		if resolve == nil {
-			return nil, failure.New(failure.DNSNoAnswer, fmt.Errorf("no resolver for %s", host))
+			return nil, false, failure.New(failure.DNSNoAnswer, fmt.Errorf("no resolver for %s", host))
 		}
 		if ips, err = resolve(ctx, host); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	err = failure.New(failure.DNSNoAnswer, fmt.Errorf("no address for %s", host))
 	for _, ip := range ips {
 		rec.Address = net.JoinHostPort(ip, port)
+		if take != nil && u.Scheme == "https" {
+			if tc := take(rec.Address, host); tc != nil {
+				return tc, true, nil
+			}
+		}
 		tcp, conn := e.connect(ctx, ip, p, hopOrigin(host))
 		if log != nil {
 			log.tcp = append(log.tcp, tcp)
 		}
 		if conn != nil {
-			return conn, nil
+			return conn, false, nil
 		}
 		err = failure.New(*tcp.Failure, nil)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return nil, err
+	return nil, false, err
 }
+
+// takeFunc hands out a connection handshaken with address for sni, once; nil if none.
+type takeFunc func(address, sni string) *tls.Conn
 
 // hopOrigin is the origin of a hop's connects: the literal of an IP host, else the
 // probe's DNS (the hop's host was resolved by the probe's resolver, or is the target's).
@@ -337,6 +355,7 @@ func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, buf *
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	req.Header.Set("Accept-Language", "en")
 	req.Close = true
+	buf.head = headLimit{r: conn, n: maxHead} // n stays maxHead until a reply byte came
 	buf.bw.Reset(conn)
 	if err := req.Write(buf.bw); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
@@ -344,7 +363,6 @@ func (e *Engine) roundTrip(ctx context.Context, conn net.Conn, u *url.URL, buf *
 	if err := buf.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
-	buf.head = headLimit{r: conn, n: maxHead}
 	buf.br.Reset(&buf.head)
 	for {
 		resp, err := http.ReadResponse(buf.br, req)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"net/netip"
 	"sync"
 	"time"
@@ -175,7 +176,11 @@ func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency i
 }
 
 func (e *Engine) newRun(t target.Target, obs *measurement.Observations) *run {
-	return &run{t: t, obs: obs, resolve: e.resolve}
+	r := &run{t: t, obs: obs, resolve: e.resolve}
+	if t.Kind == measurement.KindWeb && t.URL.Scheme == "https" {
+		r.spares = map[string]*tls.Conn{} // the TLS step keeps connections for the HTTP step
+	}
+	return r
 }
 
 // discover finds the addresses to connect to: the target itself when it is an IP
@@ -227,6 +232,7 @@ func (r *run) endpointIPs() []string {
 
 // done releases what outlived its step.
 func (r *run) done() {
+	r.dropSpares()
 	for _, f := range r.cleanup {
 		f()
 	}

@@ -2,6 +2,10 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
+	"net"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
@@ -26,6 +30,9 @@ type run struct {
 	pending []*dnsquery.Result
 	// cleanup runs when the target is done (contexts that outlive their step).
 	cleanup []func()
+	// spares are the TLS step's handshaken connections kept for the HTTP step's first
+	// request, by spareKey; nil once the HTTP step ran (or when there is none to come).
+	spares map[string]*tls.Conn
 
 	mu sync.Mutex // guards obs and fps while a step works concurrently
 }
@@ -44,4 +51,43 @@ func (r *run) addEndpoint(ip, origin string) {
 		}
 	}
 	r.endpoints = append(r.endpoints, endpoint{IP: ip, Origin: origin})
+}
+
+// spareKey names a kept connection: address and server name.
+func spareKey(address, sni string) string { return address + " " + strings.ToLower(sni) }
+
+// keep stores c, handshaken with ip:port for sni, for the HTTP step; it is closed if the
+// HTTP step already ran.
+func (r *run) keep(ip string, port int, sni string, c *tls.Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spares == nil {
+		_ = c.Close()
+		return
+	}
+	k := spareKey(net.JoinHostPort(ip, strconv.Itoa(port)), sni)
+	if old := r.spares[k]; old != nil {
+		_ = old.Close()
+	}
+	r.spares[k] = c
+}
+
+// take hands out the kept connection to address for sni, once; nil if there is none.
+func (r *run) take(address, sni string) *tls.Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := spareKey(address, sni)
+	c := r.spares[k]
+	delete(r.spares, k)
+	return c
+}
+
+// dropSpares closes the connections nobody took and stops keeping new ones.
+func (r *run) dropSpares() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.spares {
+		_ = c.Close()
+	}
+	r.spares = nil
 }

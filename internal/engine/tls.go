@@ -20,26 +20,38 @@ import (
 // handshake connects to ip:port and runs a TLS handshake with sni, within the TLS
 // timeout. The chain is verified after the handshake, against the configured roots and
 // sni, so the certificates are recorded even when they are not valid.
-func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) (rec measurement.TLSHandshake) {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.TLS)
+func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) measurement.TLSHandshake {
+	rec, _ := e.handshakeKeep(ctx, ip, port, sni, swap, false)
+	return rec
+}
+
+// handshakeKeep is handshake; with keep, a connection that can carry the HTTP fetch's
+// first request (valid chain for sni, HTTP/1.1 or no ALPN) is returned open instead of
+// closed, so that the fetch needs no connect and no handshake of its own.
+func (e *Engine) handshakeKeep(ctx context.Context, ip string, port int, sni string, swap, keep bool) (rec measurement.TLSHandshake, kept *tls.Conn) {
+	hctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.TLS)
 	defer cancel()
 	// rec is a named result so that the deferred timing below lands in what is returned.
 	rec = measurement.TLSHandshake{IP: ip, Port: port, SNI: sni, SNISwap: swap}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
-	tcp, conn := e.connect(ctx, ip, port, "")
+	tcp, conn := e.connect(hctx, ip, port, "")
 	if conn == nil {
 		rec.Failure = tcp.Failure
-		return rec
+		return rec, nil
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
+	defer func() {
+		if kept == nil {
+			_ = conn.Close()
+		}
+	}()
+	if dl, ok := hctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl) // backstop for the handshake's own context handling
 	}
 	tc := tls.Client(conn, clientTLS(sni, "h2", "http/1.1"))
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.HandshakeContext(hctx); err != nil {
 		rec.Failure = measurement.Failure(failure.Classify(err))
-		return rec
+		return rec, nil
 	}
 	cs := tc.ConnectionState()
 	rec.Version = tlsVersion(cs.Version)
@@ -49,7 +61,11 @@ func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string,
 	err := e.verify(cs.PeerCertificates, sni)
 	rec.CertValid = err == nil
 	rec.Failure = measurement.Failure(failure.Classify(err))
-	return rec
+	if keep && err == nil && !swap && (rec.ALPN == "" || rec.ALPN == "http/1.1") {
+		_ = conn.SetDeadline(time.Time{}) // the fetch sets its own
+		kept = tc
+	}
+	return rec, kept
 }
 
 // clientTLS is the client configuration of every handshake: verification is done by
@@ -150,10 +166,14 @@ func (e *Engine) tlsStep(ctx context.Context, r *run) {
 			ips = append(ips, c.IP)
 		}
 	}
+	keep := r.spares != nil // the HTTP step is still to come
 	r.mu.Unlock()
 	recs := make([][]measurement.TLSHandshake, len(ips))
 	bounded(len(ips), func(i int) {
-		rec := e.handshake(ctx, ips[i], r.t.Port, r.t.Domain, false)
+		rec, kept := e.handshakeKeep(ctx, ips[i], r.t.Port, r.t.Domain, false, keep)
+		if kept != nil {
+			r.keep(ips[i], r.t.Port, r.t.Domain, kept)
+		}
 		recs[i] = append(recs[i], rec)
 		if rec.Failure != nil && !failure.IsCertificate(*rec.Failure) && ctx.Err() == nil {
 			recs[i] = append(recs[i], e.handshake(ctx, ips[i], r.t.Port, e.cfg.InnocuousSNI, true))
