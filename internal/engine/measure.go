@@ -232,6 +232,7 @@ func (r *run) endpointIPs() []string {
 
 // done releases what outlived its step.
 func (r *run) done() {
+	r.dropTCP()
 	r.dropSpares()
 	for _, f := range r.cleanup {
 		f()

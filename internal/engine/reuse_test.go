@@ -18,28 +18,42 @@ import (
 	"github.com/pantau-dev/pantau/internal/target"
 )
 
-// TestHTTPReusesTLSStep checks that the HTTP fetch's first request goes over the TLS
-// step's connection when that one can carry it (valid chain, HTTP/1.1 or no ALPN): the
-// server sees one handshake per target instead of two, and the observations keep their
-// shape. A connection that cannot carry it, or a request that fails on it before any
+// TestHTTPReusesTLSStep checks that the TLS step handshakes on the TCP step's connection
+// and that the HTTP fetch's first request goes over it when it can carry it (valid
+// chain, HTTP/1.1 or no ALPN): the server sees one connection and one handshake per
+// target instead of three and two, and the observations keep their shape. A connection that cannot carry it, or a request that fails on it before any
 // reply, leaves the fetch to a fresh connection, so a reset during the request is still
 // the fetch's failure. The probe's Measure and the control helper's Observe share this.
 func TestHTTPReusesTLSStep(t *testing.T) {
 	ca := newCA(t, "Pantau Test CA")
 	page := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "<title>Site</title>") }
-	// serve serves the page over HTTPS with alpn offered, counting the handshakes.
-	serve := func(cert tls.Certificate, alpn ...string) (int, *atomic.Int32) {
-		var n atomic.Int32
+	type server struct {
+		port      int
+		hs, conns *atomic.Int32 // handshakes and connections seen
+	}
+	// serve serves the page over HTTPS with alpn offered.
+	serve := func(cert tls.Certificate, alpn ...string) server {
+		var hs, conns atomic.Int32
 		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: alpn,
-			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { n.Add(1); return nil, nil }}
-		return serveHTTP(t, http.HandlerFunc(page), cfg), &n
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { hs.Add(1); return nil, nil }}
+		ln := listen(t)
+		srv := &http.Server{Handler: http.HandlerFunc(page), ReadHeaderTimeout: 5 * time.Second,
+			ConnState: func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}}
+		go func() { _ = srv.Serve(tls.NewListener(ln, cfg)) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return server{portOf(ln), &hs, &conns}
 	}
 	// resetting completes handshakes and resets the connection once a request came.
-	resetting := func() (int, *atomic.Int32) {
-		var n atomic.Int32
+	resetting := func() server {
+		var n, conns atomic.Int32
 		cfg := &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "site.test")},
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { n.Add(1); return nil, nil }}
-		return serveConns(t, func(c *net.TCPConn) {
+		return server{serveConns(t, func(c *net.TCPConn) {
+			conns.Add(1)
 			tc := tls.Server(c, cfg)
 			if tc.Handshake() != nil {
 				return
@@ -48,15 +62,16 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 				reset(c)
 				return
 			}
-		}), &n
+		}), &n, &conns}
 	}
 	// idleDrop closes its first connection right after the handshake (a server dropping
 	// an idle connection) and answers the request on the others.
-	idleDrop := func() (int, *atomic.Int32) {
-		var n atomic.Int32
+	idleDrop := func() server {
+		var n, conns atomic.Int32
 		cfg := &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "site.test")},
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { n.Add(1); return nil, nil }}
-		return serveConns(t, func(c *net.TCPConn) {
+		return server{serveConns(t, func(c *net.TCPConn) {
+			conns.Add(1)
 			tc := tls.Server(c, cfg)
 			if tc.Handshake() != nil || n.Load() == 1 {
 				return
@@ -64,29 +79,25 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 			if _, err := http.ReadRequest(bufio.NewReader(tc)); err == nil {
 				_, _ = io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 19\r\nConnection: close\r\n\r\n<title>Site</title>")
 			}
-		}), &n
+		}), &n, &conns}
 	}
 	valid := ca.validLeaf(t, "site.test")
-	type server struct {
-		port int
-		n    *atomic.Int32
-	}
-	mk := func(p int, n *atomic.Int32) server { return server{p, n} }
 	tests := []struct {
 		name        string
 		srv         server
 		handshakes  int32
+		conns       int32
 		alpn        string
 		tlsFailure  string
 		httpFailure string
 		status      int
 	}{
-		{"no ALPN: reused", mk(serve(valid)), 1, "", "", "", 200},
-		{"http/1.1: reused", mk(serve(valid, "http/1.1")), 1, "http/1.1", "", "", 200},
-		{"h2: fresh connection", mk(serve(valid, "h2", "http/1.1")), 2, "h2", "", "", 200},
-		{"invalid name: fresh connection", mk(serve(ca.validLeaf(t, "other.test"))), 2, "", failure.SSLInvalidHostname, failure.SSLInvalidHostname, 0},
-		{"reset on request: http failure", mk(resetting()), 2, "", "", failure.ConnectionReset, 0},
-		{"dropped while idle: fresh connection", mk(idleDrop()), 2, "", "", "", 200},
+		{"no ALPN: reused", serve(valid), 1, 1, "", "", "", 200},
+		{"http/1.1: reused", serve(valid, "http/1.1"), 1, 1, "http/1.1", "", "", 200},
+		{"h2: fresh connection", serve(valid, "h2", "http/1.1"), 2, 2, "h2", "", "", 200},
+		{"invalid name: fresh connection", serve(ca.validLeaf(t, "other.test")), 2, 2, "", failure.SSLInvalidHostname, failure.SSLInvalidHostname, 0},
+		{"reset on request: http failure", resetting(), 2, 2, "", "", failure.ConnectionReset, 0},
+		{"dropped while idle: fresh connection", idleDrop(), 2, 2, "", "", "", 200},
 	}
 	for _, tt := range tests {
 		for _, mode := range []string{"measure", "observe"} {
@@ -97,15 +108,16 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tt.srv.n.Store(0)
+				tt.srv.hs.Store(0)
+				tt.srv.conns.Store(0)
 				var obs measurement.Observations
 				if mode == "measure" {
 					obs = eng.Measure(context.Background(), tg, nil).Observations
 				} else {
 					obs = eng.Observe(context.Background(), tg, nil)
 				}
-				if got := tt.srv.n.Load(); got != tt.handshakes {
-					t.Errorf("server saw %d handshakes, want %d", got, tt.handshakes)
+				if hs, conns := tt.srv.hs.Load(), tt.srv.conns.Load(); hs != tt.handshakes || conns != tt.conns {
+					t.Errorf("server saw %d handshakes on %d connections, want %d on %d", hs, conns, tt.handshakes, tt.conns)
 				}
 				if len(obs.TLS) != 1 || len(obs.HTTP) != 1 {
 					t.Fatalf("want one handshake and one request recorded:\n%s", dump(obs))

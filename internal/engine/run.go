@@ -33,6 +33,9 @@ type run struct {
 	// spares are the TLS step's handshaken connections kept for the HTTP step's first
 	// request, by spareKey; nil once the HTTP step ran (or when there is none to come).
 	spares map[string]*tls.Conn
+	// connected are the TCP step's connections kept for the TLS step, by address; the
+	// TLS step takes them and closes the rest.
+	connected map[string]net.Conn
 
 	mu sync.Mutex // guards obs and fps while a step works concurrently
 }
@@ -90,4 +93,41 @@ func (r *run) dropSpares() {
 		_ = c.Close()
 	}
 	r.spares = nil
+}
+
+// keepTCP keeps the TCP step's connection to ip for the TLS step (https targets), or
+// closes it.
+func (r *run) keepTCP(ip string, c net.Conn) {
+	if r.t.URL.Scheme != "https" {
+		_ = c.Close()
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.connected == nil {
+		r.connected = map[string]net.Conn{}
+	}
+	if old := r.connected[ip]; old != nil {
+		_ = old.Close()
+	}
+	r.connected[ip] = c
+}
+
+// takeTCP hands out the kept connection to ip, once; nil if there is none.
+func (r *run) takeTCP(ip string) net.Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.connected[ip]
+	delete(r.connected, ip)
+	return c
+}
+
+// dropTCP closes the kept TCP connections nobody took.
+func (r *run) dropTCP() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.connected {
+		_ = c.Close()
+	}
+	r.connected = nil
 }

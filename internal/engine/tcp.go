@@ -54,7 +54,8 @@ func (e *Engine) connect(ctx context.Context, ip string, port int, origin string
 }
 
 // tcpStep connects to every endpoint not connected to yet, a few at once, and records
-// the attempts in endpoint order.
+// the attempts in endpoint order. For an https target the connections stay open for the
+// TLS step, which handshakes on them as OONI's webconnectivity does.
 func (e *Engine) tcpStep(ctx context.Context, r *run) {
 	r.mu.Lock()
 	var todo []endpoint
@@ -68,7 +69,7 @@ func (e *Engine) tcpStep(ctx context.Context, r *run) {
 	bounded(len(todo), func(i int) {
 		rec, conn := e.connect(ctx, todo[i].IP, r.t.Port, todo[i].Origin)
 		if conn != nil {
-			_ = conn.Close()
+			r.keepTCP(todo[i].IP, conn)
 		}
 		recs[i] = rec
 	})

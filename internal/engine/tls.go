@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -21,24 +22,27 @@ import (
 // timeout. The chain is verified after the handshake, against the configured roots and
 // sni, so the certificates are recorded even when they are not valid.
 func (e *Engine) handshake(ctx context.Context, ip string, port int, sni string, swap bool) measurement.TLSHandshake {
-	rec, _ := e.handshakeKeep(ctx, ip, port, sni, swap, false)
+	rec, _ := e.handshakeKeep(ctx, nil, ip, port, sni, swap, false)
 	return rec
 }
 
-// handshakeKeep is handshake; with keep, a connection that can carry the HTTP fetch's
-// first request (valid chain for sni, HTTP/1.1 or no ALPN) is returned open instead of
+// handshakeKeep is handshake on conn, the TCP step's connection to ip:port (nil: it
+// connects itself); with keep, a connection that can carry the HTTP fetch's first
+// request (valid chain for sni, HTTP/1.1 or no ALPN) is returned open instead of
 // closed, so that the fetch needs no connect and no handshake of its own.
-func (e *Engine) handshakeKeep(ctx context.Context, ip string, port int, sni string, swap, keep bool) (rec measurement.TLSHandshake, kept *tls.Conn) {
+func (e *Engine) handshakeKeep(ctx context.Context, conn net.Conn, ip string, port int, sni string, swap, keep bool) (rec measurement.TLSHandshake, kept *tls.Conn) {
 	hctx, cancel := context.WithTimeout(ctx, e.cfg.Timeouts.TLS)
 	defer cancel()
 	// rec is a named result so that the deferred timing below lands in what is returned.
 	rec = measurement.TLSHandshake{IP: ip, Port: port, SNI: sni, SNISwap: swap}
 	start := time.Now()
 	defer func() { rec.TimeMS = measurement.Ms(time.Since(start)) }()
-	tcp, conn := e.connect(hctx, ip, port, "")
 	if conn == nil {
-		rec.Failure = tcp.Failure
-		return rec, nil
+		var tcp measurement.TCPConnect
+		if tcp, conn = e.connect(hctx, ip, port, ""); conn == nil {
+			rec.Failure = tcp.Failure
+			return rec, nil
+		}
 	}
 	defer func() {
 		if kept == nil {
@@ -170,7 +174,7 @@ func (e *Engine) tlsStep(ctx context.Context, r *run) {
 	r.mu.Unlock()
 	recs := make([][]measurement.TLSHandshake, len(ips))
 	bounded(len(ips), func(i int) {
-		rec, kept := e.handshakeKeep(ctx, ips[i], r.t.Port, r.t.Domain, false, keep)
+		rec, kept := e.handshakeKeep(ctx, r.takeTCP(ips[i]), ips[i], r.t.Port, r.t.Domain, false, keep)
 		if kept != nil {
 			r.keep(ips[i], r.t.Port, r.t.Domain, kept)
 		}
@@ -179,6 +183,7 @@ func (e *Engine) tlsStep(ctx context.Context, r *run) {
 			recs[i] = append(recs[i], e.handshake(ctx, ips[i], r.t.Port, e.cfg.InnocuousSNI, true))
 		}
 	})
+	r.dropTCP()
 	r.mu.Lock()
 	for _, rs := range recs {
 		r.obs.TLS = append(r.obs.TLS, rs...)
