@@ -83,15 +83,17 @@ func clientTLS(sni string, alpn ...string) *tls.Config {
 }
 
 // verify checks that certs (leaf first, as sent) chain to the configured roots and that
-// the leaf covers name. A success is remembered (verifyCache): a target's TLS and HTTP
-// steps see the same chain for the same name.
+// the leaf covers name. A chain that verified is remembered (verifyCache) and then only
+// the name is checked: a target's TLS and HTTP steps see the same chain, and so do the
+// names a shared certificate (wildcard, CDN) covers. Whether a chain verifies does not
+// depend on the name asked for (name constraints apply to the leaf's own names).
 func (e *Engine) verify(certs []*x509.Certificate, name string) error {
 	if len(certs) == 0 {
 		return failure.New(failure.SSLInvalidCert, errors.New("no peer certificate"))
 	}
-	key, now := chainKey(certs, name), time.Now()
+	key, now := chainKey(certs), time.Now()
 	if e.verified.ok(key, now) {
-		return nil
+		return certs[0].VerifyHostname(name)
 	}
 	opts := x509.VerifyOptions{Roots: e.cfg.RootCAs, DNSName: name, Intermediates: x509.NewCertPool(), CurrentTime: now}
 	for _, c := range certs[1:] {
@@ -104,7 +106,7 @@ func (e *Engine) verify(certs []*x509.Certificate, name string) error {
 	return err
 }
 
-// verifyCache remembers successful verifications (chain and name) for verifyTTL, and
+// verifyCache remembers chains that verified for verifyTTL, and
 // never past a certificate of the chain expiring: verifying a chain (building it,
 // checking its signatures) costs more than the rest of a handshake's client side.
 // Failures are not remembered. At most verifyEntries are kept; when full, it starts over.
@@ -140,8 +142,8 @@ func (c *verifyCache) add(key [sha256.Size]byte, now time.Time, chain []*x509.Ce
 	c.until[key] = until
 }
 
-// chainKey identifies a chain as sent, with the name it was checked for.
-func chainKey(certs []*x509.Certificate, name string) [sha256.Size]byte {
+// chainKey identifies a chain as sent.
+func chainKey(certs []*x509.Certificate) [sha256.Size]byte {
 	h := sha256.New()
 	var n [8]byte
 	for _, c := range certs {
@@ -149,7 +151,6 @@ func chainKey(certs []*x509.Certificate, name string) [sha256.Size]byte {
 		h.Write(n[:])
 		h.Write(c.Raw)
 	}
-	h.Write([]byte(name))
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
 	return key

@@ -1,13 +1,15 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"testing"
 	"time"
 )
 
-// TestVerifyCache: a chain verified for a name is remembered for that name only, never
-// past its expiry, and a failure is not remembered.
+// TestVerifyCache: a chain that verified is remembered, never past its expiry, and then
+// holds for every name its leaf covers and for no other; a failure is not remembered.
 func TestVerifyCache(t *testing.T) {
 	ca, other := newCA(t, "Test CA"), newCA(t, "Other CA")
 	parse := func(der []byte) []*x509.Certificate {
@@ -28,27 +30,31 @@ func TestVerifyCache(t *testing.T) {
 		cached int // entries afterwards
 	}{
 		{good, "a.example", true, 1},
-		{good, "a.example", true, 1}, // from the cache
-		{good, "b.example", true, 2}, // another name: verified again
-		{good, "x.example", false, 2},
-		{good, "x.example", false, 2}, // failures are not remembered
-		{foreign, "a.example", false, 2},
-		{soon, "c.example", true, 3},
+		{good, "a.example", true, 1},  // from the cache
+		{good, "b.example", true, 1},  // another name the leaf covers: the same entry
+		{good, "x.example", false, 1}, // a name it does not cover: a hostname error
+		{foreign, "a.example", false, 1},
+		{foreign, "a.example", false, 1}, // failures are not remembered
+		{soon, "c.example", true, 2},
 	} {
 		err := e.verify(tc.certs, tc.name)
+		var hostErr x509.HostnameError
+		if tc.name == "x.example" && !errors.As(err, &hostErr) {
+			t.Errorf("x.example: %v, want a hostname error", err)
+		}
 		if (err == nil) != tc.ok || len(e.verified.until) != tc.cached {
 			t.Errorf("%s for %s: %v with %d cached; want ok %v with %d", tc.certs[0].Subject, tc.name, err, len(e.verified.until), tc.ok, tc.cached)
 		}
 	}
 	now := time.Now()
-	if !e.verified.ok(chainKey(good, "a.example"), now.Add(verifyTTL-time.Second)) || e.verified.ok(chainKey(good, "a.example"), now.Add(verifyTTL+time.Second)) {
+	if !e.verified.ok(chainKey(good), now.Add(verifyTTL-time.Second)) || e.verified.ok(chainKey(good), now.Add(verifyTTL+time.Second)) {
 		t.Error("a verified chain is not remembered for verifyTTL, or longer")
 	}
-	if e.verified.ok(chainKey(soon, "c.example"), soon[0].NotAfter.Add(time.Second)) {
+	if e.verified.ok(chainKey(soon), soon[0].NotAfter.Add(time.Second)) {
 		t.Error("a chain is remembered past its expiry")
 	}
 	for i := range verifyEntries + 1 {
-		e.verified.add(chainKey(good, itoa(i)), now, good)
+		e.verified.add(sha256.Sum256([]byte(itoa(i))), now, good)
 	}
 	if n := len(e.verified.until); n > verifyEntries {
 		t.Errorf("%d entries, want at most %d", n, verifyEntries)
