@@ -16,6 +16,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/fleet"
 	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/collector/sign"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/timeline"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
@@ -69,6 +70,15 @@ type Config struct {
 	// Replicas tunes how collector replicas sharing one bucket see each other's writes and
 	// orders (docs/scaling.md, Scale-out).
 	Replicas Replicas `yaml:"replicas"`
+	// Signing signs evidence bundles and compliance reports (docs/evidence.md).
+	Signing Signing `yaml:"signing"`
+}
+
+// Signing holds the evidence signing key.
+type Signing struct {
+	// KeyFile is an Ed25519 private key: PEM PKCS#8 (`collector evidence keygen`) or a
+	// 32-byte seed, raw or hex. Empty: evidence and compliance reports are unsigned.
+	KeyFile string `yaml:"key_file"`
 }
 
 // Replicas tunes the report cache and the orders for several collectors on one bucket.
@@ -242,6 +252,11 @@ func (c *Config) Validate() error {
 	}{{"cache_fresh", c.Replicas.CacheFresh.Duration}, {"revalidate", c.Replicas.Revalidate.Duration}, {"orders_reload", c.Replicas.OrdersReload.Duration}} {
 		if d.v < 100*time.Millisecond {
 			bad("replicas."+d.name, "%s is less than 100ms", d.v)
+		}
+	}
+	if c.Signing.KeyFile != "" {
+		if _, err := sign.LoadKey(c.Signing.KeyFile); err != nil {
+			bad("signing.key_file", "%v", err)
 		}
 	}
 	return errors.Join(append(errs, c.Alerts.Validate(), c.Probes.Validate())...)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"net/http"
 	"slices"
@@ -15,13 +16,25 @@ import (
 // writeCSV answers rows (the first is the header) as a CSV download named name.csv, each
 // cell through SafeCell.
 func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
+	csvHeaders(w, name)
+	_, _ = w.Write(csvBytes(rows))
+}
+
+// csvHeaders sets the headers of a CSV download named name.csv.
+func csvHeaders(w http.ResponseWriter, name string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(name, `"`, "")+`.csv"`)
-	cw := csv.NewWriter(w)
+}
+
+// csvBytes encodes rows, each cell through SafeCell.
+func csvBytes(rows [][]string) []byte {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
 	for _, row := range rows {
 		_ = cw.Write(SafeRow(row))
 	}
 	cw.Flush()
+	return buf.Bytes()
 }
 
 // SafeCell neutralises a CSV cell that a spreadsheet would run as a formula (CSV or

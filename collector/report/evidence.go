@@ -10,8 +10,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/pantau-dev/pantau/collector/sign"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/timeline"
 )
@@ -185,14 +187,31 @@ func encodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// writeBundle answers b as JSON (Bundle.JSON).
-func writeBundle(w http.ResponseWriter, b Bundle) {
-	body, err := b.JSON()
+// writeSignedJSON answers the JSON object body with its signature as the last member
+// ("signature": null without a signing key), as a download named name.json unless name
+// is "".
+func (h *handler) writeSignedJSON(w http.ResponseWriter, name string, body []byte, m sign.Meta) {
+	signed, err := h.s.signer.Sign(body, sign.JSON, m)
 	if err != nil {
 		fail(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	if name != "" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(name, `"`, "")+`.json"`)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(append(signed, '\n'))
+}
+
+// writeSignedCSV answers rows as writeCSV does, with the signature row last when a
+// signing key is configured.
+func (h *handler) writeSignedCSV(w http.ResponseWriter, name string, rows [][]string, m sign.Meta) {
+	signed, err := h.s.signer.Sign(csvBytes(rows), sign.CSV, m)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	csvHeaders(w, name)
+	_, _ = w.Write(signed)
 }

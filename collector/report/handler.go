@@ -15,6 +15,7 @@ import (
 
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/sign"
 	"github.com/pantau-dev/pantau/collector/store"
 )
 
@@ -23,7 +24,8 @@ const MaxOrderBytes = 1 << 20
 
 // Handler serves the report API (docs/api.md) under /api/v1: timeline, changes, orders
 // (with compliance, and admin uploads), evidence. Mount it for "/api/v1/timeline",
-// "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/" and "/api/v1/evidence". Uploads
+// "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence" and
+// sign.WellKnownPath (the public key evidence is signed with). Uploads
 // need "Authorization: Bearer <adminToken>"; with adminToken "" they are disabled (404).
 func (s *Service) Handler(adminToken string) http.Handler {
 	h := &handler{s: s, token: adminToken}
@@ -34,6 +36,7 @@ func (s *Service) Handler(adminToken string) http.Handler {
 	mux.HandleFunc("GET /api/v1/orders/{id}", h.order)
 	mux.HandleFunc("GET /api/v1/orders/{id}/compliance", h.compliance)
 	mux.HandleFunc("GET /api/v1/evidence", h.evidence)
+	mux.Handle("GET "+sign.WellKnownPath, sign.KeyHandler(s.signer))
 	mux.HandleFunc("PUT /api/v1/orders/{id}", h.admin(h.put))
 	mux.HandleFunc("POST /api/v1/orders", h.admin(h.put))
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -220,11 +223,18 @@ func (h *handler) compliance(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, err)
 		return
 	}
+	m := sign.Meta{Kind: "compliance", Order: rep.Order.ID, At: rep.At, GeneratedAt: h.s.now()}
+	name := "compliance-" + rep.Order.ID
 	if p.csv {
-		writeCSV(w, "compliance-"+rep.Order.ID, complianceCSV(rep))
+		h.writeSignedCSV(w, name, complianceCSV(rep), m)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	body, err := encodeJSON(rep)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	h.writeSignedJSON(w, "", body, m)
 }
 
 func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
@@ -248,12 +258,17 @@ func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := fmt.Sprintf("evidence-%s-%s-%s", b.Domain, strings.ReplaceAll(b.Network, " ", "_"), b.At.UTC().Format("20060102T150405Z"))
+	m := sign.Meta{Kind: "evidence", Domain: b.Domain, Network: b.Network, At: b.At, GeneratedAt: b.GeneratedAt}
 	if p.csv {
-		writeCSV(w, name, evidenceCSV(b))
+		h.writeSignedCSV(w, name, evidenceCSV(b), m)
 		return
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
-	writeBundle(w, b)
+	body, err := b.JSON()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	h.writeSignedJSON(w, name, body, m)
 }
 
 // admin checks the bearer token (constant time) before next.

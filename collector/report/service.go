@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/orders"
+	"github.com/pantau-dev/pantau/collector/sign"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/timeline"
 )
@@ -67,6 +68,9 @@ type Config struct {
 	// Marks, when set, records the ingest marks of backlogs and revalidates settled days
 	// against them, so that replicas on one bucket see each other's writes (marks.go).
 	Marks Marker
+	// Signer signs evidence bundles and compliance reports (nil: they are unsigned and
+	// say so; docs/evidence.md).
+	Signer *sign.Signer
 }
 
 // Service computes timelines, changes, compliance and evidence from a Source.
@@ -80,6 +84,7 @@ type Service struct {
 	// skipped counts stored domains left out of answers (SkippedDomains).
 	skipped  atomic.Int64
 	marker   Marker
+	signer   *sign.Signer
 	lastMark atomic.Int64 // markValue's last value
 
 	mu     sync.RWMutex
@@ -106,7 +111,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{src: cfg.Source, dir: cfg.OrdersDir, params: cfg.Params.WithDefaults(), now: cfg.Now, log: log,
-		cache: newCache(cfg.Source, cfg.Cache, cfg.Marks, cfg.Now, log), marker: cfg.Marks, orders: list}, nil
+		cache: newCache(cfg.Source, cfg.Cache, cfg.Marks, cfg.Now, log), marker: cfg.Marks, signer: cfg.Signer, orders: list}, nil
 }
 
 // Params returns the timeline parameters in use.
