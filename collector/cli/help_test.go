@@ -106,6 +106,7 @@ func TestGroupHelp(t *testing.T) {
 		"  token         issue probe tokens and enrolment codes, signed with the collector's secret; list and revoke them\n" +
 		"  query         ask a running collector (--url, $PANTAU_COLLECTOR) and print a table, or --format json|csv\n" +
 		"  check-config  check a config file as serve loads it at start, without starting\n" +
+		"  evidence      create the key that signs evidence bundles and compliance reports; verify a downloaded one offline\n" +
 		"  version       print the version\n" +
 		"  help          print the help of a command\n\n" +
 		"Run 'collector <command> --help' for the flags and examples of a command.\n\n" +

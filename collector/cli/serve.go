@@ -22,6 +22,7 @@ import (
 	"github.com/pantau-dev/pantau/collector/config"
 	"github.com/pantau-dev/pantau/collector/fleet"
 	"github.com/pantau-dev/pantau/collector/report"
+	"github.com/pantau-dev/pantau/collector/sign"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/collector/web"
 	"github.com/pantau-dev/pantau/internal/cmdline"
@@ -105,8 +106,16 @@ func serve(ctx context.Context, cfgPath, logLevel string, e env) error {
 // reports builds the report service and the alert watcher.
 func (c *collector) reports() error {
 	cfg := c.cfg
+	var signer *sign.Signer // nil: evidence and compliance reports unsigned
+	if cfg.Signing.KeyFile != "" {
+		key, err := sign.LoadKey(cfg.Signing.KeyFile)
+		if err != nil {
+			return usageError("signing.key_file: %v", err)
+		}
+		signer = sign.New(key, cmdline.Version)
+	}
 	var err error
-	c.svc, err = report.New(report.Config{Source: c.store, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(), Marks: c.store,
+	c.svc, err = report.New(report.Config{Source: c.store, OrdersDir: cfg.OrdersDir, Params: cfg.TimelineParams(), Marks: c.store, Signer: signer,
 		Cache: report.CacheConfig{MaxItems: cfg.Limits.ReportCache, Fresh: cfg.Replicas.CacheFresh.Duration, Revalidate: cfg.Replicas.Revalidate.Duration}}, c.log)
 	if err != nil {
 		return usageError("orders_dir: %v", err)
@@ -159,7 +168,7 @@ func (c *collector) handler() (*api.Server, func(), error) {
 	}
 	apiSrv := api.New(opts, c.log)
 	reports := apiSrv.Public(c.svc.Handler(cfg.AdminToken))
-	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence"} {
+	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence", sign.WellKnownPath} {
 		apiSrv.Handle(p, reports)
 	}
 	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, web.WithProbes(c.fleet))))
