@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	evsign "github.com/pantau-dev/pantau/collector/sign"
+	"github.com/pantau-dev/pantau/internal/influxtest"
 )
 
 // TestEvidenceVerify: keygen writes a key; a bundle signed with it verifies with
@@ -90,4 +93,29 @@ func TestEvidenceVerify(t *testing.T) {
 func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestServeSigned runs `collector serve` with signing.key_file on the real InfluxDB: the
+// well-known URL serves the key, and an evidence bundle and a compliance report
+// downloaded from it verify with `evidence verify --url`.
+func TestServeSigned(t *testing.T) {
+	influx, _ := influxtest.Server(t)
+	keyFile := filepath.Join(t.TempDir(), "signing.key")
+	if code, _, stderr := run(t, env(nil), "evidence", "keygen", "--out", keyFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	cfg := writeConfig(t, fmt.Sprintf("listen: 127.0.0.1:0\nsecret: %s\ninflux: {url: %s, bucket: %s, timeout: 30s}\nsigning: {key_file: %s}\n",
+		secret, influx, influxtest.NewBucket(t), keyFile))
+	c := serve(t, cfg)
+	at := url.QueryEscape(time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
+	for i, path := range []string{"/api/v1/evidence?domain=t.me&network=Telkomsel&at=" + at, "/api/v1/orders/kominfo-2017-telegram-block/compliance?format=csv"} {
+		code, body := getBody(t, c.url+path)
+		file := filepath.Join(t.TempDir(), fmt.Sprint("download-", i))
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil || code != 200 {
+			t.Fatalf("%s: %d %v %.200s", path, code, err, body)
+		}
+		if code, stdout, stderr := run(t, env(nil), "evidence", "verify", "--url", c.url, file); code != 0 || !strings.HasPrefix(stdout, "valid: ") {
+			t.Errorf("verify %s: %d %q %q", path, code, stdout, stderr)
+		}
+	}
 }
