@@ -14,6 +14,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // lossyResolver is the probe's system resolver over a real UDP socket that drops the
@@ -70,9 +71,9 @@ func lossyResolver(t *testing.T, drop int) dnsquery.Resolver {
 // datagram is sent again and decides nothing; a resolver that never answers while the
 // control resolves is DNS blocking (docs/verdicts.md, rule 1.4).
 func TestDNSLoss(t *testing.T) {
-	ca := newCA(t, "Pantau test CA")
+	ca := testpki.NewCA(t, "Pantau test CA")
 	site := page("<html><head><title>Web</title></head><body>" + strings.Repeat("real content ", 200) + "</body></html>")
-	port := serveHTTPSOn(t, "127.0.0.1", site, ca.validLeaf(t, "web.test"))
+	port := serveHTTPSOn(t, "127.0.0.1", site, ca.Valid(t, "web.test"))
 	ctrl := helperFor(t, map[string]string{"web.test": "127.0.0.1"}, ca)
 	tests := []struct {
 		name           string
@@ -86,7 +87,7 @@ func TestDNSLoss(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := New(Config{
-				SystemResolvers: []dnsquery.Resolver{lossyResolver(t, tc.drop)}, LabCIDRs: lab, RootCAs: ca.pool, LateWait: 50 * time.Millisecond,
+				SystemResolvers: []dnsquery.Resolver{lossyResolver(t, tc.drop)}, LabCIDRs: lab, RootCAs: ca.Pool, LateWait: 50 * time.Millisecond,
 				Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second},
 			}, nil)
 			tg, err := target.Parse("https://web.test:" + itoa(port) + "/")

@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/failure"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // TestFetchLogsHops redirects to real servers that fail at each step and checks the
 // connects and handshakes recorded for the redirect hop (none for the first hop, whose
 // connects are the TCP step's).
 func TestFetchLogsHops(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
+	ca := testpki.NewCA(t, "Pantau Test CA")
 	// swallow accepts and reads whatever comes (a ClientHello, a request) without answering.
 	swallow := serveConns(t, func(c *net.TCPConn) { _, _ = io.Copy(io.Discard, c) })
-	good := serveHTTP(t, page("<title>ok</title>"), &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "hop.example")}})
+	good := serveHTTP(t, page("<title>ok</title>"), &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "hop.example")}})
 	closed := freePort(t)
 	tests := []struct {
 		name       string
@@ -44,7 +45,7 @@ func TestFetchLogsHops(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := New(Config{RootCAs: ca.pool, Timeouts: Timeouts{TCP: time.Second, HTTP: 500 * time.Millisecond}}, nil)
+			e := New(Config{RootCAs: ca.Pool, Timeouts: Timeouts{TCP: time.Second, HTTP: 500 * time.Millisecond}}, nil)
 			var log hopLog
 			hops, _ := e.fetchLogged(t.Context(), u, []string{"127.0.0.1"}, resolveTo("hop.example"), &log, nil)
 			if len(hops) != 2 || deref(hops[1].Failure) != tt.hopFailure {

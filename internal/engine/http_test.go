@@ -22,6 +22,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/fingerprint"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 func sha(s string) string {
@@ -54,7 +55,7 @@ func resolveTo(host string) func(context.Context, string) ([]string, error) {
 }
 
 func TestFetch(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
+	ca := testpki.NewCA(t, "Pantau Test CA")
 	const home = "<html><head><TITLE lang=en>\n  Hello &amp;\n World </TITLE></head><body>hi</body></html>"
 	const blockPage = "<title>Blocked</title>This site is blocked."
 	plain := serveHTTP(t, page(home), nil)
@@ -67,8 +68,8 @@ func TestFetch(t *testing.T) {
 		redirectTo(w, "/"+strconv.Itoa(n+1), http.StatusMovedPermanently)
 	}), nil)
 	big := serveHTTP(t, page(strings.Repeat("a", 5000)), nil)
-	secure := serveHTTP(t, page(home), &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "site.example")}})
-	wrongName := serveHTTP(t, page(home), &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "other.example")}})
+	secure := serveHTTP(t, page(home), &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "site.example")}})
+	wrongName := serveHTTP(t, page(home), &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "other.example")}})
 	resetAfterRequest := serveConns(t, func(c *net.TCPConn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
 			reset(c)
@@ -177,7 +178,7 @@ func TestFetch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.RootCAs = ca.pool
+			tt.cfg.RootCAs = ca.Pool
 			u, err := url.Parse(tt.url)
 			if err != nil {
 				t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/fingerprint"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 var lab = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
@@ -72,10 +73,10 @@ func serveHTTPSOn(t *testing.T, ip string, h http.Handler, cert tls.Certificate)
 
 // helperFor runs a real control helper (handler over HTTP) whose engine resolves with
 // names, and returns a client for it.
-func helperFor(t *testing.T, names map[string]string, ca *testCA) *control.Client {
+func helperFor(t *testing.T, names map[string]string, ca *testpki.CA) *control.Client {
 	t.Helper()
 	guard := control.Guard(lab)
-	eng := New(Config{SystemResolvers: []dnsquery.Resolver{zone(t, names)}, LabCIDRs: lab, RootCAs: ca.pool, DialGuard: guard,
+	eng := New(Config{SystemResolvers: []dnsquery.Resolver{zone(t, names)}, LabCIDRs: lab, RootCAs: ca.Pool, DialGuard: guard,
 		Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second}}, nil)
 	srv := httptest.NewServer(control.NewHandler(eng, control.HandlerOptions{Guard: guard}, nil))
 	t.Cleanup(srv.Close)
@@ -87,10 +88,10 @@ func helperFor(t *testing.T, names map[string]string, ca *testCA) *control.Clien
 }
 
 func TestMeasure(t *testing.T) {
-	ca := newCA(t, "Pantau test CA")
+	ca := testpki.NewCA(t, "Pantau test CA")
 	site := page("<html><head><title>Telegram Web</title></head><body>" + strings.Repeat("real content ", 200) + "</body></html>")
 	block := page("<html><head><title>Internet Positif</title></head><body>Situs ini diblokir. aduankonten@kominfo.go.id</body></html>")
-	port := serveHTTPSOn(t, "127.0.0.1", site, ca.validLeaf(t, "web.test", "nx.test"))
+	port := serveHTTPSOn(t, "127.0.0.1", site, ca.Valid(t, "web.test", "nx.test"))
 	// The block page listens on another loopback address, on the same port number.
 	blockLn, err := net.Listen("tcp", "127.0.0.2:"+itoa(port))
 	if err != nil {
@@ -98,7 +99,7 @@ func TestMeasure(t *testing.T) {
 	}
 	blockSrv := &http.Server{Handler: block, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
-		_ = blockSrv.Serve(tls.NewListener(blockLn, &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "blockpage.test")}}))
+		_ = blockSrv.Serve(tls.NewListener(blockLn, &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "blockpage.test")}}))
 	}()
 	t.Cleanup(func() { _ = blockSrv.Close() })
 
@@ -110,7 +111,7 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := New(Config{
-		SystemResolvers: []dnsquery.Resolver{zone(t, censored)}, LabCIDRs: lab, RootCAs: ca.pool, LateWait: 50 * time.Millisecond,
+		SystemResolvers: []dnsquery.Resolver{zone(t, censored)}, LabCIDRs: lab, RootCAs: ca.Pool, LateWait: 50 * time.Millisecond,
 		Fingerprints: fingerprint.NewSet(fps), Software: measurement.Software{Name: "pantau-probe", Version: "test"},
 		ASN:      func(a netip.Addr) uint32 { return 64500 + uint32(a.As4()[3]) },
 		Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second},

@@ -16,6 +16,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // TestHTTPReusesTLSStep checks that the TLS step handshakes on the TCP step's connection
@@ -25,7 +26,7 @@ import (
 // reply, leaves the fetch to a fresh connection, so a reset during the request is still
 // the fetch's failure. The probe's Measure and the control helper's Observe share this.
 func TestHTTPReusesTLSStep(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
+	ca := testpki.NewCA(t, "Pantau Test CA")
 	page := func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "<title>Site</title>") }
 	type server struct {
 		port      int
@@ -50,7 +51,7 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 	// resetting completes handshakes and resets the connection once a request came.
 	resetting := func() server {
 		var n, conns atomic.Int32
-		cfg := &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "site.test")},
+		cfg := &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "site.test")},
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { n.Add(1); return nil, nil }}
 		return server{serveConns(t, func(c *net.TCPConn) {
 			conns.Add(1)
@@ -68,7 +69,7 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 	// an idle connection) and answers the request on the others.
 	idleDrop := func() server {
 		var n, conns atomic.Int32
-		cfg := &tls.Config{Certificates: []tls.Certificate{ca.validLeaf(t, "site.test")},
+		cfg := &tls.Config{Certificates: []tls.Certificate{ca.Valid(t, "site.test")},
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { n.Add(1); return nil, nil }}
 		return server{serveConns(t, func(c *net.TCPConn) {
 			conns.Add(1)
@@ -81,7 +82,7 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 			}
 		}), &n, &conns}
 	}
-	valid := ca.validLeaf(t, "site.test")
+	valid := ca.Valid(t, "site.test")
 	tests := []struct {
 		name        string
 		srv         server
@@ -95,14 +96,14 @@ func TestHTTPReusesTLSStep(t *testing.T) {
 		{"no ALPN: reused", serve(valid), 1, 1, "", "", "", 200},
 		{"http/1.1: reused", serve(valid, "http/1.1"), 1, 1, "http/1.1", "", "", 200},
 		{"h2: fresh connection", serve(valid, "h2", "http/1.1"), 2, 2, "h2", "", "", 200},
-		{"invalid name: fresh connection", serve(ca.validLeaf(t, "other.test")), 2, 2, "", failure.SSLInvalidHostname, failure.SSLInvalidHostname, 0},
+		{"invalid name: fresh connection", serve(ca.Valid(t, "other.test")), 2, 2, "", failure.SSLInvalidHostname, failure.SSLInvalidHostname, 0},
 		{"reset on request: http failure", resetting(), 2, 2, "", "", failure.ConnectionReset, 0},
 		{"dropped while idle: fresh connection", idleDrop(), 2, 2, "", "", "", 200},
 	}
 	for _, tt := range tests {
 		for _, mode := range []string{"measure", "observe"} {
 			t.Run(tt.name+"/"+mode, func(t *testing.T) {
-				eng := New(Config{SystemResolvers: []dnsquery.Resolver{zone(t, map[string]string{"site.test": "127.0.0.1"})}, LabCIDRs: lab, RootCAs: ca.pool,
+				eng := New(Config{SystemResolvers: []dnsquery.Resolver{zone(t, map[string]string{"site.test": "127.0.0.1"})}, LabCIDRs: lab, RootCAs: ca.Pool,
 					Timeouts: Timeouts{DNS: 2 * time.Second, TCP: 2 * time.Second, TLS: 2 * time.Second, HTTP: 5 * time.Second}}, nil)
 				tg, err := target.Parse("https://site.test:" + itoa(tt.srv.port) + "/")
 				if err != nil {

@@ -15,12 +15,13 @@ import (
 	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 func TestHandshake(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
-	other := newCA(t, "Other CA")
-	valid := ca.validLeaf(t, "site.example")
+	ca := testpki.NewCA(t, "Pantau Test CA")
+	other := testpki.NewCA(t, "Other CA")
+	valid := ca.Valid(t, "site.example")
 	serve := func(cert tls.Certificate) int {
 		return serveTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
 	}
@@ -32,9 +33,9 @@ func TestHandshake(t *testing.T) {
 		certs   bool // certificates recorded
 	}{
 		{"valid", serve(valid), Config{}, "", true},
-		{"wrong name", serve(ca.validLeaf(t, "other.example")), Config{}, failure.SSLInvalidHostname, true},
-		{"unknown authority", serve(other.validLeaf(t, "site.example")), Config{}, failure.SSLUnknownAuth, true},
-		{"expired", serve(ca.leaf(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour), "site.example")), Config{}, failure.SSLInvalidCert, true},
+		{"wrong name", serve(ca.Valid(t, "other.example")), Config{}, failure.SSLInvalidHostname, true},
+		{"unknown authority", serve(other.Valid(t, "site.example")), Config{}, failure.SSLUnknownAuth, true},
+		{"expired", serve(ca.Leaf(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour), "site.example")), Config{}, failure.SSLInvalidCert, true},
 		{"alert", serveTLS(t, &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return nil, errors.New("no certificate")
 		}}), Config{}, failure.SSLFailedHandshake, false},
@@ -54,7 +55,7 @@ func TestHandshake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.RootCAs = ca.pool
+			tt.cfg.RootCAs = ca.Pool
 			rec := New(tt.cfg, nil).handshake(t.Context(), "127.0.0.1", tt.port, "site.example", false)
 			if got := deref(rec.Failure); got != tt.failure {
 				t.Fatalf("failure = %q, want %q", got, tt.failure)
@@ -77,11 +78,11 @@ func TestHandshake(t *testing.T) {
 
 // TestHandshakeCertificates checks the summary of a recorded certificate.
 func TestHandshakeCertificates(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
+	ca := testpki.NewCA(t, "Pantau Test CA")
 	nb, na := time.Now().Add(-time.Hour).Truncate(time.Second), time.Now().Add(time.Hour).Truncate(time.Second)
-	cert := ca.leaf(t, nb, na, "site.example", "www.site.example")
+	cert := ca.Leaf(t, nb, na, "site.example", "www.site.example")
 	port := serveTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}})
-	rec := New(Config{RootCAs: ca.pool}, nil).handshake(t.Context(), "127.0.0.1", port, "www.site.example", false)
+	rec := New(Config{RootCAs: ca.Pool}, nil).handshake(t.Context(), "127.0.0.1", port, "www.site.example", false)
 	sum := sha256.Sum256(cert.Certificate[0])
 	want := []measurement.Certificate{{
 		Subject:   "CN=site.example",
@@ -100,8 +101,8 @@ func TestHandshakeCertificates(t *testing.T) {
 // domain and serves any other name: the step records the failure and a swap handshake
 // that completed (with a certificate not valid for the innocuous name).
 func TestTLSStep(t *testing.T) {
-	ca := newCA(t, "Pantau Test CA")
-	cert := ca.validLeaf(t, "blocked.example")
+	ca := testpki.NewCA(t, "Pantau Test CA")
+	cert := ca.Valid(t, "blocked.example")
 	port := serveTLS(t, &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -120,7 +121,7 @@ func TestTLSStep(t *testing.T) {
 		{IP: "127.0.0.1", Port: port, Origin: measurement.OriginProbe},
 		{IP: "127.0.0.2", Port: port, Origin: measurement.OriginProbe, Failure: measurement.Failure(failure.ConnectionRefused)},
 	}}}
-	e := New(Config{RootCAs: ca.pool, InnocuousSNI: "innocuous.example"}, nil)
+	e := New(Config{RootCAs: ca.Pool, InnocuousSNI: "innocuous.example"}, nil)
 	e.tlsStep(t.Context(), r)
 	e.tlsStep(t.Context(), r) // nothing left to do
 	type brief struct {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // TestVerifyCache: a chain that verified is remembered, never past its expiry, and then
 // holds for every name its leaf covers and for no other; a failure is not remembered.
 func TestVerifyCache(t *testing.T) {
-	ca, other := newCA(t, "Test CA"), newCA(t, "Other CA")
+	ca, other := testpki.NewCA(t, "Test CA"), testpki.NewCA(t, "Other CA")
 	parse := func(der []byte) []*x509.Certificate {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
@@ -19,10 +21,10 @@ func TestVerifyCache(t *testing.T) {
 		}
 		return []*x509.Certificate{c}
 	}
-	good := parse(ca.validLeaf(t, "a.example", "b.example").Certificate[0])
-	soon := parse(ca.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Minute), "c.example").Certificate[0])
-	foreign := parse(other.validLeaf(t, "a.example").Certificate[0])
-	e := New(Config{RootCAs: ca.pool}, nil)
+	good := parse(ca.Valid(t, "a.example", "b.example").Certificate[0])
+	soon := parse(ca.Leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Minute), "c.example").Certificate[0])
+	foreign := parse(other.Valid(t, "a.example").Certificate[0])
+	e := New(Config{RootCAs: ca.Pool}, nil)
 	for _, tc := range []struct {
 		certs  []*x509.Certificate
 		name   string
