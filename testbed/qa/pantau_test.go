@@ -54,7 +54,7 @@ func TestPantauCaptivePortal(t *testing.T) {
 		t.Run("canary="+tc.canary, func(t *testing.T) {
 			eng := engine.New(engine.Config{
 				SystemResolvers: []dnsquery.Resolver{serveZone(t, probeZone, nil)}, LabCIDRs: labCIDRs,
-				RootCAs: w.ca.pool, Timeouts: timeouts, Canary: tc.canary,
+				RootCAs: w.ca.Pool, Timeouts: timeouts, Canary: tc.canary,
 			}, nil)
 			var got []*measurement.Measurement
 			eng.Run(context.Background(), []target.Target{tg}, 1, w.controlClient(t, honest),

@@ -18,6 +18,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/fingerprint"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // The QA internet lives on 127.0.1.0/24, declared a lab range, so that 127.0.0.1 stays
@@ -66,7 +67,7 @@ var honest = zone{
 // world is the running QA internet: its servers share one HTTPS and one HTTP port
 // number on every address.
 type world struct {
-	ca         *ca
+	ca         *testpki.CA
 	tlsPort    int
 	httpPort   int
 	closedPort int // nothing listens on it at www.example.com
@@ -82,7 +83,7 @@ var blockPage = page("Access Denied", "<p>This request has been blocked by the I
 // newWorld starts every server of the QA internet.
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{ca: newCA(t, "Pantau QA CA")}
+	w := &world{ca: testpki.NewCA(t, "Pantau QA CA")}
 	// The first listener picks the port numbers; the others reuse them on their address.
 	tlsLn := listenOn(t, addrExample, 0)
 	httpLn := listenOn(t, addrExample, 0)
@@ -95,11 +96,11 @@ func newWorld(t *testing.T) *world {
 	w.site(t, addrCDNNode, examplePage, "www.example.com", "www.example.org")
 	w.site(t, addrIDN, page("Яндекс", "<p>Найдётся всё</p>"), idnName)
 	now := time.Now()
-	expired := w.ca.leaf(t, now.Add(-48*time.Hour), now.Add(-24*time.Hour), "expired.badssl.com")
+	expired := w.ca.Leaf(t, now.Add(-48*time.Hour), now.Add(-24*time.Hour), "expired.badssl.com")
 	serveHTTP(t, addrExpired, w.tlsPort, examplePage, &expired)
-	wrong := w.ca.valid(t, "badssl.com")
+	wrong := w.ca.Valid(t, "badssl.com")
 	serveHTTP(t, addrWrongHost, w.tlsPort, examplePage, &wrong)
-	untrusted := newCA(t, "Untrusted Root CA").valid(t, "untrusted-root.badssl.com", "www.example.com")
+	untrusted := testpki.NewCA(t, "Untrusted Root CA").Valid(t, "untrusted-root.badssl.com", "www.example.com")
 	serveHTTP(t, addrUntrusted, w.tlsPort, examplePage, &untrusted)
 	w.site(t, addrCloudflare, cloudflare(), "www.cloudflare-cache.com")
 	w.site(t, addrLargeFile, largeFile(), "largefile.com")
@@ -116,7 +117,7 @@ func newWorld(t *testing.T) *world {
 // site serves h on addr over HTTPS (a valid certificate for names) and plain HTTP.
 func (w *world) site(t *testing.T, addr string, h http.Handler, names ...string) {
 	t.Helper()
-	cert := w.ca.valid(t, names...)
+	cert := w.ca.Valid(t, names...)
 	serveHTTP(t, addr, w.tlsPort, h, &cert)
 	serveHTTP(t, addr, w.httpPort, h, nil)
 }
@@ -196,7 +197,7 @@ func (w *world) probeEngine(t *testing.T, z, inject zone) *engine.Engine {
 	t.Helper()
 	return engine.New(engine.Config{
 		SystemResolvers: []dnsquery.Resolver{serveZone(t, z, inject)}, LateWait: 10 * injectDelay,
-		LabCIDRs: labCIDRs, RootCAs: w.ca.pool,
+		LabCIDRs: labCIDRs, RootCAs: w.ca.Pool,
 		Fingerprints: fingerprint.NewSet(fingerprint.Builtin()), Timeouts: timeouts,
 		Software: measurement.Software{Name: "pantau-probe", Version: "qa"},
 	}, nil)
@@ -208,7 +209,7 @@ func (w *world) controlClient(t *testing.T, z zone) *control.Client {
 	t.Helper()
 	guard := control.Guard(labCIDRs)
 	eng := engine.New(engine.Config{SystemResolvers: []dnsquery.Resolver{serveZone(t, z, nil)}, LabCIDRs: labCIDRs,
-		RootCAs: w.ca.pool, DialGuard: guard, Timeouts: timeouts, UserAgent: controlUA}, nil)
+		RootCAs: w.ca.Pool, DialGuard: guard, Timeouts: timeouts, UserAgent: controlUA}, nil)
 	srv := httptest.NewServer(control.NewHandler(eng, control.HandlerOptions{Guard: guard}, nil))
 	t.Cleanup(srv.Close)
 	return newClient(t, srv.URL+"/api/v1/control")
