@@ -13,23 +13,15 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // TestStreamTransports asks the same questions over TCP, DoT and DoH.
 func TestStreamTransports(t *testing.T) {
 	t.Parallel()
-	pool, cert, err := newTestPKI("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherPool, _, err := newTestPKI("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	namePool, nameCert, err := newTestPKI("dns.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, cert := newTestPKI(t, "127.0.0.1")
+	otherPool, _ := newTestPKI(t, "127.0.0.1")
+	namePool, nameCert := newTestPKI(t, "dns.example")
 	many := make([]string, 40)
 	manyAns := make([]measurement.DNSAnswer, 40)
 	for i := range many {
@@ -105,10 +97,7 @@ func TestStreamTransports(t *testing.T) {
 // TestStreamSilence connects to TCP and DoT servers that accept and never answer.
 func TestStreamSilence(t *testing.T) {
 	t.Parallel()
-	pool, cert, err := newTestPKI("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, cert := newTestPKI(t, "127.0.0.1")
 	for _, tt := range []struct {
 		name, scheme string
 		cert         *tls.Certificate
@@ -148,10 +137,7 @@ func TestStreamSilence(t *testing.T) {
 // TestDoHKeepAlive checks that queries to one DoH server share a connection.
 func TestDoHKeepAlive(t *testing.T) {
 	t.Parallel()
-	pool, cert, err := newTestPKI("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, cert := newTestPKI(t, "127.0.0.1")
 	srv, conns := startDoH(t, handler(records(t, dns.RcodeSuccess, "example.com. 60 IN A 93.184.216.34")), cert, http.StatusOK)
 	c := NewClient(Options{RootCAs: pool})
 	r := mustResolver(t, srv.URL)
@@ -171,10 +157,7 @@ func TestDoHKeepAlive(t *testing.T) {
 // TestDoTConcurrent checks that one DoT configuration serves concurrent queries.
 func TestDoTConcurrent(t *testing.T) {
 	t.Parallel()
-	pool, cert, err := newTestPKI("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, cert := newTestPKI(t, "127.0.0.1")
 	addr := startTCP(t, handler(records(t, dns.RcodeSuccess, "example.com. 60 IN A 93.184.216.34")), "127.0.0.1:0", &cert)
 	c := NewClient(Options{RootCAs: pool})
 	r := mustResolver(t, "tls://"+addr)
@@ -192,4 +175,13 @@ func TestDoTConcurrent(t *testing.T) {
 	if n := c.active.Load(); n != 0 {
 		t.Errorf("%d query goroutines still running", n)
 	}
+}
+
+// newTestPKI makes a throw-away CA and a server certificate it signed for hosts (IP
+// addresses or DNS names). It returns a pool holding only the CA, for RootCAs, and the
+// leaf with its key, for a server.
+func newTestPKI(t testing.TB, hosts ...string) (*x509.CertPool, tls.Certificate) {
+	t.Helper()
+	ca := testpki.NewCA(t, "Pantau test CA")
+	return ca.Pool, ca.Valid(t, hosts...)
 }
