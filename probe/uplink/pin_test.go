@@ -2,18 +2,15 @@ package uplink
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
 // TestPinnedCA: with collector_ca set, only a collector whose certificate chains to that
@@ -26,16 +23,7 @@ func TestPinnedCA(t *testing.T) {
 	pinned := x509.NewCertPool()
 	pinned.AddCert(srv.Certificate())
 	// Another CA: httptest servers all share one certificate, so make a fresh one.
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "other CA"}, IsCA: true, BasicConstraintsValid: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherCA, _ := x509.ParseCertificate(der)
-	wrong := x509.NewCertPool()
-	wrong.AddCert(otherCA)
+	wrong := testpki.NewCA(t, "other CA").Pool
 
 	for _, tc := range []struct {
 		name  string
