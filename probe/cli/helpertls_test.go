@@ -3,18 +3,13 @@ package cli
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,41 +17,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
-// writeCert writes a self-signed certificate for 127.0.0.1 named cn and its key into
-// dir, returning the files and the certificate.
-func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
+// writeCert writes a certificate for 127.0.0.1, signed by a fresh CA named cn, and its key
+// into dir (files named after cn), returning the files, the certificate and a pool holding
+// the CA.
+func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string, cert *x509.Certificate, roots *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := testpki.NewCA(t, cn)
+	leaf := ca.Valid(t, "127.0.0.1")
+	cert, err := x509.ParseCertificate(leaf.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
+	kb, err := x509.MarshalECPrivateKey(leaf.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
 		t.Fatal(err)
 	}
 	certFile, keyFile = filepath.Join(dir, cn+".crt"), filepath.Join(dir, cn+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return certFile, keyFile, cert
+	return certFile, keyFile, cert, ca.Pool
 }
 
 var helperTLSAddrRE = regexp.MustCompile(`listening on https://([0-9.:]+)/api/v1/control`)
@@ -65,7 +52,7 @@ var helperTLSAddrRE = regexp.MustCompile(`listening on https://([0-9.:]+)/api/v1
 // HTTPS, and a client that trusts that certificate gets an answer.
 func TestHelperTLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, cert := writeCert(t, dir, "helper")
+	certFile, keyFile, _, roots := writeCert(t, dir, "helper")
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
@@ -85,8 +72,6 @@ func TestHelperTLS(t *testing.T) {
 			t.Fatalf("the helper did not listen over HTTPS:\n%s", stderr)
 		}
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	// A closed loopback port: the answer is an observation of a refused connect.
 	resp, err := client.Post("https://"+addr+"/api/v1/control", "application/json", strings.NewReader(`{"target":"tcp://127.0.0.1:9"}`))
@@ -114,8 +99,8 @@ func TestHelperTLS(t *testing.T) {
 // before the helper listens.
 func TestHelperTLSFlags(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := writeCert(t, dir, "one")
-	_, otherKey, _ := writeCert(t, dir, "two")
+	certFile, keyFile, _, _ := writeCert(t, dir, "one")
+	_, otherKey, _, _ := writeCert(t, dir, "two")
 	missing := filepath.Join(dir, "missing.key")
 	base := []string{"helper", "--listen", "127.0.0.1:0", "--system-resolver", "127.0.0.1:9"}
 	tests := []struct {
@@ -198,7 +183,7 @@ func TestACMEManager(t *testing.T) {
 // and the previous pair kept.
 func TestCertReload(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, first := writeCert(t, dir, "a")
+	certFile, keyFile, first, _ := writeCert(t, dir, "a")
 	r, err := newCertReloader(certFile, keyFile, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +199,7 @@ func TestCertReload(t *testing.T) {
 	if got := serial(); got != first.SerialNumber.String() {
 		t.Fatalf("serial %s, want %s", got, first.SerialNumber)
 	}
-	c2, k2, second := writeCert(t, dir, "b")
+	c2, k2, second, _ := writeCert(t, dir, "b")
 	for _, p := range [][2]string{{c2, certFile}, {k2, keyFile}} {
 		if err := os.Rename(p[0], p[1]); err != nil {
 			t.Fatal(err)
