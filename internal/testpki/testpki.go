@@ -12,6 +12,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"testing"
@@ -27,10 +29,22 @@ type CA struct {
 }
 
 // NewCA makes a CA named cn (serial 1, key usage cert sign), valid from an hour ago for a
-// day.
+// day; it stops the test if that fails.
 func NewCA(t testing.TB, cn string) *CA {
 	t.Helper()
-	key := NewKey(t)
+	ca, err := MakeCA(cn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// MakeCA is NewCA for programs without a testing.TB (benchmark tools): it returns the error.
+func MakeCA(cn string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("testpki: CA key: %w", err)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: cn},
@@ -42,26 +56,39 @@ func NewCA(t testing.TB, cn string) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("testpki: CA certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("testpki: CA certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return &CA{Cert: cert, Key: key, Pool: pool}
+	return &CA{Cert: cert, Key: key, Pool: pool}, nil
 }
 
 // Leaf issues a server certificate (server auth, a fresh key, a time-based serial) valid
 // from notBefore to notAfter for names: IP literals go to its IP addresses, the others to
-// its DNS names, and the first name is its common name. The chain holds the leaf only.
+// its DNS names, and the first name is its common name. The chain holds the leaf only. It
+// stops the test if that fails.
 func (ca *CA) Leaf(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
 	t.Helper()
-	if len(names) == 0 {
-		t.Fatal("testpki: Leaf needs at least one name")
+	cert, err := ca.Issue(notBefore, notAfter, names...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	key := NewKey(t)
+	return cert
+}
+
+// Issue is Leaf for programs without a testing.TB (benchmark tools): it returns the error.
+func (ca *CA) Issue(notBefore, notAfter time.Time, names ...string) (tls.Certificate, error) {
+	if len(names) == 0 {
+		return tls.Certificate{}, errors.New("testpki: a leaf needs at least one name")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("testpki: leaf key: %w", err)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -79,23 +106,13 @@ func (ca *CA) Leaf(t testing.TB, notBefore, notAfter time.Time, names ...string)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, fmt.Errorf("testpki: leaf certificate for %s: %w", names[0], err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // Valid issues a certificate for names that is valid now: from an hour ago for an hour.
 func (ca *CA) Valid(t testing.TB, names ...string) tls.Certificate {
 	t.Helper()
 	return ca.Leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
-}
-
-// NewKey makes an ECDSA P-256 key.
-func NewKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
 }

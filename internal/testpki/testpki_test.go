@@ -50,3 +50,15 @@ func TestLeafVerifies(t *testing.T) {
 		})
 	}
 }
+
+// TestIssueNeedsName checks that a leaf without names is an error, not a nameless
+// certificate that no client could match.
+func TestIssueNeedsName(t *testing.T) {
+	ca, err := testpki.MakeCA("Test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Issue(time.Now(), time.Now().Add(time.Hour)); err == nil {
+		t.Error("Issue without names: no error")
+	}
+}
