@@ -1,8 +1,9 @@
 // Package testpki makes throw-away certificate authorities and the server certificates
 // they sign, so that tests can run real TLS servers on loopback that a client trusts (or,
-// with a second CA, does not). Keys are ECDSA P-256; nothing is written to disk. It is for
-// tests and benchmarks only (imported from _test.go files); it is an ordinary package so
-// that every package's tests share one CA instead of each keeping a copy.
+// with a second CA, does not). Keys are ECDSA P-256; nothing is written to disk. Only tests
+// (_test.go files) and benchmark programs (testbed/bench) import it, never the shipped
+// programs; it is an ordinary package so that they all share one CA instead of each keeping
+// a copy.
 package testpki
 
 import (
