@@ -1,44 +1,21 @@
 package control
 
 import (
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/engine"
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 // dnsZone serves AAAA answers from name → address on a real DNS server on loopback;
 // other names get NXDOMAIN, other types no answer.
 func dnsZone(t *testing.T, aaaa map[string]string) dnsquery.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		q := r.Question[0]
-		addr, ok := aaaa[strings.TrimSuffix(q.Name, ".")]
-		switch {
-		case !ok:
-			m.Rcode = dns.RcodeNameError
-		case q.Qtype == dns.TypeAAAA:
-			m.Answer = []dns.RR{&dns.AAAA{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: 60}, AAAA: net.ParseIP(addr)}}
-		}
-		_ = w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	r, err := dnsquery.ParseResolver(pc.LocalAddr().String())
+	r, err := dnsquery.ParseResolver(testdns.Start(t, testdns.Names(aaaa)))
 	if err != nil {
 		t.Fatal(err)
 	}
