@@ -37,9 +37,13 @@ func ComplyChunks(o Order, tls []timeline.Timeline, obs [][]timeline.Obs, at tim
 		allEffect := true
 		var counter []timeline.Obs
 		var ds []Status
+		probed := networkProbed(o, n, byPair, accs)
 		for _, d := range o.Domains {
 			t, ok := byPair[pair{d, n}]
 			dr := complyDomain(o, d, t, ok, accs[pair{d, n}], at)
+			if dr.Status == Unknown && !probed {
+				dr.Reason, dr.ReasonText = NoProbe, NoProbe.Text()
+			}
 			nr.Domains = append(nr.Domains, dr)
 			ds = append(ds, dr.Status)
 			nr.Consistent += dr.Consistent
@@ -54,6 +58,7 @@ func ComplyChunks(o Order, tls []timeline.Timeline, obs [][]timeline.Obs, at tim
 			}
 		}
 		nr.Status = aggregate(ds)
+		networkWhy(&nr)
 		nr.Share = share(nr.Consistent, nr.Measurements)
 		if allEffect {
 			nr.TimeToEffectS = seconds(latest)
@@ -114,19 +119,63 @@ func complyDomain(o Order, domain string, t timeline.Timeline, haveTimeline bool
 		dr.Status = Pending
 	case c.since == 0 || !decisive(dr.Current):
 		dr.Status = Unknown
+		dr.Reason = unknownReason(c)
+		dr.ReasonText = dr.Reason.Text()
 	default:
 		dr.Status = NonCompliant
+	}
+	if dr.Status == Compliant {
+		dr.LateByS, dr.Late = lateness(*dr.Effect, due)
 	}
 	return dr
 }
 
+// unknownReason tells why a domain whose status is unknown is so, from its tally.
+func unknownReason(c *acc) Reason {
+	switch {
+	case c.since == 0:
+		return NotMeasured
+	case c.decisiveSince == 0:
+		return OnlyUndecided
+	}
+	return NotDecisive
+}
+
+// networkProbed reports whether network n has a timeline or a measurement since the order
+// for any of o's domains.
+func networkProbed(o Order, n string, byPair map[pair]timeline.Timeline, accs map[pair]*acc) bool {
+	for _, d := range o.Domains {
+		if _, ok := byPair[pair{d, n}]; ok {
+			return true
+		}
+		if c := accs[pair{d, n}]; c != nil && c.since > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// networkWhy sets a network's lateness (compliant: its latest domain's) or reason
+// (unknown: its first unknown domain's).
+func networkWhy(nr *NetworkReport) {
+	for _, dr := range nr.Domains {
+		switch {
+		case nr.Status == Compliant && dr.LateByS != nil && (nr.LateByS == nil || *dr.LateByS > *nr.LateByS):
+			nr.LateByS, nr.Late = dr.LateByS, dr.Late
+		case nr.Status == Unknown && dr.Status == Unknown && nr.Reason == "":
+			nr.Reason, nr.ReasonText = dr.Reason, dr.ReasonText
+		}
+	}
+}
+
 // acc tallies the observations of one (domain, network) pair.
 type acc struct {
-	since        int            // observations in [Effective, at)
-	consistent   int            // from the due time: with the expected status
-	undecided    int            // from the due time: down or inconclusive
-	counterTotal int            // from the due time: with the other decisive status
-	counter      []timeline.Obs // the newest counter-evidence, at most MaxCounter, newest first
+	since         int            // observations in [Effective, at)
+	decisiveSince int            // of those, accessible or blocked
+	consistent    int            // from the due time: with the expected status
+	undecided     int            // from the due time: down or inconclusive
+	counterTotal  int            // from the due time: with the other decisive status
+	counter       []timeline.Obs // the newest counter-evidence, at most MaxCounter, newest first
 }
 
 // tally counts the observations of the order's scope in [Effective, at) in one pass.
@@ -149,6 +198,9 @@ func tally(o Order, chunks [][]timeline.Obs, at time.Time) map[pair]*acc {
 				continue
 			}
 			c.since++
+			if decisive(ob.Status) {
+				c.decisiveSince++
+			}
 			if ob.At.Before(due) {
 				continue
 			}

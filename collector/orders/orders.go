@@ -66,10 +66,13 @@ const (
 
 // Report is an order's compliance, per network and per domain, at a time.
 type Report struct {
-	Order    Order           `json:"order"`
-	At       time.Time       `json:"at"` // computed for this time
-	Status   Status          `json:"status"`
-	Networks []NetworkReport `json:"networks"`
+	Order Order     `json:"order"`
+	At    time.Time `json:"at"` // computed for this time
+	// Historical: At is before the time the report was made (SetAsOf); AsOf is then At.
+	Historical bool            `json:"historical"`
+	AsOf       *time.Time      `json:"as_of,omitempty"`
+	Status     Status          `json:"status"`
+	Networks   []NetworkReport `json:"networks"`
 }
 
 // NetworkReport is one network's compliance with an order.
@@ -79,6 +82,13 @@ type NetworkReport struct {
 	// TimeToEffectS: seconds from Effective to the first confirmed expected state of the
 	// last domain to comply; nil when not every domain has complied.
 	TimeToEffectS *float64 `json:"time_to_effect_s"`
+	// LateByS and Late: when compliant, how long after the due time (Effective+Grace) its
+	// last domain complied, in seconds and in words; absent when on time.
+	LateByS *float64 `json:"late_by_s,omitempty"`
+	Late    string   `json:"late,omitempty"`
+	// Reason and ReasonText: when unknown, why (its first unknown domain's reason).
+	Reason     Reason `json:"reason,omitempty"`
+	ReasonText string `json:"reason_text,omitempty"`
 	// Share of measurements since Effective+Grace consistent with the order (0..1), and the
 	// counts it comes from.
 	Share        float64 `json:"share"`
@@ -97,8 +107,12 @@ type DomainReport struct {
 	Domain        string         `json:"domain"`
 	Status        Status         `json:"status"`
 	Current       timeline.State `json:"current"`
-	Effect        *time.Time     `json:"effect"`           // first confirmed expected state after Effective
-	TimeToEffectS *float64       `json:"time_to_effect_s"` // Effect - Effective in seconds
+	Effect        *time.Time     `json:"effect"`                // first confirmed expected state after Effective
+	TimeToEffectS *float64       `json:"time_to_effect_s"`      // Effect - Effective in seconds
+	LateByS       *float64       `json:"late_by_s,omitempty"`   // compliant: Effect - due time, absent when on time
+	Late          string         `json:"late,omitempty"`        // LateByS in words
+	Reason        Reason         `json:"reason,omitempty"`      // unknown: why
+	ReasonText    string         `json:"reason_text,omitempty"` // Reason in words
 	Share         float64        `json:"share"`
 	Consistent    int            `json:"consistent"`
 	Measurements  int            `json:"measurements"`
