@@ -14,6 +14,7 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 // answerer returns the A address for a DNS name (without the final dot), or false for
@@ -30,13 +31,8 @@ type dnsServer struct {
 
 func newDNSServer(t *testing.T, answer answerer) *dnsServer {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &dnsServer{}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
+	server := testdns.Start(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		q := r.Question[0]
@@ -51,11 +47,9 @@ func newDNSServer(t *testing.T, answer answerer) *dnsServer {
 			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.ParseIP(addr)}}
 		}
 		_ = w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	if s.resolver, err = dnsquery.ParseResolver(pc.LocalAddr().String()); err != nil {
+	}))
+	var err error
+	if s.resolver, err = dnsquery.ParseResolver(server); err != nil {
 		t.Fatal(err)
 	}
 	s.resolver.System = true

@@ -14,13 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/fingerprint"
 	"github.com/pantau-dev/pantau/internal/measurement"
 	"github.com/pantau-dev/pantau/internal/target"
+	"github.com/pantau-dev/pantau/internal/testdns"
 	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
@@ -29,28 +28,7 @@ var lab = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 // zone answers A questions from a name → address map; unknown names get NXDOMAIN.
 func zone(t *testing.T, names map[string]string) dnsquery.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		q := r.Question[0]
-		addr, ok := names[strings.TrimSuffix(q.Name, ".")]
-		switch {
-		case !ok:
-			m.Rcode = dns.RcodeNameError
-		case q.Qtype == dns.TypeA:
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.ParseIP(addr)}}
-		}
-		_ = w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	r, err := dnsquery.ParseResolver(pc.LocalAddr().String())
+	r, err := dnsquery.ParseResolver(testdns.Start(t, testdns.Names(names)))
 	if err != nil {
 		t.Fatal(err)
 	}
