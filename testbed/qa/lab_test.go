@@ -24,6 +24,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 // record is what a zone answers for one name: addresses (A and AAAA), or a CNAME to a
@@ -59,12 +60,7 @@ func (z zone) with(over zone) zone {
 // own reply follows injectDelay later, as with OONI's netem DPISpoofDNSResponse.
 func serveZone(t *testing.T, z, inject zone) dnsquery.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
+	addr := testdns.Start(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		name := strings.ToLower(strings.TrimSuffix(r.Question[0].Name, "."))
 		if rec, ok := inject[name]; ok {
 			_ = w.WriteMsg(reply(r, rec, true))
@@ -72,11 +68,8 @@ func serveZone(t *testing.T, z, inject zone) dnsquery.Resolver {
 		}
 		rec, ok := z[name]
 		_ = w.WriteMsg(reply(r, rec, ok))
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	r, err := dnsquery.ParseResolver(pc.LocalAddr().String())
+	}))
+	r, err := dnsquery.ParseResolver(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
