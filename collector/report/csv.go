@@ -140,7 +140,11 @@ func ordersCSV(list []orders.Order) [][]string {
 func complianceCSV(r orders.Report) [][]string {
 	rows := [][]string{{"order", "at", "order_status", "network", "network_status", "network_time_to_effect_s",
 		"network_share", "domain", "status", "current", "effect", "time_to_effect_s", "share", "consistent",
-		"measurements", "undecided", "counter_total", "gaps"}}
+		"measurements", "undecided", "counter_total", "gaps", "as_of", "late_by_s", "late", "reason", "reason_text"}}
+	asOf := "now"
+	if r.AsOf != nil {
+		asOf = ts(*r.AsOf)
+	}
 	for _, n := range r.Networks {
 		for _, d := range n.Domains {
 			effect := ""
@@ -150,7 +154,7 @@ func complianceCSV(r orders.Report) [][]string {
 			rows = append(rows, []string{r.Order.ID, ts(r.At), string(r.Status), n.Network, string(n.Status),
 				optSeconds(n.TimeToEffectS), ftoa(n.Share), d.Domain, string(d.Status), string(d.Current), effect,
 				optSeconds(d.TimeToEffectS), ftoa(d.Share), itoa(d.Consistent), itoa(d.Measurements), itoa(d.Undecided),
-				itoa(d.CounterTotal), itoa(d.Gaps)})
+				itoa(d.CounterTotal), itoa(d.Gaps), asOf, optSeconds(d.LateByS), d.Late, string(d.Reason), d.ReasonText})
 		}
 	}
 	return rows

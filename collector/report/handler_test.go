@@ -124,16 +124,29 @@ func TestHandler(t *testing.T) {
 		}
 		code, _, body = get(t, api+"/orders/kominfo-2017-telegram-block/compliance?at=2017-07-20T00:00:00Z")
 		var rep struct {
-			Status   string
-			Networks []struct{ Network, Status string }
+			Status     string
+			Historical bool
+			AsOf       string `json:"as_of"`
+			Networks   []struct{ Network, Status string }
 		}
-		if err := json.Unmarshal([]byte(body), &rep); code != 200 || err != nil || rep.Status != "non-compliant" || len(rep.Networks) != 4 {
+		if err := json.Unmarshal([]byte(body), &rep); code != 200 || err != nil || rep.Status != "non-compliant" || len(rep.Networks) != 4 ||
+			rep.Historical || rep.AsOf != "" {
 			t.Fatalf("compliance: %d %v %s", code, err, body)
 		}
 		code, _, body = get(t, api+"/orders/kominfo-2017-telegram-block/compliance?at=2017-07-20T00:00:00Z&format=csv")
 		rows := csvRows(t, body)
-		if code != 200 || len(rows) != 1+4*11 || rows[0][3] != "network" || rows[0][7] != "domain" {
+		if code != 200 || len(rows) != 1+4*11 || rows[0][3] != "network" || rows[0][7] != "domain" ||
+			rows[0][18] != "as_of" || rows[1][18] != "now" {
 			t.Fatalf("compliance CSV: %d %d rows %q", code, len(rows), rows[0])
+		}
+		// A report for a time before the service's clock (end) says as of when.
+		code, _, body = get(t, api+"/orders/kominfo-2017-telegram-block/compliance?at=2017-07-19T00:00:00Z")
+		if !strings.Contains(body, `"historical":true,"as_of":"2017-07-19T00:00:00Z"`) {
+			t.Errorf("past compliance: %d %s", code, body[:min(len(body), 400)])
+		}
+		code, _, body = get(t, api+"/orders/kominfo-2017-telegram-block/compliance?at=2017-07-19T00:00:00Z&format=csv")
+		if past := csvRows(t, body); code != 200 || past[1][18] != "2017-07-19T00:00:00Z" {
+			t.Errorf("past compliance CSV: %d %q", code, past[:min(2, len(past))])
 		}
 		for _, r := range rows[1:] {
 			if r[3] == "Indosat Ooredoo" && r[7] == "t.me" && r[8] != "non-compliant" {

@@ -284,8 +284,9 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	if !ok {
 		return orders.Report{}, fmt.Errorf("order %q: %w", id, ErrNotFound)
 	}
+	now := s.now()
 	if at.IsZero() {
-		at = s.now()
+		at = now
 	}
 	from := o.Effective.Add(-orders.Lookback)
 	if !from.Before(at) {
@@ -310,7 +311,9 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	}
 	tls := timeline.BuildChunks(obs, func(ob *timeline.Obs) bool { return inScope[ob.Network] }, beats, from, to, s.params)
 	// Pairs without observations have no timeline: Comply reports them as unknown.
-	return orders.ComplyChunks(o, tls, obs, at), nil
+	rep := orders.ComplyChunks(o, tls, obs, at)
+	rep.SetAsOf(now) // a report for a past time says so
+	return rep, nil
 }
 
 // PutOrder validates an order (YAML), writes it to OrdersDir/<id>.yaml atomically and
