@@ -16,6 +16,7 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 func runMain(args ...string) (code int, stdout, stderr string) {
@@ -59,25 +60,11 @@ func TestUsageErrors(t *testing.T) {
 // exist.
 func lab(t *testing.T) (common []string, site, gone string) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		switch q := r.Question[0]; {
-		case q.Name == "gone.test.":
-			m.Rcode = dns.RcodeNameError
-		case q.Qtype == dns.TypeA:
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(127, 0, 0, 1)}}
-		}
-		_ = w.WriteMsg(m)
+	dnsAddr := testdns.Start(t, testdns.Zone{
+		Default: []string{"127.0.0.1"},
+		Rcodes:  map[string]int{"gone.test": dns.RcodeNameError},
+		TTL:     5,
 	})
-	dsrv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = dsrv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = dsrv.Shutdown() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +77,7 @@ func lab(t *testing.T) (common []string, site, gone string) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	site = "http://site.test:" + itoa(port) + "/"
 	gone = "http://gone.test:" + itoa(port) + "/"
-	common = []string{"measure", "--system-resolver", pc.LocalAddr().String(), "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--dns-wait", "0", "--timeout", "10s"}
+	common = []string{"measure", "--system-resolver", dnsAddr, "--lab-cidr", "127.0.0.0/8", "--whoami", "-", "--dns-wait", "0", "--timeout", "10s"}
 	return common, site, gone
 }
 
