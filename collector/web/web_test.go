@@ -226,11 +226,17 @@ func TestOrdersPages(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("order: %d", code)
 	}
-	mustContain(t, body, `<h2>Compliance at 2017-07-20 00:00 UTC: <span id="overall" class="badge c-non-compliant">non-compliant</span></h2>`,
+	mustContain(t, body, `<h2>Compliance now (2017-07-20 00:00 UTC): <span id="overall" class="badge c-non-compliant">non-compliant</span></h2>`,
 		`<tbody data-network="Telkomsel">`,
 		`<tr class="domain-row" data-domain="t.me"><td><a href="/?domain=t.me&amp;from=2017-07-07&amp;step=6h&amp;to=2017-08-04">t.me</a></td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
 		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">240</a>`,
 		`Counter-evidence on Indosat Ooredoo: 10 of 240, newest first`)
+
+	code, body = get(t, c, srv.URL+"/orders/test-block?at=2017-07-19")
+	if code != http.StatusOK {
+		t.Fatalf("order in the past: %d", code)
+	}
+	mustContain(t, body, `<h2>Compliance as of 2017-07-19 00:00 UTC: `)
 
 	code, body = get(t, c, srv.URL+"/orders/test-block?at=2017-01-01")
 	if code != http.StatusBadRequest || !strings.Contains(body, "at: 2017-01-01T00:00:00Z is more than 168h0m0s before the order took effect (2017-07-14T00:00:00Z)") {
