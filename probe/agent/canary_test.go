@@ -14,6 +14,7 @@ import (
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/engine"
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/testdns"
 	"github.com/pantau-dev/pantau/probe/agent"
 	"github.com/pantau-dev/pantau/probe/spool"
 )
@@ -23,12 +24,7 @@ import (
 // that run's canary.
 func TestScheduledRunsCarryTheCanary(t *testing.T) {
 	var asked atomic.Int64
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
+	addr := testdns.Start(t, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		if q := r.Question[0]; q.Name == "canary.test." {
@@ -38,11 +34,8 @@ func TestScheduledRunsCarryTheCanary(t *testing.T) {
 			}
 		}
 		_ = w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	res, err := dnsquery.ParseResolver(pc.LocalAddr().String())
+	}))
+	res, err := dnsquery.ParseResolver(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
