@@ -37,7 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 func main() {
@@ -268,18 +268,17 @@ func startLab() (string, func(), error) {
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
+		web.Close()
+		tlsWeb.Close()
 		return "", nil, err
 	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeA {
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 1)}}
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	return pc.LocalAddr().String(), func() { _ = srv.Shutdown(); web.Close(); tlsWeb.Close() }, nil
+	stopDNS, err := testdns.Serve(pc, testdns.Zone{Default: []string{"127.0.0.1"}})
+	if err != nil {
+		web.Close()
+		tlsWeb.Close()
+		return "", nil, err
+	}
+	return pc.LocalAddr().String(), func() { stopDNS(); web.Close(); tlsWeb.Close() }, nil
 }
 
 // listenHTTP serves h on addr (a fixed port: the bundled targets use 80 and 443), with a
