@@ -27,9 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/internal/testdns"
 	"github.com/pantau-dev/pantau/internal/testpki"
 )
 
@@ -234,18 +233,11 @@ func serveDNS() (string, func(), error) {
 	// Hundreds of questions can arrive at once while this process waits for a CPU: a
 	// query lost in a full socket buffer would be a DNS timeout, not the probe's doing.
 	_ = pc.(*net.UDPConn).SetReadBuffer(4 << 20)
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		if len(r.Question) == 1 && r.Question[0].Qtype == dns.TypeA {
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 1)}}
-		}
-		_ = w.WriteMsg(m)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	go func() { _ = srv.ActivateAndServe() }()
-	return pc.LocalAddr().String(), func() { _ = srv.Shutdown() }, nil
+	stop, err := testdns.Serve(pc, testdns.Zone{Default: []string{"127.0.0.1"}})
+	if err != nil {
+		return "", nil, err
+	}
+	return pc.LocalAddr().String(), stop, nil
 }
 
 // serveHTTPS serves a small page on 127.0.0.1 for every *.bench.test name.
