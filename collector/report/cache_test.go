@@ -153,7 +153,9 @@ func TestComplianceInPlace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return jsonOf(t, orders.Comply(o, timeline.BuildAll(obs, beats, from, to, timeline.DefaultParams()), obs, at))
+		r := orders.Comply(o, timeline.BuildAll(obs, beats, from, to, timeline.DefaultParams()), obs, at)
+		r.SetAsOf(end) // the services' clock
+		return jsonOf(t, r)
 	}
 	cached := newService(t, st, "", end)
 	uncached, err := report.New(report.Config{Source: st, Now: func() time.Time { return end }, Cache: report.CacheConfig{MaxItems: -1}}, quiet())
