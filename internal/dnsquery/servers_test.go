@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/pantau-dev/pantau/internal/testdns"
 )
 
 // answerFunc fills in the reply m to the question q (rcode, records, flags).
@@ -67,30 +69,20 @@ func records(t testing.TB, rcode int, zone ...string) answerFunc {
 	}
 }
 
-// serve starts srv and stops it when the test ends.
-func serve(t testing.TB, srv *dns.Server) {
-	t.Helper()
-	started := make(chan struct{})
-	errc := make(chan error, 1)
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { errc <- srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case err := <-errc:
-		t.Fatalf("dns server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown() })
-}
-
 // startUDP serves h over UDP on 127.0.0.1 and returns IP:PORT.
 func startUDP(t testing.TB, h dns.Handler) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	return testdns.Start(t, h)
+}
+
+// serveTCP serves h on l and stops it when the test ends.
+func serveTCP(t testing.TB, l net.Listener, h dns.Handler) {
+	t.Helper()
+	stop, err := testdns.ServeListener(l, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, &dns.Server{PacketConn: pc, Handler: h})
-	return pc.LocalAddr().String()
+	t.Cleanup(stop)
 }
 
 // startTCP serves h over TCP (or, with a certificate, DoT) on addr and returns IP:PORT.
@@ -100,7 +92,7 @@ func startTCP(t testing.TB, h dns.Handler, addr string, cert *tls.Certificate) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, &dns.Server{Listener: l, Handler: h})
+	serveTCP(t, l, h)
 	return l.Addr().String()
 }
 
@@ -125,8 +117,12 @@ func startUDPTCP(t testing.TB, udp, tcp dns.Handler) string {
 			_ = pc.Close()
 			continue
 		}
-		serve(t, &dns.Server{PacketConn: pc, Handler: udp})
-		serve(t, &dns.Server{Listener: l, Handler: tcp})
+		stop, err := testdns.Serve(pc, udp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		serveTCP(t, l, tcp)
 		return addr
 	}
 	t.Fatal("no port free for both UDP and TCP")

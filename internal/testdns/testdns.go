@@ -34,7 +34,17 @@ func Start(t testing.TB, h dns.Handler) string {
 // Serve serves h on pc (for programs without a testing.TB, or that tune the socket
 // first) and returns once the server is listening; stop shuts it down and closes pc.
 func Serve(pc net.PacketConn, h dns.Handler) (stop func(), err error) {
-	srv := &dns.Server{PacketConn: pc, Handler: h}
+	return run(&dns.Server{PacketConn: pc, Handler: h}, pc.LocalAddr())
+}
+
+// ServeListener serves h over TCP (or, with a tls.Listen listener, DoT) on l and
+// returns once the server is listening; stop shuts it down and closes l.
+func ServeListener(l net.Listener, h dns.Handler) (stop func(), err error) {
+	return run(&dns.Server{Listener: l, Handler: h}, l.Addr())
+}
+
+// run starts srv and waits until it listens or fails.
+func run(srv *dns.Server, addr net.Addr) (stop func(), err error) {
 	started := make(chan struct{})
 	errc := make(chan error, 1)
 	srv.NotifyStartedFunc = func() { close(started) }
@@ -42,7 +52,7 @@ func Serve(pc net.PacketConn, h dns.Handler) (stop func(), err error) {
 	select {
 	case <-started:
 	case err := <-errc:
-		return nil, fmt.Errorf("testdns: serve %s: %w", pc.LocalAddr(), err)
+		return nil, fmt.Errorf("testdns: serve %s: %w", addr, err)
 	}
 	return func() { _ = srv.Shutdown() }, nil
 }

@@ -1,6 +1,7 @@
 package testdns
 
 import (
+	"net"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -52,6 +53,31 @@ func TestZone(t *testing.T) {
 		if r.Rcode != tc.rcode || got != tc.want || ttl != tc.ttl {
 			t.Errorf("%s %s: rcode %s, answer %q ttl %d; want %s, %q ttl %d", tc.name, dns.TypeToString[tc.qtype],
 				dns.RcodeToString[r.Rcode], got, ttl, dns.RcodeToString[tc.rcode], tc.want, tc.ttl)
+		}
+	}
+}
+
+// TestServeListener answers over TCP from a Zone served by ServeListener.
+func TestServeListener(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := ServeListener(l, Names(map[string]string{"site.test": "192.0.2.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	c := &dns.Client{Net: "tcp"}
+	for name, want := range map[string]int{"site.test.": dns.RcodeSuccess, "gone.test.": dns.RcodeNameError} {
+		q := new(dns.Msg)
+		q.SetQuestion(name, dns.TypeA)
+		r, _, err := c.Exchange(q, l.Addr().String())
+		if err != nil {
+			t.Fatalf("%s over TCP: %v", name, err)
+		}
+		if r.Rcode != want || (want == dns.RcodeSuccess) != (len(r.Answer) == 1) {
+			t.Errorf("%s over TCP: rcode %s, %d answers; want %s", name, dns.RcodeToString[r.Rcode], len(r.Answer), dns.RcodeToString[want])
 		}
 	}
 }
