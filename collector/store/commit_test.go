@@ -72,7 +72,15 @@ func queueBehindFirst(t *testing.T, s *store.Store, g *gate, first store.Item, r
 		errs[i] = make(chan error, 1)
 		go func() { errs[i] <- s.Write(ctx(t), []store.Item{it}) }()
 		if i == 0 {
-			<-g.held
+			// A first write that ends before its request reaches the gate would leave the
+			// test waiting for ever: say why instead.
+			select {
+			case <-g.held:
+			case err := <-errs[0]:
+				t.Fatalf("the first write ended before its request reached InfluxDB: %v", err)
+			case <-time.After(60 * time.Second):
+				t.Fatal("the first write's request did not reach InfluxDB within 60 s")
+			}
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
