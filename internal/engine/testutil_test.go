@@ -10,9 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pantau-dev/pantau/internal/testnet"
 )
 
 // listen opens a TCP listener on 127.0.0.1 that the test closes at cleanup.
@@ -29,44 +30,11 @@ func listen(t testing.TB) net.Listener {
 func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 // serveConns accepts connections on a new listener and hands each to handle in its own
-// goroutine; at cleanup the listener and all connections are closed and the handlers
-// waited for. It returns the port.
+// goroutine (testnet.ServeConns); it returns the port.
 func serveConns(t testing.TB, handle func(c *net.TCPConn)) int {
 	t.Helper()
 	ln := listen(t)
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c.(*net.TCPConn))
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	testnet.ServeConns(t, ln, func(c net.Conn) { handle(c.(*net.TCPConn)) })
 	return portOf(ln)
 }
 

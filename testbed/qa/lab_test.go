@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 
 	"github.com/pantau-dev/pantau/internal/dnsquery"
 	"github.com/pantau-dev/pantau/internal/testdns"
+	"github.com/pantau-dev/pantau/internal/testnet"
 )
 
 // record is what a zone answers for one name: addresses (A and AAAA), or a CNAME to a
@@ -134,45 +134,10 @@ func serveHTTP(t *testing.T, ip string, port int, h http.Handler, cert *tls.Cert
 	t.Cleanup(func() { _ = srv.Close(); <-done })
 }
 
-// serveConns hands every connection accepted on ln to handle in its own goroutine; at
-// cleanup the listener and the connections are closed and the handlers waited for.
-func serveConns(t *testing.T, ln net.Listener, handle func(c net.Conn)) {
-	t.Helper()
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); defer c.Close(); handle(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-}
-
 // forward is a transparent TCP proxy: every connection on ln is spliced to upstream.
 func forward(t *testing.T, ln net.Listener, upstream string) {
 	t.Helper()
-	serveConns(t, ln, func(c net.Conn) {
+	testnet.ServeConns(t, ln, func(c net.Conn) {
 		u, err := net.DialTimeout("tcp", upstream, 2*time.Second)
 		if err != nil {
 			return
@@ -188,7 +153,7 @@ func forward(t *testing.T, ln net.Listener, upstream string) {
 // resetAll accepts connections and resets them at once (RST, not FIN).
 func resetAll(t *testing.T, ln net.Listener) {
 	t.Helper()
-	serveConns(t, ln, func(c net.Conn) {
+	testnet.ServeConns(t, ln, func(c net.Conn) {
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
