@@ -21,6 +21,10 @@ type Option func(*dash)
 // otherwise for the admin's session only.
 func WithProbes(l ProbeLister) Option { return func(h *dash) { h.probes = l } }
 
+// WithSimulated marks every page as showing simulated data, with notice saying what the
+// data set is (`collector demo`).
+func WithSimulated(notice string) Option { return func(h *dash) { h.simulated = notice } }
+
 // probesData is what the Probes page shows.
 type probesData struct {
 	List   fleet.List

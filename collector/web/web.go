@@ -52,6 +52,8 @@ type dash struct {
 	now   func() time.Time
 	// probes lists the fleet for /probes (probes.go); nil: no such page.
 	probes ProbeLister
+	// simulated is the notice shown on every page when the data is simulated.
+	simulated string
 }
 
 // New returns the dashboard's handler. Mount it at "/": it serves the pages, /static/ and
@@ -128,11 +130,15 @@ type page struct {
 	Authed bool   // the viewer is logged in as admin
 	CSRF   string // form token of the admin session
 	Data   any
+	// Simulated is the notice every page carries when the collector serves a simulated
+	// data set (`collector demo`); empty otherwise.
+	Simulated string
 }
 
 // render executes a page into a buffer first, so a template error becomes a clean 500.
 func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Admin = h.admin != nil
+	p.Simulated = h.simulated
 	// The Probes page is offered where someone can see it: public, or with admin enabled.
 	p.Probes = h.probes != nil && (h.admin != nil || h.probes.Config().Public)
 	if h.admin != nil {
