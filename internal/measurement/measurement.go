@@ -46,6 +46,36 @@ type Measurement struct {
 	// nobody censors. Nil when the run had no canary (e.g. an older probe).
 	Canary  *Canary `json:"canary,omitempty"`
 	Verdict Verdict `json:"verdict"`
+	// Source says where the measurement comes from when it was not made by a Pantau
+	// probe: SourceOONI for one imported from OONI's open data (`collector import
+	// ooni`). Empty for a Pantau probe's own; the collector refuses it from probes.
+	Source string `json:"source,omitempty"`
+	// Provenance identifies an imported measurement in its source and keeps the
+	// source's own verdict beside Pantau's; nil for a Pantau probe's own.
+	Provenance *Provenance `json:"provenance,omitempty"`
+}
+
+// SourceOONI is the Source of measurements imported from OONI's open data.
+const SourceOONI = "ooni"
+
+// Provenance is where an imported measurement comes from: OONI's identifiers of it, the
+// probe's network as OONI recorded it, the software that made it, and OONI's own
+// verdict (its web_connectivity `blocking` and `accessible` keys), kept for comparison
+// with the verdict Pantau derived from the same observations.
+type Provenance struct {
+	ReportID         string `json:"report_id"`
+	MeasurementUID   string `json:"measurement_uid,omitempty"`
+	ProbeASN         string `json:"probe_asn"` // "AS7713"
+	ProbeNetworkName string `json:"probe_network_name,omitempty"`
+	ProbeCC          string `json:"probe_cc"`
+	SoftwareName     string `json:"software_name"`
+	SoftwareVersion  string `json:"software_version"`
+	// OONIBlocking is OONI's `blocking`: "false", "dns", "tcp_ip", "http-diff",
+	// "http-failure" (or another value a later OONI gives); empty when it was null
+	// (OONI could not tell) or absent.
+	OONIBlocking string `json:"ooni_blocking,omitempty"`
+	// OONIAccessible is OONI's `accessible`; null when OONI could not tell.
+	OONIAccessible *bool `json:"ooni_accessible"`
 }
 
 // Canary is the run's check of the probe's network itself: a benign, uncensorable name

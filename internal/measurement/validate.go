@@ -160,7 +160,33 @@ func (m *Measurement) Validate(now time.Time) error {
 		v.free("", e)
 		v.back(at)
 	}
+	v.provenance(m.Source, m.Provenance)
 	return errors.Join(v.errs...)
+}
+
+// provenance checks source and provenance: both absent (a Pantau probe's own), or an
+// import from a known source with its provenance.
+func (v *validator) provenance(source string, p *Provenance) {
+	v.enum("source", source, false, SourceOONI)
+	switch {
+	case source == "" && p != nil:
+		v.add("provenance", "is set but source is empty")
+	case source != "" && p == nil:
+		v.add("provenance", "required with source %q", clip(source))
+	}
+	if p == nil {
+		return
+	}
+	at := v.in("provenance")
+	v.ident("report_id", p.ReportID, true)
+	v.ident("measurement_uid", p.MeasurementUID, false)
+	v.ident("probe_asn", p.ProbeASN, true)
+	v.free("probe_network_name", p.ProbeNetworkName)
+	v.ident("probe_cc", p.ProbeCC, true)
+	v.free("software_name", p.SoftwareName)
+	v.free("software_version", p.SoftwareVersion)
+	v.ident("ooni_blocking", p.OONIBlocking, false)
+	v.back(at)
 }
 
 // observations checks o at the validator's current path ("" or "control").

@@ -23,6 +23,10 @@ func full() *Measurement {
 	m.Input = "https://t.me/"
 	m.Canary = &Canary{Name: "example.org", Addrs: []string{"10.0.0.1"}, Bogons: []string{"10.0.0.1"},
 		DNSFailure: &f, URL: "http://example.org/", Status: 200, BodySHA256: "ab", Title: "t", Failure: &f, TimeMS: 1}
+	yes := true
+	m.Source = SourceOONI
+	m.Provenance = &Provenance{ReportID: "r", MeasurementUID: "u", ProbeASN: "AS7713", ProbeNetworkName: "n",
+		ProbeCC: "ID", SoftwareName: "s", SoftwareVersion: "v", OONIBlocking: "dns", OONIAccessible: &yes}
 	return m
 }
 

@@ -99,6 +99,23 @@ func refValidate(m *Measurement, now time.Time) error {
 	for i, e := range m.Verdict.Evidence {
 		v.free(fmt.Sprintf("verdict.evidence[%d]", i), e)
 	}
+	v.enum("source", m.Source, false, SourceOONI)
+	if m.Source == "" && m.Provenance != nil {
+		v.add("provenance", "is set but source is empty")
+	}
+	if m.Source != "" && m.Provenance == nil {
+		v.add("provenance", "required with source %q", refClip(m.Source))
+	}
+	if p := m.Provenance; p != nil {
+		v.ident("provenance.report_id", p.ReportID, true)
+		v.ident("provenance.measurement_uid", p.MeasurementUID, false)
+		v.ident("provenance.probe_asn", p.ProbeASN, true)
+		v.free("provenance.probe_network_name", p.ProbeNetworkName)
+		v.ident("provenance.probe_cc", p.ProbeCC, true)
+		v.free("provenance.software_name", p.SoftwareName)
+		v.free("provenance.software_version", p.SoftwareVersion)
+		v.ident("provenance.ooni_blocking", p.OONIBlocking, false)
+	}
 	return errors.Join(v.errs...)
 }
 
