@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // orders name IANA zones (Asia/Jakarta); a FROM-scratch image has no zone database
 
 	"github.com/pantau-dev/pantau/collector/cli"
 )

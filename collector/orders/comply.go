@@ -68,6 +68,7 @@ func ComplyChunks(o Order, tls []timeline.Timeline, obs [][]timeline.Obs, at tim
 		statuses = append(statuses, nr.Status)
 	}
 	r.Status = aggregate(statuses)
+	r.setLocal()
 	return r
 }
 

@@ -79,6 +79,7 @@ type orderFile struct {
 	TargetList string             `yaml:"target_list"`
 	Expect     string             `yaml:"expect"`
 	Effective  effective          `yaml:"effective"`
+	Zone       string             `yaml:"zone"`
 	Grace      *yamlconf.Duration `yaml:"grace"` // nil: DefaultGrace
 	Networks   []string           `yaml:"networks"`
 	Supersedes string             `yaml:"supersedes"`
@@ -136,6 +137,7 @@ func (of *orderFile) order(name string) Order {
 	o := Order{
 		ID: of.ID, Title: of.Title, Authority: strings.TrimSpace(of.Authority), Reference: strings.TrimSpace(of.Reference),
 		TargetList: strings.TrimSpace(of.TargetList), Expect: timeline.State(of.Expect), Effective: of.Effective.Time,
+		Zone:  of.Zone,
 		Grace: DefaultGrace, Networks: of.Networks, Supersedes: of.Supersedes, Sources: of.Sources, File: name,
 	}
 	if of.Domains != nil {

@@ -75,4 +75,5 @@ func (r *Report) SetAsOf(now time.Time) {
 		at := r.At
 		r.AsOf = &at
 	}
+	r.setLocal()
 }

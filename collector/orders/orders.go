@@ -24,6 +24,9 @@ type Order struct {
 	// Expect is the state the order requires: timeline.Blocked or timeline.Accessible.
 	Expect    timeline.State `json:"expect"`
 	Effective time.Time      `json:"effective"`
+	// Zone is the IANA time zone its times are shown in (Asia/Jakarta); "" when the file
+	// gives none: the offset of Effective is then used (Location, ZoneName).
+	Zone string `json:"zone,omitempty"`
 	// Grace is how long networks have to comply after Effective (DefaultGrace unless the
 	// file gives one).
 	Grace time.Duration `json:"grace"`
@@ -73,6 +76,8 @@ type Report struct {
 	AsOf       *time.Time      `json:"as_of,omitempty"`
 	Status     Status          `json:"status"`
 	Networks   []NetworkReport `json:"networks"`
+	// Local gives the report's times in the order's zone, beside the UTC ones.
+	Local *LocalTimes `json:"local"`
 }
 
 // NetworkReport is one network's compliance with an order.
@@ -107,12 +112,13 @@ type DomainReport struct {
 	Domain        string         `json:"domain"`
 	Status        Status         `json:"status"`
 	Current       timeline.State `json:"current"`
-	Effect        *time.Time     `json:"effect"`                // first confirmed expected state after Effective
-	TimeToEffectS *float64       `json:"time_to_effect_s"`      // Effect - Effective in seconds
-	LateByS       *float64       `json:"late_by_s,omitempty"`   // compliant: Effect - due time, absent when on time
-	Late          string         `json:"late,omitempty"`        // LateByS in words
-	Reason        Reason         `json:"reason,omitempty"`      // unknown: why
-	ReasonText    string         `json:"reason_text,omitempty"` // Reason in words
+	Effect        *time.Time     `json:"effect"`                 // first confirmed expected state after Effective
+	EffectLocal   string         `json:"effect_local,omitempty"` // Effect in the order's zone
+	TimeToEffectS *float64       `json:"time_to_effect_s"`       // Effect - Effective in seconds
+	LateByS       *float64       `json:"late_by_s,omitempty"`    // compliant: Effect - due time, absent when on time
+	Late          string         `json:"late,omitempty"`         // LateByS in words
+	Reason        Reason         `json:"reason,omitempty"`       // unknown: why
+	ReasonText    string         `json:"reason_text,omitempty"`  // Reason in words
 	Share         float64        `json:"share"`
 	Consistent    int            `json:"consistent"`
 	Measurements  int            `json:"measurements"`

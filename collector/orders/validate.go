@@ -40,6 +40,9 @@ func (o Order) Validate() error {
 	if o.Effective.IsZero() {
 		bad("effective", "missing")
 	}
+	if err := checkZone(o.Zone); err != nil {
+		bad("zone", "%v", err)
+	}
 	if o.Grace < 0 {
 		bad("grace", "%s is negative", o.Grace)
 	}

@@ -17,10 +17,12 @@ import (
 // Format is the form of the signed content.
 type Format string
 
-// The formats: a JSON object, or a CSV file with a header row.
+// The formats: a JSON object, a CSV file with a header row, or a zip archive whose
+// manifest.json is the signed content (SignArchive).
 const (
 	JSON Format = "json"
 	CSV  Format = "csv"
+	Zip  Format = "zip"
 )
 
 // Version is the signature scheme's version, the manifest's first line.
@@ -90,15 +92,10 @@ func (s *Signer) Sign(content []byte, format Format, m Meta) ([]byte, error) {
 	if s == nil {
 		return Unsigned(content, format)
 	}
-	sum := sha256.Sum256(content)
-	sig := Signature{Version: Version, Algorithm: "ed25519", KeyID: s.id, Kind: m.Kind, Format: format,
-		ContentSHA256: hex.EncodeToString(sum[:]), Domain: m.Domain, Network: m.Network, Order: m.Order,
-		At: stamp(m.At), GeneratedAt: stamp(m.GeneratedAt), CollectorVersion: s.version}
-	man, err := sig.Manifest()
+	sig, err := s.signature(content, format, m)
 	if err != nil {
 		return nil, err
 	}
-	sig.Value = base64.StdEncoding.EncodeToString(ed25519.Sign(s.key, man))
 	js, err := json.Marshal(sig)
 	if err != nil {
 		return nil, fmt.Errorf("signature: %w", err)
@@ -110,6 +107,20 @@ func (s *Signer) Sign(content []byte, format Format, m Meta) ([]byte, error) {
 		return appendCSV(content, string(js))
 	}
 	return nil, fmt.Errorf("signature: unknown format %q", format)
+}
+
+// signature signs content: its SHA-256 and what m says it is about.
+func (s *Signer) signature(content []byte, format Format, m Meta) (Signature, error) {
+	sum := sha256.Sum256(content)
+	sig := Signature{Version: Version, Algorithm: "ed25519", KeyID: s.id, Kind: m.Kind, Format: format,
+		ContentSHA256: hex.EncodeToString(sum[:]), Domain: m.Domain, Network: m.Network, Order: m.Order,
+		At: stamp(m.At), GeneratedAt: stamp(m.GeneratedAt), CollectorVersion: s.version}
+	man, err := sig.Manifest()
+	if err != nil {
+		return Signature{}, err
+	}
+	sig.Value = base64.StdEncoding.EncodeToString(ed25519.Sign(s.key, man))
+	return sig, nil
 }
 
 // Unsigned returns content marked unsigned: a JSON object gets "signature": null as its

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Verification failures; Verify's error wraps one of them and says what failed.
@@ -30,10 +31,37 @@ var (
 // signature is pub's over the manifest (ErrBadSignature: the signature's own fields were
 // changed).
 func Verify(file []byte, pub ed25519.PublicKey) (Signature, error) {
+	return VerifyKeys(file, []ed25519.PublicKey{pub})
+}
+
+// VerifyKeys is Verify with several trusted keys (a collector's keys across rotations):
+// the signature must be by the one whose key ID it names. A zip archive (an order's
+// bundle, SignArchive) is checked by VerifyArchive.
+func VerifyKeys(file []byte, keys []ed25519.PublicKey) (Signature, error) {
+	if IsZip(file) {
+		return VerifyArchive(file, keys)
+	}
 	content, js, format, err := split(file)
 	if err != nil {
 		return Signature{}, err
 	}
+	sig, err := parseSignature(js, format)
+	if err != nil {
+		return sig, err
+	}
+	pub, err := pickKey(sig.KeyID, keys)
+	if err != nil {
+		return sig, err
+	}
+	sum := sha256.Sum256(content)
+	if got := hex.EncodeToString(sum[:]); got != sig.ContentSHA256 {
+		return sig, fmt.Errorf("%w: %s (content SHA-256 %s, signed %s)", ErrTampered, diagnose(content, format), got, sig.ContentSHA256)
+	}
+	return sig, checkValue(sig, pub)
+}
+
+// parseSignature decodes a signature object strictly and checks its scheme and format.
+func parseSignature(js []byte, format Format) (Signature, error) {
 	var sig Signature
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
@@ -43,25 +71,39 @@ func Verify(file []byte, pub ed25519.PublicKey) (Signature, error) {
 	if sig.Version != Version || sig.Algorithm != "ed25519" || sig.Format != format {
 		return sig, fmt.Errorf("%w: version %d, algorithm %q, format %q (want %d, ed25519, %s)", ErrMalformed, sig.Version, sig.Algorithm, sig.Format, Version, format)
 	}
-	if id := KeyID(pub); sig.KeyID != id {
-		return sig, fmt.Errorf("%w: signed with key %s, the given key is %s", ErrWrongKey, sig.KeyID, id)
+	return sig, nil
+}
+
+// pickKey returns the key of keys whose ID is id.
+func pickKey(id string, keys []ed25519.PublicKey) (ed25519.PublicKey, error) {
+	ids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		kid := KeyID(k)
+		if kid == id {
+			return k, nil
+		}
+		ids = append(ids, kid)
 	}
-	sum := sha256.Sum256(content)
-	if got := hex.EncodeToString(sum[:]); got != sig.ContentSHA256 {
-		return sig, fmt.Errorf("%w: %s (content SHA-256 %s, signed %s)", ErrTampered, diagnose(content, format), got, sig.ContentSHA256)
+	if len(ids) == 1 {
+		return nil, fmt.Errorf("%w: signed with key %s, the given key is %s", ErrWrongKey, id, ids[0])
 	}
+	return nil, fmt.Errorf("%w: signed with key %s, which is none of the %d given keys (%s)", ErrWrongKey, id, len(ids), strings.Join(ids, ", "))
+}
+
+// checkValue checks that the signature's value is pub's over its manifest.
+func checkValue(sig Signature, pub ed25519.PublicKey) error {
 	value, err := base64.StdEncoding.DecodeString(sig.Value)
 	if err != nil {
-		return sig, fmt.Errorf("%w: value: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: value: %w", ErrMalformed, err)
 	}
 	man, err := sig.Manifest()
 	if err != nil {
-		return sig, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if !ed25519.Verify(pub, man, value) {
-		return sig, fmt.Errorf("%w: the signature does not match its fields (kind, domain, network, order, times or version changed, or the value is corrupt)", ErrBadSignature)
+		return fmt.Errorf("%w: the signature does not match its fields (kind, domain, network, order, times or version changed, or the value is corrupt)", ErrBadSignature)
 	}
-	return sig, nil
+	return nil
 }
 
 // split separates a signed file into its content and the signature's JSON.
