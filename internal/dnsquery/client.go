@@ -115,6 +115,39 @@ type Result struct {
 	allDone   chan struct{}
 	first     measurement.DNSQuery   // written before firstDone is closed
 	late      []measurement.DNSReply // written before allDone is closed
+	// after are the functions AfterWait registered before the window closed; ended says
+	// it has closed.
+	mu    sync.Mutex
+	after []func()
+	ended bool
+}
+
+// AfterWait calls f once the late-reply window has closed, when Wait returns at once: in
+// the question's own goroutine as it ends, or at once in the caller's when it has ended
+// already. A caller with many questions in flight waits for them without a goroutine of
+// its own per question.
+func (r *Result) AfterWait(f func()) {
+	r.mu.Lock()
+	if !r.ended {
+		r.after = append(r.after, f)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	f()
+}
+
+// end closes the late-reply window: Wait returns, and the AfterWait functions run.
+func (r *Result) end() {
+	close(r.allDone)
+	r.mu.Lock()
+	r.ended = true
+	after := r.after
+	r.after = nil
+	r.mu.Unlock()
+	for _, f := range after {
+		f()
+	}
 }
 
 // First blocks until the first reply or failure is in and returns the record as of then
@@ -158,7 +191,7 @@ func (c *Client) exchange(ctx context.Context, r Resolver, name string, qtype ui
 		rec.Failure = measurement.Failure(failure.Classify(err))
 		res.first = rec
 		close(res.firstDone)
-		close(res.allDone)
+		res.end()
 		return res
 	}
 	rec.Resolver, rec.Transport = ep.Address, ep.Transport // canonical even when r was made by hand
@@ -169,7 +202,7 @@ func (c *Client) exchange(ctx context.Context, r Resolver, name string, qtype ui
 
 	c.active.Add(1)
 	go func() {
-		defer close(res.allDone)
+		defer res.end()
 		defer c.active.Add(-1)
 		var cancel context.CancelFunc = func() {}
 		if _, ok := ctx.Deadline(); !ok {

@@ -211,3 +211,40 @@ func TestTruncated(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterWait registers functions before the late-reply window closes (they run as it
+// closes, after Wait's record is complete) and after (they run at once); each runs once.
+func TestAfterWait(t *testing.T) {
+	later := 150 * time.Millisecond
+	addr := rawUDP(t, func(pc net.PacketConn, from net.Addr, q *dns.Msg) {
+		sendReply(pc, from, q, aRecord(t, "example.com.", "192.0.2.1"))
+		time.Sleep(later)
+		sendReply(pc, from, q, aRecord(t, "example.com.", "10.10.34.34"))
+	})
+	c := NewClient(Options{LateWait: 2 * later})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := c.Exchange(ctx, mustResolver(t, addr), "example.com", dns.TypeA)
+	res.First()
+	calls := make(chan int, 4)
+	lateSeen := make(chan int, 1)
+	res.AfterWait(func() {
+		calls <- 1
+		lateSeen <- len(res.Wait().LateReplies) // must not block: the window is closed
+	})
+	if got := len(calls); got != 0 {
+		t.Fatalf("AfterWait ran %d functions before the window closed", got)
+	}
+	select {
+	case n := <-lateSeen:
+		if n != 1 {
+			t.Errorf("late replies when the window closed = %d, want 1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterWait's function did not run when the window closed")
+	}
+	res.AfterWait(func() { calls <- 2 }) // already closed: runs at once, here
+	if got := []int{<-calls, <-calls}; got[0] != 1 || got[1] != 2 || len(calls) != 0 {
+		t.Errorf("AfterWait calls = %v (and %d more), want [1 2]", got, len(calls))
+	}
+}

@@ -34,7 +34,8 @@ const maxRedirects = 10
 var keptHeaders = []string{"Location", "Server", "Content-Type", "Content-Length", "Via", "X-Cache", "X-Powered-By"}
 
 // keepLen is how much of each body is kept for the title and fingerprints; the rest, up
-// to the body cap, is only counted and hashed. Block pages are small.
+// to the body cap, is only counted and hashed. Block pages are small: a fetch's keep
+// buffer starts at 8 KiB and grows only for a larger body.
 const keepLen = 64 << 10
 
 // fetchBuf holds the buffers of one fetch; they are pooled, so a busy probe reuses a
@@ -50,10 +51,9 @@ type fetchBuf struct {
 // newFetchBuf allocates the buffers of one fetch; Engine.bufs pools them.
 func newFetchBuf() any {
 	return &fetchBuf{
-		keep:    make([]byte, keepLen),
-		scratch: make([]byte, 16<<10),
-		br:      bufio.NewReaderSize(nil, 4<<10),
-		bw:      bufio.NewWriterSize(nil, 1<<10),
+		keep: make([]byte, 0, 8<<10),
+		br:   bufio.NewReaderSize(nil, 4<<10),
+		bw:   bufio.NewWriterSize(nil, 1<<10),
 	}
 }
 
@@ -246,7 +246,8 @@ func (e *Engine) request(ctx context.Context, u *url.URL, first string, addrs []
 			rec.Headers[k] = strings.Join(v, ", ")
 		}
 	}
-	body, n, sum, truncated, err := readBody(resp.Body, e.cfg.BodyCap, buf.keep, buf.scratch)
+	body, n, sum, truncated, err := readBody(resp.Body, e.cfg.BodyCap, buf.keep, keepLen, &buf.scratch)
+	buf.keep = body[:0] // a grown buffer goes back to the pool grown
 	rec.BodyLength, rec.BodyTruncated = n, truncated
 	rec.BodySHA256 = hex.EncodeToString(sum)
 	rec.Title = title(body)
@@ -398,20 +399,27 @@ func (l *headLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readBody reads body up to limit bytes, keeping the first len(keep) of them and
-// hashing them all, and reports whether more followed. The error is the read error that
-// ended the body early, if any.
-func readBody(body io.Reader, limit int64, keep, scratch []byte) (kept []byte, n int64, sum []byte, truncated bool, err error) {
+// readBody reads body up to limit bytes, keeping the first keepMax of them in keep
+// (grown from its capacity as the body needs, so a small page costs a small buffer) and
+// hashing them all, and reports whether more followed. The rest is read through scratch,
+// allocated on first use. The error is the read error that ended the body early, if any.
+func readBody(body io.Reader, limit int64, keep []byte, keepMax int, scratch *[]byte) (kept []byte, n int64, sum []byte, truncated bool, err error) {
 	h := sha256.New()
+	keep = keep[:0]
 	for {
+		inKeep := n < int64(keepMax) && n < limit
 		var dst []byte
 		switch {
 		case n == limit:
-			dst = scratch[:1] // one byte past the cap tells truncation
-		case n < int64(len(keep)):
-			dst = keep[n:min(int64(len(keep)), limit)]
+			dst = scratchBuf(scratch)[:1] // one byte past the cap tells truncation
+		case inKeep:
+			if len(keep) == cap(keep) {
+				keep = slices.Grow(keep, min(max(cap(keep), 4<<10), keepMax-len(keep)))
+			}
+			dst = keep[n:min(int64(cap(keep)), int64(keepMax), limit)]
 		default:
-			dst = scratch[:min(int64(len(scratch)), limit-n)]
+			sc := scratchBuf(scratch)
+			dst = sc[:min(int64(len(sc)), limit-n)]
 		}
 		m, rerr := body.Read(dst)
 		if n == limit {
@@ -423,6 +431,9 @@ func readBody(body io.Reader, limit int64, keep, scratch []byte) (kept []byte, n
 		}
 		h.Write(dst[:m])
 		n += int64(m)
+		if inKeep {
+			keep = keep[:n]
+		}
 		if rerr == io.EOF {
 			break
 		}
@@ -431,7 +442,15 @@ func readBody(body io.Reader, limit int64, keep, scratch []byte) (kept []byte, n
 			break
 		}
 	}
-	return keep[:min(n, int64(len(keep)))], n, h.Sum(nil), truncated, err
+	return keep, n, h.Sum(nil), truncated, err
+}
+
+// scratchBuf returns *p, allocating it (16 KiB) on first use.
+func scratchBuf(p *[]byte) []byte {
+	if *p == nil {
+		*p = make([]byte, 16<<10)
+	}
+	return *p
 }
 
 // title returns the page title: the first <title> element, entities decoded, white

@@ -256,14 +256,17 @@ func TestReadBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// one byte per read exercises every boundary
-			kept, n, sum, truncated, err := readBody(iotest.OneByteReader(strings.NewReader(body)), tt.limit, make([]byte, 4), make([]byte, 3))
+			// one byte per read exercises every boundary; keep starts at capacity 1
+			// and grows to 4
+			scratch := make([]byte, 3)
+			kept, n, sum, truncated, err := readBody(iotest.OneByteReader(strings.NewReader(body)), tt.limit, make([]byte, 0, 1), 4, &scratch)
 			if err != nil || string(kept) != tt.keep || n != tt.n || truncated != tt.truncated || hex.EncodeToString(sum) != sha(body[:tt.n]) {
 				t.Errorf("readBody = %q, %d, %x, %v, %v", kept, n, sum, truncated, err)
 			}
 		})
 	}
-	_, n, _, _, err := readBody(iotest.TimeoutReader(strings.NewReader(body)), 100, make([]byte, 4), make([]byte, 3))
+	var scratch []byte // allocated by readBody when the body outgrows keep
+	_, n, _, _, err := readBody(iotest.TimeoutReader(strings.NewReader(body)), 100, nil, 4, &scratch)
 	if n != 4 || err != iotest.ErrTimeout {
 		t.Errorf("readBody with a failing reader = %d, %v; want 4, %v", n, err, iotest.ErrTimeout)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/measurement"
@@ -82,6 +83,25 @@ func (e *Engine) start(ctx context.Context, t target.Target, ctrl Controller) *p
 	return &pending{e: e, m: m, r: r, start: start, cancel: cancel}
 }
 
+// afterWindows calls f once every late-reply window of the target has closed, in the
+// goroutine of the question that closed last, so a waiting target costs its open sockets
+// and no goroutine of its own; without windows, f runs in a new goroutine.
+func (p *pending) afterWindows(f func()) {
+	if len(p.r.pending) == 0 {
+		go f()
+		return
+	}
+	var left atomic.Int32
+	left.Store(int32(len(p.r.pending)))
+	for _, q := range p.r.pending {
+		q.AfterWait(func() {
+			if left.Add(-1) == 0 {
+				f()
+			}
+		})
+	}
+}
+
 // finish waits for the late-reply windows and the run's canary (cr; nil: none), then
 // derives the verdict, which may rest on the canary.
 func (p *pending) finish(cr *canaryRun) *measurement.Measurement {
@@ -156,14 +176,14 @@ func (e *Engine) Run(ctx context.Context, targets []target.Target, concurrency i
 				p := e.start(ctx, t, ctrl)
 				waiting <- struct{}{}
 				finishers.Add(1)
-				go func() {
+				p.afterWindows(func() {
 					defer finishers.Done()
 					m := p.finish(cr)
 					<-waiting
 					emitMu.Lock()
 					emit(m)
 					emitMu.Unlock()
-				}()
+				})
 			}
 		}()
 	}
