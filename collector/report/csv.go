@@ -140,10 +140,18 @@ func ordersCSV(list []orders.Order) [][]string {
 func complianceCSV(r orders.Report) [][]string {
 	rows := [][]string{{"order", "at", "order_status", "network", "network_status", "network_time_to_effect_s",
 		"network_share", "domain", "status", "current", "effect", "time_to_effect_s", "share", "consistent",
-		"measurements", "undecided", "counter_total", "gaps", "as_of", "late_by_s", "late", "reason", "reason_text"}}
-	asOf := "now"
+		"measurements", "undecided", "counter_total", "gaps", "as_of", "late_by_s", "late", "reason", "reason_text",
+		"zone", "at_local", "effective_local", "due_local", "effect_local", "as_of_local"}}
+	asOf, local := "now", r.Local
 	if r.AsOf != nil {
 		asOf = ts(*r.AsOf)
+	}
+	if local == nil { // a report not made by orders.Comply
+		local = &orders.LocalTimes{}
+	}
+	asOfLocal := local.AsOf
+	if r.AsOf == nil {
+		asOfLocal = "now"
 	}
 	for _, n := range r.Networks {
 		for _, d := range n.Domains {
@@ -154,7 +162,8 @@ func complianceCSV(r orders.Report) [][]string {
 			rows = append(rows, []string{r.Order.ID, ts(r.At), string(r.Status), n.Network, string(n.Status),
 				optSeconds(n.TimeToEffectS), ftoa(n.Share), d.Domain, string(d.Status), string(d.Current), effect,
 				optSeconds(d.TimeToEffectS), ftoa(d.Share), itoa(d.Consistent), itoa(d.Measurements), itoa(d.Undecided),
-				itoa(d.CounterTotal), itoa(d.Gaps), asOf, optSeconds(d.LateByS), d.Late, string(d.Reason), d.ReasonText})
+				itoa(d.CounterTotal), itoa(d.Gaps), asOf, optSeconds(d.LateByS), d.Late, string(d.Reason), d.ReasonText,
+				local.Zone, local.At, local.Effective, local.Due, d.EffectLocal, asOfLocal})
 		}
 	}
 	return rows

@@ -35,6 +35,7 @@ func (s *Service) Handler(adminToken string) http.Handler {
 	mux.HandleFunc("GET /api/v1/orders", h.orders)
 	mux.HandleFunc("GET /api/v1/orders/{id}", h.order)
 	mux.HandleFunc("GET /api/v1/orders/{id}/compliance", h.compliance)
+	mux.HandleFunc("GET /api/v1/orders/{id}/bundle", h.bundle)
 	mux.HandleFunc("GET /api/v1/evidence", h.evidence)
 	mux.Handle("GET "+sign.WellKnownPath, sign.KeyHandler(s.signer))
 	mux.HandleFunc("PUT /api/v1/orders/{id}", h.admin(h.put))
@@ -235,6 +236,33 @@ func (h *handler) compliance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.writeSignedJSON(w, "", body, m)
+}
+
+// bundle answers an order's bundle at at (default now): a zip archive (OrderBundle).
+func (h *handler) bundle(w http.ResponseWriter, r *http.Request) {
+	p, err := parse(r, "at")
+	if err == nil && p.v.Has("format") {
+		err = errors.New("format: the bundle is a zip archive, in one format")
+	}
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	at, err := p.time("at")
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	name, archive, err := h.s.OrderBundle(r.Context(), r.PathValue("id"), at)
+	if err != nil {
+		h.failErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(name, `"`, "")+`"`)
+	w.Header().Set("Content-Length", strconv.Itoa(len(archive)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(archive)
 }
 
 func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {

@@ -40,6 +40,14 @@ func (s *Signer) KeyID() string {
 	return s.id
 }
 
+// Version returns the collector version recorded in signatures, "" for a nil Signer.
+func (s *Signer) Version() string {
+	if s == nil {
+		return ""
+	}
+	return s.version
+}
+
 // Public returns the public key, nil for a nil Signer.
 func (s *Signer) Public() ed25519.PublicKey {
 	if s == nil {
