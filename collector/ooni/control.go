@@ -166,4 +166,6 @@ func cleanText(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func isTagEnd(c byte) bool { return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isTagEnd(c byte) bool {
+	return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
