@@ -65,28 +65,45 @@ type collector struct {
 	verifier *auth.Verifier
 	store    *store.Store
 	svc      *report.Service
-	watcher  *alert.Watcher // nil: no alerts
-	fleet    *fleet.Fleet   // the probe list (fleet.go)
+	watcher  *alert.Watcher   // nil: no alerts
+	fleet    *fleet.Fleet     // the probe list (fleet.go)
+	webOpts  []web.Option     // more dashboard options (collector demo: the simulated notice)
+	onListen func(url string) // nil, or called with the address once it listens (collector demo)
 }
 
 // serve runs the collector until ctx is cancelled, then shuts down in order: stop
 // accepting requests, finish in-flight writes, close the storage client.
 func serve(ctx context.Context, cfgPath, logLevel string, e env) error {
-	if cfgPath == "" {
-		return usageError("--config is required")
-	}
-	log, err := cmdline.NewLogger(e.stderr, logLevel)
+	c, err := loadCollector(cfgPath, logLevel, e)
 	if err != nil {
 		return err
 	}
+	return c.run(ctx)
+}
+
+// loadCollector reads the config and the logger of a collector to run.
+func loadCollector(cfgPath, logLevel string, e env) (*collector, error) {
+	if cfgPath == "" {
+		return nil, usageError("--config is required")
+	}
+	log, err := cmdline.NewLogger(e.stderr, logLevel)
+	if err != nil {
+		return nil, err
+	}
 	c := &collector{cfgPath: cfgPath, getenv: e.getenv, log: log}
 	if c.cfg, err = config.Load(cfgPath, e.getenv); err != nil {
-		return usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
+	return c, nil
+}
+
+// run builds the collector's parts from its config and serves until ctx is cancelled.
+func (c *collector) run(ctx context.Context) error {
+	var err error
 	if c.verifier, err = auth.NewVerifier([]byte(c.cfg.Secret), c.cfg.Revoked); err != nil {
-		return usageError("%s: %v", cfgPath, err)
+		return usageError("%s: %v", c.cfgPath, err)
 	}
-	cfg := c.cfg
+	cfg, log := c.cfg, c.log
 	if c.store, err = store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token, Timeout: cfg.Influx.Timeout.Duration}, log); err != nil {
 		return usageError("influx: %v", err)
 	}
@@ -171,7 +188,7 @@ func (c *collector) handler() (*api.Server, func(), error) {
 	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence", sign.WellKnownPath} {
 		apiSrv.Handle(p, reports)
 	}
-	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, web.WithProbes(c.fleet))))
+	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, append([]web.Option{web.WithProbes(c.fleet)}, c.webOpts...)...)))
 	return apiSrv, closeGeo, nil
 }
 
@@ -195,6 +212,9 @@ func (c *collector) listenAndServe(ctx context.Context, handler *api.Server, clo
 	defer signal.Stop(hup)
 	go reloadOnHUP(ctx, hup, c.cfgPath, c.getenv, c.verifier, log)
 	log.Info("collector listening", "url", scheme+"://"+ln.Addr().String())
+	if c.onListen != nil {
+		c.onListen(scheme + "://" + ln.Addr().String())
+	}
 	defer c.background(ctx)()
 	errc := make(chan error, 1)
 	go func() {
