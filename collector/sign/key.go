@@ -96,6 +96,28 @@ func ParsePublicPEM(b []byte) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
+// ParsePublicPEMs reads every PEM block of b, each an Ed25519 "PUBLIC KEY" (a file of a
+// collector's public keys across rotations); text between the blocks is ignored.
+func ParsePublicPEMs(b []byte) ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	for i := 1; ; i++ {
+		block, rest := pem.Decode(b)
+		if block == nil {
+			break
+		}
+		pub, err := ParsePublicPEM(pem.EncodeToMemory(block))
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		keys = append(keys, pub)
+		b = rest
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no PEM block (want -----BEGIN PUBLIC KEY-----)")
+	}
+	return keys, nil
+}
+
 // LoadKey reads the private key of path: a PEM "PRIVATE KEY" block (PKCS#8, as
 // `openssl genpkey -algorithm ed25519` and `collector evidence keygen` write it), or a
 // 32-byte Ed25519 seed, raw or as 64 hex digits. The file must not be readable or
