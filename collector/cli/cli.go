@@ -27,7 +27,7 @@ func program(e env) *cmdline.Command {
 	return &cmdline.Command{
 		Name:     "collector",
 		Summary:  "receive measurements from probes into InfluxDB and serve them back; issue probe tokens; query a running collector",
-		Commands: []*cmdline.Command{serveCommand(e), tokenCommand(e), queryCommand(e), checkConfigCommand(e), evidenceCommand(e), demoCommand(e)},
+		Commands: []*cmdline.Command{serveCommand(e), tokenCommand(e), queryCommand(e), checkConfigCommand(e), evidenceCommand(e), demoCommand(e), importCommand(e)},
 		Examples: []string{
 			"collector serve --config /etc/pantau/collector.yaml",
 			"collector query changes --url https://collector.example.org --since 7d",

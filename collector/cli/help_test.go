@@ -107,6 +107,8 @@ func TestGroupHelp(t *testing.T) {
 		"  query         ask a running collector (--url, $PANTAU_COLLECTOR) and print a table, or --format json|csv\n" +
 		"  check-config  check a config file as serve loads it at start, without starting\n" +
 		"  evidence      create the key that signs evidence bundles and compliance reports; verify a downloaded one offline\n" +
+		"  demo          load a simulated 2017 Telegram data set into the configured InfluxDB and serve the dashboard on it, marked as simulated\n" +
+		"  import        store measurements from other projects' open data (OONI) as Pantau measurements\n" +
 		"  version       print the version\n" +
 		"  help          print the help of a command\n\n" +
 		"Run 'collector <command> --help' for the flags and examples of a command.\n\n" +
