@@ -172,10 +172,13 @@ func readEntry(f *zip.File) ([]byte, error) {
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, MaxArchiveFile+1))
-	if errors.Is(err, zip.ErrChecksum) {
+	switch {
+	case errors.Is(err, zip.ErrChecksum):
 		return nil, errors.New("its bytes do not match the zip's checksum (the archive was altered or damaged)")
+	case err != nil:
+		return nil, fmt.Errorf("cannot be read (the archive was altered or damaged): %w", err)
 	}
-	return data, err
+	return data, nil
 }
 
 // checkFiles compares the archive's files with the (signed) manifest.
