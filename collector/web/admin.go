@@ -213,7 +213,7 @@ func (h *dash) authed(w http.ResponseWriter, r *http.Request) (string, bool) {
 	s, ok := h.admin.session(r)
 	if !ok {
 		auth.RefuseUnread(w)
-		h.showLogin(w, r, http.StatusUnauthorized, "session: log in first (or again: sessions last "+humanDur(sessionTTL)+")")
+		h.showLogin(w, r, http.StatusUnauthorized, "session: log in first (or again: sessions last "+sessionTTL.String()+")")
 		return "", false
 	}
 	if !sameOrigin(r) {

@@ -232,7 +232,7 @@ func TestBrowserOrdersAndAdmin(t *testing.T) {
 	overall := run(t, ctx, "overall", chromedp.Text(chromedp.CSS("#overall")))
 	networks := run(t, ctx, "networks", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#compliance tbody')).map(b =>
 		b.dataset.network + ': ' + b.querySelector('.net-row .badge').textContent)`))
-	if overall != "non-compliant" || strings.Join(networks, "; ") != "Telkomsel: compliant; Indosat Ooredoo: non-compliant" {
+	if overall != "non-compliant" || strings.Join(networks, "; ") != "Indosat Ooredoo: non-compliant; Telkomsel: compliant" {
 		t.Errorf("compliance: overall %q, networks %q", overall, networks)
 	}
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/timeline"
@@ -15,7 +14,7 @@ import (
 const gapClass = "gap"
 
 // Steps a heatmap may use, by their query value.
-var steps = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "1d": 24 * time.Hour}
+var steps = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "1d": 24 * time.Hour, "7d": 7 * 24 * time.Hour}
 
 // maxCells bounds a heatmap row, so one request cannot ask for a million cells.
 const maxCells = 800
@@ -30,6 +29,8 @@ type Cell struct {
 	Partial bool
 	// Share of each state (and of "gap") in the cell, in the order shown in its label.
 	Parts []Part
+	// Mark is "eff" or "due" when an order took effect, or was due, in the cell.
+	Mark string
 }
 
 // Part is how long one state (or a gap) lasted in a cell.
@@ -41,6 +42,7 @@ type Part struct {
 // Row is one network's cells.
 type Row struct {
 	Network string
+	ASN     uint32 // 0: unknown
 	Current timeline.State
 	Cells   []Cell
 }
@@ -68,22 +70,45 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // grid returns the cell boundaries covering [from, to) in steps of step, aligned to step
-// in UTC (a day starts at midnight UTC).
-func grid(from, to time.Time, step time.Duration) ([]interval, error) {
-	start := from.UTC().Truncate(step)
+// in zone z: hours and days start on the zone's hour and midnight, weeks on Monday.
+func grid(from, to time.Time, step time.Duration, z *time.Location) ([]interval, error) {
+	start := alignStart(from, step, z)
 	if !start.Before(to) {
 		return nil, fmt.Errorf("from: %s is not before to: %s", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
-	n := int((to.Sub(start) + step - 1) / step)
-	if n > maxCells {
-		return nil, fmt.Errorf("step: %s over %s makes %d cells (at most %d): choose a longer step or a shorter range", fmtStep(step), to.Sub(start), n, maxCells)
-	}
-	out := make([]interval, n)
-	for i := range out {
-		f := start.Add(time.Duration(i) * step)
-		out[i] = interval{f, f.Add(step)}
+	var out []interval
+	for f := start; f.Before(to); f = next(f, step, z) {
+		if len(out) == maxCells {
+			n := len(out) + int((to.Sub(f)+step-1)/step)
+			return nil, fmt.Errorf("step: %s over %s makes %d cells (at most %d): choose a longer step or a shorter range", fmtStep(step), to.Sub(start), n, maxCells)
+		}
+		out = append(out, interval{f, next(f, step, z)})
 	}
 	return out, nil
+}
+
+// alignStart is the start of the cell holding t.
+func alignStart(t time.Time, step time.Duration, z *time.Location) time.Time {
+	lt := t.In(z)
+	day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, z)
+	switch {
+	case step >= 7*24*time.Hour:
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7)).UTC()
+	case step >= 24*time.Hour:
+		return day.UTC()
+	}
+	_, off := lt.Zone()
+	shift := time.Duration(off) * time.Second
+	return t.Add(shift).Truncate(step).Add(-shift).UTC()
+}
+
+// next is the start of the cell after the one starting at f: a calendar day or week in
+// z for day steps (23 or 25 hours across a change of summer time), step otherwise.
+func next(f time.Time, step time.Duration, z *time.Location) time.Time {
+	if step >= 24*time.Hour && step%(24*time.Hour) == 0 {
+		return f.In(z).AddDate(0, 0, int(step/(24*time.Hour))).UTC()
+	}
+	return f.Add(step)
 }
 
 func fmtStep(d time.Duration) string {
@@ -224,68 +249,4 @@ func topKey(m map[string]time.Duration) string {
 		}
 	}
 	return best
-}
-
-// Label is the cell's text for title and aria-label: network, time range, and the
-// states with their durations to the minute, longest first, e.g.
-// "Telkomsel 2017-07-14 00:00–06:00 UTC: blocked (dns) 6h".
-func (c Cell) Label(network string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: ", network, rangeText(c.From, c.To))
-	n := 0
-	for _, p := range c.Parts {
-		d := p.D.Round(time.Minute)
-		if d == 0 {
-			continue // slivers (measurement times carry sub-millisecond offsets)
-		}
-		if n > 0 {
-			b.WriteString(", ")
-		}
-		n++
-		name := p.State
-		switch {
-		case p.State == gapClass:
-			name = "no coverage"
-		case p.State == string(timeline.Blocked) && c.Method != "":
-			name += " (" + c.Method + ")"
-		}
-		fmt.Fprintf(&b, "%s %s", name, shortDur(d))
-	}
-	if n == 0 {
-		b.WriteString(c.State)
-	}
-	return b.String()
-}
-
-// rangeText writes a UTC time range compactly: the end's date is left out when it is the
-// same day (or the next midnight).
-func rangeText(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	end := to.Format("2006-01-02 15:04")
-	if y, m, d := from.Date(); to.Sub(from) <= 24*time.Hour {
-		if ty, tm, td := to.Date(); ty == y && tm == m && td == d {
-			end = to.Format("15:04")
-		} else if to.Equal(time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)) {
-			end = "24:00"
-		}
-	}
-	return from.Format("2006-01-02 15:04") + "–" + end + " UTC"
-}
-
-// shortDur writes d as "6h", "1h30m", "45m", "1d".
-func shortDur(d time.Duration) string {
-	d = d.Round(time.Minute)
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	h, m := d/time.Hour, (d%time.Hour)/time.Minute
-	switch {
-	case h > 0 && m > 0:
-		return fmt.Sprintf("%dh%dm", h, m)
-	case h > 0:
-		return fmt.Sprintf("%dh", h)
-	case m > 0:
-		return fmt.Sprintf("%dm", m)
-	}
-	return "<1m"
 }

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"fmt"
+	"net/http/httptest"
+	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,42 +76,69 @@ func TestCellOf(t *testing.T) {
 	}
 }
 
+// testLoc is the locale of a request with ?lang=lang&tz=tz.
+func testLoc(t *testing.T, lang, tz string) *loc {
+	t.Helper()
+	h := &dash{bundle: newBundle()}
+	l, err := h.locale(httptest.NewRequest("GET", "/?"+url.Values{"lang": {lang}, "tz": {tz}}.Encode(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func TestCellLabel(t *testing.T) {
+	en, id, wib := testLoc(t, "en", "UTC"), testLoc(t, "id", "UTC"), testLoc(t, "id", "Asia/Jakarta")
 	tests := []struct {
+		l    *loc
 		c    Cell
 		want string
 	}{
-		{Cell{From: at(0), To: at(6), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 5*time.Hour + 30*time.Minute}, {"gap", 30 * time.Minute}}},
-			"Indosat Ooredoo 2017-07-14 00:00–06:00 UTC: blocked (dns) 5h30m, no coverage 30m"},
-		{Cell{From: at(0), To: at(24), State: "accessible", Parts: []Part{{"accessible", 24 * time.Hour}}},
-			"Indosat Ooredoo 2017-07-14 00:00–24:00 UTC: accessible 1d"},
-		{Cell{From: at(18), To: at(30), State: "gap", Parts: []Part{{"gap", 12 * time.Hour}}},
-			"Indosat Ooredoo 2017-07-14 18:00–2017-07-15 06:00 UTC: no coverage 12h"},
-		{Cell{From: at(0), To: at(0.01), State: "unknown", Parts: []Part{{"unknown", 36 * time.Second}}},
-			"Indosat Ooredoo 2017-07-14 00:00–00:00 UTC: unknown 1m"},
-		{Cell{From: at(0), To: at(24), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 24*time.Hour - time.Millisecond}, {"accessible", time.Millisecond}}},
-			"Indosat Ooredoo 2017-07-14 00:00–24:00 UTC: blocked (dns) 1d"},
-		{Cell{From: at(0), To: at(0), State: "gap"},
-			"Indosat Ooredoo 2017-07-14 00:00–00:00 UTC: gap"},
+		{en, Cell{From: at(0), To: at(6), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 5*time.Hour + 30*time.Minute}, {"gap", 30 * time.Minute}}},
+			"Indosat Ooredoo 14 Jul 2017 00:00–06:00 UTC: blocked (dns) 5h 30m, no coverage 30m"},
+		{en, Cell{From: at(0), To: at(24), State: "accessible", Parts: []Part{{"accessible", 24 * time.Hour}}},
+			"Indosat Ooredoo 14 Jul 2017 00:00–24:00 UTC: accessible 1d"},
+		{en, Cell{From: at(18), To: at(30), State: "gap", Parts: []Part{{"gap", 12 * time.Hour}}},
+			"Indosat Ooredoo 14 Jul 2017 18:00–15 Jul 2017 06:00 UTC: no coverage 12h"},
+		{en, Cell{From: at(0), To: at(0.01), State: "unknown", Parts: []Part{{"unknown", 36 * time.Second}}},
+			"Indosat Ooredoo 14 Jul 2017 00:00–00:00 UTC: unknown 1m"},
+		{en, Cell{From: at(0), To: at(24), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 24*time.Hour - time.Millisecond}, {"accessible", time.Millisecond}}},
+			"Indosat Ooredoo 14 Jul 2017 00:00–24:00 UTC: blocked (dns) 1d"},
+		{en, Cell{From: at(0), To: at(0), State: "gap"},
+			"Indosat Ooredoo 14 Jul 2017 00:00–00:00 UTC: no coverage"},
+		{id, Cell{From: at(0), To: at(6), State: "blocked", Method: "dns", Parts: []Part{{"blocked", 5*time.Hour + 30*time.Minute}, {"gap", 30 * time.Minute}}},
+			"Indosat Ooredoo 14 Jul 2017 00.00–06.00 UTC: diblokir (dns) 5 jam 30 menit, tanpa cakupan 30 menit"},
+		{wib, Cell{From: at(-7), To: at(17), State: "accessible", Parts: []Part{{"accessible", 24 * time.Hour}}},
+			"Indosat Ooredoo 14 Jul 2017 00.00–24.00 WIB: dapat diakses 1 hari"},
+		{id, Cell{From: at(24 * 30), To: at(24 * 37), State: "inconclusive", Parts: []Part{{"inconclusive", 7 * 24 * time.Hour}}},
+			"Indosat Ooredoo 13 Agu 2017 00.00–20 Agu 2017 00.00 UTC: tidak pasti 7 hari"},
 	}
 	for _, tt := range tests {
-		if got := tt.c.Label("Indosat Ooredoo"); got != tt.want {
-			t.Errorf("Label = %q; want %q", got, tt.want)
+		if got := tt.l.CellLabel(tt.c, "Indosat Ooredoo"); got != tt.want {
+			t.Errorf("CellLabel = %q; want %q", got, tt.want)
 		}
 	}
 }
 
 func TestGrid(t *testing.T) {
+	jkt, err := time.LoadLocation("Asia/Jakarta")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		from, to time.Time
 		step     time.Duration
+		zone     *time.Location
 		n        int
 		first    time.Time
 		err      string
 	}{
 		{name: "aligned to the step", from: at(7), to: at(24), step: 6 * time.Hour, n: 3, first: at(6)},
 		{name: "days start at midnight UTC", from: at(30), to: at(24 * 30), step: 24 * time.Hour, n: 29, first: at(24)},
+		{name: "days start at midnight WIB", from: at(30), to: at(24 * 30), step: 24 * time.Hour, zone: jkt, n: 30, first: at(24 - 7)},
+		{name: "6-hour cells start at 00, 06, 12, 18 WIB", from: at(7), to: at(24), step: 6 * time.Hour, zone: jkt, n: 4, first: at(5)},
+		{name: "weeks start on Monday", from: at(0), to: at(24 * 14), step: 7 * 24 * time.Hour, n: 3, first: at(-24 * 4)},
 		{name: "the end is rounded up", from: at(0), to: at(1), step: 24 * time.Hour, n: 1, first: at(0)},
 		{name: "empty range", from: at(5), to: at(5), step: time.Hour,
 			err: "from: 2017-07-14T05:00:00Z is not before to: 2017-07-14T05:00:00Z"},
@@ -116,7 +147,11 @@ func TestGrid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := grid(tt.from, tt.to, tt.step)
+			z := tt.zone
+			if z == nil {
+				z = time.UTC
+			}
+			g, err := grid(tt.from, tt.to, tt.step, z)
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("err = %v; want %q", err, tt.err)
@@ -138,32 +173,61 @@ func TestGrid(t *testing.T) {
 	}
 }
 
-func TestHeads(t *testing.T) {
-	six, _ := grid(at(0), at(48), 6*time.Hour)
-	days, _ := grid(at(0), at(24*3), 24*time.Hour)
-	long, _ := grid(at(0), at(24*70), 24*time.Hour)
+// heads writes column heads as "label/span", with "|" before a month boundary.
+func headsText(hs []colHead) string {
+	var out []string
+	for _, h := range hs {
+		s := fmt.Sprintf("%s/%d", h.Label, h.Span)
+		if h.Start {
+			s = "|" + s
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestAxes: month and day labels at 7-day, 60-day and 365-day ranges, in both languages.
+func TestAxes(t *testing.T) {
+	d1 := time.Date(2017, 7, 28, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name  string
-		cells []interval
-		step  time.Duration
-		want  []colHead
+		name         string
+		lang         string
+		days         int
+		step         time.Duration
+		months, dayz string
 	}{
-		{"days over 6-hour cells", six, 6 * time.Hour, []colHead{
-			{"Jul 14", "Friday 14 July 2017", 4}, {"Jul 15", "Saturday 15 July 2017", 4}}},
-		{"a day per column", days, 24 * time.Hour, []colHead{
-			{"14", "Friday 14 July 2017", 1}, {"15", "Saturday 15 July 2017", 1}, {"16", "Sunday 16 July 2017", 1}}},
-		{"months over many days", long, 24 * time.Hour, []colHead{
-			{"Jul 2017", "July 2017", 18}, {"Aug 2017", "August 2017", 31}, {"Sep 2017", "September 2017", 21}}},
+		{"7 days in 6-hour cells", "en", 7, 6 * time.Hour, "July 2017/16 |August 2017/12",
+			"28/4 29/4 30/4 31/4 |1/4 2/4 3/4"},
+		{"7 days, Indonesian", "id", 7, 6 * time.Hour, "Juli 2017/16 |Agustus 2017/12",
+			"28/4 29/4 30/4 31/4 |1/4 2/4 3/4"},
+		{"60 days in day cells", "id", 60, 24 * time.Hour, "Juli 2017/4 |Agustus 2017/31 |September 2017/25",
+			"28/1 29/1 30/1 31/1 |1/1 2/1 3/1 4/1 5/1 6/1 7/1 8/1 9/1 10/1 11/1 12/1 13/1 14/1 15/1 16/1 17/1 18/1 19/1 20/1 21/1 22/1 23/1 24/1 25/1 26/1 27/1 28/1 29/1 30/1 31/1 |1/1 2/1 3/1 4/1 5/1 6/1 7/1 8/1 9/1 10/1 11/1 12/1 13/1 14/1 15/1 16/1 17/1 18/1 19/1 20/1 21/1 22/1 23/1 24/1 25/1"},
+		{"365 days in day cells", "en", 365, 24 * time.Hour,
+			"Jul 17/4 |Aug 17/31 |Sep 17/30 |Oct 17/31 |Nov 17/30 |Dec 17/31 |Jan 18/31 |Feb 18/28 |Mar 18/31 |Apr 18/30 |May 18/31 |Jun 18/30 |Jul 18/27",
+			"28/1 29/3 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 29/2 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 29/2 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 29/2 |1/7 8/7 15/7 22/7 29/3 |1/7 8/7 15/7 22/7 29/2 |1/7 8/7 15/7 22/6"},
+		{"365 days in week cells", "id", 365, 7 * 24 * time.Hour,
+			"Juli 2017/2 |Agustus 2017/4 |September 2017/4 |Oktober 2017/5 |November 2017/4 |Desember 2017/4 |Januari 2018/5 |Februari 2018/4 |Maret 2018/4 |April 2018/5 |Mei 2018/4 |Juni 2018/4 |Juli 2018/4",
+			"24/1 31/1 7/1 14/1 21/1 28/1 4/1 11/1 18/1 25/1 2/1 9/1 16/1 23/1 30/1 6/1 13/1 20/1 27/1 4/1 11/1 18/1 25/1 |1/1 8/1 15/1 22/1 29/1 5/1 12/1 19/1 26/1 5/1 12/1 19/1 26/1 2/1 9/1 16/1 23/1 30/1 7/1 14/1 21/1 28/1 4/1 11/1 18/1 25/1 2/1 9/1 16/1 23/1"},
 	}
 	for _, tt := range tests {
-		if got := heads(tt.cells, tt.step); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: heads = %v; want %v", tt.name, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			cells, err := grid(d1, d1.AddDate(0, 0, tt.days), tt.step, time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			months, days := axes(cells, tt.step, testLoc(t, tt.lang, "UTC"))
+			if got := headsText(months); got != tt.months {
+				t.Errorf("months:\n%s\nwant\n%s", got, tt.months)
+			}
+			if got := headsText(days); got != tt.dayz {
+				t.Errorf("days:\n%s\nwant\n%s", got, tt.dayz)
+			}
+		})
 	}
 }
 
 func TestRowsSortedByNetwork(t *testing.T) {
-	cells, _ := grid(at(0), at(12), 6*time.Hour)
+	cells, _ := grid(at(0), at(12), 6*time.Hour, time.UTC)
 	tls := []timeline.Timeline{
 		{Network: "Telkomsel", From: at(0), To: at(12), Current: timeline.Blocked, Periods: []timeline.Period{period(timeline.Blocked, "dns", 0, 12)}},
 		{Network: "Indosat Ooredoo", From: at(0), To: at(12), Current: timeline.Unknown},

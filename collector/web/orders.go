@@ -3,14 +3,12 @@ package web
 import (
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/orders"
-	"github.com/pantau-dev/pantau/collector/timeline"
 )
 
 type orderRow struct {
@@ -34,13 +32,19 @@ func (h *dash) orderList(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	h.render(w, r, http.StatusOK, "orders", page{Title: "Orders", Nav: "orders", Data: rows})
+	l, _ := h.locale(r)
+	h.render(w, r, http.StatusOK, "orders", page{Title: l.T("nav.orders"), Nav: "orders", Data: rows, L: l})
 }
 
 type orderData struct {
 	Order  orders.Order
-	Report orders.Report
-	At     string // the at parameter as given
+	Report orders.Report // networks and domains worst first
+	At     string        // the at parameter as given
+	// Summary counts the networks by status; Open: the detail starts unfolded.
+	Summary orderSummary
+	Rows    int // domain rows of the detail
+	// OL writes times in the order's zone (with UTC beside them).
+	OL *loc
 }
 
 // orderPage shows one order and each network's compliance with it, at ?at= (default now).
@@ -52,7 +56,7 @@ func (h *dash) orderPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	atText := r.URL.Query().Get("at")
-	at, err := parseTime("at", atText, h.now().UTC(), false)
+	at, err := parseTime("at", atText, h.now().UTC(), false, time.UTC)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -62,19 +66,37 @@ func (h *dash) orderPage(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, "compliance", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "order", page{Title: "Order " + o.ID, Nav: "orders", Data: orderData{Order: o, Report: rep, At: atText}})
+	l, _ := h.locale(r)
+	sortReport(&rep)
+	d := orderData{Order: o, Report: rep, At: atText, Summary: summarize(rep, ""), OL: l.In(orderZone(o))}
+	for _, n := range rep.Networks {
+		d.Rows += len(n.Domains)
+	}
+	h.render(w, r, http.StatusOK, "order", page{Title: l.T("order.title", "ID", o.ID), Nav: "orders", Data: d, L: l})
 }
 
-// funcs are the templates' helpers.
+// indonesianZones name the offsets of Indonesia's three zones.
+var indonesianZones = map[int]string{7 * 3600: "WIB", 8 * 3600: "WITA", 9 * 3600: "WIT"}
+
+// orderZone is the zone an order's times are shown in: the offset its effective time was
+// written with (+07:00 is WIB), UTC when it was written in UTC.
+func orderZone(o orders.Order) *time.Location {
+	name, off := o.Effective.Zone()
+	if off == 0 {
+		return time.UTC
+	}
+	if n, ok := indonesianZones[off]; ok {
+		name = n
+	}
+	if name == "" {
+		name = "UTC" + o.Effective.Format("-07:00")
+	}
+	return time.FixedZone(name, off)
+}
+
+// funcs are the templates' helpers (text and times: the page's L).
 var funcs = template.FuncMap{
-	"time":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"timeSec":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"rfc3339":  fmtTime,
-	"optTime":  optTime,
-	"seconds":  seconds,
-	"duration": func(d time.Duration) string { return humanDur(d) },
-	"percent":  percent,
-	"label":    func(c Cell, network string) string { return c.Label(network) },
 	"cellHref": cellHref,
 	"rawHref":  rawHref,
 	"counterHref": func(o orders.Order, network, domain string, at time.Time) string {
@@ -83,9 +105,10 @@ var funcs = template.FuncMap{
 	"orderMapHref": orderMapHref,
 	"sourceURL":    sourceURL,
 	"join":         func(s []string) string { return strings.Join(s, ", ") },
-	"state":        func(s timeline.State) string { return string(s) },
 	"inc":          func(n int) int { return n + 1 },
-	"statusText":   http.StatusText,
+	"ooni":         func(probe string) bool { return sourceOf(probe) == "ooni" },
+	"query":        func(v url.Values) string { return v.Encode() },
+	"asn":          asnText,
 }
 
 // orderMapHref is the heatmap of a domain around an order: a week before it took effect
@@ -101,51 +124,6 @@ func orderMapHref(o orders.Order, domain string) string {
 // loaded); "" (no link) for anything else.
 func sourceURL(source string) template.URL {
 	return template.URL(orders.SourceURL(source))
-}
-
-func optTime(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// seconds writes a time-to-effect in seconds as a human duration; nil is "—" (not every
-// domain has complied).
-func seconds(s *float64) string {
-	if s == nil {
-		return "—"
-	}
-	return humanDur(time.Duration(math.Round(*s)) * time.Second)
-}
-
-// humanDur writes d as "3d 4h", "5h 12m", "40m", "12s"; negative durations get a minus.
-func humanDur(d time.Duration) string {
-	if d < 0 {
-		return "−" + humanDur(-d)
-	}
-	days, h, m := d/(24*time.Hour), (d%(24*time.Hour))/time.Hour, (d%time.Hour)/time.Minute
-	switch {
-	case days > 0 && h > 0:
-		return fmt.Sprintf("%dd %dh", days, h)
-	case days > 0:
-		return fmt.Sprintf("%dd", days)
-	case h > 0 && m > 0:
-		return fmt.Sprintf("%dh %dm", h, m)
-	case h > 0:
-		return fmt.Sprintf("%dh", h)
-	case m > 0:
-		return fmt.Sprintf("%dm", m)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
-}
-
-// percent writes a share (0..1) of n measurements; no measurements is "—".
-func percent(share float64, n int) string {
-	if n == 0 {
-		return "—"
-	}
-	return fmt.Sprintf("%.1f%%", 100*share)
 }
 
 func cellHref(domain, network string, from, to time.Time) string {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/report"
 	"github.com/pantau-dev/pantau/collector/store"
 )
 
@@ -25,73 +24,52 @@ type homeData struct {
 	Domain, From, To, Step string
 	Steps                  []string
 	Suggest                []string // domains of the orders, to pick from
-	Searched               bool
-	Start, End             time.Time
-	Heads                  []colHead
-	Rows                   []Row
-	Legend                 []legendItem
+	Map                    *heatmap // nil until a domain is given
+	Legend                 []string
+	// Embed is the code of an iframe showing this heatmap, when embedding is allowed.
+	Embed string
 }
 
-type colHead struct {
-	Label, Title string
-	Span         int
-}
-
-type legendItem struct{ Class, Label, Help string }
-
-var legend = []legendItem{
-	{"accessible", "accessible", "reachable as from the control"},
-	{"blocked", "blocked", "blocked on this network (method in the cell's label)"},
-	{"down", "down", "down for everyone, the control included"},
-	{"inconclusive", "inconclusive", "measurements could not decide"},
-	{"unknown", "unknown", "measured, but no state confirmed yet"},
-	{gapClass, "no coverage", "a gap: no heartbeat or no measurement"},
-}
+// legend lists the cell classes in the legend's order (their names and help are in the
+// catalogues: state.NAME and help.NAME).
+var legend = []string{"accessible", "blocked", "down", "inconclusive", "unknown", gapClass}
 
 // home is the search form, and the heatmap once a domain is given.
 func (h *dash) home(w http.ResponseWriter, r *http.Request) {
+	l, ok := h.localeOr400(w, r)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
 	d := homeData{Domain: strings.TrimSpace(q.Get("domain")), Step: q.Get("step"), From: q.Get("from"), To: q.Get("to"),
-		Steps: []string{"1h", "6h", "1d"}, Legend: legend, Suggest: h.suggestions()}
+		Steps: stepNames, Legend: legend, Suggest: h.suggestions()}
 	if d.Step == "" {
 		d.Step = defaultStep
 	}
-	p := page{Title: "Heatmap", Nav: "map", Data: &d}
+	p := page{Title: l.T("nav.heatmap"), Nav: "map", Data: &d, L: l, Zoned: true}
 	if d.Domain == "" {
 		h.render(w, r, http.StatusOK, "home", p)
 		return
 	}
-	d.Searched = true
-	p.Title = d.Domain
-	step, ok := steps[d.Step]
-	if !ok {
-		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("step: %q is not one of 1h, 6h, 1d", d.Step))
-		return
-	}
-	now := h.now().UTC()
-	to, err := parseTime("to", d.To, now.Truncate(step).Add(step), true)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	from, err := parseTime("from", d.From, to.Add(-defaultSpan), false)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	cells, err := grid(from, to, step)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	d.Start, d.End = cells[0].from, cells[len(cells)-1].to
-	tls, err := h.data.Timelines(r.Context(), report.Query{Domain: d.Domain, From: d.Start, To: d.End})
+	m, err := h.buildHeatmap(r.Context(), q, l)
 	if err != nil {
 		h.failErr(w, r, "timelines", err)
 		return
 	}
-	d.Rows, d.Heads = rows(tls, cells), heads(cells, step)
+	d.Map, d.Step, p.Title = m, m.Step, m.Domain
+	if len(h.frameAncestors) > 0 {
+		d.Embed = `<iframe src="` + h.embedBase(r) + "/embed?" + m.Query.Encode() + `" width="100%" height="` + fmt.Sprint(180+40*len(m.Rows)) + `" title="Pantau: ` + m.Domain + `"></iframe>`
+	}
 	h.render(w, r, http.StatusOK, "home", p)
+}
+
+// embedBase is the collector's own origin as the request reached it.
+func (h *dash) embedBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // suggestions are the domains named by orders, sorted.
@@ -104,43 +82,23 @@ func (h *dash) suggestions() []string {
 	return slices.Compact(out)
 }
 
-// parseTime reads a time parameter: RFC 3339, or a date (UTC midnight; for an end, the
-// midnight after it, so the day is included). Empty gives def.
-func parseTime(field, v string, def time.Time, end bool) (time.Time, error) {
+// parseTime reads a time parameter: RFC 3339, or a date (midnight in zone z; for an end,
+// the midnight after it, so the day is included). Empty gives def.
+func parseTime(field, v string, def time.Time, end bool, z *time.Location) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := time.Parse(time.DateOnly, v)
+	t, err := time.ParseInLocation(time.DateOnly, v, z)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %q is neither a date (2006-01-02) nor an RFC 3339 time", field, v)
 	}
 	if end {
 		t = t.AddDate(0, 0, 1)
 	}
-	return t, nil
-}
-
-// heads groups columns under labels: days for steps under a day, else days (few) or months.
-func heads(cells []interval, step time.Duration) []colHead {
-	label, title := "Jan 2", "Monday 2 January 2006"
-	switch {
-	case step >= 24*time.Hour && len(cells) > 62:
-		label, title = "Jan 2006", "January 2006"
-	case step >= 24*time.Hour:
-		label = "2"
-	}
-	var out []colHead
-	for _, c := range cells {
-		if n := len(out); n > 0 && out[n-1].Title == c.from.Format(title) {
-			out[n-1].Span++
-			continue
-		}
-		out = append(out, colHead{Label: c.from.Format(label), Title: c.from.Format(title), Span: 1})
-	}
-	return out
+	return t.UTC(), nil
 }
 
 type cellData struct {
@@ -151,10 +109,16 @@ type cellData struct {
 	Next            string        // href of the next page
 	Evidence        string        // href of the evidence bundle
 	Back            string        // href of the heatmap
+	Query           url.Values    // the page's query, for the downloads
 }
 
-// cell lists the measurements behind one heatmap cell.
+// cell lists the measurements behind one heatmap cell; with format=csv or format=json,
+// the same page of measurements as a download.
 func (h *dash) cell(w http.ResponseWriter, r *http.Request) {
+	l, ok := h.localeOr400(w, r)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
 	d := cellData{Domain: q.Get("domain"), Network: q.Get("network")}
 	for _, f := range []struct{ name, v string }{{"domain", d.Domain}, {"network", d.Network}, {"from", q.Get("from")}, {"to", q.Get("to")}} {
@@ -163,9 +127,14 @@ func (h *dash) cell(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	format := q.Get("format")
+	if format != "" && format != "csv" && format != "json" {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("format: %q is not csv or json", format))
+		return
+	}
 	var err error
-	if d.From, err = parseTime("from", q.Get("from"), time.Time{}, false); err == nil {
-		d.To, err = parseTime("to", q.Get("to"), time.Time{}, true)
+	if d.From, err = parseTime("from", q.Get("from"), time.Time{}, false, l.Zone); err == nil {
+		d.To, err = parseTime("to", q.Get("to"), time.Time{}, true, l.Zone)
 	}
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
@@ -176,17 +145,25 @@ func (h *dash) cell(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, "measurements", err)
 		return
 	}
+	if format != "" {
+		writeMeasurements(w, format, d.Domain+"-"+d.Network+"-"+d.From.Format("20060102T1504"), items)
+		return
+	}
 	d.Items = items
 	counts := map[string]int{}
 	for _, it := range items {
 		counts[it.Measurement.Verdict.Status]++
 	}
 	for _, s := range legend {
-		if n := counts[s.Class]; n > 0 {
-			d.Counts = append(d.Counts, statusCount{s.Class, n})
+		if n := counts[s]; n > 0 {
+			d.Counts = append(d.Counts, statusCount{s, n})
 		}
 	}
 	base := url.Values{"domain": {d.Domain}, "network": {d.Network}, "from": {fmtTime(d.From)}, "to": {fmtTime(d.To)}}
+	d.Query = url.Values{"cursor": {q.Get("cursor")}}
+	for k, x := range base {
+		d.Query[k] = x
+	}
 	if next != "" {
 		v := url.Values{"cursor": {next}}
 		for k, x := range base {
@@ -201,7 +178,7 @@ func (h *dash) cell(w http.ResponseWriter, r *http.Request) {
 	if _, ok := steps[fmtStep(span)]; !ok {
 		d.Back = "/?" + url.Values{"domain": {d.Domain}}.Encode()
 	}
-	h.render(w, r, http.StatusOK, "cell", page{Title: d.Domain + " on " + d.Network, Nav: "map", Data: &d})
+	h.render(w, r, http.StatusOK, "cell", page{Title: l.T("cell.title", "Domain", d.Domain, "Network", d.Network), Nav: "map", Data: &d, L: l, Zoned: true})
 }
 
 type statusCount struct {
@@ -248,7 +225,7 @@ func (h *dash) raw(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	at, err := parseTime("at", q.Get("at"), time.Time{}, false)
+	at, err := parseTime("at", q.Get("at"), time.Time{}, false, time.UTC)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return

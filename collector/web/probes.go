@@ -2,6 +2,10 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"net/http"
 	"net/url"
 
@@ -24,6 +28,12 @@ func WithProbes(l ProbeLister) Option { return func(h *dash) { h.probes = l } }
 // WithSimulated marks every page as showing simulated data, with notice saying what the
 // data set is (`collector demo`).
 func WithSimulated(notice string) Option { return func(h *dash) { h.simulated = notice } }
+
+// WithFrameAncestors lets the listed origins (or 'self') frame the embed view (/embed):
+// its Content-Security-Policy's frame-ancestors. Without it, no page may be framed.
+func WithFrameAncestors(origins []string) Option {
+	return func(h *dash) { h.frameAncestors = origins }
+}
 
 // probesData is what the Probes page shows.
 type probesData struct {
@@ -53,6 +63,9 @@ func (h *dash) probesPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v, err := url.ParseQuery(r.URL.RawQuery)
+	for _, k := range []string{"format", "lang", "tz"} {
+		v.Del(k) // the page's own parameters, not the fleet's
+	}
 	var q fleet.Query
 	if err == nil {
 		q, err = fleet.ParseQuery(v)
@@ -71,5 +84,34 @@ func (h *dash) probesPage(w http.ResponseWriter, r *http.Request) {
 	for _, p := range l.Probes {
 		d.Counts[p.State]++
 	}
-	h.render(w, r, http.StatusOK, "probes", page{Title: "Probes", Nav: "probes", Data: d})
+	switch f := r.URL.Query().Get("format"); f {
+	case "csv", "json":
+		writeProbes(w, f, d.Shown)
+		return
+	case "":
+	default:
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("format: %q is not csv or json", f))
+		return
+	}
+	loc, _ := h.locale(r)
+	h.render(w, r, http.StatusOK, "probes", page{Title: loc.T("nav.probes"), Nav: "probes", Data: d, L: loc})
+}
+
+// writeProbes writes the probes shown as CSV or JSON.
+func writeProbes(w http.ResponseWriter, format string, ps []fleet.Probe) {
+	if format == "json" {
+		attach(w, "application/json", "probes.json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(ps)
+		return
+	}
+	attach(w, "text/csv; charset=utf-8", "probes.csv")
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"probe", "source", "state", "network", "asn", "country", "version", "last_heartbeat", "schedules_hash", "spool_depth", "dropped", "clock_offset_ms"})
+	for _, p := range ps {
+		_ = cw.Write([]string{p.Probe, sourceOf(p.Probe), p.State, p.Network, asnText(p.ASN), p.Country, p.Version, fmtTime(p.LastHeartbeat), p.SchedulesHash,
+			strconv.FormatInt(p.SpoolDepth, 10), strconv.FormatInt(p.Dropped, 10), strconv.FormatFloat(p.ClockOffsetMS, 'f', 0, 64)})
+	}
+	cw.Flush()
 }

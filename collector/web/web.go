@@ -14,7 +14,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/pantau-dev/pantau/collector/orders"
 	"github.com/pantau-dev/pantau/collector/report"
@@ -54,6 +58,11 @@ type dash struct {
 	probes ProbeLister
 	// simulated is the notice shown on every page when the data is simulated.
 	simulated string
+	// frameAncestors may frame /embed/ (CSP frame-ancestors); empty: no one.
+	frameAncestors []string
+	bundle         *i18n.Bundle
+	mu             sync.Mutex
+	asns           map[string]uint32 // network → ASN, as last seen in a measurement
 }
 
 // New returns the dashboard's handler. Mount it at "/": it serves the pages, /static/ and
@@ -63,7 +72,7 @@ func New(d Data, m Lister, adminToken string, log *slog.Logger, opts ...Option) 
 }
 
 func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() time.Time, opts ...Option) http.Handler {
-	h := &dash{data: d, ms: m, log: log, pages: parsePages(), now: now}
+	h := &dash{data: d, ms: m, log: log, pages: parsePages(), now: now, bundle: newBundle(), asns: map[string]uint32{}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -77,6 +86,11 @@ func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() t
 	mux.HandleFunc("GET /orders", h.orderList)
 	mux.HandleFunc("GET /orders/{id}", h.orderPage)
 	mux.HandleFunc("GET /probes", h.probesPage)
+	mux.HandleFunc("GET /heatmap.csv", h.heatmapCSV)
+	mux.HandleFunc("GET /heatmap.json", h.heatmapJSON)
+	mux.HandleFunc("GET /heatmap.png", h.heatmapPNG)
+	mux.HandleFunc("GET /embed/{$}", h.embed)
+	mux.HandleFunc("GET /embed", h.embed)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
 	mux.HandleFunc("GET /admin/login", h.loginForm)
@@ -87,18 +101,26 @@ func newDash(d Data, m Lister, adminToken string, log *slog.Logger, now func() t
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
 	})
-	return secure(mux)
+	return secure(mux, h.frameAncestors)
 }
 
+// csp is every page's Content-Security-Policy but for frame-ancestors.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "
+
 // secure sets the headers every answer carries: no framing, no sniffing, nothing loaded
-// from anywhere but the collector itself.
-func secure(next http.Handler) http.Handler {
+// from anywhere but the collector itself. Only the embed view may be framed, and only by
+// the configured origins (WithFrameAncestors).
+func secure(next http.Handler, ancestors []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		if len(ancestors) > 0 && (r.URL.Path == "/embed" || r.URL.Path == "/embed/") {
+			hd.Set("Content-Security-Policy", csp+strings.Join(ancestors, " "))
+		} else {
+			hd.Set("Content-Security-Policy", csp+"'none'")
+			hd.Set("X-Frame-Options", "DENY")
+		}
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -113,10 +135,15 @@ func cacheFor(next http.Handler) http.Handler {
 // parsePages parses each page with the shared layout. The templates are embedded, so a
 // parse error is a programming error caught by every test.
 func parsePages() map[string]*template.Template {
-	names := []string{"home", "cell", "orders", "order", "login", "admin", "error", "probes"}
+	names := []string{"home", "cell", "orders", "order", "login", "admin", "error", "probes", "embed"}
 	out := make(map[string]*template.Template, len(names))
 	for _, n := range names {
-		out[n] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html"))
+		layout := "templates/layout.html"
+		if n == "embed" {
+			layout = "templates/embedlayout.html"
+		}
+		out[n] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, layout, "templates/heatmap.html", "templates/"+n+".html"))
+		out[n] = out[n].Lookup(strings.TrimPrefix(layout, "templates/"))
 	}
 	return out
 }
@@ -133,12 +160,30 @@ type page struct {
 	// Simulated is the notice every page carries when the collector serves a simulated
 	// data set (`collector demo`); empty otherwise.
 	Simulated string
+	// L writes the page in the reader's language and zone.
+	L *loc
+	// Zoned: the page shows times in the reader's zone (tz), which tz.js sets from the
+	// browser's when the URL has none.
+	Zoned bool
+}
+
+// localeOr400 is the request's language and zone; a bad tz is answered with 400.
+func (h *dash) localeOr400(w http.ResponseWriter, r *http.Request) (*loc, bool) {
+	l, err := h.locale(r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return l, true
 }
 
 // render executes a page into a buffer first, so a template error becomes a clean 500.
 func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Admin = h.admin != nil
 	p.Simulated = h.simulated
+	if p.L == nil {
+		p.L, _ = h.locale(r) // a bad tz was answered by the page; here it stays UTC
+	}
 	// The Probes page is offered where someone can see it: public, or with admin enabled.
 	p.Probes = h.probes != nil && (h.admin != nil || h.probes.Config().Public)
 	if h.admin != nil {
@@ -160,7 +205,8 @@ func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name s
 
 // fail answers with the error page.
 func (h *dash) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h.render(w, r, status, "error", page{Title: http.StatusText(status), Data: errorData{Status: status, Message: msg}})
+	l, _ := h.locale(r)
+	h.render(w, r, status, "error", page{Title: l.T("error.title", "Status", status), Data: errorData{Status: status, Message: msg}, L: l})
 }
 
 type errorData struct {

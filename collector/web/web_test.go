@@ -69,11 +69,14 @@ func TestHeatmap(t *testing.T) {
 		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantCells, "\n"))
 	}
 	mustContain(t, body,
-		`title="Telkomsel 2017-07-14 00:00–24:00 UTC: blocked (dns) 1d" aria-label="Telkomsel 2017-07-14 00:00–24:00 UTC: blocked (dns) 1d"`,
-		`title="Telkomsel 2017-07-17 00:00–24:00 UTC: no coverage 1d"`,
+		`title="Telkomsel 14 Jul 2017 00:00–24:00 UTC: blocked (dns) 1d" aria-label="Telkomsel 14 Jul 2017 00:00–24:00 UTC: blocked (dns) 1d"`,
+		`title="Telkomsel 17 Jul 2017 00:00–24:00 UTC: no coverage 1d"`,
 		`href="/cell?domain=t.me&amp;from=2017-07-14T00%3A00%3A00Z&amp;network=Telkomsel&amp;to=2017-07-15T00%3A00%3A00Z"`,
 		`<span class="swatch s-gap" aria-hidden="true"></span> <b>no coverage</b>`,
-		`<th scope="colgroup" colspan="1" title="Friday 14 July 2017">14</th>`,
+		`<th scope="colgroup" colspan="1" class="day" data-day="2017-07-14" title="14 July 2017">14</th>`,
+		`<th scope="colgroup" colspan="10" class="month" data-month="2017-07" title="July 2017">July 2017</th>`,
+		`<span class="netname">Telkomsel</span> <small class="asn">AS23693</small>`,
+		`<p class="summary" data-order="test-block"><b>Order test-block:</b> 1 of 2 networks complied; 1 did not: Indosat Ooredoo.</p>`,
 		`<input type="date" name="from" value="2017-07-10">`, `<input type="date" name="to" value="2017-07-19">`,
 		`<link rel="stylesheet" href="/static/style.css">`)
 }
@@ -98,7 +101,7 @@ func TestHeatmapDefaultsToTheLast30DaysIn6HourCells(t *testing.T) {
 	if n := len(cellClasses(body)); n != 2*120 {
 		t.Errorf("%d cells; want 240", n)
 	}
-	mustContain(t, body, "2017-06-20 06:00 UTC – 2017-07-20 06:00 UTC, 6h cells", `<option selected>6h</option>`)
+	mustContain(t, body, "20 Jun 2017 06:00 UTC – 20 Jul 2017 06:00 UTC, 6h cells", `<option value="6h" selected>6 hours</option>`)
 }
 
 func TestHomeErrors(t *testing.T) {
@@ -111,8 +114,9 @@ func TestHomeErrors(t *testing.T) {
 		{"domain=t.me&step=2h", 400, `step: &#34;2h&#34; is not one of 1h, 6h, 1d`},
 		{"domain=t.me&from=yesterday", 400, `from: &#34;yesterday&#34; is neither a date (2006-01-02) nor an RFC 3339 time`},
 		{"domain=t.me&from=2017-07-20&to=2017-07-10", 400, `from: 2017-07-20T00:00:00Z is not before to: 2017-07-11T00:00:00Z`},
-		{"domain=t.me&from=2017-01-01&to=2017-07-01&step=1h", 400, `step: 1h over 4368h0m0s makes 4368 cells (at most 800)`},
-		{"domain=t.me&from=2017-01-01&to=2017-07-01&step=1d", 400, `from: 2017-01-01T00:00:00Z to 2017-07-02T00:00:00Z is longer than 90 days`},
+		{"domain=t.me&from=2017-01-01&to=2017-07-01&step=1h", 200, `The range has too many 1h cells: shown in 6h cells.`},
+		{"domain=t.me&from=2010-01-01&to=2027-07-01&step=1d", 400, `step: 7d over 153480h0m0s makes 914 cells (at most 800)`},
+		{"domain=t.me&tz=Mars/Olympus", 400, `tz: &#34;Mars/Olympus&#34; is not a time zone name such as Asia/Jakarta`},
 		{"domain=t.me%2Fx", 400, `domain: &#34;t.me/x&#34; may hold only letters, digits`},
 		{"domain=nothing.example", 200, `No network measured nothing.example between`},
 	}
@@ -135,7 +139,7 @@ func TestCellPageListsTheMeasurements(t *testing.T) {
 	if n := strings.Count(body, `<td><span class="badge s-blocked">blocked</span></td><td>dns</td><td>dns: bogon answer 36.86.63.185 (Internet Positif)</td>`); n != 12 {
 		t.Errorf("%d blocked measurements listed; want 12", n)
 	}
-	mustContain(t, body, "<td>2017-07-14 05:20:00 UTC</td><td>tsel-2</td>", "<td>2017-07-14 00:00:00 UTC</td><td>tsel-1</td>",
+	mustContain(t, body, "<td>14 Jul 2017 05:20:00 UTC</td><td>tsel-2</td>", "<td>14 Jul 2017 00:00:00 UTC</td><td>tsel-1</td>",
 		`<span class="badge s-blocked">blocked</span> 12`,
 		`href="/api/v1/evidence?at=2017-07-14T03%3A00%3A00Z&amp;domain=t.me&amp;network=Telkomsel"`)
 
@@ -220,15 +224,15 @@ func TestOrdersPages(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("orders: %d", code)
 	}
-	mustContain(t, body, `<a href="/orders/test-block">test-block</a>`, `<span class="badge c-non-compliant">non-compliant</span>`)
+	mustContain(t, body, `<a href="/orders/test-block">test-block</a>`, `<span class="badge c-non-compliant" data-status="non-compliant">non-compliant</span>`)
 
 	code, body = get(t, c, srv.URL+"/orders/test-block?at=2017-07-20")
 	if code != http.StatusOK {
 		t.Fatalf("order: %d", code)
 	}
-	mustContain(t, body, `<h2>Compliance now (2017-07-20 00:00 UTC): <span id="overall" class="badge c-non-compliant">non-compliant</span></h2>`,
-		`<tbody data-network="Telkomsel">`,
-		`<tr class="domain-row" data-domain="t.me"><td><a href="/?domain=t.me&amp;from=2017-07-07&amp;step=6h&amp;to=2017-08-04">t.me</a></td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="2017-07-14 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
+	mustContain(t, body, `<h2>Compliance now (20 Jul 2017 00:00 UTC): <span id="overall" class="badge c-non-compliant" data-status="non-compliant">non-compliant</span></h2>`,
+		`<tbody data-network="Telkomsel" data-status="compliant">`,
+		`<tr class="domain-row" data-domain="t.me" data-status="compliant"><td><a href="/?domain=t.me&amp;from=2017-07-07&amp;step=6h&amp;to=2017-08-04">t.me</a></td><td><span class="badge c-compliant">compliant</span></td><td><span class="badge s-blocked">blocked</span></td><td title="14 Jul 2017 00:00 UTC">0s</td><td>100.0%</td><td>144 / 144</td>`,
 		`<a href="/cell?domain=t.me&amp;from=2017-07-15T00%3A00%3A00Z&amp;network=Indosat&#43;Ooredoo&amp;to=2017-07-20T00%3A00%3A00Z">240</a>`,
 		`Counter-evidence on Indosat Ooredoo: 10 of 240, newest first`)
 
@@ -236,7 +240,7 @@ func TestOrdersPages(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("order in the past: %d", code)
 	}
-	mustContain(t, body, `<h2>Compliance as of 2017-07-19 00:00 UTC: `)
+	mustContain(t, body, `<h2>Compliance as of 19 Jul 2017 00:00 UTC: `)
 
 	code, body = get(t, c, srv.URL+"/orders/test-block?at=2017-01-01")
 	if code != http.StatusBadRequest || !strings.Contains(body, "at: 2017-01-01T00:00:00Z is more than 168h0m0s before the order took effect (2017-07-14T00:00:00Z)") {
