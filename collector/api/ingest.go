@@ -137,11 +137,17 @@ func (s *Server) tally(resp *IngestResponse) int {
 }
 
 // checkItem returns why item i, m decoded from raw, cannot be stored for the probe of
-// claims, or "": JSON that is not valid UTF-8 (it would not read back as submitted), or a
-// measurement that started before the token was issued, less Options.BackdateSlack.
+// claims, or "": JSON that is not valid UTF-8 (it would not read back as submitted), a
+// measurement claiming a source (an import's, e.g. OONI), or a measurement that started
+// before the token was issued, less Options.BackdateSlack.
 func (s *Server) checkItem(i int, m *measurement.Measurement, raw []byte, claims auth.Claims) string {
 	if !utf8.Valid(raw) {
 		return fmt.Sprintf("measurements[%d]: not valid UTF-8: a stored measurement must read back as submitted", i)
+	}
+	if m.Source != "" || m.Provenance != nil {
+		// Imports (collector import ooni) are written to the store directly; a probe
+		// submits only its own measurements and cannot pass one off as OONI's.
+		return fmt.Sprintf("measurements[%d]: source, provenance: only imported measurements carry them, not a probe's", i)
 	}
 	if oldest := claims.IssuedAt.Add(-s.o.BackdateSlack); m.StartedAt.Before(oldest) {
 		s.metrics.backdated.Add(1)

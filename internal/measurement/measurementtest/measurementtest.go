@@ -109,15 +109,19 @@ func JSON(t testing.TB, v any) string {
 	return string(b)
 }
 
+// importOnly are the fields only imported measurements carry (collector/ooni sets them;
+// the collector refuses them from probes), which Full therefore leaves zero.
+var importOnly = []string{"m.Source", "m.Provenance"}
+
 // Unpopulated returns, sorted, the paths (from "m") of the fields of v that are zero: nil
-// pointers, empty lists and maps, zero times and values. A field under a list counts as
-// zero only if it is zero in every element.
+// pointers, empty lists and maps, zero times and values; not the import-only fields.
+// A field under a list counts as zero only if it is zero in every element.
 func Unpopulated(v any) []string {
 	seen := map[string]bool{}
 	zeroLeaves(reflect.ValueOf(v), "m", seen)
 	var zero []string
 	for path, set := range seen {
-		if !set {
+		if !set && !slices.Contains(importOnly, path) && !strings.HasPrefix(path, "m.Provenance.") {
 			zero = append(zero, path)
 		}
 	}
