@@ -124,7 +124,7 @@ func markRow(m *heatmap, cells []interval, l *loc) []markCell {
 // orderSummary counts the networks of an order by compliance.
 type orderSummary struct {
 	Networks, Complied, Pending, Unknown int
-	Failed                              []string // the non-compliant networks
+	Failed                               []string // the non-compliant networks
 }
 
 // statusRank orders compliance statuses worst first, for the order's detail.

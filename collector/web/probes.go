@@ -5,9 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/pantau-dev/pantau/collector/fleet"
 )
