@@ -188,7 +188,7 @@ func (c *collector) handler() (*api.Server, func(), error) {
 	for _, p := range []string{"/api/v1/timeline", "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence", sign.WellKnownPath} {
 		apiSrv.Handle(p, reports)
 	}
-	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, append([]web.Option{web.WithProbes(c.fleet)}, c.webOpts...)...)))
+	apiSrv.Handle("/", apiSrv.Public(web.New(c.svc, c.store, cfg.AdminToken, c.log, append([]web.Option{web.WithProbes(c.fleet), web.WithFrameAncestors(cfg.Web.EmbedFrameAncestors)}, c.webOpts...)...)))
 	return apiSrv, closeGeo, nil
 }
 

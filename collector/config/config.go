@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pantau-dev/pantau/collector/alert"
@@ -72,6 +73,29 @@ type Config struct {
 	Replicas Replicas `yaml:"replicas"`
 	// Signing signs evidence bundles and compliance reports (docs/evidence.md).
 	Signing Signing `yaml:"signing"`
+	// Web configures the dashboard (docs/dashboard.md).
+	Web Web `yaml:"web"`
+}
+
+// Web configures the dashboard.
+type Web struct {
+	// EmbedFrameAncestors may frame the dashboard's embed view (/embed): origins such as
+	// https://news.example, or 'self'. Empty: no site may frame it.
+	EmbedFrameAncestors []string `yaml:"embed_frame_ancestors"`
+}
+
+// validate checks that each frame ancestor is an origin or 'self'.
+func (w Web) validate(bad func(field, format string, a ...any)) {
+	for i, a := range w.EmbedFrameAncestors {
+		if a == "'self'" {
+			continue
+		}
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(a, " ;,'*") {
+			bad(fmt.Sprintf("web.embed_frame_ancestors[%d]", i), "%q is not an origin (https://host or https://host:port) or 'self'", a)
+		}
+	}
 }
 
 // Signing holds the evidence signing key.
@@ -259,6 +283,7 @@ func (c *Config) Validate() error {
 			bad("signing.key_file", "%v", err)
 		}
 	}
+	c.Web.validate(bad)
 	return errors.Join(append(errs, c.Alerts.Validate(), c.Probes.Validate())...)
 }
 
