@@ -96,8 +96,8 @@ func sha(s string) string {
 }
 
 // TestServeSigned runs `collector serve` with signing.key_file on the real InfluxDB: the
-// well-known URL serves the key, and an evidence bundle and a compliance report
-// downloaded from it verify with `evidence verify --url`.
+// well-known URL serves the key, and an evidence bundle, a compliance report and an
+// order's zip bundle downloaded from it verify with `evidence verify --url`.
 func TestServeSigned(t *testing.T) {
 	influx, _ := influxtest.Server(t)
 	keyFile := filepath.Join(t.TempDir(), "signing.key")
@@ -108,7 +108,8 @@ func TestServeSigned(t *testing.T) {
 		secret, influx, influxtest.NewBucket(t), keyFile))
 	c := serve(t, cfg)
 	at := url.QueryEscape(time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
-	for i, path := range []string{"/api/v1/evidence?domain=t.me&network=Telkomsel&at=" + at, "/api/v1/orders/kominfo-2017-telegram-block/compliance?format=csv"} {
+	for i, path := range []string{"/api/v1/evidence?domain=t.me&network=Telkomsel&at=" + at, "/api/v1/orders/kominfo-2017-telegram-block/compliance?format=csv",
+		"/api/v1/orders/kominfo-2017-telegram-block/bundle"} {
 		code, body := getBody(t, c.url+path)
 		file := filepath.Join(t.TempDir(), fmt.Sprint("download-", i))
 		if err := os.WriteFile(file, []byte(body), 0o644); err != nil || code != 200 {

@@ -23,7 +23,7 @@ import (
 const MaxOrderBytes = 1 << 20
 
 // Handler serves the report API (docs/api.md) under /api/v1: timeline, changes, orders
-// (with compliance, and admin uploads), evidence. Mount it for "/api/v1/timeline",
+// (with compliance, the order bundle, and admin uploads), evidence. Mount it for "/api/v1/timeline",
 // "/api/v1/changes", "/api/v1/orders", "/api/v1/orders/", "/api/v1/evidence" and
 // sign.WellKnownPath (the public key evidence is signed with). Uploads
 // need "Authorization: Bearer <adminToken>"; with adminToken "" they are disabled (404).
