@@ -86,7 +86,9 @@ func TestImportConflict(t *testing.T) {
 	if err != nil || s != (Summary{Read: 1, Bad: 1, Conflicts: 1}) || len(bad) != 1 || !strings.Contains(bad[0], "x:1: measurement "+it.M.ID+" (report ") {
 		t.Errorf("summary %+v, %v, bad %q", s, err, bad)
 	}
-	down := writerFunc(func(context.Context, store.Item) (bool, error) { return false, fmt.Errorf("%w: no route", store.ErrUnavailable) })
+	down := writerFunc(func(context.Context, store.Item) (bool, error) {
+		return false, fmt.Errorf("%w: no route", store.ErrUnavailable)
+	})
 	two := append(append(bytes.Clone(line), '\n'), line...)
 	s, err = Import(context.Background(), bytes.NewReader(two), "y", newMapper(), down, Options{})
 	if !errors.Is(err, store.ErrUnavailable) || !strings.HasPrefix(err.Error(), "y:1: ") || s.Read != 1 {

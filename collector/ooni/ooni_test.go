@@ -42,7 +42,9 @@ func fixtureLines(t *testing.T, path string) map[int][]byte {
 	}
 }
 
-func newMapper() *Mapper { return NewMapper(DefaultNetworks(), fingerprint.NewSet(fingerprint.Builtin())) }
+func newMapper() *Mapper {
+	return NewMapper(DefaultNetworks(), fingerprint.NewSet(fingerprint.Builtin()))
+}
 
 func ptr[T any](v T) *T { return &v }
 
