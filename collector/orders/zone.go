@@ -62,30 +62,47 @@ func offsetName(off int) string {
 
 // ZoneName is the name of the order's zone for people: its `zone` (Asia/Jakarta) or the
 // default's name (WIB, UTC+05:30).
-func (o Order) ZoneName() string {
-	if o.Zone != "" {
-		return o.Zone
-	}
-	return o.Location().String()
-}
+func (o Order) ZoneName() string { return o.Clock().Name }
 
 // InZone returns t in the order's zone.
 func (o Order) InZone(t time.Time) time.Time { return t.In(o.Location()) }
 
-// LocalLayout formats a time in an order's zone for people: "2006-01-02 15:04 WIB" (the
-// zone's abbreviation for that instant: WIB, or +07 for a zone without one).
+// FormatLocal writes t in the order's zone with UTC beside it (Clock.Format).
+func (o Order) FormatLocal(t time.Time) string { return o.Clock().Format(t) }
+
+// Clock returns the order's zone, loaded once for writing many times.
+func (o Order) Clock() Clock {
+	c := Clock{Name: o.Zone, Loc: o.Location()}
+	if c.Name == "" {
+		c.Name = c.Loc.String()
+	}
+	return c
+}
+
+// Clock is an order's zone: its name for people (Order.ZoneName) and its location.
+type Clock struct {
+	Name string
+	Loc  *time.Location
+}
+
+// LocalLayout formats a time in an order's zone for people: the zone's abbreviation for
+// that instant (WIB, or +07 for a zone without one) ends it.
 const LocalLayout = "2006-01-02 15:04:05 MST"
 
-// FormatLocal writes t in the order's zone with the zone's abbreviation and the UTC time
-// beside it: "2017-07-14 00:00:00 WIB (2017-07-13 17:00:00 UTC)". In UTC it is written once.
-func (o Order) FormatLocal(t time.Time) string {
-	local := o.InZone(t).Format(LocalLayout)
+// Format writes t in the zone with its abbreviation and the UTC time beside it:
+// "2017-07-14 00:00:00 WIB (2017-07-13 17:00:00 UTC)". In UTC it is written once.
+func (c Clock) Format(t time.Time) string {
+	local := t.In(c.Loc).Format(LocalLayout)
 	utc := t.UTC().Format(LocalLayout)
 	if local == utc {
 		return utc
 	}
 	return local + " (" + utc + ")"
 }
+
+// RFC3339 writes t in the zone as RFC 3339 with the zone's offset (fractions of a second
+// kept, as in the API's UTC times).
+func (c Clock) RFC3339(t time.Time) string { return t.In(c.Loc).Format(time.RFC3339Nano) }
 
 // LocalTimes are a report's times in its order's zone (RFC 3339 with the zone's offset),
 // beside the UTC ones of Report.
@@ -100,18 +117,17 @@ type LocalTimes struct {
 
 // setLocal fills r.Local and each domain's EffectLocal from r's times.
 func (r *Report) setLocal() {
-	o := r.Order
-	rfc := func(t time.Time) string { return o.InZone(t).Format(time.RFC3339Nano) }
-	abbrev, _ := o.InZone(r.At).Zone()
-	r.Local = &LocalTimes{Zone: o.ZoneName(), Abbrev: abbrev, At: rfc(r.At), Effective: rfc(o.Effective), Due: rfc(o.Effective.Add(o.Grace))}
+	o, c := r.Order, r.Order.Clock()
+	abbrev, _ := r.At.In(c.Loc).Zone()
+	r.Local = &LocalTimes{Zone: c.Name, Abbrev: abbrev, At: c.RFC3339(r.At), Effective: c.RFC3339(o.Effective),
+		Due: c.RFC3339(o.Effective.Add(o.Grace))}
 	if r.AsOf != nil {
-		r.Local.AsOf = rfc(*r.AsOf)
+		r.Local.AsOf = c.RFC3339(*r.AsOf)
 	}
 	for i := range r.Networks {
 		for j := range r.Networks[i].Domains {
-			d := &r.Networks[i].Domains[j]
-			if d.Effect != nil {
-				d.EffectLocal = rfc(*d.Effect)
+			if d := &r.Networks[i].Domains[j]; d.Effect != nil {
+				d.EffectLocal = c.RFC3339(*d.Effect)
 			}
 		}
 	}

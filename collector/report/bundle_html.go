@@ -41,32 +41,31 @@ type pageNetwork struct {
 type pageDomain struct {
 	orders.DomainReport
 	Effect, TimeToEffect string
-	State                string // the cell's evidence state at the report's time
-	Files                int    // measurements of the cell in the bundle
+	Files                int // measurements of the cell in the bundle
 }
 
 // reportHTML renders the printable page of rep, with the bundle's index.
 func reportHTML(rep orders.Report, index BundleIndexFile, generated time.Time, s *sign.Signer) ([]byte, error) {
-	o := rep.Order
-	p := page{R: rep, Zone: o.ZoneName(), At: o.FormatLocal(rep.At), Effective: o.FormatLocal(o.Effective),
-		Due: o.FormatLocal(o.Effective.Add(o.Grace)), Gen: o.FormatLocal(generated), Grace: o.Grace.String(),
+	o, c := rep.Order, rep.Order.Clock()
+	p := page{R: rep, Zone: c.Name, At: c.Format(rep.At), Effective: c.Format(o.Effective),
+		Due: c.Format(o.Effective.Add(o.Grace)), Gen: c.Format(generated), Grace: o.Grace.String(),
 		Signed: s != nil, KeyID: s.KeyID(), Version: s.Version()}
 	if rep.AsOf != nil {
-		p.AsOf = o.FormatLocal(*rep.AsOf)
+		p.AsOf = c.Format(*rep.AsOf)
 	}
 	type cellKey struct{ network, domain string }
 	cells := map[cellKey]IndexCell{}
-	for _, c := range index.Cells {
-		cells[cellKey{c.Network, c.Domain}] = c
-		p.Measurements += len(c.Measurements)
+	for _, cell := range index.Cells {
+		cells[cellKey{cell.Network, cell.Domain}] = cell
+		p.Measurements += len(cell.Measurements)
 	}
 	for _, n := range rep.Networks {
 		pn := pageNetwork{NetworkReport: n, TimeToEffect: optDuration(n.TimeToEffectS)}
 		for _, d := range n.Domains {
-			c := cells[cellKey{n.Network, d.Domain}]
-			pd := pageDomain{DomainReport: d, TimeToEffect: optDuration(d.TimeToEffectS), State: c.State, Files: len(c.Measurements)}
+			cell := cells[cellKey{n.Network, d.Domain}]
+			pd := pageDomain{DomainReport: d, TimeToEffect: optDuration(d.TimeToEffectS), Files: len(cell.Measurements)}
 			if d.Effect != nil {
-				pd.Effect = o.FormatLocal(*d.Effect)
+				pd.Effect = c.Format(*d.Effect)
 			}
 			pn.Rows = append(pn.Rows, pd)
 		}
