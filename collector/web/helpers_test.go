@@ -109,12 +109,12 @@ func (s stack) orderFiles(t *testing.T) []string {
 
 // serveStack serves the dashboard on the stack at "/", and the report API under /api/v1/,
 // as the collector does.
-func serveStack(t *testing.T, token string) (*httptest.Server, stack) {
+func serveStack(t *testing.T, token string, opts ...Option) (*httptest.Server, stack) {
 	t.Helper()
 	s := newStack(t)
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", s.svc.Handler(token))
-	mux.Handle("/", newDash(s.svc, s.st, token, quiet(), func() time.Time { return testNow }))
+	mux.Handle("/", newDash(s.svc, s.st, token, quiet(), func() time.Time { return testNow }, opts...))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, s

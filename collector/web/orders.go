@@ -72,7 +72,11 @@ func (h *dash) orderPage(w http.ResponseWriter, r *http.Request) {
 	for _, n := range rep.Networks {
 		d.Rows += len(n.Domains)
 	}
-	h.render(w, r, http.StatusOK, "order", page{Title: l.T("order.title", "ID", o.ID), Nav: "orders", Data: d, L: l})
+	p := page{Title: l.T("order.title", "ID", o.ID), Nav: "orders", Data: d, L: l}
+	if d.OL.Zone != time.UTC {
+		p.Zone = d.OL.ZoneName
+	}
+	h.render(w, r, http.StatusOK, "order", p)
 }
 
 // indonesianZones name the offsets of Indonesia's three zones.

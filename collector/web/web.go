@@ -165,6 +165,8 @@ type page struct {
 	// Zoned: the page shows times in the reader's zone (tz), which tz.js sets from the
 	// browser's when the URL has none.
 	Zoned bool
+	// Zone names the zone the page's times are in, when not UTC (the footer says so).
+	Zone string
 }
 
 // localeOr400 is the request's language and zone; a bad tz is answered with 400.
@@ -183,6 +185,9 @@ func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name s
 	p.Simulated = h.simulated
 	if p.L == nil {
 		p.L, _ = h.locale(r) // a bad tz was answered by the page; here it stays UTC
+	}
+	if p.Zone == "" && p.Zoned && p.L.ZoneName != "UTC" {
+		p.Zone = p.L.ZoneName
 	}
 	// The Probes page is offered where someone can see it: public, or with admin enabled.
 	p.Probes = h.probes != nil && (h.admin != nil || h.probes.Config().Public)
