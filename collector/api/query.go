@@ -139,8 +139,9 @@ func parseTime(q url.Values, name string) (time.Time, error) {
 	return t, nil
 }
 
-// csvHeader is the CSV export's columns.
-var csvHeader = []string{"id", "started_at", "probe", "network", "asn", "country", "source_asn", "domain", "target", "kind", "status", "method", "reason", "evidence", "received_at"}
+// csvHeader is the CSV export's columns. source is the measurement's (ooni for one
+// imported from OONI's open data; empty for the fleet's own probes).
+var csvHeader = []string{"id", "started_at", "probe", "network", "asn", "country", "source_asn", "domain", "target", "kind", "status", "method", "reason", "evidence", "received_at", "source"}
 
 func writeCSV(w http.ResponseWriter, items []store.StoredMeasurement, next string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -155,7 +156,7 @@ func writeCSV(w http.ResponseWriter, items []store.StoredMeasurement, next strin
 		_ = cw.Write(report.SafeRow([]string{m.ID, m.StartedAt.UTC().Format(time.RFC3339Nano), it.Probe.Probe, it.Probe.Network,
 			strconv.FormatUint(uint64(it.Probe.ASN), 10), it.Probe.Country, strconv.FormatUint(uint64(it.Geo.ASN), 10),
 			m.Domain, m.Target, m.Kind, m.Verdict.Status, m.Verdict.Method, m.Verdict.Reason,
-			strings.Join(m.Verdict.Evidence, "; "), it.ReceivedAt.UTC().Format(time.RFC3339Nano)}))
+			strings.Join(m.Verdict.Evidence, "; "), it.ReceivedAt.UTC().Format(time.RFC3339Nano), m.Source}))
 	}
 	cw.Flush()
 }

@@ -68,7 +68,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := "id,started_at,probe,network,asn,country,source_asn,domain,target,kind,status,method,reason,evidence,received_at"
+	header := "id,started_at,probe,network,asn,country,source_asn,domain,target,kind,status,method,reason,evidence,received_at,source"
 	if len(rows) != 2 || strings.Join(rows[0], ",") != header {
 		t.Fatalf("rows %q", rows)
 	}

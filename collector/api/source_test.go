@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"context"
+	"encoding/csv"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +50,43 @@ func TestProbeCannotClaimSource(t *testing.T) {
 	}
 	if resp := f.submit(t, tok, measurementtest.Simple("t.me", start)); resp.Accepted != 1 {
 		t.Errorf("without source: %+v, want accepted", resp)
+	}
+}
+
+// TestQueryShowsSource: an imported measurement (written to the store as `collector
+// import ooni` does) comes back with its source: a CSV column, and in the JSON the
+// measurement's source and provenance.
+func TestQueryShowsSource(t *testing.T) {
+	f := newFixture(t)
+	st, err := store.New(store.Config{URL: f.influx, Bucket: f.bucket}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	no := false
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	imported := measurementtest.Simple("t.me", start)
+	imported.Source = measurement.SourceOONI
+	imported.Provenance = &measurement.Provenance{ReportID: "r1", ProbeASN: "AS7713", ProbeCC: "ID", OONIBlocking: "dns", OONIAccessible: &no}
+	id := store.Identity{Probe: "ooni/AS7713", Network: "Telkom Indonesia", Country: "ID", ASN: 7713}
+	if err := st.Write(context.Background(), []store.Item{{M: imported, Probe: id, ReceivedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	f.submit(t, token(t, claims), measurementtest.Simple("t.me", start.Add(time.Second)))
+	r := do(t, http.MethodGet, f.url+"/api/v1/measurements?format=csv&domain=t.me&"+window(), nil, nil)
+	rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("rows %q, %v", rows, err)
+	}
+	last := len(rows[0]) - 1
+	if rows[0][last] != "source" || rows[1][2] != claims.Probe || rows[1][last] != "" || rows[2][2] != "ooni/AS7713" || rows[2][last] != "ooni" {
+		t.Errorf("rows %q", rows)
+	}
+	page := f.query(t, "network=Telkom+Indonesia&"+window())
+	if len(page.Measurements) != 1 {
+		t.Fatalf("%d measurements, want 1", len(page.Measurements))
+	}
+	if m := page.Measurements[0].Measurement; m.Source != "ooni" || m.Provenance == nil || m.Provenance.OONIBlocking != "dns" || page.Measurements[0].Probe != id {
+		t.Errorf("got %+v, provenance %+v", page.Measurements[0], m.Provenance)
 	}
 }
