@@ -78,7 +78,9 @@ func TestSummaries(t *testing.T) {
 	net := func(name string, st orders.Status, domains ...orders.DomainReport) orders.NetworkReport {
 		return orders.NetworkReport{Network: name, Status: st, Domains: domains}
 	}
-	dom := func(d string, st orders.Status) orders.DomainReport { return orders.DomainReport{Domain: d, Status: st} }
+	dom := func(d string, st orders.Status) orders.DomainReport {
+		return orders.DomainReport{Domain: d, Status: st}
+	}
 	var nets []orders.NetworkReport
 	for i := range 7 {
 		nets = append(nets, net(fmt.Sprintf("Net %d", i), orders.Compliant, dom("t.me", orders.Compliant)))
