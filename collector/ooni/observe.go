@@ -25,8 +25,11 @@ const systemResolver = "system"
 // keptHeaders are the response headers kept with each request, as the probe keeps them.
 var keptHeaders = []string{"Location", "Server", "Content-Type", "Content-Length", "Via", "X-Cache", "X-Powered-By"}
 
-// dns maps the probe's queries (A and AAAA; OONI's other lookups, such as HTTPS or NS
-// queries, have no place in Pantau's format) and returns the addresses they answered.
+// dns maps the probe's queries for the target's name, A and AAAA (OONI's other lookups,
+// such as HTTPS or NS queries, have no place in Pantau's format), and returns the
+// addresses they answered. Lookups of other names (a redirect's host, in probe-cli's
+// reports) are not the target's DNS, which the verdict judges: only their addresses are
+// returned, as the probe's own.
 func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []string {
 	bog := bogon.New(nil)
 	var addrs []string
@@ -36,13 +39,19 @@ func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []s
 		if qtype != "A" && qtype != "AAAA" {
 			continue
 		}
+		name := strings.ToLower(strings.TrimSuffix(q.Hostname, "."))
+		if name != "" && name != m.Domain {
+			for _, a := range q.Answers {
+				if ans, ok := dnsAnswer(a, name); ok && ans.Type != "CNAME" && !slices.Contains(addrs, ans.Data) {
+					addrs = append(addrs, ans.Data)
+				}
+			}
+			continue
+		}
 		resolver, transport, system := resolverOf(q)
 		d := measurement.DNSQuery{
 			Resolver: resolver, Transport: transport, System: system,
-			Query: q.Hostname, QType: qtype, Failure: dnsFailure(q.Failure), RTTMS: span(q.T0, q.T),
-		}
-		if d.Query == "" {
-			d.Query = m.Domain
+			Query: m.Domain, QType: qtype, Failure: dnsFailure(q.Failure), RTTMS: span(q.T0, q.T),
 		}
 		d.Rcode = rcodeOf(d.Failure)
 		for _, a := range q.Answers {

@@ -109,7 +109,7 @@ func (mp *Mapper) measurement(h *header, tk *testKeys) (*measurement.Measurement
 		Port:          t.Port,
 		StartedAt:     start.UTC(),
 		RuntimeMS:     max(h.TestRuntime*1000, 0),
-		Software:      measurement.Software{Name: h.SoftwareName, Version: h.SoftwareVersion},
+		Software:      measurement.Software{Name: noSpaces(h.SoftwareName), Version: noSpaces(h.SoftwareVersion)},
 		Source:        measurement.SourceOONI,
 		Provenance:    prov,
 	}
