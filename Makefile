@@ -13,7 +13,7 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run test unit testbed bench bench-ingest bench-fleet bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
+.PHONY: all build run demo test unit testbed bench bench-ingest bench-fleet bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
 
 all: build
 
@@ -24,6 +24,13 @@ build:
 
 run: build
 	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
+
+# make demo: the simulated 2017 Telegram data set (docs/demo.md) on a throwaway InfluxDB,
+# served by a collector whose dashboard marks it as simulated, until Ctrl-C. It prints the
+# pages to open first and opens a browser when there is one (OPEN=0: not). LISTEN=HOST:PORT
+# sets the address; CHECK=1 loads, checks the dashboard against the data set and exits.
+demo: build
+	CHECK=$(CHECK) OPEN=$(OPEN) LISTEN=$(LISTEN) scripts/with-influxdb scripts/demo
 
 # make test: everything, on a fresh machine (installs what it needs).
 test: vet unit testbed smoke dist-check package-check

@@ -81,12 +81,14 @@ func runDemo(ctx context.Context, o demoOptions, e env) error {
 		if o.open {
 			openBrowser(e, url)
 		}
-		if o.check {
-			go func() {
-				checked <- demo.Check(serveCtx, &http.Client{Timeout: 2 * time.Minute}, url)
-				stop()
-			}()
+		if !o.check {
+			fmt.Fprintln(e.stdout, "demo: serving until Ctrl-C")
+			return
 		}
+		go func() {
+			checked <- demo.Check(serveCtx, &http.Client{Timeout: 2 * time.Minute}, url)
+			stop()
+		}()
 	}
 	err = c.run(serveCtx)
 	if !o.check {

@@ -19,10 +19,10 @@ const Notice = "These are not real measurements: collector demo generated them t
 // The data set's window, cadence and the timeline parameters it needs.
 const (
 	// Cadence is how often each probe measures every name.
-	Cadence = 4 * time.Hour
+	Cadence = 6 * time.Hour
 	// MaxSilence is the smallest timeline max_silence that reads the cadence as
 	// continuous coverage; `collector demo` raises the config's to it.
-	MaxSilence = 6 * time.Hour
+	MaxSilence = 9 * time.Hour
 	// SoftwareName is the software.name of every generated measurement.
 	SoftwareName = "pantau-demo (simulated)"
 	// ProbePrefix starts every generated probe ID.
