@@ -13,7 +13,8 @@ import (
 
 // axes labels the columns in the reader's zone: a row of months (their first column is a
 // month boundary) and a row of day numbers, each day under a day's cells, or one label
-// per week (days 1, 8, 15, 22, 29) when day cells are too many to number each.
+// per week (days 1, 8, 15, 22, 29) when day cells are too many to number each, or per
+// half month (1, 15) beyond half a year of day cells.
 func axes(cells []interval, step time.Duration, l *loc) (months, days []colHead) {
 	long := len(cells) > 62
 	for i, c := range cells {
@@ -34,6 +35,8 @@ func axes(cells []interval, step time.Duration, l *loc) (months, days []colHead)
 			switch {
 			case step < 24*time.Hour:
 				newGroup = days[n-1].Key != dayKey
+			case step == 24*time.Hour && len(cells) > 180:
+				newGroup = t.Day() == 1 || t.Day() == 15 // half months: a week is a few pixels
 			case step == 24*time.Hour && long:
 				newGroup = slices.Contains([]int{1, 8, 15, 22, 29}, t.Day())
 			}

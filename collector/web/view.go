@@ -38,6 +38,8 @@ type heatmap struct {
 	Marks      []markCell
 	Rows       []Row
 	Orders     []orderMark
+	// Wide: too many columns for a phone's width; the heatmap scrolls sideways there.
+	Wide bool
 	// Query is the heatmap's canonical query (domain, from, to, step, tz), for downloads.
 	Query url.Values
 }
@@ -90,7 +92,7 @@ func (h *dash) buildHeatmap(ctx context.Context, q url.Values, l *loc) (*heatmap
 	if err != nil {
 		return nil, err
 	}
-	m.Start, m.End = cells[0].from, cells[len(cells)-1].to
+	m.Start, m.End, m.Wide = cells[0].from, cells[len(cells)-1].to, len(cells) > 40
 	tls, err := h.timelines(ctx, m.Domain, m.Start, m.End)
 	if err != nil {
 		return nil, err
