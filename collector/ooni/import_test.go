@@ -19,20 +19,26 @@ import (
 // exercised by the CLI's test (collector/cli, TestImportOONI).
 type memWriter map[string][]byte
 
-func (w memWriter) Write(_ context.Context, it store.Item) (bool, error) {
-	b, err := json.Marshal(it.M)
-	if err != nil {
-		return false, err
+func (w memWriter) Write(_ context.Context, items []store.Item) ([]bool, error) {
+	stored := make([]bool, len(items))
+	var ce store.ConflictError
+	for i, it := range items {
+		b, err := json.Marshal(it.M)
+		if err != nil {
+			return nil, err
+		}
+		key := it.Probe.Probe + " " + it.M.ID
+		switch old, ok := w[key]; {
+		case !ok:
+			w[key], stored[i] = b, true
+		case !bytes.Equal(old, b):
+			ce.Conflicts = append(ce.Conflicts, store.Conflict{Index: i, Probe: it.Probe.Probe, ID: it.M.ID, Stored: "s", Submitted: "t"})
+		}
 	}
-	key := it.Probe.Probe + " " + it.M.ID
-	switch old, ok := w[key]; {
-	case !ok:
-		w[key] = b
-		return true, nil
-	case bytes.Equal(old, b):
-		return false, nil
+	if len(ce.Conflicts) > 0 {
+		return stored, &ce
 	}
-	return false, fmt.Errorf("%w: %s", store.ErrConflict, key)
+	return stored, nil
 }
 
 // TestImport: the fixture file imported twice stores each measurement once; bad lines
@@ -83,19 +89,59 @@ func TestImportConflict(t *testing.T) {
 	w[it.Probe.Probe+" "+it.M.ID] = []byte("{}")
 	var bad []string
 	s, err := Import(context.Background(), bytes.NewReader(line), "x", newMapper(), w, Options{Bad: func(e *LineError) { bad = append(bad, e.Error()) }})
-	if err != nil || s != (Summary{Read: 1, Bad: 1, Conflicts: 1}) || len(bad) != 1 || !strings.Contains(bad[0], "x:1: measurement "+it.M.ID+" (report ") {
+	if err != nil || s != (Summary{Read: 1, Bad: 1, Conflicts: 1}) || len(bad) != 1 ||
+		!strings.HasPrefix(bad[0], "x:1: measurement "+it.M.ID+" (report 20240305T101000Z_webconnectivity_ID_23693_n1_LmNoPqRsTuVw5678) is stored with other content (sha256 s, this is t)") {
 		t.Errorf("summary %+v, %v, bad %q", s, err, bad)
 	}
-	down := writerFunc(func(context.Context, store.Item) (bool, error) {
-		return false, fmt.Errorf("%w: no route", store.ErrUnavailable)
+	down := writerFunc(func(context.Context, []store.Item) ([]bool, error) {
+		return nil, fmt.Errorf("%w: no route", store.ErrUnavailable)
 	})
 	two := append(append(bytes.Clone(line), '\n'), line...)
 	s, err = Import(context.Background(), bytes.NewReader(two), "y", newMapper(), down, Options{})
-	if !errors.Is(err, store.ErrUnavailable) || !strings.HasPrefix(err.Error(), "y:1: ") || s.Read != 1 {
+	if !errors.Is(err, store.ErrUnavailable) || !strings.HasPrefix(err.Error(), "y:1: ") || s.Read != 2 || s.Stored != 0 {
 		t.Errorf("store down: %+v, %v", s, err)
 	}
 }
 
-type writerFunc func(context.Context, store.Item) (bool, error)
+type writerFunc func(context.Context, []store.Item) ([]bool, error)
 
-func (f writerFunc) Write(ctx context.Context, it store.Item) (bool, error) { return f(ctx, it) }
+func (f writerFunc) Write(ctx context.Context, items []store.Item) ([]bool, error) { return f(ctx, items) }
+
+// TestImportRefusedItem: when the store refuses a batch for one item (InfluxDB's 400),
+// the batch is written again item by item: only that item's line is bad, the others
+// are stored.
+func TestImportRefusedItem(t *testing.T) {
+	lines := fixtureLines(t, "testdata/webconnectivity.jsonl")
+	poison, err := newMapper().Map(lines[4], now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memWriter{}
+	var calls []int
+	w := writerFunc(func(ctx context.Context, items []store.Item) ([]bool, error) {
+		calls = append(calls, len(items))
+		for _, it := range items {
+			if it.M.ID == poison.M.ID {
+				return nil, errors.New("InfluxDB refused: field type conflict")
+			}
+		}
+		return mem.Write(ctx, items)
+	})
+	f, err := os.Open("testdata/webconnectivity.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var bad []string
+	s, err := Import(context.Background(), f, "wc", newMapper(), w, Options{Batch: 3, Bad: func(e *LineError) { bad = append(bad, e.Error()) }})
+	if err != nil || s != (Summary{Read: 8, Stored: 4, Skipped: 1, Bad: 3}) {
+		t.Errorf("summary %+v, %v", s, err)
+	}
+	if len(bad) != 3 || bad[2] != "wc:4: InfluxDB refused: field type conflict" {
+		t.Errorf("bad lines %q", bad)
+	}
+	// Lines 1-3 in one batch; 4 and 5, refused together, again one by one.
+	if fmt.Sprint(calls) != "[3 2 1 1]" {
+		t.Errorf("writes of %v items", calls)
+	}
+}
