@@ -105,7 +105,9 @@ func TestImportConflict(t *testing.T) {
 
 type writerFunc func(context.Context, []store.Item) ([]bool, error)
 
-func (f writerFunc) Write(ctx context.Context, items []store.Item) ([]bool, error) { return f(ctx, items) }
+func (f writerFunc) Write(ctx context.Context, items []store.Item) ([]bool, error) {
+	return f(ctx, items)
+}
 
 // TestImportRefusedItem: when the store refuses a batch for one item (InfluxDB's 400),
 // the batch is written again item by item: only that item's line is bad, the others
