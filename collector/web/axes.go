@@ -67,7 +67,7 @@ func (h *dash) orderMarks(ctx context.Context, m *heatmap, cells []interval) []o
 				h.log.Warn("dashboard: compliance for the heatmap failed", "order", o.ID, "err", err)
 			} else {
 				s := summarize(rep, m.Domain)
-				om.Summary = &s
+				om.Summary, om.At = &s, at
 			}
 		}
 		if om.EffCol < 0 && om.DueCol < 0 && om.Summary == nil {
@@ -95,10 +95,10 @@ func markRow(m *heatmap, cells []interval, l *loc) []markCell {
 	at := map[int][]mk{}
 	for _, om := range m.Orders {
 		if om.EffCol >= 0 {
-			at[om.EffCol] = append(at[om.EffCol], mk{"eff", l.T("mark.effective", "ID", om.Order.ID, "Time", l.Time(om.Order.Effective))})
+			at[om.EffCol] = append(at[om.EffCol], mk{"eff", l.T("mark.effective", "ID", om.Order.ID, "Time", l.Order(om.Order).Time(om.Order.Effective))})
 		}
 		if om.DueCol >= 0 {
-			at[om.DueCol] = append(at[om.DueCol], mk{"due", l.T("mark.due", "ID", om.Order.ID, "Time", l.Time(om.Due))})
+			at[om.DueCol] = append(at[om.DueCol], mk{"due", l.T("mark.due", "ID", om.Order.ID, "Time", l.Order(om.Order).Time(om.Due))})
 		}
 	}
 	if len(at) == 0 {

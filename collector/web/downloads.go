@@ -293,6 +293,6 @@ func (h *dash) embed(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := homeData{Domain: m.Domain, Step: m.Step, Map: m, Legend: legend}
+	d := homeData{Domain: m.Domain, Step: m.Step, Map: m, Legend: legend, Embedded: true}
 	h.render(w, r, http.StatusOK, "embed", page{Title: m.Domain, Data: &d, L: l, Zoned: true})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/pantau-dev/pantau/collector/orders"
 )
 
 //go:embed locales/*.json
@@ -190,6 +192,10 @@ func (l *loc) In(z *time.Location) *loc {
 	c.Zone, c.ZoneName = z, z.String()
 	return &c
 }
+
+// Order returns l writing times in the order's zone (its zone key, or the offset its
+// effective time was written with).
+func (l *loc) Order(o orders.Order) *loc { return l.In(o.Location()) }
 
 // Href adds the reader's chosen language and zone to a dashboard link.
 func (l *loc) Href(href string) string {

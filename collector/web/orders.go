@@ -68,34 +68,15 @@ func (h *dash) orderPage(w http.ResponseWriter, r *http.Request) {
 	}
 	l, _ := h.locale(r)
 	sortReport(&rep)
-	d := orderData{Order: o, Report: rep, At: atText, Summary: summarize(rep, ""), OL: l.In(orderZone(o))}
+	d := orderData{Order: o, Report: rep, At: atText, Summary: summarize(rep, ""), OL: l.Order(o)}
 	for _, n := range rep.Networks {
 		d.Rows += len(n.Domains)
 	}
 	p := page{Title: l.T("order.title", "ID", o.ID), Nav: "orders", Data: d, L: l}
-	if d.OL.Zone != time.UTC {
+	if d.OL.ZoneName != "UTC" {
 		p.Zone = d.OL.ZoneName
 	}
 	h.render(w, r, http.StatusOK, "order", p)
-}
-
-// indonesianZones name the offsets of Indonesia's three zones.
-var indonesianZones = map[int]string{7 * 3600: "WIB", 8 * 3600: "WITA", 9 * 3600: "WIT"}
-
-// orderZone is the zone an order's times are shown in: the offset its effective time was
-// written with (+07:00 is WIB), UTC when it was written in UTC.
-func orderZone(o orders.Order) *time.Location {
-	name, off := o.Effective.Zone()
-	if off == 0 {
-		return time.UTC
-	}
-	if n, ok := indonesianZones[off]; ok {
-		name = n
-	}
-	if name == "" {
-		name = "UTC" + o.Effective.Format("-07:00")
-	}
-	return time.FixedZone(name, off)
 }
 
 // funcs are the templates' helpers (text and times: the page's L).

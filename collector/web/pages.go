@@ -28,6 +28,8 @@ type homeData struct {
 	Legend                 []string
 	// Embed is the code of an iframe showing this heatmap, when embedding is allowed.
 	Embed string
+	// Embedded: the embed view, whose links open outside the frame.
+	Embedded bool
 }
 
 // legend lists the cell classes in the legend's order (their names and help are in the

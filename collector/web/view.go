@@ -64,6 +64,7 @@ type orderMark struct {
 	Due            time.Time
 	EffCol, DueCol int // the column holding each time; -1 outside the range
 	Summary        *orderSummary
+	At             time.Time // when Summary holds: the end of the range, or now
 }
 
 // buildHeatmap reads the heatmap's parameters (docs/dashboard.md, The heatmap) and builds it.

@@ -76,7 +76,7 @@ func TestHeatmap(t *testing.T) {
 		`<th scope="colgroup" colspan="1" class="day" data-day="2017-07-14" title="14 July 2017">14</th>`,
 		`<th scope="colgroup" colspan="10" class="month" data-month="2017-07" title="July 2017">July 2017</th>`,
 		`<span class="netname">Telkomsel</span> <small class="asn">AS23693</small>`,
-		`<p class="summary" data-order="test-block"><b>Order test-block:</b> 1 of 2 networks complied; 1 did not: Indosat Ooredoo.</p>`,
+		`<p class="summary" data-order="test-block"><b>Order test-block:</b> 1 of 2 networks complied; 1 did not: Indosat Ooredoo. <small>(as of 20 Jul 2017 00:00 UTC)</small></p>`,
 		`<input type="date" name="from" value="2017-07-10">`, `<input type="date" name="to" value="2017-07-19">`,
 		`<link rel="stylesheet" href="/static/style.css">`)
 }
