@@ -15,8 +15,8 @@ import (
 )
 
 // TestImportOONI imports the ooni package's fixtures (a directory: a JSONL file and a
-// gzip one) into a real InfluxDB twice: the first run stores each measurement, the
-// second none again; the bad lines are reported with their file and line number while
+// gzip one) into a real InfluxDB, after two of their lines, and twice: the first run
+// stores each measurement not stored yet, the second none again; the bad lines are reported with their file and line number while
 // the rest is stored; the stored measurements are the ooni/AS… probes' on the fleet's
 // network names, with OONI's provenance.
 func TestImportOONI(t *testing.T) {
@@ -29,9 +29,23 @@ func TestImportOONI(t *testing.T) {
 		"collector import ooni: " + jsonl + ":7: not valid JSON at byte 86",
 		"collector import ooni: " + jsonl + ":8: report_id: missing",
 	}
+	// The first two lines first: the first import of the directory then writes batches
+	// of stored and new measurements, and counts each exactly.
+	b, err := os.ReadFile(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(t.TempDir(), "part.jsonl")
+	if err := os.WriteFile(part, []byte(strings.Join(strings.SplitAfter(string(b), "\n")[:2], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, env(nil), "import", "ooni", "--config", cfg, part)
+	if code != 0 || !strings.HasSuffix(out, ": 2 read, 2 stored, 0 already stored, 0 skipped (not web_connectivity), 0 bad\n") || errOut != "" {
+		t.Errorf("part: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	const prefix = "collector import ooni: 2 files in "
 	for i, want := range []string{
-		": 10 read, 7 stored, 0 already stored, 1 skipped (not web_connectivity), 2 bad\n",
+		": 10 read, 5 stored, 2 already stored, 1 skipped (not web_connectivity), 2 bad\n",
 		": 10 read, 0 stored, 7 already stored, 1 skipped (not web_connectivity), 2 bad\n",
 	} {
 		code, out, errOut := run(t, env(nil), "import", "ooni", "--config", cfg, dir)
