@@ -203,10 +203,14 @@ func TestHeatmapDownloads(t *testing.T) {
 	if x, y := cell(0, 0); !near(img.At(x, y), accessibleRGB, 0) {
 		t.Errorf("PNG Indosat 10 July: %v; want the accessible colour", img.At(x, y))
 	}
+}
 
-	// The cell page's measurements, as CSV and JSON.
+// TestCellDownloads: the cell page's measurements, as CSV and JSON.
+func TestCellDownloads(t *testing.T) {
+	srv, _ := serveStack(t, "")
+	c := client(t)
 	cq := "/cell?domain=t.me&network=Telkomsel&from=2017-07-14T00:00:00Z&to=2017-07-14T06:00:00Z"
-	_, body = get(t, c, srv.URL+cq+"&format=csv")
+	_, body := get(t, c, srv.URL+cq+"&format=csv")
 	if recs, err := csv.NewReader(strings.NewReader(body)).ReadAll(); err != nil || len(recs) != 13 || recs[1][5] != "pantau" || recs[1][6] != "blocked" {
 		t.Errorf("cell CSV: %v\n%s", err, body)
 	}
