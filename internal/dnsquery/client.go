@@ -202,17 +202,22 @@ func (c *Client) exchange(ctx context.Context, r Resolver, name string, qtype ui
 
 	c.active.Add(1)
 	go func() {
-		defer res.end()
-		defer c.active.Add(-1)
 		var cancel context.CancelFunc = func() {}
 		if _, ok := ctx.Deadline(); !ok {
 			ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		}
-		defer cancel()
+		// done runs once the question and its late-reply window are over, maybe after
+		// this goroutine (exchangeUDP).
+		done := func() {
+			cancel()
+			c.active.Add(-1)
+			res.end()
+		}
 		switch ep.Transport {
 		case measurement.TransportUDP:
-			c.exchangeUDP(ctx, res, ep, m, rec, lateWait)
+			c.exchangeUDP(ctx, res, ep, m, rec, lateWait, done)
 		default:
+			defer done()
 			start := time.Now()
 			reply, err := c.exchangeStream(ctx, ep, m)
 			if wrong := c.record(&rec, m, reply, err, time.Since(start)); wrong != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -44,16 +45,29 @@ type udpExchange struct {
 
 // exchangeUDP asks m over UDP, publishes the first matching reply (or the TCP retry of a
 // truncated one) as res.first, then collects further replies until the late window
-// closes. It writes res.late and closes the socket before returning.
-func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dns.Msg, rec measurement.DNSQuery, lateWait time.Duration) {
+// closes; it writes res.late, closes the socket and calls done, once, as the window
+// closes. Where the kernel stamps arrivals (late_linux.go) the window outlives the call:
+// the replies queue in the socket, and a timer drains them as it closes.
+func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dns.Msg, rec measurement.DNSQuery, lateWait time.Duration, done func()) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			done()
+		}
+	}()
 	x := &udpExchange{c: c, ctx: ctx, res: res, rec: rec, start: time.Now()}
 	conn, err := c.dialer.DialContext(ctx, "udp", r.hostport)
 	if err != nil {
 		x.fail(ctxErr(ctx, err))
 		return
 	}
-	defer conn.Close()
+	defer func() {
+		if !handedOff {
+			conn.Close()
+		}
+	}()
 	x.conn = conn
+	stamped := stampArrivals(conn)
 	x.deadline, _ = ctx.Deadline() // exchange made sure there is one
 	x.setDeadline(x.deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(longAgo()) })
@@ -79,7 +93,70 @@ func (c *Client) exchangeUDP(ctx context.Context, res *Result, r Resolver, m *dn
 		return
 	}
 	x.publish()
+	if stamped && lateWait > 0 {
+		handedOff = true
+		x.buf = nil // back to the pool; the drain takes one when the window closes
+		x.closeLater(x.windowEnd(firstAt, lateWait), done)
+		return
+	}
 	x.collectLate(firstAt, lateWait)
+}
+
+// windowEnd is when the late-reply window closes: lateWait after the first reply, or
+// the exchange's deadline if that is sooner.
+func (x *udpExchange) windowEnd(firstAt time.Time, lateWait time.Duration) time.Time {
+	end := firstAt.Add(lateWait)
+	if x.deadline.Before(end) {
+		end = x.deadline
+	}
+	return end
+}
+
+// closeLater closes the window at end, or when the exchange's context ends if that is
+// sooner: it drains the replies queued on the socket (each with its kernel arrival
+// time), closes the socket and calls done.
+func (x *udpExchange) closeLater(end time.Time, done func()) {
+	var mu sync.Mutex
+	var timer *time.Timer
+	var stopCtx func() bool
+	closed := false
+	closeNow := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		closed = true
+		timer.Stop()
+		stopCtx()
+		x.drain()
+		x.conn.Close()
+		done()
+	}
+	mu.Lock()
+	timer = time.AfterFunc(time.Until(end), closeNow)
+	stopCtx = context.AfterFunc(x.ctx, closeNow)
+	mu.Unlock()
+}
+
+// drain reads the replies queued on the socket, without waiting, into res.late: those
+// with our ID, in arrival order, at most maxLate in all.
+func (x *udpExchange) drain() {
+	_ = x.conn.SetReadDeadline(time.Time{})
+	bp := x.c.bufs.Get().(*[]byte)
+	defer x.c.bufs.Put(bp)
+	var oob [64]byte
+	for len(x.res.late) < maxLate {
+		n, at, ok := readQueued(x.conn, *bp, oob[:])
+		if !ok {
+			return
+		}
+		msg := new(dns.Msg)
+		if msg.Unpack((*bp)[:n]) != nil || msg.Id != x.id {
+			continue
+		}
+		x.res.late = append(x.res.late, toReply(msg, at.Sub(x.start)))
+	}
 }
 
 // publish hands the record out as the first result.
@@ -212,11 +289,7 @@ func (x *udpExchange) collectLate(firstAt time.Time, lateWait time.Duration) {
 	if lateWait <= 0 {
 		return
 	}
-	end := firstAt.Add(lateWait)
-	if x.deadline.Before(end) {
-		end = x.deadline
-	}
-	x.setDeadline(end)
+	x.setDeadline(x.windowEnd(firstAt, lateWait))
 	for len(x.res.late) < maxLate {
 		n, err := x.conn.Read(x.buf)
 		if err != nil {
