@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -185,15 +184,6 @@ func jsonKind(k string) string {
 		return "an object"
 	}
 	return "a " + k
-}
-
-// hostOf returns the host of a URL, or "".
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
 }
 
 // trimBOM drops a UTF-8 byte order mark, which some tools write before the first line.
