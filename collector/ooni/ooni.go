@@ -92,14 +92,17 @@ func (mp *Mapper) measurement(h *header, tk *testKeys) (*measurement.Measurement
 	}
 	start, err := time.Parse("2006-01-02 15:04:05", h.MeasurementStartTime)
 	if err != nil {
-		return nil, fmt.Errorf("measurement_start_time: %q: want YYYY-MM-DD hh:mm:ss (UTC)", h.MeasurementStartTime)
+		// OONI's API lists the time as RFC 3339; its measurements as written above.
+		if start, err = time.Parse(time.RFC3339, h.MeasurementStartTime); err != nil {
+			return nil, fmt.Errorf("measurement_start_time: %q: want YYYY-MM-DD hh:mm:ss (UTC)", h.MeasurementStartTime)
+		}
 	}
 	prov, err := provenance(h, tk)
 	if err != nil {
 		return nil, err
 	}
 	m := &measurement.Measurement{
-		ID:            measurementID(h),
+		ID:            measurementID(h, start),
 		SchemaVersion: measurement.SchemaVersion,
 		Target:        t.String(),
 		Input:         t.Input(),
@@ -153,10 +156,11 @@ func provenance(h *header, tk *testKeys) (*measurement.Provenance, error) {
 
 // measurementID derives the measurement's ID from what identifies it in OONI's data
 // whatever the dump it comes from: its report, its input and its start time (a report
-// measures an input once; OONI's measurement_uid is not in every dump). Importing the
-// same measurement again gives the same ID, which the store then skips.
-func measurementID(h *header) string {
-	sum := sha256.Sum256([]byte("ooni\x00" + h.ReportID + "\x00" + *h.Input + "\x00" + h.MeasurementStartTime))
+// measures an input once; OONI's measurement_uid is not in every dump, and the time is
+// taken in one form whichever OONI wrote). Importing the same measurement again gives
+// the same ID, which the store then skips.
+func measurementID(h *header, start time.Time) string {
+	sum := sha256.Sum256([]byte("ooni\x00" + h.ReportID + "\x00" + *h.Input + "\x00" + start.UTC().Format("2006-01-02 15:04:05")))
 	return hex.EncodeToString(sum[:16])
 }
 

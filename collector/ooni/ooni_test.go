@@ -326,3 +326,23 @@ func TestMapDeterministic(t *testing.T) {
 		ids[c.M.ID] = true
 	}
 }
+
+// TestMapVariants: an IP-literal input (IPv6) connects to the target's own address; a
+// start time written as RFC 3339 (OONI's API) reads as the same instant, with the same ID.
+func TestMapVariants(t *testing.T) {
+	line := string(fixtureLines(t, "testdata/webconnectivity.jsonl")[2])
+	ip := "2606:2800:220:1:248:1893:25c8:1946"
+	v6 := strings.Replace(line, `"input": "https://www.example.com/"`, `"input": "https://[`+ip+`]/"`, 1)
+	it, err := newMapper().Map([]byte(v6), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := it.M; m.Domain != ip || m.Target != "https://["+ip+"]/" || m.TCP[0].IP != ip || m.TCP[0].Origin != measurement.OriginTarget {
+		t.Errorf("IPv6 literal: domain %q target %q tcp %s", m.Domain, m.Target, jsonOf(t, m.TCP))
+	}
+	iso := strings.Replace(line, `"measurement_start_time": "2024-03-05 10:11:12"`, `"measurement_start_time": "2024-03-05T10:11:12Z"`, 1)
+	orig, _ := newMapper().Map([]byte(line), now)
+	if it, err := newMapper().Map([]byte(iso), now); err != nil || !it.M.StartedAt.Equal(time.Date(2024, 3, 5, 10, 11, 12, 0, time.UTC)) || it.M.ID != orig.M.ID {
+		t.Errorf("RFC 3339 start: %v %v, want the ID %s", it.M, err, orig.M.ID)
+	}
+}
