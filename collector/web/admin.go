@@ -170,7 +170,7 @@ func (h *dash) loginForm(w http.ResponseWriter, r *http.Request) {
 func (h *dash) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	nonce := randomValue()
 	setCookie(w, r, loginCookie, h.admin.sign("login", nonce, h.now().Add(loginTTL)), "/admin/", int(loginTTL/time.Second))
-	h.render(w, r, status, "login", page{Title: "Admin login", Nav: "admin", Data: loginData{Form: h.admin.mac("loginform", nonce), Error: msg}})
+	h.render(w, r, status, "login", page{Title: h.tr(r, "login.title"), Nav: "admin", Data: loginData{Form: h.admin.mac("loginform", nonce), Error: msg}})
 }
 
 // login checks the posted token and starts a session. The login cookie and the origin
@@ -270,7 +270,7 @@ func (h *dash) adminPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, "admin", page{Title: "Admin", Nav: "admin", Data: adminData{}})
+	h.render(w, r, http.StatusOK, "admin", page{Title: h.tr(r, "nav.admin"), Nav: "admin", Data: adminData{}})
 }
 
 // upload stores an order posted as a file or as text, and shows the stored order or the
@@ -307,7 +307,7 @@ func (h *dash) upload(w http.ResponseWriter, r *http.Request) {
 	d := adminData{YAML: string(body)}
 	if strings.TrimSpace(d.YAML) == "" {
 		d.Error = "yaml: empty: paste an order or choose a file"
-		h.render(w, r, http.StatusBadRequest, "admin", page{Title: "Admin", Nav: "admin", Data: d})
+		h.render(w, r, http.StatusBadRequest, "admin", page{Title: h.tr(r, "nav.admin"), Nav: "admin", Data: d})
 		return
 	}
 	o, err := h.data.PutOrder(r.Context(), body)
@@ -323,10 +323,10 @@ func (h *dash) upload(w http.ResponseWriter, r *http.Request) {
 			h.log.Error("dashboard: order upload failed", "err", err)
 		}
 		d.Error = err.Error()
-		h.render(w, r, status, "admin", page{Title: "Admin", Nav: "admin", Data: d})
+		h.render(w, r, status, "admin", page{Title: h.tr(r, "nav.admin"), Nav: "admin", Data: d})
 		return
 	}
 	h.log.Info("dashboard: order stored", "order", o.ID)
 	d.Stored, d.YAML = &o, ""
-	h.render(w, r, http.StatusOK, "admin", page{Title: "Admin", Nav: "admin", Data: d})
+	h.render(w, r, http.StatusOK, "admin", page{Title: h.tr(r, "nav.admin"), Nav: "admin", Data: d})
 }

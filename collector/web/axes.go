@@ -24,8 +24,11 @@ func axes(cells []interval, step time.Duration, l *loc) (months, days []colHead)
 			months[n-1].Span++
 		} else {
 			label := l.Month(t.Month()) + " " + t.Format("2006")
-			if long {
-				label = l.MonthShort(t.Month()) + " " + t.Format("06")
+			if long { // short names; the year at the first month and at each January
+				label = l.MonthShort(t.Month())
+				if i == 0 || t.Month() == time.January {
+					label += " " + t.Format("2006")
+				}
 			}
 			months = append(months, colHead{Key: key, Label: label, Title: l.Month(t.Month()) + " " + t.Format("2006"), Span: 1, Start: i > 0})
 		}

@@ -169,6 +169,12 @@ type page struct {
 	Zone string
 }
 
+// tr translates a message in the request's language.
+func (h *dash) tr(r *http.Request, id string) string {
+	l, _ := h.locale(r)
+	return l.T(id)
+}
+
 // localeOr400 is the request's language and zone; a bad tz is answered with 400.
 func (h *dash) localeOr400(w http.ResponseWriter, r *http.Request) (*loc, bool) {
 	l, err := h.locale(r)
