@@ -28,9 +28,9 @@ func demoCommand(e env) *cmdline.Command {
 		Name:    "demo",
 		Summary: "load a simulated 2017 Telegram data set into the configured InfluxDB and serve the dashboard on it, marked as simulated",
 		Usage:   "--config FILE [flags]",
-		Details: "The data set (docs/demo.md) is deterministic: loading it again stores nothing new. The timeline's " +
-			"max_silence is raised to " + demo.MaxSilence.String() + " if the config sets less (the simulated probes measure every " +
-			demo.Cadence.String() + "). SIGINT or SIGTERM stops serving.",
+		Details: fmt.Sprintf("The data set (docs/demo.md) is deterministic: loading it again stores nothing new. The timeline's "+
+			"max_silence is raised to %gh if the config sets less (the simulated probes measure every %gh). SIGINT or SIGTERM stops serving.",
+			demo.MaxSilence.Hours(), demo.Cadence.Hours()),
 		Examples: []string{
 			"collector demo --config collector.yaml --open",
 			"collector demo --config collector.yaml --load-only",
@@ -134,14 +134,15 @@ func printDemoPages(e env, url string) {
 	}
 }
 
-// openBrowser opens url with xdg-open when there is one, and otherwise says to open it.
+// openBrowser opens the first of the demo's pages (the heatmap of t.me) with xdg-open
+// when there is one, and otherwise says to open it.
 func openBrowser(e env, url string) {
 	if path, err := exec.LookPath("xdg-open"); err == nil {
-		cmd := exec.Command(path, url+"/")
+		cmd := exec.Command(path, url+demo.Pages()[0].Path)
 		if err := cmd.Start(); err == nil {
 			go func() { _ = cmd.Wait() }()
 			return
 		}
 	}
-	fmt.Fprintf(e.stdout, "demo: no browser to open here (xdg-open); open %s/ in one\n", url)
+	fmt.Fprintf(e.stdout, "demo: no browser to open here (xdg-open); open %s%s in one\n", url, demo.Pages()[0].Path)
 }

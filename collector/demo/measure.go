@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +120,7 @@ func (b *builder) measure(s sample) *measurement.Measurement {
 	default:
 		m.Observations = b.dnsBlocked(s)
 	}
+	b.controlConnects(s, m)
 	for _, q := range m.DNS {
 		m.Fingerprints = append(m.Fingerprints, b.fps.MatchDNS(q)...)
 	}
@@ -133,6 +135,22 @@ func (b *builder) measure(s sample) *measurement.Measurement {
 	m.Normalise()
 	m.Verdict = verdict.Of(m)
 	return m
+}
+
+// controlConnects adds the control's connects to the probe's addresses it did not
+// connect to itself, as the control helper makes them (origin probe): it refuses
+// private addresses.
+func (b *builder) controlConnects(s sample, m *measurement.Measurement) {
+	for _, c := range m.TCP {
+		if slices.ContainsFunc(m.Control.TCP, func(x measurement.TCPConnect) bool { return x.IP == c.IP }) {
+			continue
+		}
+		cc := measurement.TCPConnect{IP: c.IP, Port: c.Port, Origin: measurement.OriginProbe, TimeMS: s.ms(150, 400)}
+		if b.bogons.IsBogonString(c.IP) {
+			cc.Failure, cc.TimeMS = measurement.Failure(failure.RefusedPrivate), 0
+		}
+		m.Control.TCP = append(m.Control.TCP, cc)
+	}
 }
 
 // clean is what a vantage point with resolver sees of an unhindered site.

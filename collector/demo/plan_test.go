@@ -9,8 +9,8 @@ import (
 
 // TestEveryVerdictFollowsThePlan builds the whole data set and checks that the verdict
 // derived from each measurement's observations is the state the plan gives (item fails
-// otherwise), with the blocking method the network's Method implies, and that the data
-// set is the same on every build.
+// otherwise), with the blocking method the network's Method implies and the block page
+// recognised by its fingerprint, and that the data set is the same on every build.
 func TestEveryVerdictFollowsThePlan(t *testing.T) {
 	b := newBuilder()
 	methods := map[string]map[string]int{}
@@ -26,6 +26,11 @@ func TestEveryVerdictFollowsThePlan(t *testing.T) {
 				methods[s.net.Name] = map[string]int{}
 			}
 			methods[s.net.Name][it.M.Verdict.Status+" "+it.M.Verdict.Method]++
+			// A block page's address or CNAME is recognised by the built-in fingerprints
+			// (a private address is evidence by itself).
+			if it.M.Verdict.Method == measurement.MethodDNS && len(it.M.DNS[0].Bogons) == 0 && len(it.M.Fingerprints) == 0 {
+				t.Errorf("%s %s on %s: blocked by DNS without a fingerprint: %+v", s.probe, s.domain, s.net.Name, it.M.DNS)
+			}
 		}
 	}
 	t.Logf("%d measurements: %v", n, methods)
