@@ -14,11 +14,12 @@ import (
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
-// TestImportOONI imports the ooni package's fixtures (a directory: a JSONL file and a
+// TestImportOONI imports the ooni package's fixtures (a directory: JSONL files and a
 // gzip one) into a real InfluxDB, after two of their lines, and twice: the first run
-// stores each measurement not stored yet, the second none again; the bad lines are reported with their file and line number while
-// the rest is stored; the stored measurements are the ooni/AS… probes' on the fleet's
-// network names, with OONI's provenance.
+// stores each measurement not stored yet, the second none again; the bad lines are
+// reported with their file and line number while the rest is stored; the stored
+// measurements are the ooni/AS… probes' on the fleet's network names, with OONI's
+// provenance.
 func TestImportOONI(t *testing.T) {
 	influx, _ := influxtest.Server(t)
 	bucket := influxtest.NewBucket(t)
@@ -43,10 +44,10 @@ func TestImportOONI(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(out, ": 2 read, 2 stored, 0 already stored, 0 skipped (not web_connectivity), 0 bad\n") || errOut != "" {
 		t.Errorf("part: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	const prefix = "collector import ooni: 2 files in "
+	const prefix = "collector import ooni: 3 files in "
 	for i, want := range []string{
-		": 10 read, 5 stored, 2 already stored, 1 skipped (not web_connectivity), 2 bad\n",
-		": 10 read, 0 stored, 7 already stored, 1 skipped (not web_connectivity), 2 bad\n",
+		": 13 read, 8 stored, 2 already stored, 1 skipped (not web_connectivity), 2 bad\n",
+		": 13 read, 0 stored, 10 already stored, 1 skipped (not web_connectivity), 2 bad\n",
 	} {
 		code, out, errOut := run(t, env(nil), "import", "ooni", "--config", cfg, dir)
 		if code != 1 || !strings.HasPrefix(out, prefix) || !strings.HasSuffix(out, want) {
@@ -58,8 +59,8 @@ func TestImportOONI(t *testing.T) {
 			t.Errorf("run %d: stderr %q", i+1, errOut)
 		}
 	}
-	if n := influxtest.Count(t, influx, strings.Split(bucket, "/")[0], store.Reach, "id"); n != 7 {
-		t.Errorf("%d reach points, want 7", n)
+	if n := influxtest.Count(t, influx, strings.Split(bucket, "/")[0], store.Reach, "id"); n != 10 {
+		t.Errorf("%d reach points, want 10", n)
 	}
 	st, err := store.New(store.Config{URL: influx, Bucket: bucket}, nil)
 	if err != nil {
@@ -81,6 +82,9 @@ func TestImportOONI(t *testing.T) {
 		seen = append(seen, fmt.Sprintf("%s %s %s/%s ooni:%s", sm.Probe.Probe, m.Domain, m.Verdict.Status, m.Verdict.Method, m.Provenance.OONIBlocking))
 	}
 	want := []string{
+		"ooni/AS7713 www.example.org blocked/http ooni:http-failure",
+		"ooni/AS7713 www.example.org blocked/tls ooni:http-failure",
+		"ooni/AS7713 www.example.org blocked/dns ooni:dns",
 		"ooni/AS7713 www.reddit.com blocked/http ooni:http-diff",
 		"ooni/AS7713 web.telegram.org blocked/dns ooni:dns",
 		"ooni/AS17974 example.net accessible/ ooni:false",

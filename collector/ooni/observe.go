@@ -35,55 +35,68 @@ func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []s
 	var addrs []string
 	resolvers := map[string]bool{}
 	for _, q := range qs {
-		qtype := strings.ToUpper(q.QueryType)
-		if qtype != "A" && qtype != "AAAA" {
-			continue
-		}
 		name := strings.ToLower(strings.TrimSuffix(q.Hostname, "."))
-		if name != "" && name != m.Domain {
-			for _, a := range q.Answers {
-				if ans, ok := dnsAnswer(a, name); ok && ans.Type != "CNAME" && !slices.Contains(addrs, ans.Data) {
-					addrs = append(addrs, ans.Data)
+		for _, d := range byType(q, m.Domain) {
+			for _, a := range d.Addrs() {
+				if !slices.Contains(addrs, a) {
+					addrs = append(addrs, a)
+				}
+				if bog.IsBogonString(a) && !slices.Contains(d.Bogons, a) {
+					d.Bogons = append(d.Bogons, a)
 				}
 			}
-			continue
-		}
-		resolver, transport, system := resolverOf(q)
-		d := measurement.DNSQuery{
-			Resolver: resolver, Transport: transport, System: system,
-			Query: m.Domain, QType: qtype, Failure: dnsFailure(q.Failure), RTTMS: span(q.T0, q.T),
-		}
-		d.Rcode = rcodeOf(d.Failure)
-		for _, a := range q.Answers {
-			ans, ok := dnsAnswer(a, d.Query)
-			if !ok {
+			if name != "" && name != m.Domain {
 				continue
 			}
-			d.Answers = append(d.Answers, ans)
-			if ans.Type == "A" || ans.Type == "AAAA" {
-				if bog.IsBogonString(ans.Data) && !slices.Contains(d.Bogons, ans.Data) {
-					d.Bogons = append(d.Bogons, ans.Data)
+			m.DNS = append(m.DNS, d)
+			m.Fingerprints = append(m.Fingerprints, mp.fps.MatchDNS(d)...)
+			if !resolvers[d.Resolver] {
+				resolvers[d.Resolver] = true
+				info := measurement.ResolverInfo{Resolver: d.Resolver, Transport: d.Transport, System: d.System, Egress: []string{}}
+				if d.System && egress != "" {
+					info.Egress = []string{egress}
 				}
-				if !slices.Contains(addrs, ans.Data) {
-					addrs = append(addrs, ans.Data)
-				}
+				m.Resolvers = append(m.Resolvers, info)
 			}
-		}
-		if d.Answers == nil {
-			d.Answers = []measurement.DNSAnswer{}
-		}
-		m.DNS = append(m.DNS, d)
-		m.Fingerprints = append(m.Fingerprints, mp.fps.MatchDNS(d)...)
-		if !resolvers[resolver] {
-			resolvers[resolver] = true
-			info := measurement.ResolverInfo{Resolver: resolver, Transport: transport, System: system, Egress: []string{}}
-			if system && egress != "" {
-				info.Egress = []string{egress}
-			}
-			m.Resolvers = append(m.Resolvers, info)
 		}
 	}
 	return addrs
+}
+
+// byType maps one OONI lookup to Pantau's questions: an A or AAAA query as it is; the
+// getaddrinfo lookup probe-cli records as type ANY as an A and an AAAA question, each
+// with the answers of its family (and the CNAMEs), and dns_no_answer for a family that
+// got none when the lookup succeeded; other types to none.
+func byType(q query, domain string) []measurement.DNSQuery {
+	types := []string{strings.ToUpper(q.QueryType)}
+	switch types[0] {
+	case "A", "AAAA":
+	case "ANY":
+		types = []string{"A", "AAAA"}
+	default:
+		return nil
+	}
+	resolver, transport, system := resolverOf(q)
+	var out []measurement.DNSQuery
+	for _, qtype := range types {
+		d := measurement.DNSQuery{
+			Resolver: resolver, Transport: transport, System: system,
+			Query: domain, QType: qtype, Failure: dnsFailure(q.Failure), RTTMS: span(q.T0, q.T),
+			Answers: []measurement.DNSAnswer{},
+		}
+		for _, a := range q.Answers {
+			ans, ok := dnsAnswer(a, domain)
+			if ok && (len(types) == 1 || ans.Type == "CNAME" || ans.Type == qtype) {
+				d.Answers = append(d.Answers, ans)
+			}
+		}
+		if len(types) > 1 && d.Failure == nil && len(d.Addrs()) == 0 {
+			d.Failure = measurement.Failure(failure.DNSNoAnswer)
+		}
+		d.Rcode = rcodeOf(d.Failure)
+		out = append(out, d)
+	}
+	return out
 }
 
 // resolverOf names the resolver of q as Pantau does (udp://IP:PORT, https://…), or

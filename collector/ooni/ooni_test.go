@@ -346,3 +346,42 @@ func TestMapVariants(t *testing.T) {
 		t.Errorf("RFC 3339 start: %v %v, want the ID %s", it.M, err, orig.M.ID)
 	}
 }
+
+// TestMapLTE: probe-cli's Web Connectivity LTE shapes. Its system lookup is getaddrinfo
+// recorded as type ANY, next to DoH and UDP lookups: the ANY lookup becomes the system
+// resolver's A and AAAA questions, which drive the DNS verdict; the others are evidence.
+func TestMapLTE(t *testing.T) {
+	lines := fixtureLines(t, "testdata/webconnectivity-lte.jsonl")
+	for _, tc := range []struct {
+		line           int
+		status, method string
+		ooni           string
+		dns            string // resolver qtype failure, of each question
+	}{
+		{1, "blocked", "dns", "dns", "https://dns.google/dns-query A -|https://dns.google/dns-query AAAA dns_no_answer|system A dns_nxdomain_error|" +
+			"system AAAA dns_nxdomain_error|udp://1.1.1.1:53 A -|udp://1.1.1.1:53 AAAA dns_no_answer"},
+		{2, "blocked", "tls", "http-failure", "system A -|system AAAA dns_no_answer|udp://1.1.1.1:53 A -"},
+		{3, "blocked", "http", "http-failure", "system A -|system AAAA -"},
+	} {
+		it, err := newMapper().Map(lines[tc.line], now)
+		if err != nil {
+			t.Fatalf("line %d: %v", tc.line, err)
+		}
+		m := it.M
+		if m.Verdict.Status != tc.status || m.Verdict.Method != tc.method || m.Provenance.OONIBlocking != tc.ooni {
+			t.Errorf("line %d: %s/%s (%s), OONI %s; want %s/%s, OONI %s", tc.line, m.Verdict.Status, m.Verdict.Method, m.Verdict.Reason,
+				m.Provenance.OONIBlocking, tc.status, tc.method, tc.ooni)
+		}
+		var dns []string
+		for _, q := range m.DNS {
+			f := "-"
+			if q.Failure != nil {
+				f = *q.Failure
+			}
+			dns = append(dns, q.Resolver+" "+q.QType+" "+f)
+		}
+		if got := strings.Join(dns, "|"); got != tc.dns {
+			t.Errorf("line %d: dns\n got %s\nwant %s", tc.line, got, tc.dns)
+		}
+	}
+}
