@@ -72,10 +72,14 @@ type Report struct {
 	Order Order     `json:"order"`
 	At    time.Time `json:"at"` // computed for this time
 	// Historical: At is before the time the report was made (SetAsOf); AsOf is then At.
-	Historical bool            `json:"historical"`
-	AsOf       *time.Time      `json:"as_of,omitempty"`
-	Status     Status          `json:"status"`
-	Networks   []NetworkReport `json:"networks"`
+	Historical bool       `json:"historical"`
+	AsOf       *time.Time `json:"as_of,omitempty"`
+	// SupersededBy names the order that replaced this one when the time asked for was at
+	// or after the replacement took effect: the report is then for the last second before
+	// it (At), while this order stood, and not for the time asked for.
+	SupersededBy string          `json:"superseded_by,omitempty"`
+	Status       Status          `json:"status"`
+	Networks     []NetworkReport `json:"networks"`
 	// Local gives the report's times in the order's zone, beside the UTC ones.
 	Local *LocalTimes `json:"local"`
 }

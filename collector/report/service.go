@@ -288,6 +288,14 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	if at.IsZero() {
 		at = now
 	}
+	// An order another one replaced (a block, then its lift) is judged while it stood:
+	// at most until just before its successor took effect.
+	succ, replaced := s.successor(id)
+	if replaced && !at.Before(succ.Effective) {
+		at = succ.Effective.Add(-time.Second)
+	} else {
+		replaced = false
+	}
 	from := o.Effective.Add(-orders.Lookback)
 	if !from.Before(at) {
 		return orders.Report{}, bad("at: %s is more than %s before the order took effect (%s)", at.UTC().Format(time.RFC3339),
@@ -313,7 +321,25 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	// Pairs without observations have no timeline: Comply reports them as unknown.
 	rep := orders.ComplyChunks(o, tls, obs, at)
 	rep.SetAsOf(now) // a report for a past time says so
+	if replaced {
+		rep.SupersededBy = succ.ID
+	}
 	return rep, nil
+}
+
+// successor returns the order that supersedes the order id, if one is loaded (the
+// earliest, should there be several).
+func (s *Service) successor(id string) (orders.Order, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var best orders.Order
+	found := false
+	for _, o := range s.orders {
+		if o.Supersedes == id && (!found || o.Effective.Before(best.Effective)) {
+			best, found = o, true
+		}
+	}
+	return best, found
 }
 
 // PutOrder validates an order (YAML), writes it to OrdersDir/<id>.yaml atomically and

@@ -154,6 +154,35 @@ func TestService(t *testing.T) {
 			t.Errorf("unknown order: %v", err)
 		}
 	})
+	t.Run("a replaced order is judged while it stood", func(t *testing.T) {
+		lift := time.Date(2017, 8, 10, 0, 0, 0, 0, time.FixedZone("WIB", 7*3600)) // the unblock order's effective
+		lastSecond := lift.Add(-time.Second)
+		later, err := svc.Compliance(ctx(t), "kominfo-2017-telegram-block", time.Date(2017, 9, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stood, err := svc.Compliance(ctx(t), "kominfo-2017-telegram-block", lastSecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !later.At.Equal(lastSecond) || later.SupersededBy != "kominfo-2017-telegram-unblock" {
+			t.Errorf("block order after its lift: at %s superseded_by %q; want at %s by the unblock order", later.At, later.SupersededBy, lastSecond)
+		}
+		states := func(r orders.Report) string {
+			var out []string
+			for _, n := range r.Networks {
+				out = append(out, fmt.Sprintf("%s=%s/%d", n.Network, n.Status, n.Measurements))
+			}
+			return join(out...)
+		}
+		if stood.SupersededBy != "" || later.Status != stood.Status || states(later) != states(stood) {
+			t.Errorf("after the lift: %s %q; in its last second: %s %q; want the same report, marked only when asked for later", later.Status, later.SupersededBy, stood.Status, stood.SupersededBy)
+		}
+		lifted, err := svc.Compliance(ctx(t), "kominfo-2017-telegram-unblock", time.Date(2017, 9, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil || lifted.SupersededBy != "" || !lifted.At.Equal(time.Date(2017, 9, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("the unblock order, not replaced: at %s superseded_by %q err %v", lifted.At, lifted.SupersededBy, err)
+		}
+	})
 	t.Run("evidence", func(t *testing.T) {
 		at := time.Date(2017, 7, 16, 12, 0, 0, 0, time.UTC)
 		b, err := svc.Evidence(ctx(t), "t.me", "Telkomsel", at)
