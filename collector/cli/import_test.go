@@ -46,8 +46,8 @@ func TestImportOONI(t *testing.T) {
 	}
 	const prefix = "collector import ooni: 3 files in "
 	for i, want := range []string{
-		": 13 read, 8 stored, 2 already stored, 1 skipped (not web_connectivity), 2 bad\n",
-		": 13 read, 0 stored, 10 already stored, 1 skipped (not web_connectivity), 2 bad\n",
+		": 14 read, 9 stored, 2 already stored, 1 skipped (not web_connectivity), 2 bad\n",
+		": 14 read, 0 stored, 11 already stored, 1 skipped (not web_connectivity), 2 bad\n",
 	} {
 		code, out, errOut := run(t, env(nil), "import", "ooni", "--config", cfg, dir)
 		if code != 1 || !strings.HasPrefix(out, prefix) || !strings.HasSuffix(out, want) {
@@ -59,8 +59,8 @@ func TestImportOONI(t *testing.T) {
 			t.Errorf("run %d: stderr %q", i+1, errOut)
 		}
 	}
-	if n := influxtest.Count(t, influx, strings.Split(bucket, "/")[0], store.Reach, "id"); n != 10 {
-		t.Errorf("%d reach points, want 10", n)
+	if n := influxtest.Count(t, influx, strings.Split(bucket, "/")[0], store.Reach, "id"); n != 11 {
+		t.Errorf("%d reach points, want 11", n)
 	}
 	st, err := store.New(store.Config{URL: influx, Bucket: bucket}, nil)
 	if err != nil {
@@ -82,6 +82,7 @@ func TestImportOONI(t *testing.T) {
 		seen = append(seen, fmt.Sprintf("%s %s %s/%s ooni:%s", sm.Probe.Probe, m.Domain, m.Verdict.Status, m.Verdict.Method, m.Provenance.OONIBlocking))
 	}
 	want := []string{
+		"ooni/AS7713 www.example.org blocked/tls ooni:http-failure",
 		"ooni/AS7713 www.example.org blocked/http ooni:http-failure",
 		"ooni/AS7713 www.example.org blocked/tls ooni:http-failure",
 		"ooni/AS7713 www.example.org blocked/dns ooni:dns",

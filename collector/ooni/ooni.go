@@ -125,6 +125,7 @@ func (mp *Mapper) measurement(h *header, tk *testKeys) (*measurement.Measurement
 		return nil, err
 	}
 	mp.http(m, tk.Requests)
+	unfinishedHop(m, tk)
 	m.Control = mp.control(m, h, tk, probeAddrs)
 	m.Normalise()
 	m.Verdict = verdict.Of(m)

@@ -362,6 +362,9 @@ func TestMapLTE(t *testing.T) {
 			"system AAAA dns_nxdomain_error|udp://1.1.1.1:53 A -|udp://1.1.1.1:53 AAAA dns_no_answer"},
 		{2, "blocked", "tls", "http-failure", "system A -|system AAAA dns_no_answer|udp://1.1.1.1:53 A -"},
 		{3, "blocked", "http", "http-failure", "system A -|system AAAA -"},
+		// A redirect to https whose handshake is reset: LTE records no request for the
+		// hop; it is added from http_experiment_failure, at its connect's address.
+		{4, "blocked", "tls", "http-failure", "system A -|system AAAA dns_no_answer|system A -|system AAAA dns_no_answer"},
 	} {
 		it, err := newMapper().Map(lines[tc.line], now)
 		if err != nil {
@@ -382,6 +385,10 @@ func TestMapLTE(t *testing.T) {
 		}
 		if got := strings.Join(dns, "|"); got != tc.dns {
 			t.Errorf("line %d: dns\n got %s\nwant %s", tc.line, got, tc.dns)
+		}
+		if tc.line == 4 && (len(m.HTTP) != 2 || m.HTTP[1].URL != "https://www.example.org/" || m.HTTP[1].Address != "93.184.215.14:443" ||
+			m.HTTP[1].Failure == nil || *m.HTTP[1].Failure != "connection_reset") {
+			t.Errorf("line 4: http %s", jsonOf(t, m.HTTP))
 		}
 	}
 }

@@ -47,6 +47,9 @@ type testKeys struct {
 	// "http-failure") or null; accessible true, false or null.
 	Blocking   json.RawMessage `json:"blocking"`
 	Accessible *bool           `json:"accessible"`
+	// HTTPExperimentFailure is how the fetch ended, also when no request of the hop
+	// that failed is on record (unfinishedHop).
+	HTTPExperimentFailure *string `json:"http_experiment_failure"`
 }
 
 // query is one DNS lookup (df-002-dnst).
@@ -79,8 +82,9 @@ type tcpConnect struct {
 		Failure *string `json:"failure"`
 		Success bool    `json:"success"`
 	} `json:"status"`
-	T0 float64 `json:"t0"`
-	T  float64 `json:"t"`
+	Tags []string `json:"tags"` // "depth=N": the redirect hop it was made for
+	T0   float64  `json:"t0"`
+	T    float64  `json:"t"`
 }
 
 // tlsHandshake is one handshake (df-006-tlshandshake).

@@ -1,0 +1,54 @@
+package ooni
+
+import (
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/pantau-dev/pantau/internal/measurement"
+)
+
+// redirectStatus are the replies a fetch follows.
+var redirectStatus = []int{301, 302, 303, 307, 308}
+
+// unfinishedHop adds the hop a redirect led to when OONI recorded no request for it:
+// probe-cli (Web Connectivity LTE) makes a request only on a connection it established,
+// so when every connect or handshake of a redirect's target failed, the last request on
+// record is the redirect and the failure is only in http_experiment_failure. The hop
+// gets that failure and, when a connect of its depth (tag depth=N) to its port is on
+// record, that connect's address, so that the verdict can tell at which step the hop
+// failed (docs/verdicts.md, rule 5.3), as for a hop the probe recorded itself.
+func unfinishedHop(m *measurement.Measurement, tk *testKeys) {
+	if len(m.HTTP) == 0 || tk.HTTPExperimentFailure == nil || *tk.HTTPExperimentFailure == "" {
+		return
+	}
+	last := m.HTTP[len(m.HTTP)-1]
+	loc, ok := last.Headers["Location"]
+	if !ok || last.Failure != nil || !slices.Contains(redirectStatus, last.Status) {
+		return
+	}
+	base, err := url.Parse(last.URL)
+	if err != nil {
+		return
+	}
+	next, err := base.Parse(loc)
+	if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
+		return
+	}
+	port := next.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[next.Scheme]
+	}
+	hop := len(m.HTTP)
+	h := measurement.HTTPRequest{URL: next.String(), Method: "GET", Failure: measurement.Failure(*tk.HTTPExperimentFailure)}
+	depth := "depth=" + strconv.Itoa(hop)
+	for _, c := range tk.TCPConnect {
+		if slices.Contains(c.Tags, depth) && strconv.Itoa(c.Port) == port {
+			if ip, _, ok := splitAddr(net.JoinHostPort(c.IP, port)); ok {
+				h.Address = net.JoinHostPort(ip, port)
+			}
+		}
+	}
+	m.HTTP = append(m.HTTP, h)
+}
