@@ -392,3 +392,17 @@ func TestMapLTE(t *testing.T) {
 		}
 	}
 }
+
+// TestTooManyRedirects: a chain OONI ended for its length ends at the last redirect,
+// failed, as the probe records it, rather than at a made-up hop.
+func TestTooManyRedirects(t *testing.T) {
+	line := string(fixtureLines(t, "testdata/webconnectivity-lte.jsonl")[4])
+	line = strings.Replace(line, `"http_experiment_failure": "connection_reset"`, `"http_experiment_failure": "http_too_many_redirects"`, 1)
+	it, err := newMapper().Map([]byte(line), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := it.M.HTTP; len(h) != 1 || h[0].Status != 301 || h[0].Failure == nil || *h[0].Failure != "http_too_many_redirects" {
+		t.Errorf("http %s", jsonOf(t, h))
+	}
+}

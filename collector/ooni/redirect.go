@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
 
@@ -18,7 +19,9 @@ var redirectStatus = []int{301, 302, 303, 307, 308}
 // record is the redirect and the failure is only in http_experiment_failure. The hop
 // gets that failure and, when a connect of its depth (tag depth=N) to its port is on
 // record, that connect's address, so that the verdict can tell at which step the hop
-// failed (docs/verdicts.md, rule 5.3), as for a hop the probe recorded itself.
+// failed (docs/verdicts.md, rule 5.3), as for a hop the probe recorded itself. A chain
+// that ended for having too many redirects ends at the last redirect, failed, as the
+// probe records it.
 func unfinishedHop(m *measurement.Measurement, tk *testKeys) {
 	if len(m.HTTP) == 0 || tk.HTTPExperimentFailure == nil || *tk.HTTPExperimentFailure == "" {
 		return
@@ -26,6 +29,11 @@ func unfinishedHop(m *measurement.Measurement, tk *testKeys) {
 	last := m.HTTP[len(m.HTTP)-1]
 	loc, ok := last.Headers["Location"]
 	if !ok || last.Failure != nil || !slices.Contains(redirectStatus, last.Status) {
+		return
+	}
+	if *tk.HTTPExperimentFailure == failure.HTTPTooManyRedir {
+		// The chain ended at the redirect itself, as the probe records it.
+		m.HTTP[len(m.HTTP)-1].Failure = measurement.Failure(failure.HTTPTooManyRedir)
 		return
 	}
 	base, err := url.Parse(last.URL)
