@@ -172,7 +172,7 @@ func (l *loc) timeIn(t time.Time, z *time.Location, sec bool) string {
 	lt := t.In(z)
 	hm := l.clock(lt)
 	if sec {
-		hm += lt.Format(":05")
+		hm += hm[2:3] + lt.Format("05") // the clock's separator
 	}
 	s := fmt.Sprintf("%d %s %d %s %s", lt.Day(), l.MonthShort(lt.Month()), lt.Year(), hm, zoneAbbr(lt))
 	if _, off := lt.Zone(); off != 0 {

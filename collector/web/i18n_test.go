@@ -54,7 +54,7 @@ func TestPagesInBothLanguages(t *testing.T) {
 		{"/?domain=t.me&from=2017-07-10&to=2017-07-19&step=1d", []string{`title="July 2017">July 2017</th>`, `1 of 2 networks complied; 1 did not: Indosat Ooredoo.`, `Download:`},
 			[]string{`title="Juli 2017">Juli 2017</th>`, `1 dari 2 jaringan patuh; 1 tidak: Indosat Ooredoo.`, `Unduh:`, `title="Telkomsel 14 Jul 2017 00.00–24.00 UTC: diblokir (dns) 1 hari"`, `<span class="now s-blocked" title="status saat ini">diblokir</span>`}},
 		{"/cell?domain=t.me&network=Telkomsel&from=2017-07-14T00:00:00Z&to=2017-07-14T06:00:00Z", []string{`<h1>t.me on Telkomsel</h1>`, `<td>14 Jul 2017 05:20:00 UTC</td>`, `<span class="badge s-blocked">blocked</span> 12`},
-			[]string{`<h1>t.me di Telkomsel</h1>`, `<td>14 Jul 2017 05.20:00 UTC</td>`, `<span class="badge s-blocked">diblokir</span> 12`, `Paket bukti`}},
+			[]string{`<h1>t.me di Telkomsel</h1>`, `<td>14 Jul 2017 05.20.00 UTC</td>`, `<span class="badge s-blocked">diblokir</span> 12`, `Paket bukti`}},
 		{"/orders", []string{`<h1>Orders</h1>`, `>non-compliant</span>`}, []string{`<h1>Perintah</h1>`, `>tidak patuh</span>`, `<th scope="col">Otoritas</th>`}},
 		{"/orders/kominfo-2017-telegram-block?at=2017-07-20", []string{`<dd id="effective">14 Jul 2017 00:00 WIB (13 Jul 17:00 UTC), grace 2d</dd>`},
 			[]string{`<dd id="effective">14 Jul 2017 00.00 WIB (13 Jul 17.00 UTC), masa tenggang 2 hari</dd>`, `Kepatuhan saat ini (20 Jul 2017 07.00 WIB (00.00 UTC))`}},
@@ -107,7 +107,7 @@ func TestNumbersAndDurations(t *testing.T) {
 		{en.Percent(0.125, 8), "12.5%"}, {id.Percent(0.125, 8), "12,5%"}, {id.Percent(0, 0), "—"},
 		{en.Dur(d), "2d 2h"}, {id.Dur(d), "2 hari 2 jam"}, {id.Dur(90 * time.Second), "1 menit"}, {en.Dur(-time.Hour), "−1h"},
 		{en.Date(h0), "14 July 2017"}, {id.Date(h0), "14 Juli 2017"}, {id.Date(h0.AddDate(0, 1, 0)), "14 Agustus 2017"},
-		{en.Time(h0), "14 Jul 2017 00:00 UTC"}, {id.In(time.FixedZone("WITA", 8*3600)).Time(h0), "14 Jul 2017 08.00 WITA (00.00 UTC)"},
+		{en.Time(h0), "14 Jul 2017 00:00 UTC"}, {id.TimeSec(h0.Add(90 * time.Second)), "14 Jul 2017 00.01.30 UTC"}, {en.TimeSec(h0.Add(90 * time.Second)), "14 Jul 2017 00:01:30 UTC"}, {id.In(time.FixedZone("WITA", 8*3600)).Time(h0), "14 Jul 2017 08.00 WITA (00.00 UTC)"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q; want %q", tc.got, tc.want)
