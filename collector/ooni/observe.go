@@ -151,7 +151,7 @@ func dnsFailure(f *string) *string {
 	if f == nil || *f == "" {
 		return nil
 	}
-	switch *f {
+	switch legacyFailure(*f) {
 	case "dns_name_error", "dns_nxdomain_error":
 		return measurement.Failure(failure.DNSNXDomain)
 	case "dns_server_misbehaving", "dns_server_failure":
@@ -159,7 +159,7 @@ func dnsFailure(f *string) *string {
 	case "dns_no_answer", "android_dns_cache_no_data":
 		return measurement.Failure(failure.DNSNoAnswer)
 	}
-	return measurement.Failure(*f)
+	return measurement.Failure(legacyFailure(*f))
 }
 
 // rcodeOf is the rcode a failure implies ("" when no reply is known to have come).
@@ -211,11 +211,24 @@ func origin(domain, addr string, probeAddrs, controlAddrs []string) string {
 func connFailure(ok bool, f *string) *string {
 	switch {
 	case f != nil && *f != "":
-		return measurement.Failure(*f)
+		return measurement.Failure(legacyFailure(*f))
 	case ok:
 		return nil
 	}
 	return measurement.Failure(failure.Unknown + ": failed without a failure string (ooni)")
+}
+
+// legacyFailure maps the failure names of the Python ooniprobe (2016-2018, Twisted) that
+// have a counterpart in OONI's current taxonomy, which Pantau's follows; others stay as
+// they are.
+func legacyFailure(f string) string {
+	switch f {
+	case "connection_refused_error":
+		return failure.ConnectionRefused
+	case "tcp_timed_out_error", "deferred_timeout_error":
+		return failure.GenericTimeout
+	}
+	return f
 }
 
 // tls maps the probe's handshakes. A handshake OONI verified (no failure, and

@@ -406,3 +406,40 @@ func TestTooManyRedirects(t *testing.T) {
 		t.Errorf("http %s", jsonOf(t, h))
 	}
 }
+
+// TestFailures: OONI's failure strings of every era map to Pantau's (OONI's current
+// taxonomy); a step failed without a string never reads as a success.
+func TestFailures(t *testing.T) {
+	str := func(p *string) string {
+		if p == nil {
+			return "<nil>"
+		}
+		return *p
+	}
+	for _, tc := range []struct{ in, dns, conn string }{
+		{"dns_name_error", "dns_nxdomain_error", "dns_name_error"},
+		{"dns_nxdomain_error", "dns_nxdomain_error", "dns_nxdomain_error"},
+		{"dns_server_failure", "dns_servfail_error", "dns_server_failure"},
+		{"dns_server_misbehaving", "dns_servfail_error", "dns_server_misbehaving"},
+		{"android_dns_cache_no_data", "dns_no_answer", "android_dns_cache_no_data"},
+		{"connection_refused_error", "connection_refused", "connection_refused"},
+		{"tcp_timed_out_error", "generic_timeout_error", "generic_timeout_error"},
+		{"deferred_timeout_error", "generic_timeout_error", "generic_timeout_error"},
+		{"connection_reset", "connection_reset", "connection_reset"},
+		{"unknown_failure: x", "unknown_failure: x", "unknown_failure: x"},
+	} {
+		in := tc.in
+		if got := str(dnsFailure(&in)); got != tc.dns {
+			t.Errorf("dns %q → %q, want %q", tc.in, got, tc.dns)
+		}
+		if got := str(connFailure(false, &in)); got != tc.conn {
+			t.Errorf("conn %q → %q, want %q", tc.in, got, tc.conn)
+		}
+	}
+	if got := str(connFailure(false, nil)); got != "unknown_failure: failed without a failure string (ooni)" {
+		t.Errorf("failed without a string: %q", got)
+	}
+	if connFailure(true, nil) != nil || dnsFailure(ptr("")) != nil {
+		t.Error("success reads as a failure")
+	}
+}
