@@ -61,7 +61,7 @@ func TestPagesInBothLanguages(t *testing.T) {
 		{"/orders/test-block?at=2017-07-20", []string{`<td>100.0%</td>`, `Detail: 2 rows, non-compliant first`},
 			[]string{`<td>100,0%</td>`, `Rincian: 2 baris, yang tidak patuh lebih dulu`, `<i>semua domain</i>`}},
 		{"/admin/login", []string{`<h1>Admin login</h1>`}, []string{`<h1>Masuk admin</h1>`, `Token admin`}},
-		{"/nope", []string{`<h1>Error 404</h1>`}, []string{`<h1>Galat 404</h1>`}},
+		{"/nope", []string{`<h1>Error 404</h1>`}, []string{`<h1>Kesalahan 404</h1>`}},
 	}
 	c := client(t)
 	fetch := func(path, accept string) string {

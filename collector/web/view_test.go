@@ -259,7 +259,7 @@ func TestYearRange(t *testing.T) {
 	}
 	// Hourly cells for a year are too many: the heatmap says it shows day cells.
 	code, body = get(t, c, srv.URL+"/?domain=t.me&from=2016-07-20&to=2017-07-19&step=1h&lang=id")
-	mustContain(t, body, `Rentang ini terlalu banyak untuk sel 1h: ditampilkan dalam sel 1d.`, `<option value="1d" selected>`)
+	mustContain(t, body, `Rentang ini terlalu panjang untuk sel 1h: ditampilkan dalam sel 1d.`, `<option value="1d" selected>`)
 	if code != http.StatusOK || len(cellClasses(body)) != 2*365 {
 		t.Errorf("a year in hourly cells: %d, %d cells", code, len(cellClasses(body)))
 	}
