@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -145,5 +146,32 @@ func TestImportRefusedItem(t *testing.T) {
 	// Lines 1-3 in one batch; 4 and 5, refused together, again one by one.
 	if fmt.Sprint(calls) != "[3 2 1 1]" {
 		t.Errorf("writes of %v items", calls)
+	}
+}
+
+// TestImportStreams: a stream generated on the fly (no file, no end known in advance) is
+// imported as it comes, never more than a batch of measurements held at once.
+func TestImportStreams(t *testing.T) {
+	line := fixtureLines(t, "testdata/webconnectivity.jsonl")[2]
+	const n = 1000
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range n {
+			l := bytes.Replace(line, []byte(`_LmNoPqRsTuVw5678"`), fmt.Appendf(nil, `_%d"`, i), 1)
+			_, _ = pw.Write(append(l, '\n'))
+		}
+		pw.Close()
+	}()
+	mem, biggest := memWriter{}, 0
+	w := writerFunc(func(ctx context.Context, items []store.Item) ([]bool, error) {
+		biggest = max(biggest, len(items))
+		return mem.Write(ctx, items)
+	})
+	s, err := Import(context.Background(), pr, "-", newMapper(), w, Options{})
+	if err != nil || s != (Summary{Read: n, Stored: n}) || len(mem) != n {
+		t.Errorf("summary %+v, %v, %d stored", s, err, len(mem))
+	}
+	if biggest != DefaultBatch {
+		t.Errorf("largest write %d items, want %d", biggest, DefaultBatch)
 	}
 }
