@@ -87,7 +87,10 @@ func (mp *Mapper) measurement(h *header, tk *testKeys) (*measurement.Measurement
 		return nil, errors.New("input: missing: web_connectivity measures a URL")
 	}
 	t, err := target.Parse(*h.Input)
-	if err != nil || t.Kind != measurement.KindWeb {
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("input: %w", err)
+	case t.Kind != measurement.KindWeb || !strings.Contains(*h.Input, "://"):
 		return nil, fmt.Errorf("input: %q is not an http(s) URL", *h.Input)
 	}
 	start, err := time.Parse("2006-01-02 15:04:05", h.MeasurementStartTime)
