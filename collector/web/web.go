@@ -210,6 +210,7 @@ func (h *dash) render(w http.ResponseWriter, r *http.Request, status int, name s
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Language") // the language, unless ?lang= picks it
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
