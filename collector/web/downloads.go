@@ -270,8 +270,11 @@ func writeMeasurements(w http.ResponseWriter, format, name string, items []store
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write([]string{"id", "started_at", "probe", "network", "asn", "source", "status", "method", "reason"})
 	for _, it := range items {
-		v := it.Measurement.Verdict
-		_ = cw.Write([]string{it.Measurement.ID, fmtTime(it.Measurement.StartedAt), it.Probe.Probe, it.Probe.Network, asnText(it.Probe.ASN), sourceOf(it.Probe.Probe), v.Status, v.Method, v.Reason})
+		v, src := it.Measurement.Verdict, it.Measurement.Source
+		if src == "" {
+			src = sourceOf(it.Probe.Probe)
+		}
+		_ = cw.Write([]string{it.Measurement.ID, fmtTime(it.Measurement.StartedAt), it.Probe.Probe, it.Probe.Network, asnText(it.Probe.ASN), src, v.Status, v.Method, v.Reason})
 	}
 	cw.Flush()
 	attach(w, "text/csv; charset=utf-8", name+".csv")

@@ -323,7 +323,9 @@ func TestOONILabel(t *testing.T) {
 	at := dsBlock.Add(2*time.Hour + 7*time.Minute)
 	v := measurement.Verdict{Status: "accessible", Reason: "ok", Evidence: []string{}}
 	p := store.Identity{Probe: "ooni/AS23693", Network: tsel, Country: "ID", ASN: 23693}
-	if err := s.st.Write(testCtx(t), []store.Item{{M: measured(dsDomain, at, v), Probe: p, ReceivedAt: at.Add(time.Hour)}}); err != nil {
+	m := measured(dsDomain, at, v)
+	m.Source = measurement.SourceOONI
+	if err := s.st.Write(testCtx(t), []store.Item{{M: m, Probe: p, ReceivedAt: at.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	c := client(t)
