@@ -27,12 +27,13 @@ var keptHeaders = []string{"Location", "Server", "Content-Type", "Content-Length
 
 // dns maps the probe's queries for the target's name, A and AAAA (OONI's other lookups,
 // such as HTTPS or NS queries, have no place in Pantau's format), and returns the
-// addresses they answered. Lookups of other names (a redirect's host, in probe-cli's
-// reports) are not the target's DNS, which the verdict judges: only their addresses are
+// addresses they answered, in all and by name. Lookups of other names (a redirect's
+// host) are not the target's DNS, which the verdict judges: only their addresses are
 // returned, as the probe's own.
-func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []string {
+func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) ([]string, map[string][]string) {
 	bog := bogon.New(nil)
 	var addrs []string
+	byName := map[string][]string{}
 	resolvers := map[string]bool{}
 	for _, q := range qs {
 		name := strings.ToLower(strings.TrimSuffix(q.Hostname, "."))
@@ -40,6 +41,9 @@ func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []s
 			for _, a := range d.Addrs() {
 				if !slices.Contains(addrs, a) {
 					addrs = append(addrs, a)
+				}
+				if d.System && !slices.Contains(byName[name], a) {
+					byName[name] = append(byName[name], a)
 				}
 				if bog.IsBogonString(a) && !slices.Contains(d.Bogons, a) {
 					d.Bogons = append(d.Bogons, a)
@@ -60,7 +64,7 @@ func (mp *Mapper) dns(m *measurement.Measurement, qs []query, egress string) []s
 			}
 		}
 	}
-	return addrs
+	return addrs, byName
 }
 
 // byType maps one OONI lookup to Pantau's questions: an A or AAAA query as it is; the

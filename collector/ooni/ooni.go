@@ -122,13 +122,14 @@ func (mp *Mapper) measurement(h *header, tk *testKeys) (*measurement.Measurement
 	if egress == "" {
 		egress = h.ResolverIP
 	}
-	probeAddrs := mp.dns(m, tk.Queries, egress)
+	probeAddrs, byName := mp.dns(m, tk.Queries, egress)
 	mp.tcp(m, tk.TCPConnect, probeAddrs, controlAddrs(tk.Control))
 	if err := mp.tls(m, tk.TLSHandshakes); err != nil {
 		return nil, err
 	}
 	mp.http(m, tk.Requests)
 	unfinishedHop(m, tk)
+	hopAddresses(m, byName)
 	m.Control = mp.control(m, h, tk, probeAddrs)
 	m.Normalise()
 	m.Verdict = verdict.Of(m)

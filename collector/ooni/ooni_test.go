@@ -445,3 +445,32 @@ func TestFailures(t *testing.T) {
 		t.Error("success reads as a failure")
 	}
 }
+
+// TestOldRedirectFailure: in a report that records no hop addresses (2016), a redirect
+// hop that failed gets the address its host resolved to, so that the verdict reads the
+// failure (a reset HTTPS hop: tls) instead of an unresolved host (dns).
+func TestOldRedirectFailure(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(fixtureLines(t, "testdata/webconnectivity-2016.jsonl.gz")[1], &doc); err != nil {
+		t.Fatal(err)
+	}
+	tk := doc["test_keys"].(map[string]any)
+	final := tk["requests"].([]any)[0].(map[string]any)
+	final["failure"], final["response"] = "connection_reset", nil
+	tk["blocking"], tk["accessible"] = "http-failure", false
+	line, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := newMapper().Map(line, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := it.M
+	if len(m.HTTP) != 2 || m.HTTP[0].Address != "" || m.HTTP[1].Address != "93.184.216.36:443" {
+		t.Errorf("http %s", jsonOf(t, m.HTTP))
+	}
+	if m.Verdict.Status != "blocked" || m.Verdict.Method != "tls" {
+		t.Errorf("verdict %s/%s (%s), want blocked/tls", m.Verdict.Status, m.Verdict.Method, m.Verdict.Reason)
+	}
+}

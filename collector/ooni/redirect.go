@@ -2,9 +2,11 @@ package ooni
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pantau-dev/pantau/internal/failure"
 	"github.com/pantau-dev/pantau/internal/measurement"
@@ -59,4 +61,36 @@ func unfinishedHop(m *measurement.Measurement, tk *testKeys) {
 		}
 	}
 	m.HTTP = append(m.HTTP, h)
+}
+
+// hopAddresses gives a failed redirect hop whose address OONI did not record (reports
+// before probe-cli's) the address its host resolved to at the probe's system resolver
+// (the first, when there were several), or its IP literal. Without one the verdict
+// reads the hop's host as unresolved (a dns failure); with it, it tells the step by the
+// failure, as for a hop without records of its own (docs/verdicts.md, rule 5.3). A hop
+// that failed in DNS, or whose host the probe did not resolve, keeps no address.
+func hopAddresses(m *measurement.Measurement, byName map[string][]string) {
+	for i := 1; i < len(m.HTTP); i++ {
+		h := &m.HTTP[i]
+		if h.Address != "" || h.Failure == nil || failure.IsDNS(*h.Failure) {
+			continue
+		}
+		u, err := url.Parse(h.URL)
+		if err != nil || u.Hostname() == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+		ip, err := netip.ParseAddr(host)
+		switch {
+		case port == "":
+		case err == nil:
+			h.Address = net.JoinHostPort(ip.Unmap().String(), port)
+		case len(byName[host]) > 0:
+			h.Address = net.JoinHostPort(byName[host][0], port)
+		}
+	}
 }
