@@ -304,3 +304,24 @@ func TestHeadersStaticAndNotFound(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacedOrderPage: the block order asked for after its lift is judged in its last
+// second, and the page says which order replaced it, in either language.
+func TestReplacedOrderPage(t *testing.T) {
+	srv, _ := serveStack(t, "")
+	c := client(t)
+	for lang, want := range map[string]string{
+		"en": `<p class="note" id="superseded"><a href="/orders/kominfo-2017-telegram-unblock?lang=en">Order kominfo-2017-telegram-unblock replaced this one: it is judged as it stood in its last second, before that order took effect.</a></p>`,
+		"id": `<p class="note" id="superseded"><a href="/orders/kominfo-2017-telegram-unblock?lang=id">Perintah kominfo-2017-telegram-unblock menggantikan perintah ini: kepatuhannya dinilai pada detik terakhir sebelum perintah itu berlaku.</a></p>`,
+	} {
+		code, body := get(t, c, srv.URL+"/orders/kominfo-2017-telegram-block?at=2017-09-01&lang="+lang)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", lang, code, body)
+		}
+		mustContain(t, body, want)
+	}
+	_, body := get(t, c, srv.URL+"/orders/kominfo-2017-telegram-block?at=2017-07-20&lang=en")
+	if strings.Contains(body, `id="superseded"`) {
+		t.Error("the block order before its lift says it was replaced")
+	}
+}
