@@ -92,8 +92,8 @@ func (s *Server) parseQuery(q url.Values) (store.Filter, string, error) {
 			if err := store.CheckDomain(v); err != nil {
 				return f, "", err
 			}
-		} else if p.name == "probe" && v != "" && !store.ValidName(v) {
-			return f, "", fmt.Errorf("%s: %q may hold only letters, digits, '.', '_' and '-' (at most 253)", p.name, v)
+		} else if p.name == "probe" && v != "" && !store.ValidProbe(v) {
+			return f, "", fmt.Errorf("%s: %q %s", p.name, v, store.ProbeRule)
 		}
 		*p.dst = v
 	}

@@ -93,6 +93,25 @@ func TestImportOONI(t *testing.T) {
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Telkom Indonesia's measurements:\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
+	// An imported probe can be asked for by its name.
+	got, _, err = st.Measurements(context.Background(), store.Filter{Probe: "ooni/AS17974",
+		From: time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Limit: 10})
+	if err != nil || len(got) != 1 || got[0].Probe.Probe != "ooni/AS17974" || got[0].Measurement.Domain != "example.net" {
+		t.Errorf("probe ooni/AS17974: %v, %d measurements", err, len(got))
+	}
+	// Standard input ("-"): the first two lines again, both stored already.
+	in, err := os.Open(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	stdin := os.Stdin
+	os.Stdin = in
+	defer func() { os.Stdin = stdin }()
+	code, out, errOut = run(t, env(nil), "import", "ooni", "--config", cfg, "-")
+	if code != 0 || !strings.HasSuffix(out, ": 2 read, 0 stored, 2 already stored, 0 skipped (not web_connectivity), 0 bad\n") || errOut != "" {
+		t.Errorf("stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
 
 // TestImportOONIErrors: usage and input errors exit 2 or 1 with the reason, before

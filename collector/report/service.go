@@ -155,8 +155,8 @@ func checkNames(domain, network, probe string) error {
 	if network != "" && !store.ValidNetwork(network) {
 		return bad("network: %q may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)", network)
 	}
-	if probe != "" && !store.ValidName(probe) {
-		return bad("probe: %q may hold only letters, digits, '.', '_' and '-' (at most 253)", probe)
+	if probe != "" && !store.ValidProbe(probe) {
+		return bad("probe: %q %s", probe, store.ProbeRule)
 	}
 	return nil
 }

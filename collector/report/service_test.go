@@ -275,7 +275,8 @@ func TestServiceBadQueries(t *testing.T) {
 		{report.Query{Domain: "fe80::1%eth0"}, `domain: "fe80::1%eth0": an IPv6 address with a zone is not a domain`},
 		{report.Query{Domain: "t.me."}, `domain: "t.me." has an empty label`},
 		{report.Query{Domain: "t.me", Network: "a\"b"}, `network: "a\"b" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
-		{report.Query{Domain: "t.me", Probe: "a b"}, `probe: "a b" may hold only letters, digits, '.', '_' and '-' (at most 253)`},
+		{report.Query{Domain: "t.me", Probe: "a b"}, `probe: "a b" may hold only letters, digits, '.', '_' and '-', and one '/' after an import's source as in ooni/AS7713 (at most 253)`},
+		{report.Query{Domain: "t.me", Probe: "ooni/AS1/x"}, `probe: "ooni/AS1/x" may hold only letters, digits, '.', '_' and '-', and one '/' after an import's source as in ooni/AS7713 (at most 253)`},
 		{report.Query{Domain: "t.me", From: end, To: start}, "from: 2017-07-20T00:00:00Z is not before to 2017-07-10T00:00:00Z"},
 		{report.Query{Domain: "t.me", From: start, To: start.Add(91 * 24 * time.Hour)}, "from: 2017-07-10T00:00:00Z to 2017-10-09T00:00:00Z is longer than 90 days"},
 	} {

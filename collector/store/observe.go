@@ -48,8 +48,8 @@ func newObsPlan(f ObsFilter, now time.Time) (obsPlan, error) {
 	}
 	p.others = nets
 	if f.Probe != "" {
-		if !ValidName(f.Probe) {
-			return p, badFilter("probe: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", f.Probe, maxName)
+		if !ValidProbe(f.Probe) {
+			return p, badFilter("probe: %q %s", f.Probe, ProbeRule)
 		}
 		p.others += ` AND "probe"::tag = ` + influxql.String(f.Probe)
 	}

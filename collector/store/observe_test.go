@@ -203,7 +203,7 @@ func TestObsFilterValidation(t *testing.T) {
 		{store.ObsFilter{Domains: many}, "domain: 1001 names, more than 1000"},
 		{store.ObsFilter{Networks: []string{"Telkomsel", "a\"b"}}, `network: "a\"b" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
 		{store.ObsFilter{Networks: []string{"Indosat  Ooredoo"}}, `network: "Indosat  Ooredoo" may hold only letters, digits, spaces, '.', '_' and '-' (at most 253)`},
-		{store.ObsFilter{Probe: "${x}"}, `probe: "${x}" ` + names},
+		{store.ObsFilter{Probe: "${x}"}, `probe: "${x}" ` + store.ProbeRule},
 		{store.ObsFilter{From: july, To: july}, "from: 2017-07-14T00:00:00Z is not before to: 2017-07-14T00:00:00Z"},
 	} {
 		for what, call := range map[string]func() error{

@@ -126,8 +126,8 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 			if err := CheckDomain(n.v); err != nil {
 				return p, err
 			}
-		} else if n.name == "probe" && !ValidName(n.v) {
-			return p, badFilter("%s: %q may hold only letters, digits, '.', '_' and '-' (at most %d)", n.name, n.v, maxName)
+		} else if n.name == "probe" && !ValidProbe(n.v) {
+			return p, badFilter("%s: %q %s", n.name, n.v, ProbeRule)
 		}
 		p.tags += fmt.Sprintf(" AND %s::tag = %s", influxql.Ident(n.name), influxql.String(n.v))
 	}
@@ -161,6 +161,20 @@ func newPlan(f Filter, now time.Time) (plan, error) {
 // token issue and ingest (auth.ValidNetwork), so that every network stored can be asked
 // for and nothing else reaches a query.
 func ValidNetwork(s string) bool { return auth.ValidNetwork(s) }
+
+// ProbeRule says what ValidProbe accepts, for error messages.
+const ProbeRule = "may hold only letters, digits, '.', '_' and '-', and one '/' after an import's source as in ooni/AS7713 (at most 253)"
+
+// ValidProbe reports whether s can name a probe: a token's probe name (ValidName), or an
+// imported probe's SOURCE/NAME (`collector import ooni` stores ooni/AS7713), which no
+// token can name.
+func ValidProbe(s string) bool {
+	src, name, ok := strings.Cut(s, "/")
+	if !ok {
+		return ValidName(s)
+	}
+	return len(s) <= maxName && ValidName(src) && ValidName(name)
+}
 
 // ValidName reports whether s may be a probe filter or a name of the same rule (order IDs,
 // bucket parts): 1 to 253 of letters, digits, '.', '_' and '-'. Domains follow measurement.CheckDomain.
@@ -419,7 +433,7 @@ func decodeCursor(c string) (pageKey, error) {
 	switch {
 	case len(parts) == 3 && parts[0] == "v1":
 		parts = append(parts, "")
-	case len(parts) == 4 && parts[0] == "v2" && (parts[3] == "" || ValidName(parts[3])):
+	case len(parts) == 4 && parts[0] == "v2" && (parts[3] == "" || ValidProbe(parts[3])):
 	default:
 		return pageKey{}, bad
 	}
