@@ -130,17 +130,7 @@ func (m *Measurement) Validate(now time.Time) error {
 	}
 	if c := m.Control; c != nil {
 		at := v.in("control")
-		v.ident("helper", c.Helper, false)
-		v.text("failure", c.Failure)
-		v.list("attempts", len(c.Attempts))
-		for i, a := range c.Attempts {
-			at := v.at("attempts", i)
-			v.ident("helper", a.Helper, true)
-			v.text("failure", a.Failure)
-			v.number("time_ms", a.TimeMS)
-			v.back(at)
-		}
-		v.observations(&c.Observations)
+		v.control(c)
 		v.back(at)
 	}
 	if c := m.Canary; c != nil {
@@ -162,6 +152,21 @@ func (m *Measurement) Validate(now time.Time) error {
 	}
 	v.provenance(m.Source, m.Provenance)
 	return errors.Join(v.errs...)
+}
+
+// control checks the control's record: its helper, attempts and observations.
+func (v *validator) control(c *Control) {
+	v.ident("helper", c.Helper, false)
+	v.text("failure", c.Failure)
+	v.list("attempts", len(c.Attempts))
+	for i, a := range c.Attempts {
+		at := v.at("attempts", i)
+		v.ident("helper", a.Helper, true)
+		v.text("failure", a.Failure)
+		v.number("time_ms", a.TimeMS)
+		v.back(at)
+	}
+	v.observations(&c.Observations)
 }
 
 // provenance checks source and provenance: both absent (a Pantau probe's own), or an

@@ -41,7 +41,7 @@ func newAgent(ef *engineFlags, stderr io.Writer, openSpool bool) (*agentSetup, e
 	if err != nil {
 		return nil, err
 	}
-	setMemoryLimit(c.MemoryLimitMB, 48)
+	setMemoryLimit(c.MemoryLimitMB, agentMemoryLimitMB)
 	log, err := ef.newLogger(stderr)
 	if err != nil {
 		return nil, err

@@ -189,15 +189,7 @@ func drive(c config, speed float64, secret []byte, reps []*replica) (meas, beats
 	record := func(s *stats, items int, lat time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if err != nil {
-			s.failures++
-			if s.firstErr == nil {
-				s.firstErr = err
-			}
-			return
-		}
-		s.items += items
-		s.lat = append(s.lat, lat)
+		s.add(items, lat, err)
 	}
 	d := c.duration
 	start := time.Now()
@@ -252,6 +244,19 @@ func drive(c config, speed float64, secret []byte, reps []*replica) (meas, beats
 	slices.Sort(meas.lat)
 	slices.Sort(beats.lat)
 	return meas, beats, nil
+}
+
+// add counts one request: its items and latency, or its failure.
+func (s *stats) add(items int, lat time.Duration, err error) {
+	if err != nil {
+		s.failures++
+		if s.firstErr == nil {
+			s.firstErr = err
+		}
+		return
+	}
+	s.items += items
+	s.lat = append(s.lat, lat)
 }
 
 // submit posts body with the probe's token and checks that all of it was acknowledged.
