@@ -86,7 +86,7 @@ func importOONICmd(fs *flag.FlagSet, e env) cmdline.Runner {
 		}
 		defer closeStore()
 		im := &importer{e: e, w: newStoreWriter(st, c), mp: ooni.NewMapper(nets, fingerprint.NewSet(fingerprint.Builtin())),
-			maxLine: *maxLine, live: isTerminal(e.stderr)}
+			maxLine: *maxLine, live: cmdline.IsTerminal(e.stderr)}
 		return im.run(ctx, files)
 	}
 }
@@ -149,7 +149,7 @@ func (im *importer) run(ctx context.Context, files []string) error {
 	if len(files) != 1 {
 		what = fmt.Sprintf("%d files", len(files))
 	}
-	fmt.Fprintf(im.e.stdout, "collector import ooni: %s in %s: %s\n", what, elapsed(time.Since(start)), im.total)
+	fmt.Fprintf(im.e.stdout, "collector import ooni: %s in %s: %s\n", what, cmdline.Elapsed(time.Since(start)), im.total)
 	switch {
 	case runErr != nil:
 		return runErr
@@ -329,23 +329,4 @@ func bytesText(n int64) string {
 		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// elapsed rounds d for people: tenths of a second under a minute, else seconds.
-func elapsed(d time.Duration) string {
-	if d < time.Minute {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
-
-// isTerminal says whether w is a terminal (a character device such as a tty), where a
-// progress line rewritten in place can be shown.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -22,7 +22,7 @@ type streams struct {
 
 // Main runs the command in args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	s := streams{stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}
+	s := streams{stdout: stdout, stderr: stderr, tty: cmdline.IsTerminal(stderr)}
 	return cmdline.Main(ctx, program(s), args, stdout, stderr)
 }
 

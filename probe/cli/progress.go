@@ -3,12 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
+
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/control"
 	"github.com/pantau-dev/pantau/internal/measurement"
 )
@@ -89,7 +90,7 @@ func (p *progress) add(m *measurement.Measurement) {
 // draw rewrites the line; p.mu is held.
 func (p *progress) draw() {
 	p.drawn = p.now()
-	fmt.Fprintf(p.w, "\rprobe measure: %d/%d targets, %s elapsed\x1b[K", p.done, p.total, elapsed(p.drawn.Sub(p.start)))
+	fmt.Fprintf(p.w, "\rprobe measure: %d/%d targets, %s elapsed\x1b[K", p.done, p.total, cmdline.Elapsed(p.drawn.Sub(p.start)))
 }
 
 // finish stops the ticker and erases the line, so that what follows starts on a clean line.
@@ -130,26 +131,7 @@ func (p *progress) summary() {
 	case p.done == 1:
 		targets = "1 target"
 	}
-	fmt.Fprintf(p.w, "probe measure: %s in %s: %s\n", targets, elapsed(p.now().Sub(p.start)), strings.Join(counts, ", "))
-}
-
-// elapsed rounds d for people: tenths of a second under a minute, else seconds.
-func elapsed(d time.Duration) string {
-	if d < time.Minute {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
-
-// isTerminal says whether w is a terminal (a character device such as a tty), where a
-// progress line rewritten in place can be shown.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	fmt.Fprintf(p.w, "probe measure: %s in %s: %s\n", targets, cmdline.Elapsed(p.now().Sub(p.start)), strings.Join(counts, ", "))
 }
 
 // reportControl says on w how the control helpers coped with the run: how often they were

@@ -90,14 +90,3 @@ func TestProgressTicker(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
-
-func TestElapsed(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 40 * time.Millisecond: "0s", 1249 * time.Millisecond: "1.2s", 59*time.Second + 940*time.Millisecond: "59.9s",
-		61*time.Second + 600*time.Millisecond: "1m2s", 2 * time.Hour: "2h0m0s",
-	} {
-		if got := elapsed(d); got != want {
-			t.Errorf("elapsed(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
