@@ -13,7 +13,7 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run demo test unit testbed bench bench-ingest bench-fleet bench-report smoke fuzz vet fmt clean dist dist-check packages package-check
+.PHONY: all build run demo test unit testbed bench bench-ingest bench-fleet bench-report bench-ooni smoke fuzz vet fmt clean dist dist-check packages package-check
 
 all: build
 
@@ -76,6 +76,11 @@ bench-fleet:
 # 11 domains, 15-minute cadence): timeline p95 <= 300 ms, compliance <= 2 s (docs/scaling.md).
 bench-report:
 	scripts/with-influxdb $(GO) run ./testbed/bench/report --check
+
+# make bench-ooni: `collector import ooni` streaming 1 GiB of OONI measurements (the
+# fixtures, each copy its own report) into InfluxDB: rate and peak RSS <= 100 MiB (docs/scaling.md).
+bench-ooni: build
+	scripts/with-influxdb $(GO) run ./testbed/bench/ooni --collector $(BIN)/collector --mb 1024 --max-rss-mb 100
 
 # make dist: the release binaries in dist/ (static, stripped, versioned; README.md
 # "Releases"), with SHA256SUMS. make dist-check builds them and checks each: format,
