@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,9 +60,15 @@ func run() int {
 	return 0
 }
 
-// template is one fixture line cut around its report_id's value, so each copy can carry
-// its own.
-type template struct{ before, after []byte }
+// template is one fixture line with where its report_id ends and where its
+// measurement_start_time's value starts, so each copy can carry its own of both.
+type template struct {
+	line          []byte
+	idEnd, timeAt int
+}
+
+// timeLayout is OONI's measurement_start_time.
+const timeLayout = "2006-01-02 15:04:05"
 
 // loadTemplates reads the web_connectivity lines of the fixtures that are valid JSON.
 func loadTemplates(dir string) ([]template, error) {
@@ -76,26 +83,59 @@ func loadTemplates(dir string) ([]template, error) {
 			return nil, err
 		}
 		for line := range bytes.Lines(b) {
-			var m struct {
-				TestName string `json:"test_name"`
-				ReportID string `json:"report_id"`
+			if t, ok := cut(bytes.TrimRight(line, "\n")); ok {
+				out = append(out, t)
 			}
-			if json.Unmarshal(line, &m) != nil || m.TestName != "web_connectivity" || m.ReportID == "" {
-				continue
-			}
-			key := []byte(`"report_id": "` + m.ReportID + `"`)
-			i := bytes.Index(line, key)
-			if i < 0 {
-				continue
-			}
-			at := i + len(key) - 1 // the closing quote
-			out = append(out, template{before: line[:at], after: bytes.TrimRight(line[at:], "\n")})
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no web_connectivity line with a report_id in the fixtures")
+		return nil, errors.New("no web_connectivity line with a report_id and a measurement_start_time in the fixtures")
 	}
 	return out, nil
+}
+
+// cut finds where a web_connectivity line's report_id ends and its start time begins.
+func cut(line []byte) (template, bool) {
+	var m struct {
+		TestName  string `json:"test_name"`
+		ReportID  string `json:"report_id"`
+		StartTime string `json:"measurement_start_time"`
+	}
+	if json.Unmarshal(line, &m) != nil || m.TestName != "web_connectivity" || m.ReportID == "" || len(m.StartTime) != len(timeLayout) {
+		return template{}, false
+	}
+	id := []byte(`"report_id": "` + m.ReportID + `"`)
+	st := []byte(`"measurement_start_time": "`)
+	i, j := bytes.Index(line, id), bytes.Index(line, st)
+	if i < 0 || j < 0 {
+		return template{}, false
+	}
+	return template{line: line, idEnd: i + len(id) - 1, timeAt: j + len(st)}, true
+}
+
+// write writes copy n of t: its report_id suffixed with n, its start time n seconds after
+// base (copies of one line never share a second, as one probe's measurements do not).
+func (t template) write(w io.Writer, n int64, base time.Time) (int, error) {
+	id := fmt.Sprintf("-bench%09d", n)
+	ts := base.Add(time.Duration(n) * time.Second).Format(timeLayout)
+	type edit struct {
+		at, skip int
+		text     string
+	}
+	edits := []edit{{t.idEnd, 0, id}, {t.timeAt, len(timeLayout), ts}}
+	if edits[1].at < edits[0].at {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	var buf bytes.Buffer
+	prev := 0
+	for _, e := range edits {
+		buf.Write(t.line[prev:e.at])
+		buf.WriteString(e.text)
+		prev = e.at + e.skip
+	}
+	buf.Write(t.line[prev:])
+	buf.WriteByte('\n')
+	return w.Write(buf.Bytes())
 }
 
 // writeConfig writes a collector config naming the InfluxDB of scripts/with-influxdb.
@@ -135,9 +175,10 @@ func importStream(collector, cfg string, templates []template, size int64) (resu
 	}
 	var res result
 	w := bufio.NewWriterSize(in, 1<<20)
+	base := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)
 	for res.bytes < size {
 		t := templates[res.lines%int64(len(templates))]
-		n, err := fmt.Fprintf(w, "%s-bench%09d%s\n", t.before, res.lines, t.after)
+		n, err := t.write(w, res.lines, base)
 		if err != nil {
 			break // the importer ended early: its error says why
 		}
