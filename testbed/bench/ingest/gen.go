@@ -1,22 +1,16 @@
 package main
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/pantau-dev/pantau/internal/measurement"
+	"github.com/pantau-dev/pantau/testbed/bench/benchgen"
 )
 
 // domains are the 11 Telegram names Kominfo ordered blocked in 2017, then other names the
 // bundled schedules measure.
-var domains = []string{
-	"t.me", "telegram.me", "telegram.org", "core.telegram.org", "desktop.telegram.org",
-	"macos.telegram.org", "web.telegram.org", "venus.web.telegram.org", "pluto.web.telegram.org",
-	"flora.web.telegram.org", "flora-1.web.telegram.org",
-	"reddit.com", "vimeo.com", "www.tumblr.com", "archive.org", "www.change.org", "signal.org",
-}
+var domains = append(append([]string(nil), benchgen.Telegram...), benchgen.Social...)
 
 // generator makes realistic web measurements with distinct start times: the i-th one
 // starts 100 ms after the (i-1)-th, so no two points of one series share a timestamp.
@@ -30,118 +24,16 @@ func newGenerator(seed uint64, base time.Time) *generator {
 	return &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), base: base}
 }
 
-// measurement returns the next measurement: 2 DNS questions, 2 TCP connects, 1–2 TLS
-// handshakes, 1–2 HTTP requests, a control with the same shape and a verdict. About a
-// quarter are DNS-blocked (the ISP's resolver answers with the Internet Positif block page).
+// measurement returns the next measurement (benchgen.Full): 2 DNS questions, 2 TCP
+// connects, 1–2 TLS handshakes, 1–2 HTTP requests, a control with the same shape and a
+// verdict. About a quarter are DNS-blocked.
 func (g *generator) measurement() *measurement.Measurement {
-	r := g.rng
 	i := g.next
 	g.next++
-	d := domains[r.IntN(len(domains))]
+	n := g.rng.IntN(len(domains))
 	schedule := "telegram"
-	if !strings.Contains(d, "t.me") && !strings.Contains(d, "telegram") {
+	if n >= len(benchgen.Telegram) {
 		schedule = "social"
 	}
-	real := fmt.Sprintf("149.154.%d.%d", 160+r.IntN(16), 1+r.IntN(254))
-	blocked := r.IntN(4) == 0
-	m := &measurement.Measurement{
-		ID: measurement.NewID(), SchemaVersion: measurement.SchemaVersion,
-		Target: "https://" + d + "/", Kind: measurement.KindWeb, Domain: d, Port: 443,
-		StartedAt: g.base.Add(time.Duration(i) * 100 * time.Millisecond),
-		RuntimeMS: 800 + float64(r.IntN(4000)),
-		Software:  measurement.Software{Name: "pantau-probe", Version: "v0.4.0"},
-		Schedule:  schedule,
-		Resolvers: []measurement.ResolverInfo{{Resolver: "udp://202.134.0.155:53", Transport: measurement.TransportUDP,
-			System: true, Egress: []string{fmt.Sprintf("180.250.%d.%d", r.IntN(256), 1+r.IntN(254))}}},
-		Fingerprints: []measurement.FingerprintMatch{},
-	}
-	m.Control = &measurement.Control{Helper: "https://control.pantau.example",
-		Attempts:     []measurement.ControlAttempt{{Helper: "https://control.pantau.example", TimeMS: 300 + float64(r.IntN(500))}},
-		Observations: g.observations(d, real, "udp://8.8.8.8:53", false, false)}
-	m.Observations = g.observations(d, real, "udp://202.134.0.155:53", true, blocked)
-	m.Verdict = measurement.Verdict{Status: measurement.StatusAccessible,
-		Reason: "The probe fetched the page the control fetched.", Evidence: []string{"HTTP status 200 and title match the control"}}
-	if blocked {
-		m.Fingerprints = []measurement.FingerprintMatch{{Name: "id-internet-positif", Scope: "isp", Location: "dns",
-			PatternType: "ip", Pattern: "36.86.63.185", Confidence: 100, Where: "dns udp://202.134.0.155:53 A answer 36.86.63.185"}}
-		m.Verdict = measurement.Verdict{Status: measurement.StatusBlocked, Method: measurement.MethodDNS,
-			Reason:   "The ISP resolver answered with the Internet Positif block page address.",
-			Evidence: []string{"dns A answer 36.86.63.185 matches id-internet-positif", "control resolved " + real}}
-	}
-	m.Normalise()
-	return m
-}
-
-// observations is one vantage point's view of https://d/.
-func (g *generator) observations(d, real, resolver string, system, blocked bool) measurement.Observations {
-	r := g.rng
-	ms := func(lo, n int) float64 { return float64(lo) + float64(r.IntN(n*1000))/1000 }
-	addr, other := real, "149.154.167.99" // other: an address only the control's DNS returned
-	if blocked {
-		addr, other = "36.86.63.185", real
-	}
-	o := measurement.Observations{
-		DNS: []measurement.DNSQuery{
-			{Resolver: resolver, Transport: measurement.TransportUDP, System: system, Query: d, QType: "A", Rcode: "NOERROR",
-				Answers: []measurement.DNSAnswer{{Name: d, Type: "A", TTL: uint32(60 + r.IntN(3000)), Data: addr, ASN: 62041}}, RTTMS: ms(5, 40)},
-			{Resolver: resolver, Transport: measurement.TransportUDP, System: system, Query: d, QType: "AAAA", Rcode: "NOERROR",
-				Answers: []measurement.DNSAnswer{}, Failure: measurement.Failure("dns_no_answer"), RTTMS: ms(5, 40)},
-		},
-		TCP: []measurement.TCPConnect{
-			{IP: addr, Port: 443, Origin: measurement.OriginProbe, TimeMS: ms(20, 80)},
-			{IP: other, Port: 443, Origin: measurement.OriginControl, TimeMS: ms(20, 80)},
-		},
-	}
-	o.TLS = []measurement.TLSHandshake{g.handshake(d, addr, blocked)}
-	if r.IntN(3) == 0 { // a second handshake, on the other address
-		o.TLS = append(o.TLS, g.handshake(d, other, false))
-	}
-	o.HTTP = []measurement.HTTPRequest{g.request("https://"+d+"/", addr, blocked)}
-	if r.IntN(2) == 0 { // a redirect hop first
-		hop := g.request("https://"+d+"/", addr, blocked)
-		o.HTTP[0].Status, o.HTTP[0].URL = 301, "https://"+d+"/?lang=id"
-		o.HTTP[0].Headers = map[string]string{"Location": "https://" + d + "/", "Server": "nginx"}
-		o.HTTP[0].BodyLength, o.HTTP[0].BodySHA256, o.HTTP[0].Title = 0, "", ""
-		o.HTTP = append(o.HTTP, hop)
-	}
-	return o
-}
-
-func (g *generator) handshake(d, ip string, blocked bool) measurement.TLSHandshake {
-	r := g.rng
-	h := measurement.TLSHandshake{IP: ip, Port: 443, SNI: d, Version: "TLSv1.3", CipherSuite: "TLS_AES_128_GCM_SHA256",
-		ALPN: "h2", CertValid: true, TimeMS: 40 + float64(r.IntN(200000))/1000}
-	subject, issuer, names := "CN=*.telegram.org", "CN=Go Daddy Secure Certificate Authority - G2,O=GoDaddy.com\\, Inc.,C=US", []string{"*.telegram.org", "telegram.org"}
-	if blocked {
-		subject, issuer, names = "CN=internetpositif.id", "CN=R3,O=Let's Encrypt,C=US", []string{"internetpositif.id"}
-		h.CertValid, h.Failure = false, measurement.Failure("ssl_invalid_hostname")
-	}
-	nb := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	h.Certificates = []measurement.Certificate{
-		{Subject: subject, Issuer: issuer, DNSNames: names, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0), SHA256: hexString(r, 32)},
-		{Subject: issuer, Issuer: "CN=Go Daddy Root Certificate Authority - G2,O=GoDaddy.com\\, Inc.,C=US",
-			NotBefore: nb.AddDate(-5, 0, 0), NotAfter: nb.AddDate(5, 0, 0), SHA256: hexString(r, 32)},
-	}
-	return h
-}
-
-func (g *generator) request(url, ip string, blocked bool) measurement.HTTPRequest {
-	r := g.rng
-	h := measurement.HTTPRequest{URL: url, Method: "GET", Address: ip + ":443", Status: 200,
-		Headers:    map[string]string{"Content-Type": "text/html; charset=utf-8", "Server": "nginx/1.18.0"},
-		BodyLength: 9000 + int64(r.IntN(30000)), BodySHA256: hexString(r, 32), Title: "Telegram Messenger",
-		TimeMS: 80 + float64(r.IntN(900000))/1000}
-	if blocked {
-		h.Title, h.BodyLength = "Internet Positif", 1412
-	}
-	return h
-}
-
-func hexString(r *rand.Rand, n int) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, 2*n)
-	for i := range b {
-		b[i] = digits[r.IntN(16)]
-	}
-	return string(b)
+	return benchgen.Web(g.rng, domains[n], g.base.Add(time.Duration(i)*100*time.Millisecond), schedule, benchgen.Full)
 }
