@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/pantau-dev/pantau/collector/alert"
@@ -46,61 +45,37 @@ func checkConfig(path string, e env) error {
 	if path == "" {
 		return usageError("--config is required")
 	}
-	problems := configProblems(path, e.getenv)
-	if len(problems) == 0 {
-		fmt.Fprintln(e.stdout, "ok")
-		return nil
-	}
-	for _, p := range problems {
-		fmt.Fprintln(e.stderr, p)
-	}
-	return fmt.Errorf("%s: %d problem(s)", path, len(problems))
+	own, found := configProblems(path, e.getenv)
+	return cmdline.ReportCheck(path, own, found, e.stdout, e.stderr)
 }
 
-// configProblems returns the problems of the config at path, one a line: the file's own
-// (decoding and validation), then, when it decodes, those of what serve builds from it,
-// in the order of their lines.
-func configProblems(path string, getenv func(string) string) []string {
+// configProblems returns the problems of the config at path: the file's own (decoding
+// and validation), or, when it decodes, those of what serve builds from it, each at the
+// line of its key.
+func configProblems(path string, getenv func(string) string) ([]string, []cmdline.Problem) {
 	cfg, err := config.Load(path, getenv)
 	if err != nil {
-		return strings.Split(err.Error(), "\n")
+		return strings.Split(err.Error(), "\n"), nil
 	}
 	// A second decoding, of a valid file, only to locate the start-up's problems.
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return []string{err.Error()}
+		return []string{err.Error()}, nil
 	}
 	f := yamlconf.NewFile(path)
 	f.Decode(b, config.Default())
-	var found []located
-	add := func(field string, err error) {
-		if err == nil {
-			return
-		}
+	var found []cmdline.Problem
+	for _, p := range startProblems(cfg) {
 		// Problems joined (an orders file's) are one a line, each located.
-		for _, line := range strings.Split(err.Error(), "\n") {
-			if field == "" {
-				found = append(found, located{0, fmt.Sprintf("%s: %s", path, line)})
+		for _, line := range strings.Split(p.err.Error(), "\n") {
+			if p.field == "" {
+				found = append(found, cmdline.Problem{Text: fmt.Sprintf("%s: %s", path, line)})
 			} else {
-				found = append(found, located{f.Line(field), f.At(field, errors.New(line)).Error()})
+				found = append(found, cmdline.Problem{Line: f.Line(p.field), Text: f.At(p.field, errors.New(line)).Error()})
 			}
 		}
 	}
-	for _, p := range startProblems(cfg) {
-		add(p.field, p.err)
-	}
-	slices.SortStableFunc(found, func(a, b located) int { return a.line - b.line })
-	out := make([]string, len(found))
-	for i, p := range found {
-		out[i] = p.text
-	}
-	return out
-}
-
-// located is a problem at a line of the file (0: the whole file).
-type located struct {
-	line int
-	text string
+	return nil, found
 }
 
 // fieldError is a start-up problem with the config key it is about ("": the file).

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -42,33 +41,26 @@ func checkConfig(path string, stdout, stderr io.Writer) error {
 	if path == "" {
 		return usageError("--config is required")
 	}
-	problems := configProblems(path)
-	if len(problems) == 0 {
-		fmt.Fprintln(stdout, "ok")
-		return nil
-	}
-	for _, p := range problems {
-		fmt.Fprintln(stderr, p)
-	}
-	return fmt.Errorf("%s: %d problem(s)", path, len(problems))
+	own, found := configProblems(path)
+	return cmdline.ReportCheck(path, own, found, stdout, stderr)
 }
 
-// configProblems returns the problems of the config at path, one a line, as the probe
-// finds them at start: first the file's own (decoding and validation), then, when it
-// decodes, what the start-up makes of the files it names.
-func configProblems(path string) []string {
+// configProblems returns the problems of the config at path as the probe finds them at
+// start: the file's own (decoding and validation), or, when it decodes, what the
+// start-up makes of the files it names, each at the line of its key.
+func configProblems(path string) ([]string, []cmdline.Problem) {
 	c, err := config.Load(path)
 	if err != nil {
-		return strings.Split(err.Error(), "\n")
+		return strings.Split(err.Error(), "\n"), nil
 	}
 	// A second decoding, of a valid file, only to locate the start-up's problems.
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return []string{err.Error()}
+		return []string{err.Error()}, nil
 	}
 	f := yamlconf.NewFile(path)
 	f.Decode(b, &config.Config{})
-	var found []startProblem
+	var found []cmdline.Problem
 	add := func(err error) {
 		if err != nil {
 			found = append(found, locateStartError(f, err))
@@ -95,19 +87,7 @@ func configProblems(path string) []string {
 			add(errorPrefix("agent.schedules_dir", err))
 		}
 	}
-	// In the order of the lines, as the file's own problems are.
-	slices.SortStableFunc(found, func(a, b startProblem) int { return a.line - b.line })
-	out := make([]string, len(found))
-	for i, p := range found {
-		out[i] = p.text
-	}
-	return out
-}
-
-// startProblem is a problem found at start-up, at a line of the file (0: the whole file).
-type startProblem struct {
-	line int
-	text string
+	return nil, found
 }
 
 // errorPrefix returns err prefixed with field ("FIELD: err"), or nil.
@@ -134,14 +114,14 @@ var startFields = []struct{ prefix, field string }{
 
 // locateStartError returns a start-up error as "FILE:LINE: field: what", at the line of
 // the key it is about (or of the mapping that would hold it).
-func locateStartError(f *yamlconf.File, err error) startProblem {
+func locateStartError(f *yamlconf.File, err error) cmdline.Problem {
 	msg := strings.TrimPrefix(err.Error(), cmdline.ErrUsage.Error()+": ")
 	for _, s := range startFields {
 		if rest, ok := strings.CutPrefix(msg, s.prefix); ok {
 			rest = strings.TrimPrefix(rest, s.field+": ") // said once is enough
 			rest = strings.Replace(rest, "(give --system-resolver)", "(or set system_resolvers)", 1)
-			return startProblem{f.Line(s.field), f.At(s.field, errors.New(rest)).Error()}
+			return cmdline.Problem{Line: f.Line(s.field), Text: f.At(s.field, errors.New(rest)).Error()}
 		}
 	}
-	return startProblem{0, f.Name() + ": " + msg}
+	return cmdline.Problem{Text: f.Name() + ": " + msg}
 }
