@@ -19,7 +19,8 @@
 // Both sides send prepared bodies (gzip'd JSON, line protocol) from this process: the
 // load generators' CPU is only their HTTP requests, on each side.
 // After each ingest phase it checks that every measurement was acknowledged and that
-// InfluxDB holds exactly the points acknowledged. See docs/scaling.md.
+// InfluxDB holds exactly the points acknowledged. Every database, raw or ingest, is
+// dropped once counted, so each phase finds InfluxDB as the first did. See docs/scaling.md.
 package main
 
 import (
@@ -293,7 +294,10 @@ func ingest(c config, v *auth.Verifier, db string, probes []*probe, rate float64
 	if n != res.points {
 		return res, fmt.Errorf("InfluxDB holds %d points, %d were acknowledged", n, res.points)
 	}
-	return res, nil
+	// Dropped once counted, as the raw phases' are: every phase, raw or ingest, finds
+	// InfluxDB as the first one did, not holding the rounds before it (a fuller InfluxDB
+	// wrote each later round more slowly, raw and ingest alike).
+	return res, dropDB(c.influx, db)
 }
 
 // rawPhase writes the line protocol bodies (points in all) into a fresh database db
