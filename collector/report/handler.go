@@ -90,6 +90,17 @@ func parse(r *http.Request, allowed ...string) (params, error) {
 	return p, nil
 }
 
+// parseAt parses a request about a time: at (zero when absent) and the other
+// parameters allowed.
+func parseAt(r *http.Request, allowed ...string) (params, time.Time, error) {
+	p, err := parse(r, append(allowed, "at")...)
+	if err != nil {
+		return p, time.Time{}, err
+	}
+	at, err := p.time("at")
+	return p, at, err
+}
+
 // time reads a time parameter: RFC 3339 or Unix seconds; "" gives the zero time.
 func (p params) time(name string) (time.Time, error) {
 	s := p.v.Get(name)
@@ -209,12 +220,7 @@ func (h *handler) order(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) compliance(w http.ResponseWriter, r *http.Request) {
-	p, err := parse(r, "at")
-	if err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	at, err := p.time("at")
+	p, at, err := parseAt(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
@@ -240,15 +246,10 @@ func (h *handler) compliance(w http.ResponseWriter, r *http.Request) {
 
 // bundle answers an order's bundle at at (default now): a zip archive (OrderBundle).
 func (h *handler) bundle(w http.ResponseWriter, r *http.Request) {
-	p, err := parse(r, "at")
+	p, at, err := parseAt(r)
 	if err == nil && p.v.Has("format") {
 		err = errors.New("format: the bundle is a zip archive, in one format")
 	}
-	if err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	at, err := p.time("at")
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
@@ -266,12 +267,7 @@ func (h *handler) bundle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) evidence(w http.ResponseWriter, r *http.Request) {
-	p, err := parse(r, "domain", "network", "at")
-	if err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	at, err := p.time("at")
+	p, at, err := parseAt(r, "domain", "network")
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
