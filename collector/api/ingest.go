@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/pantau-dev/pantau/collector/auth"
 	"github.com/pantau-dev/pantau/collector/ingest"
 	"github.com/pantau-dev/pantau/collector/store"
@@ -248,7 +248,8 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 }
 
 // gzipReaders holds gzip readers for reuse: a new one allocates its decompressor's state
-// (tens of kilobytes) for every request.
+// (tens of kilobytes) for every request. They are klauspost/compress's, which inflate a
+// batch about 30% faster than compress/gzip's (docs/scaling.md).
 var gzipReaders sync.Pool
 
 // getGzipReader is gzip.NewReader(r) from the pool.

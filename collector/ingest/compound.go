@@ -230,7 +230,7 @@ func (d *decoder) unquote(start, end int, flags uint8) string {
 		}
 	}
 	d.buf = out
-	if len(out) <= end-start { // no longer than its quoted form, unless U+FFFD replaced bytes
+	if !d.ro && len(out) <= end-start { // no longer than its quoted form, unless U+FFFD replaced bytes
 		copy(d.w[start:end], out)
 		return d.text(start, out)
 	}

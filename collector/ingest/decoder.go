@@ -13,9 +13,12 @@ import (
 // decoder reads one JSON document, or a batch of them (DecodeBatch).
 type decoder struct {
 	b []byte
-	// w is a copy of b, when decoding, that decoded strings point into: each string's
-	// content is written at most once, over its own quoted form, and never again.
+	// w, when decoding, is what decoded strings point into. Either a copy of b, where
+	// each string's content is written at most once, over its own quoted form, and never
+	// again; or b itself (ro), which is never written: a string with escapes is then
+	// allocated on its own.
 	w    []byte
+	ro   bool
 	i    int
 	path []segment
 	buf  []byte // scratch for unquoting
@@ -32,7 +35,7 @@ func (d *decoder) release() {
 		d.buf = nil
 	}
 	clear(d.path[:cap(d.path)]) // map keys point into w
-	d.b, d.w, d.path, d.sv = nil, nil, d.path[:0], ""
+	d.b, d.w, d.ro, d.path, d.sv = nil, nil, false, d.path[:0], ""
 	decoders.Put(d)
 }
 

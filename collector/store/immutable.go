@@ -269,20 +269,25 @@ func (a admission) conflicts() error {
 	return &ConflictError{Conflicts: out}
 }
 
-// lookUp reads, for the items of a.unknown, the sha256 of every reach point stored by
-// their probe with their ID in their millisecond: one InfluxQL request, a statement per
-// probe and run of nearby windows. Errors wrap ErrUnavailable: the items are neither
-// stored nor refused, and the probe retries.
-func (s *Store) lookUp(ctx context.Context, a *admission) error {
-	if len(a.unknown) == 0 {
-		return nil
-	}
+// lookUp reads, for every item, the sha256 of each reach point stored by its probe with
+// its ID in its millisecond: one InfluxQL request, a statement per probe and run of
+// nearby windows; none when there are no items. It needs only the items' probe, ID and
+// start, so Write asks for it (lookups.go) before hashing and encoding them; the guard
+// then uses the answer for the items it cannot decide on. Errors wrap ErrUnavailable:
+// the items are neither stored nor refused, and the probe retries.
+func (s *Store) lookUp(ctx context.Context, items []Item) (map[string][]string, error) {
 	byProbe := map[string][]time.Time{}
 	want := map[string]bool{}
-	for _, i := range a.unknown {
-		c := a.checks[i]
-		byProbe[c.probe] = append(byProbe[c.probe], c.ms)
-		want[c.key] = true
+	for _, it := range items {
+		if it.M == nil {
+			continue // Write refuses it
+		}
+		p := it.Probe.Probe
+		byProbe[p] = append(byProbe[p], it.M.StartedAt.UTC().Truncate(time.Millisecond))
+		want[p+"\x00"+it.M.ID] = true
+	}
+	if len(byProbe) == 0 {
+		return nil, nil
 	}
 	var stmts []string
 	var stmtProbe []string
@@ -293,7 +298,7 @@ func (s *Store) lookUp(ctx context.Context, a *admission) error {
 			stmtProbe = append(stmtProbe, p)
 		}
 	}
-	a.stored = map[string][]string{}
+	stored := map[string][]string{}
 	err := s.influxQL(ctx, strings.Join(stmts, "; "), func(stmt int, se *influxql.Series) error {
 		id, sum := se.Col("id"), se.Col("sha256")
 		for _, row := range se.Values {
@@ -308,7 +313,7 @@ func (s *Store) lookUp(ctx context.Context, a *admission) error {
 			if sum >= 0 {
 				v = influxql.Text(row[sum])
 			}
-			a.stored[key] = append(a.stored[key], v)
+			stored[key] = append(stored[key], v)
 		}
 		return nil
 	})
@@ -316,9 +321,9 @@ func (s *Store) lookUp(ctx context.Context, a *admission) error {
 		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if err != nil {
-		return fmt.Errorf("checking what is stored: %w", err)
+		return nil, fmt.Errorf("checking what is stored: %w", err)
 	}
-	return nil
+	return stored, nil
 }
 
 // mergeWindows returns the [from, to) ranges covering the milliseconds starting at ms,

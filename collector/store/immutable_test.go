@@ -307,3 +307,64 @@ func TestReadersKeepFirstReceived(t *testing.T) {
 		t.Fatalf("Observations = %v (%v), want the first received only", obs, err)
 	}
 }
+
+// TestLookUpsMerged: concurrent Write calls on a store that remembers nothing share
+// look-up requests (lookups.go), and each call still gets its own items' answer:
+// identical resubmissions are not written again, other content for a stored ID is a
+// conflict, new measurements are written, for several probes at once.
+func TestLookUpsMerged(t *testing.T) {
+	first, url, bucket := newStore(t)
+	const probes, each = 4, 6
+	type call struct {
+		it   store.Item
+		want string // "stored", "conflict" or "new"
+	}
+	var calls []call
+	for p := range probes {
+		for i := range each {
+			m := measurementtest.Simple(fmt.Sprintf("d%d.example", i), t0.Add(time.Duration(p*each+i)*time.Second))
+			it := item(m)
+			it.Probe.Probe = fmt.Sprintf("probe-%d", p)
+			raw := measurementtest.JSON(t, m)
+			switch i % 3 {
+			case 0:
+				write(t, first, submitted(t, it, raw))
+				calls = append(calls, call{submitted(t, it, raw), "stored"})
+			case 1:
+				write(t, first, submitted(t, it, raw))
+				changed := *m
+				changed.Verdict.Reason = "other content"
+				calls = append(calls, call{submitted(t, it, measurementtest.JSON(t, &changed)), "conflict"})
+			default:
+				calls = append(calls, call{submitted(t, it, raw), "new"})
+			}
+		}
+	}
+	before := len(reachRows(t, url, bucket))
+	s := openStore(t, url, bucket) // remembers nothing: every answer comes from InfluxDB
+	errs := make([]error, len(calls))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.Write(ctx(t), []store.Item{c.it})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, c := range calls {
+		conflict := errors.Is(errs[i], store.ErrConflict)
+		if (errs[i] != nil && !conflict) || conflict != (c.want == "conflict") {
+			t.Errorf("call %d (%s, %s): Write = %v", i, c.it.Probe.Probe, c.want, errs[i])
+		}
+	}
+	if got, want := len(reachRows(t, url, bucket)), before+probes*each/3; got != want {
+		t.Errorf("%d reach points after the calls, want %d (only the new ones added)", got, want)
+	}
+	if n := s.LookUps(); n < 1 || n >= int64(len(calls)) {
+		t.Errorf("%d look-up requests for %d concurrent calls, want fewer (merged)", n, len(calls))
+	}
+}

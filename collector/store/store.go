@@ -95,8 +95,9 @@ type Store struct {
 	writeURL string
 	commit   *committer
 	guard    *guard
-	// Write requests sent and the points in them (see WriteStats).
-	requests, requestPoints atomic.Int64
+	lookups  lookups
+	// Write requests sent and the points in them (see WriteStats), look-up requests.
+	requests, requestPoints, lookupRequests atomic.Int64
 }
 
 // New returns a Store for cfg. It does not contact InfluxDB; use Ready for that.
@@ -157,6 +158,7 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // requests (group commit, commit.go); a shared request that fails fails each call with
 // points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
+	stored := s.ask(ctx, items)
 	l := lineSink{buf: getLineBuf()}
 	var sc scratch
 	checks := make([]itemCheck, len(items))
@@ -179,8 +181,8 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		checks[i], ends[i] = newCheck(it, c), lineEnd{len(l.buf), l.points}
 	}
 	a := s.guard.admit(checks)
-	err := s.lookUp(ctx, &a)
-	if err != nil {
+	var err error
+	if a.stored, err = stored(); err != nil && len(a.unknown) > 0 {
 		s.guard.finish(a, false)
 		putLineBuf(l.buf)
 		return err

@@ -113,6 +113,7 @@ type load struct {
 	cpu                cpuUse
 	writes             int64 // write requests the collector sent to InfluxDB
 	writePoints        int64 // points in them
+	lookUps            int64 // the collector's look-up requests (InfluxQL) for them
 }
 
 func (l load) rate() float64      { return float64(l.acked) / l.elapsed.Seconds() }

@@ -282,6 +282,7 @@ func ingest(c config, v *auth.Verifier, db string, probes []*probe, rate float64
 	}
 	res := drive(col.url, probes, c.batch, rate, d, ip)
 	res.writes, res.writePoints = col.store.WriteStats()
+	res.lookUps = col.store.LookUps()
 	col.close()
 	if res.failures > 0 {
 		return res, fmt.Errorf("%d of %d requests not acknowledged (%d of %d measurements); first: %w",
@@ -334,8 +335,8 @@ func quiet(ip influxProc, max time.Duration) {
 }
 
 func report(name string, l load) {
-	fmt.Printf("%s: %d measurements (%d points, %d requests; %d writes to InfluxDB, %.0f points each) in %.2fs: %.0f measurements/s, %.0f points/s; ack latency p50 %v, p99 %v, max %v; %s\n",
-		name, l.acked, l.points, l.requests, l.writes, float64(l.writePoints)/float64(max(l.writes, 1)),
+	fmt.Printf("%s: %d measurements (%d points, %d requests; %d writes to InfluxDB, %.0f points each; %d look-ups) in %.2fs: %.0f measurements/s, %.0f points/s; ack latency p50 %v, p99 %v, max %v; %s\n",
+		name, l.acked, l.points, l.requests, l.writes, float64(l.writePoints)/float64(max(l.writes, 1)), l.lookUps,
 		l.elapsed.Seconds(), l.rate(), l.pointRate(), ms(l.pct(0.5)), ms(l.pct(0.99)), ms(l.pct(1)), l.cpu)
 }
 
