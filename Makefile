@@ -29,7 +29,12 @@ run: build
 # served by a collector whose dashboard marks it as simulated, until Ctrl-C. It prints the
 # pages to open first and opens a browser when there is one (OPEN=0: not). LISTEN=HOST:PORT
 # sets the address; CHECK=1 loads, checks the dashboard against the data set and exits.
-demo: build
+# It needs only the collector, built while InfluxDB is installed when it must be.
+demo:
+	@mkdir -p $(BIN)
+	@scripts/with-influxdb --install & installing=$$!; \
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/collector ./collector; built=$$?; \
+	wait $$installing && exit $$built
 	CHECK=$(CHECK) OPEN=$(OPEN) LISTEN=$(LISTEN) scripts/with-influxdb scripts/demo
 
 # make test: everything, on a fresh machine (installs what it needs).
