@@ -22,7 +22,8 @@ import (
 // content for a (probe, id) stored, or being stored, before (a Conflict), and skips what
 // is stored already with the same content (the first receive time stays). It knows the
 // (probe, id) it acknowledged recently; for the others it reads the stored (id, sha256)
-// of the probe in the milliseconds of the items (one InfluxQL request a call).
+// of the probe in the milliseconds of the items (look-ups that concurrent calls share,
+// lookups.go).
 
 // DefaultRecent is how many acknowledged (probe, id) the store remembers when
 // Config.Recent is zero: a few minutes of ingest at full load, about 15 MB.
