@@ -13,14 +13,15 @@ TARGETS ?= schedules/lists/id-telegram-web-2017.txt
 CONTROL ?=
 RUN_FLAGS ?= --timeout 30s
 
-.PHONY: all build run demo test unit testbed bench bench-ingest bench-fleet bench-report bench-ooni smoke fuzz vet fmt clean dist dist-check packages package-check
+.PHONY: all build build-probe build-collector run demo test unit testbed bench bench-ingest bench-fleet bench-report bench-ooni smoke fuzz vet fmt clean dist dist-check packages package-check
 
 all: build
 
-build:
+build: build-probe build-collector
+
+build-probe build-collector: build-%:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/probe ./probe
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/collector ./collector
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$* ./$*
 
 run: build
 	TARGETS=$(TARGETS) CONTROL=$(CONTROL) RUN_FLAGS="$(RUN_FLAGS)" scripts/with-influxdb scripts/run-local
@@ -31,9 +32,8 @@ run: build
 # sets the address; CHECK=1 loads, checks the dashboard against the data set and exits.
 # It needs only the collector, built while InfluxDB is installed when it must be.
 demo:
-	@mkdir -p $(BIN)
 	@scripts/with-influxdb --install & installing=$$!; \
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/collector ./collector; built=$$?; \
+	$(MAKE) --no-print-directory build-collector; built=$$?; \
 	wait $$installing && exit $$built
 	CHECK=$(CHECK) OPEN=$(OPEN) LISTEN=$(LISTEN) scripts/with-influxdb scripts/demo
 

@@ -176,6 +176,15 @@ func (g *guard) admit(checks []itemCheck) admission {
 	return a
 }
 
+// unknownChecks are the checks of the items admit left to InfluxDB.
+func (a admission) unknownChecks() []itemCheck {
+	out := make([]itemCheck, len(a.unknown))
+	for k, i := range a.unknown {
+		out[k] = a.checks[i]
+	}
+	return out
+}
+
 // settle decides on the items InfluxDB was asked about (a.stored): one stored with the
 // same content, or stored before contents were hashed, is not written again; one stored
 // with other content is a conflict. Either way its reservation is released.
@@ -270,25 +279,17 @@ func (a admission) conflicts() error {
 	return &ConflictError{Conflicts: out}
 }
 
-// lookUp reads, for every item, the sha256 of each reach point stored by its probe with
-// its ID in its millisecond: one InfluxQL request, a statement per probe and run of
-// nearby windows; none when there are no items. It needs only the items' probe, ID and
-// start, so Write asks for it (lookups.go) before hashing and encoding them; the guard
-// then uses the answer for the items it cannot decide on. Errors wrap ErrUnavailable:
-// the items are neither stored nor refused, and the probe retries.
-func (s *Store) lookUp(ctx context.Context, items []Item) (map[string][]string, error) {
+// lookUp reads, for each of checks, the sha256 of every reach point stored by its probe
+// with its ID in its millisecond: one InfluxQL request, a statement per probe and run of
+// nearby windows. Write calls it through ask (lookups.go), for the items the guard left
+// to InfluxDB. Errors wrap ErrUnavailable: the items are neither stored nor refused, and
+// the probe retries.
+func (s *Store) lookUp(ctx context.Context, checks []itemCheck) (map[string][]string, error) {
 	byProbe := map[string][]time.Time{}
 	want := map[string]bool{}
-	for _, it := range items {
-		if it.M == nil {
-			continue // Write refuses it
-		}
-		p := it.Probe.Probe
-		byProbe[p] = append(byProbe[p], it.M.StartedAt.UTC().Truncate(time.Millisecond))
-		want[p+"\x00"+it.M.ID] = true
-	}
-	if len(byProbe) == 0 {
-		return nil, nil
+	for _, c := range checks {
+		byProbe[c.probe] = append(byProbe[c.probe], c.ms)
+		want[c.key] = true
 	}
 	var stmts []string
 	var stmtProbe []string

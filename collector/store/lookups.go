@@ -17,17 +17,18 @@ type lookups struct {
 	busy  bool // a goroutine is running look-ups
 }
 
-// lookup is one Write's look-up: its items, and the answer once done is closed.
+// lookup is one Write's look-up: the items the guard left to InfluxDB, and the answer
+// once done is closed.
 type lookup struct {
-	items  []Item
+	checks []itemCheck
 	done   chan struct{}
 	stored map[string][]string // shared by the calls of one request: read only
 	err    error
 }
 
-// ask starts looking items up; the function it returns waits for the answer (or ctx).
-func (s *Store) ask(ctx context.Context, items []Item) func() (map[string][]string, error) {
-	l := &lookup{items: items, done: make(chan struct{})}
+// ask looks checks up, in the next shared request, and waits for the answer (or ctx).
+func (s *Store) ask(ctx context.Context, checks []itemCheck) (map[string][]string, error) {
+	l := &lookup{checks: checks, done: make(chan struct{})}
 	s.lookups.mu.Lock()
 	s.lookups.queue = append(s.lookups.queue, l)
 	if !s.lookups.busy {
@@ -37,13 +38,11 @@ func (s *Store) ask(ctx context.Context, items []Item) func() (map[string][]stri
 		go s.runLookups(context.WithoutCancel(ctx))
 	}
 	s.lookups.mu.Unlock()
-	return func() (map[string][]string, error) {
-		select {
-		case <-l.done:
-			return l.stored, l.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	select {
+	case <-l.done:
+		return l.stored, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -60,12 +59,12 @@ func (s *Store) runLookups(ctx context.Context) {
 			return
 		}
 		s.lookups.mu.Unlock()
-		var items []Item
+		var checks []itemCheck
 		for _, l := range batch {
-			items = append(items, l.items...)
+			checks = append(checks, l.checks...)
 		}
 		s.lookupRequests.Add(1)
-		stored, err := s.lookUp(ctx, items)
+		stored, err := s.lookUp(ctx, checks)
 		for _, l := range batch {
 			l.stored, l.err = stored, err
 			close(l.done)

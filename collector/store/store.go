@@ -158,7 +158,6 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // requests (group commit, commit.go); a shared request that fails fails each call with
 // points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
-	stored := s.ask(ctx, items)
 	l := lineSink{buf: getLineBuf()}
 	var sc scratch
 	checks := make([]itemCheck, len(items))
@@ -182,10 +181,12 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 	}
 	a := s.guard.admit(checks)
 	var err error
-	if a.stored, err = stored(); err != nil && len(a.unknown) > 0 {
-		s.guard.finish(a, false)
-		putLineBuf(l.buf)
-		return err
+	if len(a.unknown) > 0 {
+		if a.stored, err = s.ask(ctx, a.unknownChecks()); err != nil {
+			s.guard.finish(a, false)
+			putLineBuf(l.buf)
+			return err
+		}
 	}
 	s.guard.settle(&a)
 	err = s.send(ctx, l.buf, a.parts(l.buf, ends))
