@@ -290,11 +290,9 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	}
 	// An order another one replaced (a block, then its lift) is judged while it stood:
 	// at most until just before its successor took effect.
-	succ, replaced := s.successor(id)
-	if replaced && !at.Before(succ.Effective) {
-		at = succ.Effective.Add(-time.Second)
-	} else {
-		replaced = false
+	supersededBy := ""
+	if succ, ok := s.successor(id); ok && !at.Before(succ.Effective) {
+		at, supersededBy = succ.Effective.Add(-time.Second), succ.ID
 	}
 	from := o.Effective.Add(-orders.Lookback)
 	if !from.Before(at) {
@@ -321,9 +319,7 @@ func (s *Service) Compliance(ctx context.Context, id string, at time.Time) (orde
 	// Pairs without observations have no timeline: Comply reports them as unknown.
 	rep := orders.ComplyChunks(o, tls, obs, at)
 	rep.SetAsOf(now) // a report for a past time says so
-	if replaced {
-		rep.SupersededBy = succ.ID
-	}
+	rep.SupersededBy = supersededBy
 	return rep, nil
 }
 
