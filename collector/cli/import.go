@@ -2,28 +2,21 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/pantau-dev/pantau/collector/config"
 	"github.com/pantau-dev/pantau/collector/ooni"
 	"github.com/pantau-dev/pantau/collector/store"
 	"github.com/pantau-dev/pantau/internal/cmdline"
 	"github.com/pantau-dev/pantau/internal/fingerprint"
-	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
 // importCommand is `collector import`: measurements from other projects' open data.
@@ -80,12 +73,12 @@ func importOONICmd(fs *flag.FlagSet, e env) cmdline.Runner {
 		if err != nil {
 			return err
 		}
-		c, st, closeStore, err := openConfig(*cfgPath, e)
+		_, st, closeStore, err := openConfig(*cfgPath, e)
 		if err != nil {
 			return err
 		}
 		defer closeStore()
-		im := &importer{e: e, w: newStoreWriter(st, c), mp: ooni.NewMapper(nets, fingerprint.NewSet(fingerprint.Builtin())),
+		im := &importer{e: e, w: storeWriter{st}, mp: ooni.NewMapper(nets, fingerprint.NewSet(fingerprint.Builtin())),
 			maxLine: *maxLine, live: cmdline.IsTerminal(e.stderr)}
 		return im.run(ctx, files)
 	}
@@ -214,96 +207,19 @@ func (im *importer) clear() {
 	}
 }
 
-// storeWriter stores batches in InfluxDB and tells which items were new: before
-// writing, it reads which of them are stored already, identically (a reach point of the
-// probe with the ID at the item's own point time, which depends on the content:
-// docs/storage.md), the same check the store makes to skip them.
-type storeWriter struct {
-	st *store.Store
-	ql *influxql.Client
-}
-
-// newStoreWriter returns a storeWriter for the InfluxDB of c.
-func newStoreWriter(st *store.Store, c *config.Config) storeWriter {
-	db, rp, _ := strings.Cut(c.Influx.Bucket, "/")
-	auth := ""
-	switch tok := c.Influx.Token; {
-	case tok == "":
-	case c.Influx.Org == "" && strings.Contains(tok, ":"):
-		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(tok)) // InfluxDB 1.8 user:password
-	default:
-		auth = "Token " + tok
-	}
-	timeout := c.Influx.Timeout.Duration
-	if timeout <= 0 {
-		timeout = store.DefaultTimeout
-	}
-	return storeWriter{st: st, ql: &influxql.Client{URL: c.Influx.URL, DB: db, RP: rp, Authorization: auth, HTTP: &http.Client{Timeout: timeout}}}
-}
+// storeWriter stores batches with the store, which says which items it wrote (the
+// others it had already, identically, or refused as conflicts).
+type storeWriter struct{ st *store.Store }
 
 func (w storeWriter) Write(ctx context.Context, items []store.Item) ([]bool, error) {
-	had, err := w.stored(ctx, items)
-	if err != nil {
-		return nil, fmt.Errorf("%w: checking what is stored: %w", store.ErrUnavailable, err)
-	}
-	err = w.st.Write(ctx, items)
+	written, err := w.st.WriteNew(ctx, items)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		return nil, err
 	case err != nil && !errors.Is(err, store.ErrConflict):
 		return nil, fmt.Errorf("refused by InfluxDB: %w", err)
 	}
-	out := make([]bool, len(items))
-	for i := range items {
-		out[i] = !had[i]
-	}
-	return out, err // nil, or the conflicts (the other items are stored)
-}
-
-// stored says which items are stored already with the same content: one InfluxQL
-// request, a statement per probe and run of nearby point times.
-func (w storeWriter) stored(ctx context.Context, items []store.Item) ([]bool, error) {
-	at := make([]time.Time, len(items))
-	byProbe := map[string][]int{}
-	for i, it := range items {
-		at[i] = store.PointTime(it)
-		byProbe[it.Probe.Probe] = append(byProbe[it.Probe.Probe], i)
-	}
-	var stmts []string
-	for _, probe := range slices.Sorted(maps.Keys(byProbe)) {
-		idx := byProbe[probe]
-		slices.SortFunc(idx, func(a, b int) int { return at[a].Compare(at[b]) })
-		for lo := 0; lo < len(idx); {
-			hi := lo + 1
-			for hi < len(idx) && at[idx[hi]].Sub(at[idx[hi-1]]) < time.Second {
-				hi++
-			}
-			stmts = append(stmts, fmt.Sprintf(`SELECT "id" FROM %s WHERE "probe"::tag = %s AND time >= %s AND time <= %s`,
-				influxql.Ident(store.Reach), influxql.String(probe), influxql.Time(at[idx[lo]]), influxql.Time(at[idx[hi-1]])))
-			lo = hi
-		}
-	}
-	found := map[string]bool{} // id NUL point time (ns)
-	err := w.ql.Query(ctx, strings.Join(stmts, "; "), func(_ int, se *influxql.Series) error {
-		tc, ic := se.Col("time"), se.Col("id")
-		if tc < 0 || ic < 0 {
-			return fmt.Errorf("query result: columns %v, want time and id", se.Columns)
-		}
-		for _, row := range se.Values {
-			if ns, ok := influxql.Int(row[tc]); ok {
-				found[influxql.Text(row[ic])+"\x00"+strconv.FormatInt(ns, 10)] = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	had := make([]bool, len(items))
-	for i, it := range items {
-		had[i] = found[it.M.ID+"\x00"+strconv.FormatInt(at[i].UnixNano(), 10)]
-	}
-	return had, nil
+	return written, err // nil, or the conflicts (the other items are stored)
 }
 
 // countingReader counts the bytes read through it (for the progress line).

@@ -368,3 +368,35 @@ func TestLookUpsMerged(t *testing.T) {
 		t.Errorf("%d look-up requests for %d concurrent calls, want fewer (merged)", n, len(calls))
 	}
 }
+
+// TestWriteNewSaysWhatItWrote: WriteNew says which items it wrote: a new one (true), one
+// stored already identically, its repeat later in the call, and one with other content
+// for a stored ID (a conflict) false; also when the answer comes from InfluxDB (a new
+// store).
+func TestWriteNewSaysWhatItWrote(t *testing.T) {
+	first, url, bucket := newStore(t)
+	stored := measurementtest.Simple("stored.example", t0)
+	write(t, first, submitted(t, item(stored), measurementtest.JSON(t, stored)))
+	changed := *stored
+	changed.Verdict.Reason = "other content"
+	fresh := measurementtest.Simple("new.example", t0.Add(time.Second))
+	items := []store.Item{
+		submitted(t, item(fresh), measurementtest.JSON(t, fresh)),
+		submitted(t, item(stored), measurementtest.JSON(t, stored)),
+		submitted(t, item(fresh), measurementtest.JSON(t, fresh)),
+		submitted(t, item(stored), measurementtest.JSON(t, &changed)),
+	}
+	for _, s := range []*store.Store{first, openStore(t, url, bucket)} {
+		written, err := s.WriteNew(ctx(t), items)
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("WriteNew = %v, want the conflict of item 3", err)
+		}
+		want := []bool{s == first, false, false, false} // the second store finds the new one stored
+		if fmt.Sprint(written) != fmt.Sprint(want) {
+			t.Errorf("written %v, want %v", written, want)
+		}
+	}
+	if rows := reachRows(t, url, bucket); len(rows) != 2 {
+		t.Errorf("reach points %v, want the two measurements once each", rows)
+	}
+}

@@ -158,6 +158,14 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 // requests (group commit, commit.go); a shared request that fails fails each call with
 // points in it, and one InfluxDB refuses is retried call by call.
 func (s *Store) Write(ctx context.Context, items []Item) error {
+	_, err := s.WriteNew(ctx, items)
+	return err
+}
+
+// WriteNew is Write that also says, when it stored the items (a nil error or a
+// *ConflictError), which of them it wrote: false for one stored already with the same
+// content, or given earlier in items, and for one refused.
+func (s *Store) WriteNew(ctx context.Context, items []Item) ([]bool, error) {
 	l := lineSink{buf: getLineBuf()}
 	var sc scratch
 	checks := make([]itemCheck, len(items))
@@ -169,7 +177,7 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		}
 		if err != nil {
 			putLineBuf(l.buf)
-			return err
+			return nil, err
 		}
 		l.end()
 		if i == 0 && len(items) > 1 {
@@ -185,16 +193,20 @@ func (s *Store) Write(ctx context.Context, items []Item) error {
 		if a.stored, err = s.ask(ctx, a.unknownChecks()); err != nil {
 			s.guard.finish(a, false)
 			putLineBuf(l.buf)
-			return err
+			return nil, err
 		}
 	}
 	s.guard.settle(&a)
 	err = s.send(ctx, l.buf, a.parts(l.buf, ends))
 	s.guard.finish(a, err == nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return a.conflicts()
+	written := make([]bool, len(items))
+	for i, v := range a.verdict {
+		written[i] = v == vWrite
+	}
+	return written, a.conflicts()
 }
 
 // lineEnd is where an item's line protocol ends in the buffer, and the points up to it.
