@@ -1,18 +1,13 @@
 package store
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/pantau-dev/pantau/internal/influxql"
 )
 
 // A stored measurement never changes (docs/storage.md, Immutable measurements). It is
@@ -21,9 +16,9 @@ import (
 // point time depends on the content (pointTime). Before writing, Write refuses other
 // content for a (probe, id) stored, or being stored, before (a Conflict), and skips what
 // is stored already with the same content (the first receive time stays). It knows the
-// (probe, id) it acknowledged recently; for the others it reads the stored (id, sha256)
-// of the probe in the milliseconds of the items (look-ups that concurrent calls share,
-// lookups.go).
+// (probe, id) it acknowledged recently, and for a while what a look-up told it of a
+// probe's recent measurements (known.go); for the others it reads the stored (id, sha256)
+// of the probe in InfluxDB (look-ups that concurrent calls share, lookups.go).
 
 // DefaultRecent is how many acknowledged (probe, id) the store remembers when
 // Config.Recent is zero: a few minutes of ingest at full load, about 15 MB.
@@ -90,8 +85,9 @@ type admission struct {
 	other    [][sha256.Size]byte // vConflict: the content stored or being stored
 	reserved []int               // items whose (probe, id) this call holds in flight
 	checks   []itemCheck         // of every item
-	unknown  []int               // items to look for in InfluxDB
-	stored   map[string][]string // from InfluxDB: key → sha256 values found ("" before sha256 was kept)
+	unknown  []int               // items the guard did not remember: looked up
+	ask      []int               // those of them to look for in InfluxDB; the others it knows (known.go)
+	stored   map[string][]string // key → sha256 values found ("" before sha256 was kept)
 }
 
 // guard remembers the (probe, id) being written and those acknowledged recently.
@@ -100,6 +96,8 @@ type guard struct {
 	max      int // acknowledged entries per generation
 	cur, old map[string][sha256.Size]byte
 	flying   map[string]flight
+	known    map[string]*known // by probe (known.go)
+	swept    time.Time         // when expired knowledge was last dropped
 }
 
 // flight is a (probe, id) being written: its content, how many calls write it, and
@@ -111,7 +109,8 @@ type flight struct {
 }
 
 func newGuard(recent int) *guard {
-	return &guard{max: max(recent/2, 1), cur: map[string][sha256.Size]byte{}, flying: map[string]flight{}}
+	return &guard{max: max(recent/2, 1), cur: map[string][sha256.Size]byte{}, flying: map[string]flight{},
+		known: map[string]*known{}, swept: time.Now()}
 }
 
 func (g *guard) recent(key string) ([sha256.Size]byte, bool) {
@@ -173,19 +172,30 @@ func (g *guard) admit(checks []itemCheck) admission {
 		a.reserved = append(a.reserved, i)
 		a.unknown = append(a.unknown, i)
 	}
+	a.stored = map[string][]string{}
+	now := time.Now()
+	for _, i := range a.unknown {
+		sums, ok := g.answer(checks[i], now)
+		switch {
+		case !ok:
+			a.ask = append(a.ask, i)
+		case sums != nil:
+			a.stored[checks[i].key] = sums
+		}
+	}
 	return a
 }
 
-// unknownChecks are the checks of the items admit left to InfluxDB.
-func (a admission) unknownChecks() []itemCheck {
-	out := make([]itemCheck, len(a.unknown))
-	for k, i := range a.unknown {
+// askChecks are the checks of the items to look for in InfluxDB.
+func (a admission) askChecks() []itemCheck {
+	out := make([]itemCheck, len(a.ask))
+	for k, i := range a.ask {
 		out[k] = a.checks[i]
 	}
 	return out
 }
 
-// settle decides on the items InfluxDB was asked about (a.stored): one stored with the
+// settle decides on the items looked up (a.stored): one stored with the
 // same content, or stored before contents were hashed, is not written again; one stored
 // with other content is a conflict. Either way its reservation is released.
 func (g *guard) settle(a *admission) {
@@ -230,7 +240,7 @@ func (g *guard) settle(a *admission) {
 }
 
 // finish releases the reservations of a after its write; written says InfluxDB accepted
-// it, so the (probe, id) are remembered as stored.
+// it, so the (probe, id) are remembered as stored, and known as stored (known.go).
 func (g *guard) finish(a admission, written bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -239,6 +249,7 @@ func (g *guard) finish(a admission, written bool) {
 		if written {
 			g.remember(c.key, c.sum)
 		}
+		g.learn(c, written)
 		g.release(c.key)
 	}
 }
@@ -277,71 +288,4 @@ func (a admission) conflicts() error {
 		return nil
 	}
 	return &ConflictError{Conflicts: out}
-}
-
-// lookUp reads, for each of checks, the sha256 of every reach point stored by its probe
-// with its ID in its millisecond: one InfluxQL request, a statement per probe and run of
-// nearby windows. Write calls it through ask (lookups.go), for the items the guard left
-// to InfluxDB. Errors wrap ErrUnavailable: the items are neither stored nor refused, and
-// the probe retries.
-func (s *Store) lookUp(ctx context.Context, checks []itemCheck) (map[string][]string, error) {
-	byProbe := map[string][]time.Time{}
-	want := map[string]bool{}
-	for _, c := range checks {
-		byProbe[c.probe] = append(byProbe[c.probe], c.ms)
-		want[c.key] = true
-	}
-	var stmts []string
-	var stmtProbe []string
-	for _, p := range slices.Sorted(maps.Keys(byProbe)) {
-		for _, w := range mergeWindows(byProbe[p]) {
-			stmts = append(stmts, fmt.Sprintf(`SELECT "id", "sha256" FROM %s WHERE "probe"::tag = %s AND time >= %s AND time < %s`,
-				influxql.Ident(Reach), influxql.String(p), influxql.Time(w[0]), influxql.Time(w[1])))
-			stmtProbe = append(stmtProbe, p)
-		}
-	}
-	stored := map[string][]string{}
-	err := s.influxQL(ctx, strings.Join(stmts, "; "), func(stmt int, se *influxql.Series) error {
-		id, sum := se.Col("id"), se.Col("sha256")
-		for _, row := range se.Values {
-			if id < 0 || stmt >= len(stmtProbe) {
-				return fmt.Errorf("query result: columns %v, want id and sha256", se.Columns)
-			}
-			key := stmtProbe[stmt] + "\x00" + influxql.Text(row[id])
-			if !want[key] {
-				continue
-			}
-			v := ""
-			if sum >= 0 {
-				v = influxql.Text(row[sum])
-			}
-			stored[key] = append(stored[key], v)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrUnavailable) {
-		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("checking what is stored: %w", err)
-	}
-	return stored, nil
-}
-
-// mergeWindows returns the [from, to) ranges covering the milliseconds starting at ms,
-// windows closer than checkMerge joined.
-func mergeWindows(ms []time.Time) [][2]time.Time {
-	slices.SortFunc(ms, time.Time.Compare)
-	var out [][2]time.Time
-	for _, t := range ms {
-		end := t.Add(time.Millisecond)
-		if n := len(out); n > 0 && !t.After(out[n-1][1].Add(checkMerge)) {
-			if end.After(out[n-1][1]) {
-				out[n-1][1] = end
-			}
-			continue
-		}
-		out = append(out, [2]time.Time{t, end})
-	}
-	return out
 }

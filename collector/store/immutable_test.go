@@ -341,7 +341,7 @@ func TestLookUpsMerged(t *testing.T) {
 		}
 	}
 	before := len(reachRows(t, url, bucket))
-	s := openStore(t, url, bucket) // remembers nothing: every answer comes from InfluxDB
+	s := storeKnowing(t, url, bucket, -1) // remembers nothing: every answer comes from InfluxDB
 	errs := make([]error, len(calls))
 	start := make(chan struct{})
 	var wg sync.WaitGroup

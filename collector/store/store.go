@@ -56,6 +56,11 @@ type Config struct {
 	// content for them or skip an identical resubmission without asking InfluxDB
 	// (immutable.go); DefaultRecent when zero.
 	Recent int
+	// Known is how long the store decides a probe's items from what one look-up in
+	// InfluxDB and its own writes since told it, without asking again (known.go);
+	// DefaultKnown when zero, never when negative. Another replica's write for the
+	// probe in that time is not seen.
+	Known time.Duration
 }
 
 // Identity is who submitted a measurement, from the probe's verified token (never from
@@ -120,6 +125,9 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	if cfg.Recent <= 0 {
 		cfg.Recent = DefaultRecent
+	}
+	if cfg.Known == 0 {
+		cfg.Known = DefaultKnown
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64 // as many as concurrent ingest writes
@@ -189,11 +197,15 @@ func (s *Store) WriteNew(ctx context.Context, items []Item) ([]bool, error) {
 	}
 	a := s.guard.admit(checks)
 	var err error
-	if len(a.unknown) > 0 {
-		if a.stored, err = s.ask(ctx, a.unknownChecks()); err != nil {
+	if len(a.ask) > 0 {
+		stored, err := s.ask(ctx, a.askChecks())
+		if err != nil {
 			s.guard.finish(a, false)
 			putLineBuf(l.buf)
 			return nil, err
+		}
+		for k, sums := range stored {
+			a.stored[k] = sums
 		}
 	}
 	s.guard.settle(&a)

@@ -255,7 +255,7 @@ func TestInfluxDB18Path(t *testing.T) {
 func TestUnavailableWhileStoppedThenResumes(t *testing.T) {
 	in := influxtest.Start(t)
 	bucket := in.NewBucket(t)
-	s := openStore(t, in.URL(), bucket)
+	s := storeKnowing(t, in.URL(), bucket, -1) // asks InfluxDB before each write
 	before := item(measurementtest.Simple("example.com", t0))
 	write(t, s, before)
 
