@@ -39,7 +39,7 @@ func lineProtocolOf(ms []*measurement.Measurement, id store.Identity) (lines []b
 
 // lineProtocol gathers the line protocol of every batch (acked: of every acknowledged
 // batch) in bodies of per points (one a line: string fields escape their newlines).
-func lineProtocol(probes []*probe, per int, acked bool) (bodies [][]byte, points int) {
+func lineProtocol(probes []*probe, per int, acked bool) (bodies [][]byte) {
 	var body []byte
 	n := 0
 	for _, p := range probes {
@@ -55,7 +55,6 @@ func lineProtocol(probes []*probe, per int, acked bool) (bodies [][]byte, points
 				body = append(body, lines[:i]...)
 				lines = lines[i:]
 				n++
-				points++
 				if n == per {
 					bodies = append(bodies, body)
 					body, n = nil, 0
@@ -66,7 +65,7 @@ func lineProtocol(probes []*probe, per int, acked bool) (bodies [][]byte, points
 	if n > 0 {
 		bodies = append(bodies, body)
 	}
-	return bodies, points
+	return bodies
 }
 
 // raw is the outcome of the raw write phase.
@@ -78,8 +77,9 @@ type raw struct {
 
 func (r raw) pointRate() float64 { return float64(r.points) / r.elapsed.Seconds() }
 
-// writeRaw posts bodies to InfluxDB's v2 write API with writers concurrent writers.
-func writeRaw(base, bucket string, bodies [][]byte, points, writers int, ip influxProc) (raw, error) {
+// writeRaw posts bodies to InfluxDB's v2 write API with writers concurrent writers, and
+// no body more once d has passed (as the ingest phases stop after --duration).
+func writeRaw(base, bucket string, bodies [][]byte, writers int, d time.Duration, ip influxProc) (raw, error) {
 	endpoint := base + "/api/v2/write?bucket=" + url.QueryEscape(bucket) + "&precision=ns"
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: writers}}
 	work := make(chan []byte)
@@ -105,8 +105,13 @@ func writeRaw(base, bucket string, bodies [][]byte, points, writers int, ip infl
 			}
 		}()
 	}
+	points := 0
 	for _, b := range bodies {
+		if time.Since(start) > d {
+			break
+		}
 		work <- b
+		points += bytes.Count(b, []byte("\n")) // a point a line
 	}
 	close(work)
 	wg.Wait()
