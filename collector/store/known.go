@@ -33,8 +33,8 @@ const knowMax = 20_000
 // knowSweep is how often the guard drops the knowledge that expired.
 const knowSweep = time.Minute
 
-// known is what the store knows of one probe's measurements stored from the millisecond
-// from on: ID → the hex SHA-256 of each content stored ("" for a point without one).
+// known is what the store knows of one probe's measurements stored in a span of
+// milliseconds: ID → the hex SHA-256 of each content stored ("" for a point without one).
 type known struct {
 	from, to time.Time // the milliseconds it covers: [from, to)
 	until    time.Time // trusted until then; zero while the look-up is in flight

@@ -15,8 +15,8 @@ import (
 
 // lookups merges the look-ups (lookUp) of concurrent Write calls: while one InfluxQL
 // request is in flight, the calls that arrive wait together, and the next request asks
-// for all of their items at once (a statement per probe and run of nearby windows, the
-// windows of one probe's items from several calls joined). At full load InfluxDB then
+// for all of their items at once (one probe's items from several calls in the same
+// statements, lookUp). At full load InfluxDB then
 // answers a few look-ups a second instead of one per Write; an idle collector still asks
 // at once.
 type lookups struct {
