@@ -72,7 +72,7 @@ func TestKnownSavesLookUps(t *testing.T) {
 	if n := s.LookUps(); n != 1 {
 		t.Errorf("%d look-ups, want still 1: the store knew every answer", n)
 	}
-	write(t, s, simple(t, "e.example", -time.Second)) // before the span read
+	write(t, s, simple(t, "e.example", -time.Second))   // before the span read
 	write(t, s, simple(t, "f.example", 20*time.Minute)) // past it
 	if n := s.LookUps(); n != 3 {
 		t.Errorf("%d look-ups after items a second before and 20 minutes after, want 3", n)
