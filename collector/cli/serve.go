@@ -104,7 +104,8 @@ func (c *collector) run(ctx context.Context) error {
 		return usageError("%s: %v", c.cfgPath, err)
 	}
 	cfg, log := c.cfg, c.log
-	if c.store, err = store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token, Timeout: cfg.Influx.Timeout.Duration}, log); err != nil {
+	if c.store, err = store.New(store.Config{URL: cfg.Influx.URL, Org: cfg.Influx.Org, Bucket: cfg.Influx.Bucket, Token: cfg.Influx.Token,
+		Timeout: cfg.Influx.Timeout.Duration, Known: cfg.Replicas.Known()}, log); err != nil {
 		return usageError("influx: %v", err)
 	}
 	closeStore := sync.OnceFunc(c.store.Close)

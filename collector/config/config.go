@@ -114,6 +114,18 @@ type Replicas struct {
 	// OrdersReload: how often orders_dir is read again, for orders uploaded through
 	// another replica sharing the folder (default 10s).
 	OrdersReload yamlconf.Duration `yaml:"orders_reload"`
+	// LookupReuse: how long ingest reuses a look-up of what a probe stored before asking
+	// InfluxDB again (default 10s; 0: never). Another replica's write for the probe is
+	// not seen within it (docs/storage.md, Immutable measurements).
+	LookupReuse yamlconf.Duration `yaml:"lookup_reuse"`
+}
+
+// Known is LookupReuse as store.Config.Known takes it: negative for never.
+func (r Replicas) Known() time.Duration {
+	if r.LookupReuse.Duration == 0 {
+		return -1
+	}
+	return r.LookupReuse.Duration
 }
 
 // Timeline tunes how states are confirmed (docs/timeline.md).
@@ -191,7 +203,8 @@ func Default() *Config {
 		ReportCache: report.DefaultCacheItems, NewDomainsPerHour: auth.DefaultNewDomainsPerHour, NewSchedulesPerHour: auth.DefaultNewSchedulesPerHour}
 	c.Limits.BackdateSlack.Duration = auth.DefaultBackdateSlack
 	c.Replicas = Replicas{CacheFresh: yamlconf.Duration{Duration: report.DefaultCacheFresh},
-		Revalidate: yamlconf.Duration{Duration: report.DefaultRevalidate}, OrdersReload: yamlconf.Duration{Duration: 10 * time.Second}}
+		Revalidate: yamlconf.Duration{Duration: report.DefaultRevalidate}, OrdersReload: yamlconf.Duration{Duration: 10 * time.Second},
+		LookupReuse: yamlconf.Duration{Duration: store.DefaultKnown}}
 	p := timeline.DefaultParams()
 	c.Timeline = Timeline{K: p.K, M: p.M, MaxSilence: yamlconf.Duration{Duration: p.MaxSilence}}
 	return c

@@ -80,13 +80,15 @@ func TestDefaults(t *testing.T) {
 		h.WriteTimeout.Duration != 2*time.Minute || h.IdleTimeout.Duration != 2*time.Minute || h.ConnsPerAddr != 64 {
 		t.Errorf("http defaults: %+v", h)
 	}
-	if r := c.Replicas; r.CacheFresh.Duration != 30*time.Second || r.Revalidate.Duration != 10*time.Second || r.OrdersReload.Duration != 10*time.Second {
+	if r := c.Replicas; r.CacheFresh.Duration != 30*time.Second || r.Revalidate.Duration != 10*time.Second || r.OrdersReload.Duration != 10*time.Second ||
+		r.LookupReuse.Duration != 10*time.Second || r.Known() != 10*time.Second {
 		t.Errorf("replicas defaults: %+v", r)
 	}
-	// An explicit 0 stays 0 where 0 means something: probe_rate 0 disables the limit.
-	c, err = config.Parse("collector.yaml", []byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b}\nlimits: {probe_rate: 0}\n"), noEnv)
-	if err != nil || c.Limits.ProbeRate != 0 || c.Limits.ProbeBurst != 20 {
-		t.Errorf("probe_rate 0: %v %v", c, err)
+	// An explicit 0 stays 0 where 0 means something: probe_rate 0 disables the limit,
+	// lookup_reuse 0 reuses no look-up.
+	c, err = config.Parse("collector.yaml", []byte("secret: "+fileSecret+"\ninflux: {url: http://127.0.0.1:8086, bucket: a/b}\nlimits: {probe_rate: 0}\nreplicas: {lookup_reuse: 0s}\n"), noEnv)
+	if err != nil || c.Limits.ProbeRate != 0 || c.Limits.ProbeBurst != 20 || c.Replicas.LookupReuse.Duration != 0 || c.Replicas.Known() >= 0 {
+		t.Errorf("probe_rate 0, lookup_reuse 0: %v %v", c, err)
 	}
 }
 
@@ -116,7 +118,7 @@ func TestErrors(t *testing.T) {
 			`:7: alerts.webhooks[0].events[0]: "transitions" is not transition, compliance, probe_silent or network_silent` + "\n" +
 			`:9: alerts.watch[0].domain: "t.me\"" is not a domain name` + "\n" + `:10: alerts.interval: 10ms is less than 1s`},
 		{"bad-replicas.yml", `:4: replicas.cache_fresh: 0s is less than 100ms` + "\n" + `:5: replicas.revalidate: 10ms is less than 100ms` + "\n" +
-			`:7: alerts.role: "follower" is not leader or off`},
+			`:7: replicas.lookup_reuse: "-1s" is negative` + "\n" + `:8: alerts.role: "follower" is not leader or off`},
 		{"bad-probes.yml", `:6: probes.late_after: 2h0m0s is not shorter than silent_after 1h0m0s`},
 		{"bad-revoked.yml", `: revoked[1] "sby-02": want "id:TOKENID" or "probe:PROBEID"`},
 		{"bad-listen.yml", `:1: listen: "localhost" is not HOST:PORT (e.g. 127.0.0.1:8080, :443)` + "\n" + `:3: tls: give both cert and key, or neither`},
