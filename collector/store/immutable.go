@@ -195,9 +195,9 @@ func (a admission) askChecks() []itemCheck {
 	return out
 }
 
-// settle decides on the items looked up (a.stored): one stored with the
-// same content, or stored before contents were hashed, is not written again; one stored
-// with other content is a conflict. Either way its reservation is released.
+// settle decides on the items looked up (a.stored): one stored with the same content, or
+// stored before contents were hashed, is not written again; one stored with other
+// content is a conflict. Either way its reservation is released.
 func (g *guard) settle(a *admission) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

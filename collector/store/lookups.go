@@ -16,9 +16,8 @@ import (
 // lookups merges the look-ups (lookUp) of concurrent Write calls: while one InfluxQL
 // request is in flight, the calls that arrive wait together, and the next request asks
 // for all of their items at once (one probe's items from several calls in the same
-// statements, lookUp). At full load InfluxDB then
-// answers a few look-ups a second instead of one per Write; an idle collector still asks
-// at once.
+// statements). At full load InfluxDB then answers a few look-ups a second instead of one
+// per Write; an idle collector still asks at once.
 type lookups struct {
 	mu    sync.Mutex
 	queue []*lookup
@@ -83,8 +82,8 @@ func (s *Store) runLookups(ctx context.Context) {
 // LookUps is how many look-up requests (InfluxQL) Write sent to InfluxDB.
 func (s *Store) LookUps() int64 { return s.lookupRequests.Load() }
 
-// lookStmt is one statement of a look-up: the probe it asks about and, for an open-ended
-// one, the knowledge it begins (known.go) and the contents it found by ID.
+// lookStmt is one statement of a look-up: the probe it asks about and, for one that
+// reads a span, the knowledge it begins (known.go) and the contents it found by ID.
 type lookStmt struct {
 	probe string
 	k     *known
@@ -130,14 +129,14 @@ func (s *Store) lookUp(ctx context.Context, checks []itemCheck) (map[string][]st
 		}
 		st := about[stmt]
 		for _, row := range se.Values {
-			v, key := "", st.probe+"\x00"+influxql.Text(row[id])
+			rowID, v := influxql.Text(row[id]), ""
 			if sum >= 0 {
 				v = influxql.Text(row[sum])
 			}
 			if st.ids != nil {
-				st.ids[influxql.Text(row[id])] = append(st.ids[influxql.Text(row[id])], v)
+				st.ids[rowID] = append(st.ids[rowID], v)
 			}
-			if want[key] {
+			if key := st.probe + "\x00" + rowID; want[key] {
 				stored[key] = append(stored[key], v)
 			}
 		}
