@@ -244,12 +244,13 @@ func (g *guard) settle(a *admission) {
 func (g *guard) finish(a admission, written bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	now := time.Now()
 	for _, i := range a.reserved {
 		c := a.checks[i]
 		if written {
 			g.remember(c.key, c.sum)
 		}
-		g.learn(c, written)
+		g.learn(c, written, now)
 		g.release(c.key)
 	}
 }

@@ -81,13 +81,13 @@ func (g *guard) install(probe string, k *known, ids map[string][]string, until t
 }
 
 // learn adds c, just written, to what the guard knows of its probe (when written), or
-// forgets the probe (when the write failed: InfluxDB may hold it or not). Called with
-// g.mu held.
-func (g *guard) learn(c itemCheck, written bool) {
+// forgets the probe (when the write failed: InfluxDB may hold it or not; or when what it
+// knew expired, so that nothing is added to it any more). Called with g.mu held.
+func (g *guard) learn(c itemCheck, written bool, now time.Time) {
 	k := g.known[c.probe]
 	switch {
 	case k == nil:
-	case !written:
+	case !written, !k.until.IsZero() && !now.Before(k.until):
 		delete(g.known, c.probe)
 	case !c.ms.Before(k.from) && c.ms.Before(k.to):
 		k.ids[c.id] = append(k.ids[c.id], hexSum(c.sum))
