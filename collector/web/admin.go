@@ -311,6 +311,7 @@ func (h *dash) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, err := h.data.PutOrder(r.Context(), body)
+	h.summaries.forget() // whatever came of it: a failed write may have replaced the order
 	if err != nil {
 		status := http.StatusBadRequest
 		switch {

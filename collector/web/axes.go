@@ -55,17 +55,22 @@ func axes(cells []interval, step time.Duration, l *loc) (months, days []colHead)
 
 // orderMarks are the orders naming the heatmap's domain, with the columns of their
 // effective and due times, and a summary of the networks' compliance for the domain at
-// the end of the range (or now).
+// the end of the range (or now, at the start of its minute: summaries.go).
 func (h *dash) orderMarks(ctx context.Context, m *heatmap, cells []interval) []orderMark {
 	var out []orderMark
+	now := h.now()
+	at := m.End
+	if !at.Before(now) {
+		at = now.Truncate(time.Minute)
+	}
 	for _, o := range h.data.Orders() {
 		if !slices.Contains(o.Domains, m.Domain) {
 			continue
 		}
 		om := orderMark{Order: o, Due: o.Effective.Add(o.Grace), EffCol: colOf(cells, o.Effective)}
 		om.DueCol = colOf(cells, om.Due)
-		if at := minTime(m.End, h.now()); !at.Before(o.Effective) {
-			rep, err := h.data.Compliance(ctx, o.ID, at)
+		if !at.Before(o.Effective) {
+			rep, err := h.compliance(ctx, o.ID, at, now)
 			if err != nil {
 				h.log.Warn("dashboard: compliance for the heatmap failed", "order", o.ID, "err", err)
 			} else {

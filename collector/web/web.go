@@ -63,6 +63,7 @@ type dash struct {
 	bundle         *i18n.Bundle
 	mu             sync.Mutex
 	asns           map[string]uint32 // network → ASN, as last seen in a measurement
+	summaries      summaries         // the heatmap's order reports (summaries.go)
 }
 
 // New returns the dashboard's handler. Mount it at "/": it serves the pages, /static/ and
