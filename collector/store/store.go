@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -196,7 +197,6 @@ func (s *Store) WriteNew(ctx context.Context, items []Item) ([]bool, error) {
 		checks[i], ends[i] = newCheck(it, c), lineEnd{len(l.buf), l.points}
 	}
 	a := s.guard.admit(checks)
-	var err error
 	if len(a.ask) > 0 {
 		stored, err := s.ask(ctx, a.askChecks())
 		if err != nil {
@@ -204,12 +204,10 @@ func (s *Store) WriteNew(ctx context.Context, items []Item) ([]bool, error) {
 			putLineBuf(l.buf)
 			return nil, err
 		}
-		for k, sums := range stored {
-			a.stored[k] = sums
-		}
+		maps.Copy(a.stored, stored)
 	}
 	s.guard.settle(&a)
-	err = s.send(ctx, l.buf, a.parts(l.buf, ends))
+	err := s.send(ctx, l.buf, a.parts(l.buf, ends))
 	s.guard.finish(a, err == nil)
 	if err != nil {
 		return nil, err

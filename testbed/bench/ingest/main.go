@@ -16,9 +16,9 @@
 //     phases keeps that drift from deciding the ratio. Each raw and full-load phase
 //     lasts at most --duration (6 s): InfluxDB 1.8 snapshots its cache at most once a
 //     second and starts a level-1 compaction at the eighth snapshot file, so a phase
-//     under 8 s never contains one, whoever writes. With longer phases the compaction
-//     fell inside the slower ingest phase and never inside the raw phase of the same
-//     points, charging it to one side only (docs/scaling.md);
+//     under 8 s never contains one, whoever writes. A longer phase would hold it in the
+//     slower ingest phase only, not in the raw phase of the same points, and so charge
+//     it to one side (docs/scaling.md);
 //  4. half load: the probes pace themselves at half the full-load rate; p99
 //     acknowledgement latency (goal ≤ 200 ms).
 //
@@ -176,7 +176,8 @@ func phases(c config, v *auth.Verifier, probes []*probe, run string) (results, e
 	}
 	// The ceiling is measured as carefully as the ingest: the same points, each time
 	// into a fresh database after InfluxDB settled. The first phase after InfluxDB
-	// started ran 10–20 % slower than the next, so a raw phase before it only warms up.
+	// starts is 10–20 % slower than the next (docs/scaling.md), so a raw phase before
+	// it only warms up.
 	bodies := lineProtocol(probes, c.rawBatch, false)
 	if _, err := rawPhase(c, ip, run+"_warm", bodies); err != nil {
 		return r, fmt.Errorf("warm-up: %w", err)
